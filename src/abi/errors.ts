@@ -1,0 +1,24 @@
+// Turns whatever a layer call threw into the errno the guest gets back.
+// Guest control flow (exit, signals, a stop by the enclave) passes through;
+// an unexpected host exception never reaches the guest as anything but EIO.
+
+import { SysError, Errno } from './errno.js';
+import { ProcExit, ProcSignal } from './exit.js';
+
+/** Thrown by the enclave to stop a guest at once (a limit, a kill); never caught as an errno. */
+export class GuestStop extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+    this.name = 'GuestStop';
+  }
+}
+
+const debug = process.env['CAPSULE_DEBUG'] === '1';
+
+export function errnoFor(err: unknown): number {
+  if (err instanceof SysError) return err.errno;
+  if (err instanceof ProcExit || err instanceof ProcSignal || err instanceof GuestStop) throw err;
+  if (err instanceof RangeError && /call stack/i.test(err.message)) throw err;
+  if (debug) process.stderr.write(`capsule: unexpected host error in a guest call: ${(err as Error)?.stack ?? err}\n`);
+  return Errno.IO;
+}

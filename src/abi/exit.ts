@@ -1,0 +1,18 @@
+// Guest control flow that is not an errno: the guest asked to end. Thrown
+// through the guest's stack to unwind it and caught where the enclave runs
+// `_start`; never returned to the guest.
+
+export class ProcExit extends Error {
+  constructor(readonly code: number) {
+    super(`guest exited with ${code}`);
+    this.name = 'ProcExit';
+  }
+}
+
+/** The guest raised a signal whose default action ends the process. */
+export class ProcSignal extends Error {
+  constructor(readonly signal: string, readonly code: number) {
+    super(`guest raised ${signal}`);
+    this.name = 'ProcSignal';
+  }
+}

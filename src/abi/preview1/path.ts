@@ -1,0 +1,154 @@
+// path_* calls of wasi_snapshot_preview1: decode, check the directory's
+// rights, and hand the path to the directory descriptor (which confines it).
+
+import { Errno, SysError } from '../errno.js';
+import { errnoFor } from '../errors.js';
+import { LookupFlags, Layout, OFlags, Rights } from '../witx.js';
+import { DirectoryDescriptor } from '../../layer/fs/directory.js';
+import type { Preview1Context } from './context.js';
+import { timeSpecs, writeFilestat } from './fd.js';
+
+export function pathFunctions(ctx: Preview1Context) {
+  const { memory: m, fds } = ctx;
+
+  /** The directory behind `fd`, holding `rights`; ENOTDIR if it is not a directory. */
+  const dir = (fd: number, rights: number): DirectoryDescriptor => {
+    const d = fds.peek(fd);
+    if (!d) throw new SysError(Errno.BADF);
+    if (!(d instanceof DirectoryDescriptor)) throw new SysError(Errno.NOTDIR);
+    if ((d.rightsBase & rights) !== rights) throw new SysError(Errno.NOTCAPABLE);
+    return d;
+  };
+  const str = (ptr: number, len: number): string => m.string(ptr, len);
+  const follows = (flags: number): boolean => (flags & LookupFlags.SYMLINK_FOLLOW) !== 0;
+
+  return {
+    path_open(fd: number, dirflags: number, pathPtr: number, pathLen: number, oflags: number,
+      rightsBase: bigint, rightsInheriting: bigint, fdflags: number, fdPtr: number): number {
+      try {
+        let needed = Rights.PATH_OPEN;
+        if (oflags & OFlags.CREAT) needed |= Rights.PATH_CREATE_FILE;
+        if (oflags & OFlags.TRUNC) needed |= Rights.PATH_FILESTAT_SET_SIZE;
+        const d = dir(fd, needed);
+        m.check(fdPtr, 4);
+        const path = str(pathPtr, pathLen);
+        if (oflags & ~0xf || fdflags & ~0x1f) throw new SysError(Errno.INVAL);
+        const opened = d.open(path, {
+          follow: follows(dirflags),
+          oflags,
+          rightsBase: Number(BigInt.asUintN(64, rightsBase) & 0x3fffffffn),
+          rightsInheriting: Number(BigInt.asUintN(64, rightsInheriting) & 0x3fffffffn),
+          fdflags,
+        });
+        let newFd: number;
+        try {
+          newFd = fds.add(opened);
+        } catch (err) {
+          opened.close();
+          throw err;
+        }
+        m.setU32(fdPtr, newFd);
+        return 0;
+      } catch (e) {
+        return errnoFor(e);
+      }
+    },
+
+    path_create_directory(fd: number, pathPtr: number, pathLen: number): number {
+      try {
+        dir(fd, Rights.PATH_CREATE_DIRECTORY).createDirectory(str(pathPtr, pathLen));
+        return 0;
+      } catch (e) {
+        return errnoFor(e);
+      }
+    },
+
+    path_remove_directory(fd: number, pathPtr: number, pathLen: number): number {
+      try {
+        dir(fd, Rights.PATH_REMOVE_DIRECTORY).removeDirectory(str(pathPtr, pathLen));
+        return 0;
+      } catch (e) {
+        return errnoFor(e);
+      }
+    },
+
+    path_unlink_file(fd: number, pathPtr: number, pathLen: number): number {
+      try {
+        dir(fd, Rights.PATH_UNLINK_FILE).unlinkFile(str(pathPtr, pathLen));
+        return 0;
+      } catch (e) {
+        return errnoFor(e);
+      }
+    },
+
+    path_symlink(oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number): number {
+      try {
+        const d = dir(fd, Rights.PATH_SYMLINK);
+        d.symlink(str(oldPtr, oldLen), str(newPtr, newLen));
+        return 0;
+      } catch (e) {
+        return errnoFor(e);
+      }
+    },
+
+    path_readlink(fd: number, pathPtr: number, pathLen: number, buf: number, bufLen: number, bufUsed: number): number {
+      try {
+        const d = dir(fd, Rights.PATH_READLINK);
+        m.check(bufUsed, 4);
+        const out = m.slice(buf, bufLen);
+        const target = new TextEncoder().encode(d.readlink(str(pathPtr, pathLen)));
+        const n = Math.min(target.byteLength, bufLen);
+        out.set(target.subarray(0, n));
+        m.setU32(bufUsed, n);
+        return 0;
+      } catch (e) {
+        return errnoFor(e);
+      }
+    },
+
+    path_filestat_get(fd: number, flags: number, pathPtr: number, pathLen: number, ptr: number): number {
+      try {
+        const d = dir(fd, Rights.PATH_FILESTAT_GET);
+        m.check(ptr, Layout.filestat.size);
+        writeFilestat(m, ptr, d.filestat(str(pathPtr, pathLen), follows(flags)));
+        return 0;
+      } catch (e) {
+        return errnoFor(e);
+      }
+    },
+
+    path_filestat_set_times(fd: number, flags: number, pathPtr: number, pathLen: number,
+      atim: bigint, mtim: bigint, fstflags: number): number {
+      try {
+        const d = dir(fd, Rights.PATH_FILESTAT_SET_TIMES);
+        const [a, t] = timeSpecs(atim, mtim, fstflags);
+        d.setTimesAt(str(pathPtr, pathLen), follows(flags), a, t);
+        return 0;
+      } catch (e) {
+        return errnoFor(e);
+      }
+    },
+
+    path_rename(fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number {
+      try {
+        const src = dir(fd, Rights.PATH_RENAME_SOURCE);
+        const dst = dir(newFd, Rights.PATH_RENAME_TARGET);
+        src.rename(str(oldPtr, oldLen), dst, str(newPtr, newLen));
+        return 0;
+      } catch (e) {
+        return errnoFor(e);
+      }
+    },
+
+    path_link(oldFd: number, oldFlags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number {
+      try {
+        const src = dir(oldFd, Rights.PATH_LINK_SOURCE);
+        const dst = dir(newFd, Rights.PATH_LINK_TARGET);
+        src.link(str(oldPtr, oldLen), follows(oldFlags), dst, str(newPtr, newLen));
+        return 0;
+      } catch (e) {
+        return errnoFor(e);
+      }
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// The host side of an enclave: starts the guest's thread, pumps its stdio,
+// enforces the wall-clock limit and collects its report. Whatever happens to
+// the guest, output it produced is delivered and the thread is gone when
+// launch() resolves.
+
+import { Worker } from 'node:worker_threads';
+import type { Readable } from 'node:stream';
+import { Control, type EnclaveConfig, type EnclaveReport, type ExecutionMode, type ImportName, type MountSpec, type Outcome } from './protocol.js';
+import { Ring } from './ring.js';
+import { InputPump, OutputPump, type OutputSink } from './stdio.js';
+
+/** Output ring size: large enough that a chatty guest rarely waits for the host. */
+const OUTPUT_RING_BYTES = 1 << 20;
+const INPUT_RING_BYTES = 1 << 16;
+
+export interface LaunchOptions {
+  module: WebAssembly.Module;
+  args: string[];
+  env: string[];
+  mounts: MountSpec[];
+  mode: ExecutionMode;
+  trappingImports: ImportName[];
+  stdin: Readable | undefined;
+  onOutput: OutputSink;
+  terminals: EnclaveConfig['terminals'];
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface EnclaveHandle {
+  /** Marks a guest output (1 or 2) as gone: its next write fails with EPIPE. */
+  closeOutput(fd: number): void;
+}
+
+const emptyUsage = { fileBytesRead: 0, fileBytesWritten: 0, peakMemory: 0 };
+
+export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): Promise<EnclaveReport> {
+  const output = Ring.create(OUTPUT_RING_BYTES);
+  const input = Ring.create(INPUT_RING_BYTES);
+  const control = new SharedArrayBuffer(Control.SIZE * 4);
+  const ctrl = new Int32Array(control);
+  const wake = (): void => {
+    Atomics.add(ctrl, Control.EPOCH, 1);
+    Atomics.notify(ctrl, Control.EPOCH);
+  };
+
+  const config: EnclaveConfig = {
+    module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode,
+    trappingImports: o.trappingImports, output: output.sab, input: input.sab, control,
+    terminals: o.terminals,
+  };
+
+  const outputPump = new OutputPump(output, o.onOutput);
+  const inputPump = new InputPump(input, o.stdin, wake);
+  void inputPump.start();
+
+  return new Promise<EnclaveReport>((resolve) => {
+    let report: EnclaveReport | undefined;
+    let stopped: Outcome | undefined;
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
+    onStart?.({
+      closeOutput(fd: number) {
+        Atomics.or(ctrl, Control.CLOSED_OUTPUTS, 1 << fd);
+      },
+    });
+
+    const stop = (outcome: Outcome): void => {
+      if (report || stopped) return;
+      stopped = outcome;
+      void worker.terminate();
+    };
+    const timer = o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs)
+      ? setTimeout(() => stop({ kind: 'limit', limit: 'time', message: `wall-time limit of ${o.timeoutMs} ms reached` }), o.timeoutMs)
+      : undefined;
+    const onAbort = (): void => stop({ kind: 'killed', message: 'interrupted' });
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    if (o.signal?.aborted) onAbort();
+
+    worker.on('message', (r: EnclaveReport) => { report = r; });
+    let crash: Error | undefined;
+    worker.on('error', (err) => { crash = err; });
+    worker.once('exit', () => {
+      if (timer) clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+      inputPump.stop();
+      const final: EnclaveReport = report ?? {
+        outcome: stopped ?? failure(crash),
+        usage: emptyUsage,
+      };
+      void outputPump.close().then(() => resolve(final), () => resolve(final));
+    });
+  });
+}
+
+function failure(err: Error | undefined): Outcome {
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return { kind: 'failed', cause: 'memory', message: 'the enclave ran out of host memory' };
+  }
+  return { kind: 'failed', cause: 'internal', message: err ? `enclave failed: ${err.message}` : 'enclave ended without a report' };
+}

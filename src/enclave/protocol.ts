@@ -1,0 +1,64 @@
+// What the host thread and an enclave's thread say to each other. The
+// enclave gets one EnclaveConfig at start and answers with one EnclaveReport;
+// everything in between goes through shared memory (rings, control words).
+
+export type ExecutionMode = 'normal' | 'secure';
+
+export interface MountSpec {
+  hostPath: string;
+  guestPath: string;
+  readOnly: boolean;
+}
+
+export interface ImportName {
+  module: string;
+  name: string;
+}
+
+export interface EnclaveConfig {
+  module: WebAssembly.Module;
+  args: string[];
+  env: string[];
+  mounts: MountSpec[];
+  mode: ExecutionMode;
+  /** Imports to satisfy with functions that trap when called. */
+  trappingImports: ImportName[];
+  output: SharedArrayBuffer;
+  input: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  terminals: { stdin: boolean; stdout: boolean; stderr: boolean };
+}
+
+/** Int32 slots of the control buffer. */
+export const Control = {
+  /** Bumped (and notified) by the host whenever it delivers something the guest may wait for. */
+  EPOCH: 0,
+  /** Bit per guest fd (1, 2) whose host stream is gone: writes fail with EPIPE. */
+  CLOSED_OUTPUTS: 1,
+  SIZE: 4,
+} as const;
+
+/** Why a guest stopped running. */
+export type Outcome =
+  | { kind: 'exit'; code: number }
+  | { kind: 'signal'; signal: string; code: number }
+  | { kind: 'trap'; message: string }
+  | { kind: 'limit'; limit: string; message: string }
+  | { kind: 'killed'; message: string }
+  | { kind: 'failed'; cause: FailureCause; message: string };
+
+/** Why an enclave could not run its guest at all. */
+export type FailureCause = 'link' | 'mount' | 'memory' | 'internal';
+
+export interface Usage {
+  /** Bytes read from and written to files under the mounts. */
+  fileBytesRead: number;
+  fileBytesWritten: number;
+  /** Peak size of linear memory in bytes. */
+  peakMemory: number;
+}
+
+export interface EnclaveReport {
+  outcome: Outcome;
+  usage: Usage;
+}

@@ -1,0 +1,188 @@
+// A single-producer single-consumer byte ring in a SharedArrayBuffer: how
+// bytes cross between an enclave's thread and the host thread without a
+// message per write. Positions are free-running 32-bit counters; the
+// capacity is a power of two so they wrap cleanly.
+
+const WRITE = 0;
+const READ = 1;
+const FLAGS = 2;
+const READER_WAITING = 3;
+const WRITER_WAITING = 4;
+const HEADER_INTS = 8;
+
+/** FLAGS bits. */
+export const RingFlag = { WRITER_CLOSED: 1, READER_CLOSED: 2 } as const;
+
+/** Spins this many times re-reading the ring before sleeping in Atomics.wait. */
+const SPIN = 2000;
+
+export class Ring {
+  readonly header: Int32Array;
+  private readonly data: Uint8Array;
+  private readonly mask: number;
+
+  constructor(readonly sab: SharedArrayBuffer) {
+    this.header = new Int32Array(sab, 0, HEADER_INTS);
+    this.data = new Uint8Array(sab, HEADER_INTS * 4);
+    this.mask = this.data.byteLength - 1;
+  }
+
+  static create(capacity: number): Ring {
+    if (capacity & (capacity - 1)) throw new RangeError('ring capacity must be a power of two');
+    return new Ring(new SharedArrayBuffer(HEADER_INTS * 4 + capacity));
+  }
+
+  get capacity(): number {
+    return this.data.byteLength;
+  }
+
+  /** Bytes written and not yet read. */
+  get used(): number {
+    return (Atomics.load(this.header, WRITE) - Atomics.load(this.header, READ)) >>> 0;
+  }
+
+  get free(): number {
+    return this.capacity - this.used;
+  }
+
+  flag(bit: number): boolean {
+    return (Atomics.load(this.header, FLAGS) & bit) !== 0;
+  }
+
+  setFlag(bit: number): void {
+    Atomics.or(this.header, FLAGS, bit);
+    // Wake both sides: whoever sleeps must see the close.
+    Atomics.notify(this.header, WRITE);
+    Atomics.notify(this.header, READ);
+    Atomics.notify(this.header, FLAGS);
+  }
+
+  /** Host side: resolves once `bit` is set in the flags. */
+  async flagSet(bit: number): Promise<void> {
+    while (!this.flag(bit)) {
+      const r = Atomics.waitAsync(this.header, FLAGS, Atomics.load(this.header, FLAGS));
+      if (r.async) await r.value;
+    }
+  }
+
+  /** Copies as much of `src` as fits; returns bytes taken. Does not publish. */
+  private put(pos: number, src: Uint8Array): void {
+    const at = pos & this.mask;
+    const first = Math.min(src.byteLength, this.capacity - at);
+    this.data.set(first === src.byteLength ? src : src.subarray(0, first), at);
+    if (first < src.byteLength) this.data.set(src.subarray(first), 0);
+  }
+
+  private take(pos: number, dst: Uint8Array): void {
+    const at = pos & this.mask;
+    const first = Math.min(dst.byteLength, this.capacity - at);
+    dst.set(this.data.subarray(at, at + first));
+    if (first < dst.byteLength) dst.set(this.data.subarray(0, dst.byteLength - first), first);
+  }
+
+  /** Producer: appends up to `src.byteLength` bytes without blocking; returns bytes written. */
+  tryWrite(src: Uint8Array): number {
+    const n = Math.min(src.byteLength, this.free);
+    if (n === 0) return 0;
+    const w = Atomics.load(this.header, WRITE);
+    this.put(w, n === src.byteLength ? src : src.subarray(0, n));
+    Atomics.store(this.header, WRITE, (w + n) | 0);
+    this.wakeReader();
+    return n;
+  }
+
+  /** Producer: appends several pieces as one unit once all fit (no reader sees half). */
+  tryWriteUnit(pieces: readonly Uint8Array[], total: number): boolean {
+    if (total > this.free) return false;
+    let w = Atomics.load(this.header, WRITE);
+    for (const p of pieces) {
+      this.put(w, p);
+      w = (w + p.byteLength) | 0;
+    }
+    Atomics.store(this.header, WRITE, w);
+    this.wakeReader();
+    return true;
+  }
+
+  private wakeReader(): void {
+    if (Atomics.load(this.header, READER_WAITING)) Atomics.notify(this.header, WRITE);
+  }
+
+  /** Consumer: reads up to `dst.byteLength` bytes without blocking. */
+  tryRead(dst: Uint8Array): number {
+    const n = Math.min(dst.byteLength, this.used);
+    if (n === 0) return 0;
+    const r = Atomics.load(this.header, READ);
+    this.take(r, n === dst.byteLength ? dst : dst.subarray(0, n));
+    this.consume(n);
+    return n;
+  }
+
+  /** Consumer: looks at `dst.byteLength` bytes at `skip` without consuming. */
+  peek(dst: Uint8Array, skip = 0): void {
+    this.take((Atomics.load(this.header, READ) + skip) | 0, dst);
+  }
+
+  /** Consumer: drops `n` bytes already looked at. */
+  consume(n: number): void {
+    Atomics.store(this.header, READ, (Atomics.load(this.header, READ) + n) | 0);
+    if (Atomics.load(this.header, WRITER_WAITING)) Atomics.notify(this.header, READ);
+  }
+
+  /**
+   * Blocking wait (enclave thread only) until `ready()` holds, spinning
+   * briefly first: a sleeping thread pays tens of microseconds to wake.
+   * Returns false on timeout.
+   */
+  private block(index: number, waitingFlag: number, ready: () => boolean, timeoutMs: number): boolean {
+    for (let i = 0; i < SPIN; i++) if (ready()) return true;
+    const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+    for (;;) {
+      const seen = Atomics.load(this.header, index);
+      Atomics.store(this.header, waitingFlag, 1);
+      if (ready()) { Atomics.store(this.header, waitingFlag, 0); return true; }
+      const left = deadline - performance.now();
+      if (left <= 0) { Atomics.store(this.header, waitingFlag, 0); return false; }
+      Atomics.wait(this.header, index, seen, left === Infinity ? undefined : left);
+      Atomics.store(this.header, waitingFlag, 0);
+      if (ready()) return true;
+    }
+  }
+
+  /** Enclave side: waits until at least `n` bytes are free (or the reader closed). */
+  waitForSpace(n: number, timeoutMs = Infinity): boolean {
+    return this.block(READ, WRITER_WAITING, () => this.free >= n || this.flag(RingFlag.READER_CLOSED), timeoutMs);
+  }
+
+  /** Enclave side: waits until data is available or the writer closed. */
+  waitForData(timeoutMs = Infinity): boolean {
+    return this.block(WRITE, READER_WAITING, () => this.used > 0 || this.flag(RingFlag.WRITER_CLOSED), timeoutMs);
+  }
+
+  /**
+   * Host side: resolves once data is available or the writer closed. Uses
+   * Atomics.waitAsync so the host thread's event loop keeps running.
+   */
+  async dataAvailable(): Promise<void> {
+    for (;;) {
+      const seen = Atomics.load(this.header, WRITE);
+      Atomics.store(this.header, READER_WAITING, 1);
+      if (this.used > 0 || this.flag(RingFlag.WRITER_CLOSED)) break;
+      const r = Atomics.waitAsync(this.header, WRITE, seen);
+      if (r.async) await r.value;
+    }
+    Atomics.store(this.header, READER_WAITING, 0);
+  }
+
+  /** Host side: resolves once `n` bytes are free or the reader closed. */
+  async spaceAvailable(n: number): Promise<void> {
+    for (;;) {
+      const seen = Atomics.load(this.header, READ);
+      Atomics.store(this.header, WRITER_WAITING, 1);
+      if (this.free >= n || this.flag(RingFlag.READER_CLOSED)) break;
+      const r = Atomics.waitAsync(this.header, READ, seen);
+      if (r.async) await r.value;
+    }
+    Atomics.store(this.header, WRITER_WAITING, 0);
+  }
+}

@@ -1,0 +1,208 @@
+// Standard streams across the enclave boundary.
+//
+// Output: one ring carries stdout and stderr as records [fd:u8][len:u24][bytes],
+// so their relative order survives, a write costs a memory copy instead of a
+// system call, and whatever the guest wrote is still in shared memory for the
+// host to flush if the guest traps or is stopped.
+//
+// Input: the host pumps its stdin into a ring, starting only when the guest
+// first reads or polls stdin (so a guest that never reads consumes nothing).
+
+import { Errno, SysError } from '../abi/errno.js';
+import type { Readiness } from '../layer/descriptor.js';
+import type { StreamSink, StreamSource } from '../layer/stdio.js';
+import type { Readable } from 'node:stream';
+import { Ring, RingFlag } from './ring.js';
+
+const RECORD_HEADER = 4;
+const MAX_RECORD = 0xffffff;
+
+/** Set in the input ring's flags by the enclave to ask the host to start reading. */
+export const INPUT_WANTED = 4;
+
+/** Enclave side of the output ring. */
+export class OutputWriter implements StreamSink {
+  private readonly header = new Uint8Array(RECORD_HEADER);
+  private readonly maxRecord: number;
+
+  /** `closed` holds a bit per fd whose host stream has gone away (EPIPE from then on). */
+  constructor(private readonly ring: Ring, private readonly closed: Int32Array, private readonly closedIndex: number) {
+    this.maxRecord = Math.min(MAX_RECORD, ring.capacity - RECORD_HEADER);
+  }
+
+  private record(fd: number, pieces: Uint8Array[], len: number): void {
+    const h = this.header;
+    h[0] = fd; h[1] = len & 0xff; h[2] = (len >>> 8) & 0xff; h[3] = (len >>> 16) & 0xff;
+    pieces.unshift(h);
+    while (!this.ring.tryWriteUnit(pieces, len + RECORD_HEADER)) {
+      if (this.ring.flag(RingFlag.READER_CLOSED)) throw new SysError(Errno.PIPE);
+      this.ring.waitForSpace(len + RECORD_HEADER);
+    }
+  }
+
+  write(fd: number, bufs: Uint8Array[]): number {
+    let total = 0;
+    for (const b of bufs) total += b.byteLength;
+    if (Atomics.load(this.closed, this.closedIndex) & (1 << fd) || this.ring.flag(RingFlag.READER_CLOSED)) {
+      throw new SysError(Errno.PIPE);
+    }
+    if (total === 0) return 0;
+    if (total <= this.maxRecord) {
+      this.record(fd, bufs.length === 1 ? [bufs[0]!] : bufs.filter((b) => b.byteLength > 0), total);
+      return total;
+    }
+    for (const b of bufs) {
+      for (let off = 0; off < b.byteLength; off += this.maxRecord) {
+        const piece = b.subarray(off, Math.min(b.byteLength, off + this.maxRecord));
+        this.record(fd, [piece], piece.byteLength);
+      }
+    }
+    return total;
+  }
+
+  writable(): boolean {
+    return this.ring.free > RECORD_HEADER;
+  }
+
+  flush(): void {
+    while (this.ring.used > 0 && !this.ring.flag(RingFlag.READER_CLOSED)) {
+      this.ring.waitForSpace(this.ring.capacity, 50);
+    }
+  }
+}
+
+export type OutputSink = (fd: number, bytes: Uint8Array) => void | Promise<void>;
+
+/** Host side of the output ring: hands each record to `sink`, in order. */
+export class OutputPump {
+  private readonly header = new Uint8Array(RECORD_HEADER);
+  readonly done: Promise<void>;
+
+  constructor(private readonly ring: Ring, private readonly sink: OutputSink) {
+    this.done = this.run();
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      await this.ring.dataAvailable();
+      await this.drain();
+      if (this.ring.flag(RingFlag.WRITER_CLOSED) && this.ring.used === 0) return;
+    }
+  }
+
+  /** Delivers every complete record now in the ring. */
+  private async drain(): Promise<void> {
+    while (this.ring.used >= RECORD_HEADER) {
+      this.ring.peek(this.header);
+      const h = this.header;
+      const len = h[1]! | (h[2]! << 8) | (h[3]! << 16);
+      const bytes = new Uint8Array(len);
+      this.ring.peek(bytes, RECORD_HEADER);
+      this.ring.consume(RECORD_HEADER + len);
+      const pending = this.sink(h[0]!, bytes);
+      if (pending) await pending;
+    }
+  }
+
+  /** Called when the enclave is gone: deliver the rest, then finish. */
+  close(): Promise<void> {
+    this.ring.setFlag(RingFlag.WRITER_CLOSED);
+    return this.done;
+  }
+}
+
+/** Enclave side of the input ring. */
+export class InputReader implements StreamSource {
+  constructor(private readonly ring: Ring) {}
+
+  private want(): void {
+    if (!this.ring.flag(INPUT_WANTED)) this.ring.setFlag(INPUT_WANTED);
+  }
+
+  read(buf: Uint8Array, nonblocking: boolean): number {
+    this.want();
+    for (;;) {
+      const n = this.ring.tryRead(buf);
+      if (n > 0) return n;
+      if (this.ring.flag(RingFlag.WRITER_CLOSED)) {
+        // Bytes may have landed between the read and the flag check.
+        return this.ring.tryRead(buf);
+      }
+      if (nonblocking) return -1;
+      this.ring.waitForData();
+    }
+  }
+
+  readiness(): Readiness {
+    this.want();
+    const used = this.ring.used;
+    const eof = this.ring.flag(RingFlag.WRITER_CLOSED);
+    return { ready: used > 0 || eof, nbytes: BigInt(used), hangup: eof && used === 0 };
+  }
+}
+
+/** Host side of the input ring. `onData` runs after each delivery (to wake pollers). */
+export class InputPump {
+  private stopped = false;
+  private ended = false;
+  private pumping = false;
+  private readonly queue: Uint8Array[] = [];
+  private readonly onChunk = (chunk: Uint8Array | string): void => {
+    this.queue.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    if (!this.pumping) void this.pump();
+  };
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    if (!this.pumping) this.finish();
+  };
+
+  constructor(private readonly ring: Ring, private readonly source: Readable | undefined, private readonly onData: () => void) {}
+
+  /** Waits for the enclave to ask for input, then copies the source in until its end. */
+  async start(): Promise<void> {
+    if (!this.source) return this.finish();
+    await Promise.race([this.ring.flagSet(INPUT_WANTED), this.ring.flagSet(RingFlag.READER_CLOSED)]);
+    if (this.stopped) return;
+    this.source.on('data', this.onChunk);
+    this.source.once('end', this.onEnd);
+    this.source.once('error', this.onEnd);
+    this.source.resume();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    while (this.queue.length > 0 && !this.stopped) {
+      const head = this.queue[0]!;
+      const n = this.ring.tryWrite(head);
+      if (n === head.byteLength) this.queue.shift();
+      else this.queue[0] = head.subarray(n);
+      if (n > 0) this.onData();
+      if (this.queue.length > 0) {
+        this.source?.pause();
+        await Promise.race([this.ring.spaceAvailable(1), this.ring.flagSet(RingFlag.READER_CLOSED)]);
+      }
+    }
+    this.pumping = false;
+    if (this.stopped) return;
+    if (this.ended) this.finish();
+    else this.source?.resume();
+  }
+
+  private finish(): void {
+    this.ring.setFlag(RingFlag.WRITER_CLOSED);
+    this.onData();
+  }
+
+  /** The enclave is gone: stop reading (the source itself is left to its owner). */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.ring.setFlag(RingFlag.READER_CLOSED);
+    if (this.source) {
+      this.source.off('data', this.onChunk);
+      this.source.off('end', this.onEnd);
+      this.source.off('error', this.onEnd);
+      this.source.pause();
+    }
+  }
+}

@@ -1,0 +1,46 @@
+// What a guest file descriptor refers to. Each kind (file, directory, stdio
+// stream, socket) overrides what it supports; everything else fails with the
+// errno POSIX gives for that kind of object.
+
+import { Errno, SysError } from '../abi/errno.js';
+import type { NodeStat, TimeSpec, DirEntry } from './fs/backend.js';
+
+/** Readiness of a descriptor for poll_oneoff. */
+export interface Readiness {
+  ready: boolean;
+  /** Bytes available to read, or space to write, when known. */
+  nbytes: bigint;
+  hangup: boolean;
+}
+
+export const READY: Readiness = Object.freeze({ ready: true, nbytes: 0n, hangup: false });
+
+export abstract class Descriptor {
+  abstract readonly filetype: number;
+  /** fdflags (APPEND, NONBLOCK, ...) as the guest last set them. */
+  fdflags = 0;
+
+  constructor(public rightsBase: number, public rightsInheriting: number) {}
+
+  read(_bufs: Uint8Array[]): number { throw new SysError(Errno.BADF); }
+  write(_bufs: Uint8Array[]): number { throw new SysError(Errno.BADF); }
+  pread(_bufs: Uint8Array[], _offset: number): number { throw new SysError(Errno.SPIPE); }
+  pwrite(_bufs: Uint8Array[], _offset: number): number { throw new SysError(Errno.SPIPE); }
+  seek(_offset: bigint, _whence: number): bigint { throw new SysError(Errno.SPIPE); }
+  tell(): bigint { throw new SysError(Errno.SPIPE); }
+  stat(): NodeStat {
+    return { dev: 0n, ino: 0n, filetype: this.filetype, nlink: 1n, size: 0n, atim: 0n, mtim: 0n, ctim: 0n };
+  }
+  setFlags(flags: number): void { this.fdflags = flags; }
+  setSize(_size: number): void { throw new SysError(Errno.INVAL); }
+  setTimes(_atim: TimeSpec, _mtim: TimeSpec): void { throw new SysError(Errno.INVAL); }
+  sync(): void { throw new SysError(Errno.INVAL); }
+  datasync(): void { throw new SysError(Errno.INVAL); }
+  advise(_offset: number, _len: number, _advice: number): void { throw new SysError(Errno.SPIPE); }
+  allocate(_offset: number, _len: number): void { throw new SysError(Errno.INVAL); }
+  readdir(): DirEntry[] { throw new SysError(Errno.NOTDIR); }
+  pollRead(): Readiness { return READY; }
+  pollWrite(): Readiness { return READY; }
+  /** Releases what the descriptor holds; called once, when its last table slot goes. */
+  close(): void {}
+}

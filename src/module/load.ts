@@ -1,0 +1,85 @@
+// Reading, compiling and checking a guest module before an enclave is made,
+// so that every problem with the module is one clear line, not a trap later.
+
+import fs from 'node:fs/promises';
+import { CapsuleError } from '../api/errors.js';
+import { ExitCode } from '../api/exit-codes.js';
+import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/index.js';
+import type { ImportName } from '../enclave/protocol.js';
+
+export type ModuleSource = string | URL | Uint8Array | WebAssembly.Module;
+
+export interface LoadedModule {
+  module: WebAssembly.Module;
+  /** A name for messages: the file name, or "module". */
+  label: string;
+  /** Function imports no provider knows; they trap when called if allowed. */
+  unknownImports: ImportName[];
+}
+
+const MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+async function readBytes(source: string | URL, label: string): Promise<Uint8Array> {
+  try {
+    return await fs.readFile(source);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory'
+      : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new CapsuleError(ExitCode.NO_INPUT, `cannot read module '${label}': ${why}`);
+  }
+}
+
+async function compile(bytes: Uint8Array, label: string): Promise<WebAssembly.Module> {
+  if (bytes.byteLength < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw new CapsuleError(ExitCode.BAD_MODULE, `'${label}' is not a WebAssembly module (no \\0asm header)`);
+  }
+  if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) {
+    throw new CapsuleError(ExitCode.BAD_MODULE,
+      `'${label}' is a WebAssembly component or an unsupported binary version, not a core module`);
+  }
+  try {
+    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  } catch (err) {
+    const detail = (err as Error).message.replace(/^WebAssembly\.\w+\(\): /, '');
+    throw new CapsuleError(ExitCode.BAD_MODULE, `'${label}' is not a valid WebAssembly module: ${detail}`);
+  }
+}
+
+/** Loads and checks a WASI command module; throws CapsuleError with a one-line reason. */
+export async function loadModule(source: ModuleSource, trapUnknownImports: boolean): Promise<LoadedModule> {
+  let module: WebAssembly.Module;
+  let label = 'module';
+  if (source instanceof WebAssembly.Module) {
+    module = source;
+  } else if (source instanceof Uint8Array) {
+    module = await compile(source, label);
+  } else {
+    label = source instanceof URL ? source.pathname : source;
+    module = await compile(await readBytes(source, label), label);
+  }
+
+  const start = WebAssembly.Module.exports(module).find((e) => e.name === '_start');
+  if (!start || start.kind !== 'function') {
+    throw new CapsuleError(ExitCode.BAD_MODULE,
+      `'${label}' has no _start function: it is not a WASI command module`);
+  }
+
+  const unknown: ImportName[] = [];
+  const unusable: string[] = [];
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.module === PREVIEW1_MODULE && PREVIEW1_NAMES.has(imp.name) && imp.kind === 'function') continue;
+    if (imp.kind === 'function') unknown.push({ module: imp.module, name: imp.name });
+    else unusable.push(`${imp.module}.${imp.name} (${imp.kind})`);
+  }
+  if (unusable.length > 0) {
+    throw new CapsuleError(ExitCode.BAD_MODULE,
+      `'${label}' imports what Capsule cannot provide: ${unusable.join(', ')}`);
+  }
+  if (unknown.length > 0 && !trapUnknownImports) {
+    const names = unknown.map((i) => `${i.module}.${i.name}`).join(', ');
+    throw new CapsuleError(ExitCode.BAD_MODULE,
+      `'${label}' imports unknown functions: ${names} (--trap-unknown-imports lets them trap only when called)`);
+  }
+  return { module, label, unknownImports: unknown };
+}
