@@ -34,12 +34,17 @@ export class GuestMemory {
   }
 
   get size(): number {
-    this.refresh();
+    if (this.memory) this.refresh();
     return this.bytes.byteLength;
   }
 
-  /** Throws EFAULT unless [ptr, ptr+len) lies inside linear memory. */
+  /**
+   * Throws EFAULT unless [ptr, ptr+len) lies inside linear memory. The cached
+   * view is trusted when the range fits it: a grown memory detaches the old
+   * buffer (length 0), which sends every check through refresh().
+   */
   check(ptr: number, len: number): void {
+    if (ptr >= 0 && len >= 0 && ptr + len <= this.bytes.byteLength) return;
     this.refresh();
     if (ptr < 0 || len < 0 || ptr + len > this.bytes.byteLength) {
       throw new SysError(Errno.FAULT, `guest range ${ptr}+${len} outside memory`);

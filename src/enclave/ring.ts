@@ -16,24 +16,25 @@ export const RingFlag = { WRITER_CLOSED: 1, READER_CLOSED: 2 } as const;
 /** Spins this many times re-reading the ring before sleeping in Atomics.wait. */
 const SPIN = 2000;
 
+/** Copies up to this many bytes byte-by-byte instead of through set(). */
+const SMALL_COPY = 32;
+
 export class Ring {
   readonly header: Int32Array;
+  readonly capacity: number;
   private readonly data: Uint8Array;
   private readonly mask: number;
 
   constructor(readonly sab: SharedArrayBuffer) {
     this.header = new Int32Array(sab, 0, HEADER_INTS);
     this.data = new Uint8Array(sab, HEADER_INTS * 4);
-    this.mask = this.data.byteLength - 1;
+    this.capacity = this.data.byteLength;
+    this.mask = this.capacity - 1;
   }
 
   static create(capacity: number): Ring {
     if (capacity & (capacity - 1)) throw new RangeError('ring capacity must be a power of two');
     return new Ring(new SharedArrayBuffer(HEADER_INTS * 4 + capacity));
-  }
-
-  get capacity(): number {
-    return this.data.byteLength;
   }
 
   /** Bytes written and not yet read. */
@@ -65,8 +66,15 @@ export class Ring {
     }
   }
 
-  /** Copies as much of `src` as fits; returns bytes taken. Does not publish. */
+  /** Copies `src` in at `pos`. Does not publish. */
   private put(pos: number, src: Uint8Array): void {
+    const len = src.byteLength;
+    if (len <= SMALL_COPY) {
+      // A byte loop beats typed-array set() for the tiny writes chatty guests make.
+      const data = this.data, mask = this.mask;
+      for (let i = 0; i < len; i++) data[(pos + i) & mask] = src[i]!;
+      return;
+    }
     const at = pos & this.mask;
     const first = Math.min(src.byteLength, this.capacity - at);
     this.data.set(first === src.byteLength ? src : src.subarray(0, first), at);
@@ -74,6 +82,12 @@ export class Ring {
   }
 
   private take(pos: number, dst: Uint8Array): void {
+    const len = dst.byteLength;
+    if (len <= SMALL_COPY) {
+      const data = this.data, mask = this.mask;
+      for (let i = 0; i < len; i++) dst[i] = data[(pos + i) & mask]!;
+      return;
+    }
     const at = pos & this.mask;
     const first = Math.min(dst.byteLength, this.capacity - at);
     dst.set(this.data.subarray(at, at + first));
@@ -89,6 +103,30 @@ export class Ring {
     Atomics.store(this.header, WRITE, (w + n) | 0);
     this.wakeReader();
     return n;
+  }
+
+  /**
+   * Producer: appends a record [tag:u8][len:u24][bytes] if it fits; false if
+   * not. The reader never sees half a record.
+   */
+  tryWriteRecord(tag: number, src: Uint8Array): boolean {
+    const len = src.byteLength;
+    if (len + 4 > this.free) return false;
+    const w = Atomics.load(this.header, WRITE);
+    const data = this.data, mask = this.mask;
+    data[w & mask] = tag;
+    data[(w + 1) & mask] = len & 0xff;
+    data[(w + 2) & mask] = (len >>> 8) & 0xff;
+    data[(w + 3) & mask] = (len >>> 16) & 0xff;
+    this.put(w + 4, src);
+    Atomics.store(this.header, WRITE, (w + 4 + len) | 0);
+    this.wakeReader();
+    return true;
+  }
+
+  /** Consumer: the byte `skip` bytes past the read position. */
+  byteAt(skip: number): number {
+    return this.data[(Atomics.load(this.header, READ) + skip) & this.mask]!;
   }
 
   /** Producer: appends several pieces as one unit once all fit (no reader sees half). */

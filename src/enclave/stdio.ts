@@ -16,13 +16,14 @@ import { Ring, RingFlag } from './ring.js';
 
 const RECORD_HEADER = 4;
 const MAX_RECORD = 0xffffff;
+/** Largest chunk the host side hands to a sink at once. */
+const MAX_CHUNK = 1 << 20;
 
 /** Set in the input ring's flags by the enclave to ask the host to start reading. */
 export const INPUT_WANTED = 4;
 
 /** Enclave side of the output ring. */
 export class OutputWriter implements StreamSink {
-  private readonly header = new Uint8Array(RECORD_HEADER);
   private readonly maxRecord: number;
 
   /** `closed` holds a bit per fd whose host stream has gone away (EPIPE from then on). */
@@ -30,31 +31,24 @@ export class OutputWriter implements StreamSink {
     this.maxRecord = Math.min(MAX_RECORD, ring.capacity - RECORD_HEADER);
   }
 
-  private record(fd: number, pieces: Uint8Array[], len: number): void {
-    const h = this.header;
-    h[0] = fd; h[1] = len & 0xff; h[2] = (len >>> 8) & 0xff; h[3] = (len >>> 16) & 0xff;
-    pieces.unshift(h);
-    while (!this.ring.tryWriteUnit(pieces, len + RECORD_HEADER)) {
+  private record(fd: number, bytes: Uint8Array): void {
+    while (!this.ring.tryWriteRecord(fd, bytes)) {
       if (this.ring.flag(RingFlag.READER_CLOSED)) throw new SysError(Errno.PIPE);
-      this.ring.waitForSpace(len + RECORD_HEADER);
+      this.ring.waitForSpace(bytes.byteLength + RECORD_HEADER);
     }
   }
 
   write(fd: number, bufs: Uint8Array[]): number {
-    let total = 0;
-    for (const b of bufs) total += b.byteLength;
     if (Atomics.load(this.closed, this.closedIndex) & (1 << fd) || this.ring.flag(RingFlag.READER_CLOSED)) {
       throw new SysError(Errno.PIPE);
     }
-    if (total === 0) return 0;
-    if (total <= this.maxRecord) {
-      this.record(fd, bufs.length === 1 ? [bufs[0]!] : bufs.filter((b) => b.byteLength > 0), total);
-      return total;
-    }
-    for (const b of bufs) {
+    let total = 0;
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      total += b.byteLength;
+      // One record per piece: records of one stream are merged again on the host side.
       for (let off = 0; off < b.byteLength; off += this.maxRecord) {
-        const piece = b.subarray(off, Math.min(b.byteLength, off + this.maxRecord));
-        this.record(fd, [piece], piece.byteLength);
+        this.record(fd, off === 0 && b.byteLength <= this.maxRecord ? b : b.subarray(off, off + this.maxRecord));
       }
     }
     return total;
@@ -75,7 +69,6 @@ export type OutputSink = (fd: number, bytes: Uint8Array) => void | Promise<void>
 
 /** Host side of the output ring: hands each record to `sink`, in order. */
 export class OutputPump {
-  private readonly header = new Uint8Array(RECORD_HEADER);
   readonly done: Promise<void>;
 
   constructor(private readonly ring: Ring, private readonly sink: OutputSink) {
@@ -90,16 +83,41 @@ export class OutputPump {
     }
   }
 
-  /** Delivers every complete record now in the ring. */
+  /**
+   * Delivers every complete record now in the ring, merging consecutive
+   * records for the same stream into one chunk: a guest's many small writes
+   * become a few large host writes.
+   */
   private async drain(): Promise<void> {
-    while (this.ring.used >= RECORD_HEADER) {
-      this.ring.peek(this.header);
-      const h = this.header;
-      const len = h[1]! | (h[2]! << 8) | (h[3]! << 16);
-      const bytes = new Uint8Array(len);
-      this.ring.peek(bytes, RECORD_HEADER);
-      this.ring.consume(RECORD_HEADER + len);
-      const pending = this.sink(h[0]!, bytes);
+    const ring = this.ring;
+    while (ring.used >= RECORD_HEADER) {
+      const available = ring.used;
+      // Measure the run of complete records for one fd.
+      let offset = 0;
+      let bytes = 0;
+      let fd = -1;
+      while (offset + RECORD_HEADER <= available) {
+        const tag = ring.byteAt(offset);
+        const len = ring.byteAt(offset + 1) | (ring.byteAt(offset + 2) << 8) | (ring.byteAt(offset + 3) << 16);
+        if ((fd !== -1 && tag !== fd) || offset + RECORD_HEADER + len > available) break;
+        fd = tag;
+        offset += RECORD_HEADER + len;
+        bytes += len;
+        if (bytes >= MAX_CHUNK) break;
+      }
+      if (fd === -1) return;
+      // Copy the run out in one piece, then squeeze the headers out in place.
+      const raw = new Uint8Array(offset);
+      ring.peek(raw);
+      ring.consume(offset);
+      let at = 0;
+      for (let pos = 0; pos < offset;) {
+        const len = raw[pos + 1]! | (raw[pos + 2]! << 8) | (raw[pos + 3]! << 16);
+        raw.copyWithin(at, pos + RECORD_HEADER, pos + RECORD_HEADER + len);
+        at += len;
+        pos += RECORD_HEADER + len;
+      }
+      const pending = this.sink(fd, raw.subarray(0, bytes));
       if (pending) await pending;
     }
   }
