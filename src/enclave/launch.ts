@@ -3,9 +3,9 @@
 // the guest, output it produced is delivered and the thread is gone when
 // launch() resolves.
 
-import { Worker } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import { Control, type EnclaveConfig, type EnclaveReport, type ExecutionMode, type ImportName, type MountSpec, type Outcome } from './protocol.js';
+import { takeWorker } from './pool.js';
 import { Ring } from './ring.js';
 import { InputPump, OutputPump, type OutputSink } from './stdio.js';
 
@@ -57,7 +57,8 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
   return new Promise<EnclaveReport>((resolve) => {
     let report: EnclaveReport | undefined;
     let stopped: Outcome | undefined;
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
+    const worker = takeWorker();
+    worker.postMessage(config);
     onStart?.({
       closeOutput(fd: number) {
         Atomics.or(ctrl, Control.CLOSED_OUTPUTS, 1 << fd);

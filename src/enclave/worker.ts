@@ -3,7 +3,7 @@
 // module with the ABI glue, runs `_start` and reports how it ended. Calls
 // that need no shared state are served right here, on this thread.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { randomFillSync } from 'node:crypto';
 import { GuestMemory, encodeUtf8 } from '../abi/memory.js';
 import { GuestStop } from '../abi/errors.js';
@@ -100,4 +100,8 @@ function outcomeOf(err: unknown): Outcome {
   return { kind: 'failed', cause: 'internal', message: `internal error: ${(err as Error)?.stack ?? String(err)}` };
 }
 
-parentPort!.postMessage(run(workerData as EnclaveConfig));
+// The thread may be started before its guest is known (see pool.ts): it waits for its one config.
+parentPort!.once('message', (cfg: EnclaveConfig) => {
+  parentPort!.postMessage(run(cfg));
+  parentPort!.close();
+});
