@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { launch, type EnclaveHandle } from '../enclave/launch.js';
+import { keepSpares } from '../enclave/pool.js';
 import type { ExecutionMode, MountSpec, Outcome, Usage } from '../enclave/protocol.js';
 import { loadModule, type ModuleSource } from '../module/load.js';
 import { CapsuleError } from './errors.js';
@@ -100,8 +101,16 @@ function resolveTarget(t: OutputTarget | undefined, inherit: Writable): Writable
   return t === undefined || t === 'inherit' ? inherit : t;
 }
 
+/** Enclave threads the API keeps booted in advance (see enclave/pool.ts); 0 turns this off. */
+let spareThreads = 1;
+export function setSpareEnclaves(count: number): void {
+  spareThreads = count;
+  keepSpares(count);
+}
+
 export async function run(source: ModuleSource, options: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();
+  keepSpares(spareThreads);
   const loaded = await loadModule(source, options.trapUnknownImports ?? false);
   const mounts = checkMounts(options.dirs ?? []);
   const argv0 = options.argv0 ?? (typeof source === 'string' ? path.basename(source) : loaded.label);

@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CapsuleError } from '../api/errors.js';
 import { EXIT_CODE_HELP, ExitCode } from '../api/exit-codes.js';
-import { run, type RunResult } from '../api/run.js';
+import { run, setSpareEnclaves, type RunResult } from '../api/run.js';
 import { parseDir, parseEnv } from './parse.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -35,6 +35,8 @@ function report(result: RunResult, label: string): void {
 }
 
 async function runCommand(module: string, args: string[], flags: RunFlags): Promise<number> {
+  // One guest per process: the thread pre-started by bin/capsule.js is all it needs.
+  setSpareEnclaves(0);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = (): void => {

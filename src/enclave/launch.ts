@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { Control, type EnclaveConfig, type EnclaveReport, type ExecutionMode, type ImportName, type MountSpec, type Outcome } from './protocol.js';
 import { takeWorker } from './pool.js';
-import { Ring } from './ring.js';
+import { Ring } from '../layer/ring.js';
 import { InputPump, OutputPump, type OutputSink } from './stdio.js';
 
 /** Output ring size: large enough that a chatty guest rarely waits for the host. */

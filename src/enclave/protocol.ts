@@ -35,6 +35,8 @@ export const Control = {
   EPOCH: 0,
   /** Bit per guest fd (1, 2) whose host stream is gone: writes fail with EPIPE. */
   CLOSED_OUTPUTS: 1,
+  /** Sequence number of the last reply the layer posted to this enclave. */
+  REPLY: 2,
   SIZE: 4,
 } as const;
 

@@ -12,7 +12,7 @@ import { Errno, SysError } from '../abi/errno.js';
 import type { Readiness } from '../layer/descriptor.js';
 import type { StreamSink, StreamSource } from '../layer/stdio.js';
 import type { Readable } from 'node:stream';
-import { Ring, RingFlag } from './ring.js';
+import { Ring, RingFlag } from '../layer/ring.js';
 
 const RECORD_HEADER = 4;
 const MAX_RECORD = 0xffffff;

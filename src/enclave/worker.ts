@@ -16,7 +16,7 @@ import { DirectoryDescriptor, type IoCounters } from '../layer/fs/directory.js';
 import { InputStream, OutputStream } from '../layer/stdio.js';
 import { HostDir } from '../host/fs.js';
 import { Control, type EnclaveConfig, type EnclaveReport, type Outcome } from './protocol.js';
-import { Ring } from './ring.js';
+import { Ring } from '../layer/ring.js';
 import { InputReader, OutputWriter } from './stdio.js';
 import { describeTrap } from './traps.js';
 

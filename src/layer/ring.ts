@@ -11,7 +11,14 @@ const WRITER_WAITING = 4;
 const HEADER_INTS = 8;
 
 /** FLAGS bits. */
-export const RingFlag = { WRITER_CLOSED: 1, READER_CLOSED: 2 } as const;
+export const RingFlag = {
+  /** The writer will write no more (end of stream once drained). */
+  WRITER_CLOSED: 1,
+  /** The reader will read no more (writes fail with EPIPE). */
+  READER_CLOSED: 2,
+  /** The stream was torn down abnormally (ECONNRESET for whoever uses it next). */
+  RESET: 8,
+} as const;
 
 /** Spins this many times re-reading the ring before sleeping in Atomics.wait. */
 const SPIN = 2000;
@@ -46,6 +53,11 @@ export class Ring {
     return this.capacity - this.used;
   }
 
+  /** True while the reader has said it is waiting for data. */
+  get readerWaiting(): boolean {
+    return Atomics.load(this.header, READER_WAITING) !== 0;
+  }
+
   flag(bit: number): boolean {
     return (Atomics.load(this.header, FLAGS) & bit) !== 0;
   }
@@ -56,6 +68,8 @@ export class Ring {
     Atomics.notify(this.header, WRITE);
     Atomics.notify(this.header, READ);
     Atomics.notify(this.header, FLAGS);
+    this.onReaderWaiting?.();
+    this.onWriterWaiting?.();
   }
 
   /** Host side: resolves once `bit` is set in the flags. */
@@ -142,8 +156,24 @@ export class Ring {
     return true;
   }
 
+  /**
+   * Called after new data is published while the reader is waiting, and
+   * after space is freed while the writer is waiting: how a ring shared
+   * between two enclaves wakes the other side's poll_oneoff too.
+   */
+  onReaderWaiting: (() => void) | undefined;
+  onWriterWaiting: (() => void) | undefined;
+
   private wakeReader(): void {
-    if (Atomics.load(this.header, READER_WAITING)) Atomics.notify(this.header, WRITE);
+    if (Atomics.load(this.header, READER_WAITING)) {
+      Atomics.notify(this.header, WRITE);
+      this.onReaderWaiting?.();
+    }
+  }
+
+  /** Marks this side as waiting (for a poll that sleeps elsewhere); cleared by the waiter. */
+  setWaiting(reader: boolean, on: boolean): void {
+    Atomics.store(this.header, reader ? READER_WAITING : WRITER_WAITING, on ? 1 : 0);
   }
 
   /** Consumer: reads up to `dst.byteLength` bytes without blocking. */
@@ -164,7 +194,10 @@ export class Ring {
   /** Consumer: drops `n` bytes already looked at. */
   consume(n: number): void {
     Atomics.store(this.header, READ, (Atomics.load(this.header, READ) + n) | 0);
-    if (Atomics.load(this.header, WRITER_WAITING)) Atomics.notify(this.header, READ);
+    if (Atomics.load(this.header, WRITER_WAITING)) {
+      Atomics.notify(this.header, READ);
+      this.onWriterWaiting?.();
+    }
   }
 
   /**
@@ -172,6 +205,10 @@ export class Ring {
    * briefly first: a sleeping thread pays tens of microseconds to wake.
    * Returns false on timeout.
    */
+  waitUntil(asReader: boolean, ready: () => boolean, timeoutMs: number): boolean {
+    return asReader ? this.block(WRITE, READER_WAITING, ready, timeoutMs) : this.block(READ, WRITER_WAITING, ready, timeoutMs);
+  }
+
   private block(index: number, waitingFlag: number, ready: () => boolean, timeoutMs: number): boolean {
     for (let i = 0; i < SPIN; i++) if (ready()) return true;
     const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;

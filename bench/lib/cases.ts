@@ -1,0 +1,103 @@
+// What is measured: the contenders, the four cases, their goals for secure
+// mode, and the 200 MB data file the read case uses.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
+const ROOT = here('../../../'); // dist/bench/lib -> repository root
+const GUESTS = path.join(ROOT, 'bench/guests');
+const CAPSULE = path.join(ROOT, 'bin/capsule.js');
+const RUNNER = here('./nodewasi-runner.js');
+
+export type ContenderId = 'nodewasi' | 'secure' | 'normal';
+export const CONTENDERS: { id: ContenderId; label: string }[] = [
+  { id: 'nodewasi', label: 'node:wasi' },
+  { id: 'secure', label: 'capsule secure' },
+  { id: 'normal', label: 'capsule normal' },
+];
+
+export interface Mount { host: string; guest: string }
+
+/** The goal for capsule secure: a ratio of medians, or a difference of medians in ms. */
+export type Goal = { kind: 'ratio'; max: number } | { kind: 'diff'; maxMs: number };
+
+export interface Case {
+  id: string;
+  title: string;
+  module: string;
+  /** Guest arguments of the timed runs. */
+  args: string[];
+  /** A run whose stdout is captured and compared before timing: against `expect`, else against node:wasi's. */
+  check: { args: string[]; expect?: string };
+  dirs: Mount[];
+  rounds: number;
+  goal: Goal;
+  /** Also measure each contender's peak RSS once. */
+  rss?: boolean;
+}
+
+/** The command line of one contender running a guest. */
+export function commandFor(who: ContenderId, module: string, args: string[], dirs: Mount[]): string[] {
+  const dirFlags = dirs.flatMap((d) => ['--dir', `${d.host}::${d.guest}`]);
+  return who === 'nodewasi'
+    ? [process.execPath, '--no-warnings', RUNNER, ...dirFlags, module, ...args]
+    : [process.execPath, CAPSULE, 'run', '--mode', who, ...dirFlags, module, ...args];
+}
+
+export const guest = (name: string): string => path.join(GUESTS, `${name}.wasm`);
+
+export interface DataFile { dir: string; name: string; expect: string; remove(): void }
+
+/** Writes `mb` MiB of deterministic pseudo-random bytes (xorshift32) in 1 MiB chunks. */
+export function makeDataFile(mb: number): DataFile {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsule-bench-'));
+  const name = 'data.bin';
+  const fd = fs.openSync(path.join(dir, name), 'w');
+  const chunk = new Uint32Array(1 << 18);
+  const bytes = new Uint8Array(chunk.buffer);
+  let x = 2463534242;
+  let sum = 0;
+  try {
+    for (let c = 0; c < mb; c++) {
+      for (let i = 0; i < chunk.length; i++) {
+        x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+        chunk[i] = x >>> 0;
+      }
+      for (let i = 0; i < bytes.length; i++) sum += bytes[i]!;
+      fs.writeSync(fd, bytes);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return {
+    dir, name,
+    expect: `bytes=${mb * bytes.length} sum=${sum % 2 ** 32}\n`,
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export function cases(data: DataFile, rounds: number, startupRounds: number): Case[] {
+  const dataArgs = [`/data/${data.name}`];
+  return [
+    {
+      id: 'startup', title: 'start-up, hello (process)', module: guest('hello'), args: [],
+      check: { args: [], expect: 'hello\n' }, dirs: [], rounds: startupRounds, goal: { kind: 'diff', maxMs: 30 },
+    },
+    {
+      id: 'small_writes', title: '1M x 8-byte fd_write', module: guest('small_writes'), args: ['1000000'],
+      check: { args: ['1000'], expect: '1234567\n'.repeat(1000) }, dirs: [], rounds, goal: { kind: 'ratio', max: 1.2 },
+    },
+    {
+      id: 'read_chunks', title: 'read 200 MB in 64 KiB', module: guest('read_chunks'), args: dataArgs,
+      check: { args: dataArgs, expect: data.expect }, dirs: [{ host: data.dir, guest: '/data' }], rounds,
+      goal: { kind: 'ratio', max: 1.2 }, rss: true,
+    },
+    {
+      id: 'compute', title: 'compute, n-body 20M steps', module: guest('compute'), args: ['20000000'],
+      check: { args: ['100000'] }, dirs: [], rounds, goal: { kind: 'ratio', max: 1.05 },
+    },
+  ];
+}

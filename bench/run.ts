@@ -1,0 +1,134 @@
+// `npm run bench`: Capsule (secure and normal mode) side by side with node:wasi
+// on the same modules and files. Speed is reported as ratios, never asserted.
+//
+// Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases,
+// BENCH_STARTUP_ROUNDS (default 20) rounds of start-up.
+
+import { fileURLToPath } from 'node:url';
+import { run } from '../src/api/index.js';
+import { CONTENDERS, cases, commandFor, guest, makeDataFile, type Case, type ContenderId } from './lib/cases.js';
+import { alternate, canMeasureRss, devNull, peakRssKb, runProcess, type Series } from './lib/measure.js';
+import { machine, printTable, summaryLine, writeJson, type CaseResult } from './lib/report.js';
+
+// node:wasi is used in this process too (in-process start-up): drop its ExperimentalWarning only.
+process.removeAllListeners('warning');
+process.on('warning', (w) => { if (w.name !== 'ExperimentalWarning') console.error(w); });
+const { runNodeWasi } = await import('./lib/baseline.js'); // loaded after the filter: node:wasi warns on load
+
+const envInt = (name: string, dflt: number): number => {
+  const v = parseInt(process.env[name] ?? '', 10);
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+};
+const ROUNDS = envInt('BENCH_ROUNDS', 5);
+const STARTUP_ROUNDS = envInt('BENCH_STARTUP_ROUNDS', 20);
+const IN_PROCESS_RUNS = 20;
+const IN_PROCESS_WARMUPS = 3;
+const FILE_MB = 200;
+
+const status = (text: string): void => {
+  if (process.stdout.isTTY) process.stdout.write(`\r\x1b[K${text}`);
+};
+
+const bySeries = (series: Series[]): Record<ContenderId, Series> =>
+  Object.fromEntries(CONTENDERS.map(({ id }, i) => [id, series[i]!])) as Record<ContenderId, Series>;
+
+/** Checks each contender's output once on a small run, then times the live ones in alternating rounds. */
+async function measureCase(c: Case): Promise<CaseResult> {
+  status(`${c.title}: checking output`);
+  const outputs = new Map<ContenderId, string>();
+  const problems = new Map<ContenderId, string>();
+  for (const { id } of CONTENDERS) {
+    const r = await runProcess(commandFor(id, c.module, c.check.args, c.dirs), true);
+    if (r.failure) problems.set(id, `check run (args ${JSON.stringify(c.check.args)}) failed: ${r.failure}`);
+    else outputs.set(id, r.stdout);
+  }
+  const expect = c.check.expect ?? outputs.get('nodewasi');
+  for (const [id, out] of outputs) {
+    if (expect !== undefined && out !== expect) {
+      const show = (s: string): string => JSON.stringify(s.length > 120 ? `${s.slice(0, 120)}...(${s.length} bytes)` : s);
+      problems.set(id, `wrong output for args ${JSON.stringify(c.check.args)}: got ${show(out)}, expected ${show(expect)}`);
+    }
+  }
+
+  const series = await alternate(CONTENDERS.map((x) => x.id), c.rounds, async (id) => {
+    const problem = problems.get(id);
+    if (problem) throw new Error(problem);
+    const r = await runProcess(commandFor(id, c.module, c.args, c.dirs));
+    if (r.failure) throw new Error(`timed run failed: ${r.failure}`);
+    return r.ms;
+  }, (round) => status(`${c.title}: round ${round + 1}/${c.rounds}`));
+  const result: CaseResult = { id: c.id, title: c.title, goal: c.goal, series: bySeries(series) };
+
+  if (c.rss && canMeasureRss) {
+    status(`${c.title}: peak RSS`);
+    const rss: Partial<Record<ContenderId, number | string>> = {};
+    for (const { id } of CONTENDERS) {
+      rss[id] = result.series[id].error !== undefined ? 'failed' : await peakRssKb(commandFor(id, c.module, c.args, c.dirs));
+    }
+    result.rssKb = rss as Record<ContenderId, number | string>;
+  } else if (c.rss) {
+    console.log(`(peak RSS of ${c.title} skipped: /usr/bin/time not found)`);
+  }
+  status('');
+  console.log(`${c.title}: ${summaryLine(result)}`);
+  return result;
+}
+
+/** Start-up inside one process: run() of Capsule's API versus node:wasi's compile + instantiate + start. */
+async function inProcessStartup(): Promise<CaseResult> {
+  const hello = guest('hello');
+  const once = async (id: ContenderId): Promise<number> => {
+    const t0 = performance.now();
+    if (id === 'nodewasi') {
+      // Reads the file too, as run() does when given a path.
+      const code = await runNodeWasi(hello, [], {}, devNull);
+      if (code !== 0) throw new Error(`exit code ${code}`);
+      return performance.now() - t0;
+    }
+    const r = await run(hello, { mode: id, stdout: 'capture', stderr: 'capture' });
+    const ms = performance.now() - t0;
+    const out = r.stdout?.toString();
+    if (r.exitCode !== 0 || out !== 'hello\n') {
+      throw new Error(`outcome ${JSON.stringify(r.outcome)}, stdout ${JSON.stringify(out)}, stderr ${JSON.stringify(r.stderr?.toString())}`);
+    }
+    return ms;
+  };
+  const ids = CONTENDERS.map((x) => x.id);
+  const warm = await alternate(ids, IN_PROCESS_WARMUPS, once, () => status('start-up in-process: warm-up'));
+  const series = await alternate(ids, IN_PROCESS_RUNS, async (id) => {
+    const e = warm[ids.indexOf(id)]!.error;
+    if (e !== undefined) throw new Error(`warm-up failed: ${e}`);
+    return once(id);
+  }, (round) => status(`start-up in-process: run ${round + 1}/${IN_PROCESS_RUNS}`));
+  const result: CaseResult = {
+    id: 'startup_in_process', title: 'start-up, hello (in-process API)', goal: { kind: 'diff', maxMs: 30 },
+    series: bySeries(series),
+  };
+  status('');
+  console.log(`${result.title}: ${summaryLine(result)}`);
+  return result;
+}
+
+const info = machine();
+console.log(`Capsule benchmarks on ${info.cpu} x${info.cpus}, ${info.memoryGiB} GiB, Node ${info.node}, ${info.os}`);
+console.log(`Rounds: ${ROUNDS} (heavy cases), ${STARTUP_ROUNDS} (start-up), ${IN_PROCESS_RUNS} + ${IN_PROCESS_WARMUPS} warm-ups (in-process)`);
+status(`writing the ${FILE_MB} MB data file`);
+const data = makeDataFile(FILE_MB);
+const cleanup = (): void => data.remove();
+process.once('SIGINT', () => { cleanup(); process.exit(130); });
+
+const results: CaseResult[] = [];
+try {
+  for (const c of cases(data, ROUNDS, STARTUP_ROUNDS)) {
+    results.push(await measureCase(c));
+    if (c.id === 'startup') results.push(await inProcessStartup());
+  }
+} finally {
+  cleanup();
+}
+
+printTable(results);
+const out = fileURLToPath(new URL('./results.json', import.meta.url));
+writeJson(out, results, { rounds: ROUNDS, startupRounds: STARTUP_ROUNDS, inProcessRuns: IN_PROCESS_RUNS,
+  inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB });
+console.log(`\nResults written to ${out}`);

@@ -1,0 +1,64 @@
+// Requests an enclave makes to the layer's network, and what comes back.
+// Shared buffers in replies (rings, control blocks) are how the enclave then
+// moves data and sees events without further calls.
+
+import type { Family, SockAddr } from './address.js';
+
+export type SockType = 'stream' | 'dgram';
+
+/** A connected stream's two queues as the enclave sees them. */
+export interface StreamEnds {
+  /** Bytes arriving for this socket (its RECEIVE QUEUE). */
+  rx: SharedArrayBuffer;
+  /** Bytes this socket sends (its SEND QUEUE, the peer's receive queue when the peer is a guest). */
+  tx: SharedArrayBuffer;
+  /** The peer enclave's control words, to wake its polls; absent when the peer is the host. */
+  peerControl?: SharedArrayBuffer;
+}
+
+export interface SocketOptionsSet {
+  /** An option name from layer/net/options.ts and its value. */
+  option: string;
+  value: number | boolean | null;
+}
+
+export type NetRequest =
+  | { op: 'open'; fd: number; family: Family; type: SockType }
+  | { op: 'bind'; id: number; addr: SockAddr }
+  | { op: 'listen'; id: number; backlog: number }
+  | { op: 'connect'; id: number; addr: SockAddr }
+  | { op: 'accept'; id: number; fd: number }
+  | { op: 'shutdown'; id: number; read: boolean; write: boolean }
+  | { op: 'close'; id: number }
+  | { op: 'route'; id: number; addr: SockAddr }
+  | { op: 'setopt'; id: number; option: string; value: number | boolean | null }
+  | { op: 'resolve'; name: string; port: number };
+
+export interface OpenReply {
+  id: number;
+  block: SharedArrayBuffer;
+  /** Datagram sockets: their receive queue. */
+  rx?: SharedArrayBuffer;
+}
+
+export interface ConnectReply {
+  local: SockAddr;
+  peer: SockAddr;
+  /** Streams: the queues (set up at once, even while the connection is still being made). */
+  ends?: StreamEnds;
+  /** True while a host connection is still being made; the control block tells when it is done. */
+  pending: boolean;
+}
+
+export interface AcceptReply {
+  id: number;
+  block: SharedArrayBuffer;
+  ends: StreamEnds;
+  local: SockAddr;
+  peer: SockAddr;
+}
+
+/** Where a datagram to some address goes: another socket's receive queue, or the host's. */
+export type RouteReply =
+  | { kind: 'queue'; queue: SharedArrayBuffer; peerControl?: SharedArrayBuffer; local: SockAddr }
+  | { kind: 'drop'; local: SockAddr };
