@@ -9,6 +9,8 @@ export const ExitCode = {
   BAD_MODULE: 65,
   /** A file named on the command line (module, directory to mount) does not exist or cannot be read. */
   NO_INPUT: 66,
+  /** A host resource Capsule needs is unavailable (e.g. a port to publish is in use). */
+  UNAVAILABLE: 69,
   /** Capsule itself failed: a bug, or the host refused something it needs. */
   INTERNAL: 70,
   /** A policy or system file is invalid. */
@@ -31,6 +33,7 @@ export const EXIT_CODE_HELP: [string, string][] = [
   ['64', 'usage error: unknown option, malformed --dir/--env, missing module'],
   ['65', 'invalid module: not WebAssembly, truncated, no _start, unknown imports'],
   ['66', 'a module file or mounted directory does not exist or cannot be read'],
+  ['69', 'a host resource is unavailable (e.g. a --publish port is in use)'],
   ['70', 'internal error in Capsule'],
   ['78', 'invalid policy or system file'],
   ['101', 'the guest trapped (unreachable, out-of-bounds access, stack exhausted, ...)'],

@@ -9,6 +9,8 @@ import { keepSpares } from '../enclave/pool.js';
 import type { ExecutionMode, MountSpec, Outcome, Usage } from '../enclave/protocol.js';
 import { loadModule, type ModuleSource } from '../module/load.js';
 import { CapsuleError } from './errors.js';
+import { Layer } from './layer.js';
+import { emptyNetworkPolicy, parseConnectGrant, parsePublish, PolicyError, type NetworkPolicy } from '../policy/network.js';
 import { ExitCode } from './exit-codes.js';
 
 export type { ExecutionMode, Outcome, Usage, ModuleSource };
@@ -48,6 +50,40 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Stops the guest when aborted. */
   signal?: AbortSignal;
+  /** The guest's name on the network (default: the module's file name without .wasm). */
+  name?: string;
+  /** Network grants (secure mode). Default: nothing outside the guest is reachable. */
+  network?: NetworkOptions;
+  /** Receives one line per socket status change. */
+  traceSockets?: (line: string) => void;
+  /** Run on this layer (shared with other guests) instead of a new one. */
+  layer?: Layer;
+}
+
+export interface NetworkOptions {
+  /** `HOST:PORT` grants: HOST a name, IP or CIDR; PORT a number, range or `*`. */
+  allowConnect?: string[];
+  denyConnect?: string[];
+  /** Resolve any host name. */
+  allowDns?: boolean;
+  /** `[HOST_ADDRESS:]HOST_PORT:GUEST_PORT`: a guest port reachable from the host. */
+  publish?: string[];
+}
+
+/** Builds the network policy from its textual grants; a bad grant is a usage error. */
+export function networkPolicy(o: NetworkOptions | undefined, guest?: string): NetworkPolicy {
+  const p = emptyNetworkPolicy();
+  if (!o) return p;
+  try {
+    p.allowConnect = (o.allowConnect ?? []).map(parseConnectGrant);
+    p.denyConnect = (o.denyConnect ?? []).map(parseConnectGrant);
+    p.allowDns = o.allowDns ?? false;
+    p.publish = (o.publish ?? []).map((t) => parsePublish(t, guest));
+  } catch (err) {
+    if (err instanceof PolicyError) throw new CapsuleError(ExitCode.USAGE, err.message);
+    throw err;
+  }
+  return p;
 }
 
 export interface RunResult {
@@ -149,15 +185,26 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
     }
   };
 
+  const name = options.name ?? (typeof source === 'string' ? path.basename(source).replace(/\.wasm$/, '') : 'guest');
+  const ownLayer = options.layer === undefined;
+  const layer = options.layer ?? new Layer({
+    mode: options.mode ?? 'secure',
+    network: networkPolicy(options.network, name),
+    ...(options.traceSockets ? { traceSockets: options.traceSockets } : {}),
+  });
+  layer.addGuest(name);
+  if (ownLayer) await layer.start();
   const isTTY = (t: Writable | string): boolean => typeof t !== 'string' && (t as { isTTY?: boolean }).isTTY === true;
   const stdin = inputOf(options.stdin);
   try {
     const report = await launch({
+      name,
+      join: (control) => layer.join(name, control),
       module: loaded.module,
       args: [argv0, ...(options.args ?? [])],
       env,
       mounts,
-      mode: options.mode ?? 'secure',
+      mode: layer.mode,
       trappingImports: loaded.unknownImports,
       stdin,
       onOutput,
@@ -179,5 +226,6 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
     return result;
   } finally {
     for (const c of cleanups) c();
+    if (ownLayer) layer.close();
   }
 }

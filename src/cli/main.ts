@@ -2,11 +2,16 @@
 // module through the API, and turns every failure into one line on stderr
 // and a documented exit code.
 
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CapsuleError } from '../api/errors.js';
 import { EXIT_CODE_HELP, ExitCode } from '../api/exit-codes.js';
-import { run, setSpareEnclaves, type RunResult } from '../api/run.js';
+import { readSnapshot, runningLayers, serveControl } from '../api/control.js';
+import { Layer } from '../api/layer.js';
+import { networkPolicy, run, setSpareEnclaves } from '../api/run.js';
 import { parseDir, parseEnv } from './parse.js';
+import { formatTable, reportOutcome } from './report.js';
+import { upCommand } from './up.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -17,21 +22,14 @@ function exitCodesHelp(): string {
 interface RunFlags {
   dir: string[];
   env: string[];
+  allowConnect: string[];
+  allowDns?: boolean;
+  publish: string[];
+  traceSockets?: boolean;
+  name?: string;
   mode: 'normal' | 'secure';
   trapUnknownImports?: boolean;
   argv0?: string;
-}
-
-function report(result: RunResult, label: string): void {
-  const o = result.outcome;
-  switch (o.kind) {
-    case 'exit': return;
-    case 'signal': process.stderr.write(`capsule: ${label} ended by ${o.signal}\n`); return;
-    case 'trap': process.stderr.write(`capsule: ${label} trapped: ${o.message}\n`); return;
-    case 'limit': process.stderr.write(`capsule: ${label} stopped: ${o.message}\n`); return;
-    case 'killed': process.stderr.write(`capsule: ${label} stopped: ${o.message}\n`); return;
-    case 'failed': process.stderr.write(`capsule: ${o.message}\n`); return;
-  }
 }
 
 async function runCommand(module: string, args: string[], flags: RunFlags): Promise<number> {
@@ -45,8 +43,20 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  const name = flags.name ?? path.basename(module).replace(/\.wasm$/, '').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  const layer = new Layer({
+    mode: flags.mode,
+    network: networkPolicy({ allowConnect: flags.allowConnect, allowDns: flags.allowDns ?? false, publish: flags.publish }, name),
+    ...(flags.traceSockets ? { traceSockets: (line: string) => process.stderr.write(`[capsule] ${line}\n`) } : {}),
+  });
+  layer.addGuest(name);
+  let control: { close(): void } | undefined;
   try {
+    await layer.start();
+    control = await serveControl(layer, module);
     const result = await run(module, {
+      layer,
+      name,
       args,
       ...(flags.argv0 !== undefined ? { argv0: flags.argv0 } : {}),
       env: parseEnv(flags.env, process.env),
@@ -58,10 +68,12 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
       trapUnknownImports: flags.trapUnknownImports ?? false,
       signal: controller.signal,
     });
-    report(result, module);
+    reportOutcome(result, module);
     return result.exitCode;
   } finally {
     process.off('SIGINT', onSigint);
+    control?.close();
+    layer.close();
   }
 }
 
@@ -85,11 +97,44 @@ function program(): Command {
       .choices(['secure', 'normal']).default('secure'))
     .option('--trap-unknown-imports', 'let imports Capsule does not provide trap when called instead of refusing the module')
     .option('--argv0 <name>', 'argv[0] as the guest sees it (default: the module file name)')
+    .option('--allow-connect <HOST:PORT>', 'let the guest connect out to HOST (name, IP or CIDR) on PORT (number, range or *) (repeatable)', collect, [])
+    .option('--allow-dns', 'let the guest resolve any host name through the host')
+    .option('--publish <[ADDR:]HOST_PORT:GUEST_PORT>', "make the guest's listening port reachable from the host (default address 127.0.0.1) (repeatable)", collect, [])
+    .option('--name <name>', "the guest's name on the virtual network (default: the module file name)")
+    .option('--trace-sockets', 'log every socket status change to stderr')
     .addHelpText('after', exitCodesHelp())
     .action(async (module: string, args: string[], flags: RunFlags) => {
       // `capsule run m.wasm -- --flag`: the "--" only marks where guest arguments start.
       const guestArgs = args[0] === '--' ? args.slice(1) : args;
       process.exitCode = await runCommand(module, guestArgs, flags);
+    });
+  cli.command('up')
+    .description('run a system of guests (a JSON system file) on one layer with a shared virtual network')
+    .argument('<system.json>', 'the system file (see README: guests, modules, args, env, dirs, publish, network)')
+    .option('--trace-sockets', 'log every socket status change to stderr')
+    .option('--trap-unknown-imports', 'let imports Capsule does not provide trap when called')
+    .addHelpText('after', exitCodesHelp())
+    .action(async (file: string, flags: { traceSockets?: boolean; trapUnknownImports?: boolean }) => {
+      process.exitCode = await upCommand(file, flags);
+    });
+
+  cli.command('sockets')
+    .description('print the live socket table of a running `capsule up` or `capsule run` (like ss)')
+    .option('--pid <pid>', 'which running layer (default: the only one)')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (flags: { pid?: string; json?: boolean }) => {
+      let pid: number;
+      if (flags.pid !== undefined) {
+        if (!/^\d+$/.test(flags.pid)) throw new CapsuleError(ExitCode.USAGE, `--pid '${flags.pid}' is not a process id`);
+        pid = Number(flags.pid);
+      } else {
+        const running = runningLayers();
+        if (running.length === 0) throw new CapsuleError(ExitCode.NO_INPUT, 'no running capsule layer found');
+        if (running.length > 1) throw new CapsuleError(ExitCode.USAGE, `several layers are running (pids ${running.join(', ')}): choose one with --pid`);
+        pid = running[0]!;
+      }
+      const snapshot = await readSnapshot(pid);
+      process.stdout.write(flags.json ? JSON.stringify(snapshot, null, 2) + '\n' : formatTable(snapshot));
     });
   return cli;
 }

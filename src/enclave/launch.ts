@@ -4,6 +4,7 @@
 // launch() resolves.
 
 import type { Readable } from 'node:stream';
+import type { MessagePort } from 'node:worker_threads';
 import { Control, type EnclaveConfig, type EnclaveReport, type ExecutionMode, type ImportName, type MountSpec, type Outcome } from './protocol.js';
 import { takeWorker } from './pool.js';
 import { Ring } from '../layer/ring.js';
@@ -13,7 +14,16 @@ import { InputPump, OutputPump, type OutputSink } from './stdio.js';
 const OUTPUT_RING_BYTES = 1 << 20;
 const INPUT_RING_BYTES = 1 << 16;
 
+/** How an enclave joins its layer: a port for its calls, and what to do when it is gone. */
+export interface LayerMembership {
+  port: MessagePort;
+  leave(): void;
+}
+
 export interface LaunchOptions {
+  name: string;
+  /** Registers the enclave (by its control words) with the layer's services. */
+  join(control: SharedArrayBuffer): LayerMembership;
   module: WebAssembly.Module;
   args: string[];
   env: string[];
@@ -44,7 +54,9 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     Atomics.notify(ctrl, Control.EPOCH);
   };
 
+  const membership = o.join(control);
   const config: EnclaveConfig = {
+    name: o.name, layerPort: membership.port,
     module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode,
     trappingImports: o.trappingImports, output: output.sab, input: input.sab, control,
     terminals: o.terminals,
@@ -58,7 +70,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     let report: EnclaveReport | undefined;
     let stopped: Outcome | undefined;
     const worker = takeWorker();
-    worker.postMessage(config);
+    worker.postMessage(config, [membership.port]);
     onStart?.({
       closeOutput(fd: number) {
         Atomics.or(ctrl, Control.CLOSED_OUTPUTS, 1 << fd);
@@ -84,6 +96,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       if (timer) clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
       inputPump.stop();
+      membership.leave();
       const final: EnclaveReport = report ?? {
         outcome: stopped ?? failure(crash),
         usage: emptyUsage,

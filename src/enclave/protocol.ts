@@ -16,6 +16,8 @@ export interface ImportName {
 }
 
 export interface EnclaveConfig {
+  /** The guest's name on the layer's network. */
+  name: string;
   module: WebAssembly.Module;
   args: string[];
   env: string[];
@@ -27,6 +29,8 @@ export interface EnclaveConfig {
   input: SharedArrayBuffer;
   control: SharedArrayBuffer;
   terminals: { stdin: boolean; stdout: boolean; stderr: boolean };
+  /** Where the enclave's calls to the layer go (transferred with the config). */
+  layerPort: import('node:worker_threads').MessagePort;
 }
 
 /** Int32 slots of the control buffer. */

@@ -9,6 +9,12 @@ import { GuestMemory, encodeUtf8 } from '../abi/memory.js';
 import { GuestStop } from '../abi/errors.js';
 import { ProcExit, ProcSignal } from '../abi/exit.js';
 import { createPreview1, PREVIEW1_MODULE } from '../abi/preview1/index.js';
+import { sockFunctions } from '../abi/preview1/sock.js';
+import { WASIX_MODULE, wasixSocketFunctions } from '../abi/wasix/sockets.js';
+import type { WasixContext } from '../abi/wasix/context.js';
+import type { EnclaveEvents, NetRequest } from '../layer/net/protocol.js';
+import { SocketDescriptor } from '../layer/net/socket.js';
+import { LayerClient } from './rpc.js';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, WRITE_RIGHTS } from '../abi/witx.js';
 import { FdTable } from '../layer/fdtable.js';
 import { hostClocks } from '../layer/clocks.js';
@@ -48,21 +54,29 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     return { outcome: { kind: 'failed', cause: 'mount', message: `cannot open a mount: ${(err as Error).message}` }, usage: usage() };
   }
 
-  const preview1 = createPreview1({
+  const net = new LayerClient<NetRequest>(cfg.layerPort, control);
+  const events: EnclaveEvents = {
+    epoch: () => Atomics.load(control, Control.EPOCH),
+    wait: (seen, timeoutMs) => {
+      if (timeoutMs > 0) Atomics.wait(control, Control.EPOCH, seen, timeoutMs === Infinity ? undefined : timeoutMs);
+    },
+  };
+  const ctx: WasixContext = {
     memory,
     fds,
     args: cfg.args.map(encodeUtf8),
     env: cfg.env.map(encodeUtf8),
     clocks: hostClocks,
     randomFill: (buf) => { randomFillSync(buf); },
-    eventEpoch: () => Atomics.load(control, Control.EPOCH),
-    waitForEvents: (seen, timeoutMs) => {
-      if (timeoutMs <= 0) return;
-      Atomics.wait(control, Control.EPOCH, seen, timeoutMs === Infinity ? undefined : timeoutMs);
-    },
-  });
+    eventEpoch: events.epoch,
+    waitForEvents: events.wait,
+    net,
+    openSocket: (fd, family, type) => SocketDescriptor.open(net, events, fd, family, type),
+  };
+  const preview1 = createPreview1(ctx);
+  const wasix = { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) };
 
-  const imports: WebAssembly.Imports = { [PREVIEW1_MODULE]: preview1 };
+  const imports: WebAssembly.Imports = { [PREVIEW1_MODULE]: preview1, [WASIX_MODULE]: wasix };
   for (const { module, name } of cfg.trappingImports) {
     const ns = (imports[module] ??= {}) as Record<string, unknown>;
     ns[name] = () => {
@@ -85,6 +99,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
 
   const report = { outcome, usage: usage() };
   fds.closeAll();
+  cfg.layerPort.close();
   // Protected application memory: nothing the guest held outlives it.
   if (cfg.mode === 'secure' && memory.attached) memory.slice(0, memory.size).fill(0);
   return report;

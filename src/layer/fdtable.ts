@@ -30,11 +30,17 @@ export class FdTable {
     return this.slots[fd];
   }
 
+  /** The number add() would use next. */
+  nextFree(): number {
+    let fd = 0;
+    while (this.slots[fd] !== undefined) fd++;
+    return fd;
+  }
+
   /** Puts `d` in the lowest free slot, as POSIX open() does. */
   add(d: Descriptor): number {
     if (this.count >= this.capacity) throw new SysError(Errno.MFILE);
-    let fd = 0;
-    while (this.slots[fd] !== undefined) fd++;
+    const fd = this.nextFree();
     this.slots[fd] = d;
     this.count++;
     return fd;

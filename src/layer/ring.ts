@@ -8,6 +8,7 @@ const READ = 1;
 const FLAGS = 2;
 const READER_WAITING = 3;
 const WRITER_WAITING = 4;
+const LOCK = 5;
 const HEADER_INTS = 8;
 
 /** FLAGS bits. */
@@ -51,6 +52,18 @@ export class Ring {
 
   get free(): number {
     return this.capacity - this.used;
+  }
+
+  /** Takes the producers' lock: for queues several writers share (datagram receive queues). */
+  lock(): void {
+    while (Atomics.compareExchange(this.header, LOCK, 0, 1) !== 0) {
+      Atomics.wait(this.header, LOCK, 1, 1);
+    }
+  }
+
+  unlock(): void {
+    Atomics.store(this.header, LOCK, 0);
+    Atomics.notify(this.header, LOCK, 1);
   }
 
   /** True while the reader has said it is waiting for data. */

@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/index.js';
+import { WASIX_MODULE, WASIX_SOCKET_NAMES } from '../abi/wasix/sockets.js';
 import type { ImportName } from '../enclave/protocol.js';
 
 export type ModuleSource = string | URL | Uint8Array | WebAssembly.Module;
@@ -68,7 +69,8 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
   const unknown: ImportName[] = [];
   const unusable: string[] = [];
   for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.module === PREVIEW1_MODULE && PREVIEW1_NAMES.has(imp.name) && imp.kind === 'function') continue;
+    if (imp.kind === 'function' && ((imp.module === PREVIEW1_MODULE && PREVIEW1_NAMES.has(imp.name)) ||
+        (imp.module === WASIX_MODULE && WASIX_SOCKET_NAMES.has(imp.name)))) continue;
     if (imp.kind === 'function') unknown.push({ module: imp.module, name: imp.name });
     else unusable.push(`${imp.module}.${imp.name} (${imp.kind})`);
   }

@@ -60,5 +60,19 @@ export interface AcceptReply {
 
 /** Where a datagram to some address goes: another socket's receive queue, or the host's. */
 export type RouteReply =
-  | { kind: 'queue'; queue: SharedArrayBuffer; peerControl?: SharedArrayBuffer; local: SockAddr }
+  | { kind: 'queue'; queue: SharedArrayBuffer; peerControl?: SharedArrayBuffer; local: SockAddr;
+      /** The queue is the host's outbound queue: records carry the destination, not the sender. */
+      host: boolean }
   | { kind: 'drop'; local: SockAddr };
+
+/** How an enclave reaches the layer's network: one blocking call per request. */
+export interface NetCalls {
+  call<R>(request: NetRequest): R;
+}
+
+/** The enclave's event epoch, for waits on what only the layer changes (connects, accepts). */
+export interface EnclaveEvents {
+  epoch(): number;
+  /** Sleeps until the epoch moves past `seen` or `timeoutMs` passes. */
+  wait(seen: number, timeoutMs: number): void;
+}

@@ -1,0 +1,108 @@
+// The system file of `capsule up`: several guests on one layer. Validated
+// with a schema; an error names the exact field and what was expected.
+//
+// {
+//   "mode": "secure",                        optional, default secure
+//   "network": {                             optional: grants for the whole system
+//     "allowConnect": ["api.example.com:443"], "denyConnect": [], "allowDns": false
+//   },
+//   "guests": [
+//     { "name": "server", "module": "server.wasm", "args": ["7000"],
+//       "env": { "KEY": "value" }, "dirs": ["data::/data:ro"], "publish": ["8080:7000"] }
+//   ]
+// }
+// Module and directory paths are relative to the system file.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { CapsuleError } from '../api/errors.js';
+import { ExitCode } from '../api/exit-codes.js';
+import type { DirMount } from '../api/run.js';
+import { parseDir } from './parse.js';
+
+const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a lower-case name of letters, digits and dashes (like a host name)');
+
+const guest = z.object({
+  name,
+  module: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  dirs: z.array(z.union([
+    z.string().min(1),
+    z.object({ host: z.string().min(1), guest: z.string().min(1), readOnly: z.boolean().default(false) }).strict(),
+  ])).default([]),
+  publish: z.array(z.string()).default([]),
+}).strict();
+
+const system = z.object({
+  mode: z.enum(['secure', 'normal']).default('secure'),
+  network: z.object({
+    allowConnect: z.array(z.string()).default([]),
+    denyConnect: z.array(z.string()).default([]),
+    allowDns: z.boolean().default(false),
+  }).strict().default({ allowConnect: [], denyConnect: [], allowDns: false }),
+  guests: z.array(guest).min(1, 'at least one guest'),
+}).strict();
+
+export interface SystemGuest {
+  name: string;
+  module: string;
+  args: string[];
+  env: Record<string, string>;
+  dirs: DirMount[];
+  publish: string[];
+}
+
+export interface SystemSpec {
+  mode: 'secure' | 'normal';
+  network: { allowConnect: string[]; denyConnect: string[]; allowDns: boolean };
+  guests: SystemGuest[];
+}
+
+function fieldPath(p: readonly PropertyKey[]): string {
+  return p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+}
+
+function configError(file: string, message: string): CapsuleError {
+  return new CapsuleError(ExitCode.CONFIG, `${file}: ${message}`);
+}
+
+export function readSystemFile(file: string): SystemSpec {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CapsuleError(ExitCode.NO_INPUT, `cannot read system file '${file}': ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw configError(file, `not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = system.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = fieldPath(issue.path) || '(top level)';
+    throw configError(file, `${where}: ${issue.message}`);
+  }
+  const spec = parsed.data;
+  const seen = new Set<string>();
+  const base = path.dirname(path.resolve(file));
+  const guests = spec.guests.map((g, i): SystemGuest => {
+    if (seen.has(g.name)) throw configError(file, `guests[${i}].name: '${g.name}' is used by another guest`);
+    seen.add(g.name);
+    const dirs = g.dirs.map((d, j) => {
+      try {
+        const m = typeof d === 'string' ? parseDir(d) : d;
+        return { ...m, host: path.resolve(base, m.host) };
+      } catch (err) {
+        throw configError(file, `guests[${i}].dirs[${j}]: ${(err as Error).message}`);
+      }
+    });
+    return { name: g.name, module: path.resolve(base, g.module), args: g.args, env: g.env, dirs, publish: g.publish };
+  });
+  return { mode: spec.mode, network: spec.network, guests };
+}

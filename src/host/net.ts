@@ -1,0 +1,184 @@
+// The host's network for the layer: TCP through node:net, UDP through
+// node:dgram, names through node:dns. Each bridged stream is pumped between
+// a host socket and the guest's rings: host data into the receive queue
+// (pausing the socket while the queue is full), the send queue out to the
+// socket (waiting for 'drain'), ends and errors turned into ring flags.
+
+import dgram from 'node:dgram';
+import { promises as dns } from 'node:dns';
+import net from 'node:net';
+import { Errno, SysError } from '../abi/errno.js';
+import { canonicalIp, type Family, type SockAddr } from '../layer/net/address.js';
+import { putDatagram, takeDatagram, MAX_DATAGRAM } from '../layer/net/datagram.js';
+import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection, StreamEvents } from '../layer/net/host-net.js';
+import { Ring, RingFlag } from '../layer/ring.js';
+import { errnoOf } from './errors.js';
+
+const CHUNK = 256 * 1024;
+
+function addrOf(address: string | undefined, port: number | undefined, family?: string | number): SockAddr {
+  const c = canonicalIp(address ?? '0.0.0.0');
+  const fam: Family = family === 'IPv6' || family === 6 || (address ?? '').includes(':') ? 6 : 4;
+  return { family: fam, ip: fam === 6 ? (address ?? '::') : (c?.ip ?? '0.0.0.0'), port: port ?? 0 };
+}
+
+/** Joins a connected host socket to a stream's rings until either side ends. */
+function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bridged {
+  const pending: Buffer[] = [];
+  let writingIn = false;
+  let done = false;
+
+  // Host -> guest.
+  const deliver = async (): Promise<void> => {
+    writingIn = true;
+    while (pending.length > 0 && !done) {
+      const head = pending[0]!;
+      const n = rx.tryWrite(head);
+      if (n === head.byteLength) pending.shift();
+      else pending[0] = head.subarray(n);
+      if (pending.length > 0) {
+        socket.pause();
+        await Promise.race([rx.spaceAvailable(1), rx.flagSet(RingFlag.READER_CLOSED)]);
+        if (rx.flag(RingFlag.READER_CLOSED)) pending.length = 0;
+      }
+    }
+    writingIn = false;
+    if (!done) socket.resume();
+  };
+  socket.on('data', (chunk: Buffer) => {
+    pending.push(chunk);
+    if (!writingIn) void deliver();
+  });
+  socket.on('end', () => {
+    const finish = (): void => { if (writingIn) setTimeout(finish, 1); else rx.setFlag(RingFlag.WRITER_CLOSED); };
+    finish();
+  });
+  socket.on('error', (err) => {
+    done = true;
+    rx.setFlag(RingFlag.RESET);
+    tx.setFlag(RingFlag.READER_CLOSED);
+    events.failed(errnoOf(err));
+  });
+  socket.on('close', () => {
+    done = true;
+    tx.setFlag(RingFlag.READER_CLOSED);
+    events.closed();
+  });
+
+  // Guest -> host.
+  void (async () => {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    while (!done) {
+      await tx.dataAvailable();
+      if (done) break;
+      if (tx.flag(RingFlag.RESET)) { socket.destroy(); break; }
+      const n = tx.tryRead(buf);
+      if (n > 0) {
+        if (!socket.write(Buffer.from(buf.subarray(0, n)))) {
+          await new Promise<void>((resolve) => { socket.once('drain', resolve); socket.once('close', resolve); });
+        }
+      } else if (tx.flag(RingFlag.WRITER_CLOSED)) {
+        socket.end();
+        break;
+      }
+    }
+  })();
+
+  return {
+    release(abort: boolean): void {
+      if (abort) {
+        done = true;
+        socket.destroy();
+      } else {
+        // The send queue's writer is closed by the layer; the pump ends the socket once it drains.
+        tx.setFlag(RingFlag.WRITER_CLOSED);
+      }
+    },
+  };
+}
+
+export class NodeHostNet implements HostNet {
+  connect(addr: SockAddr, rx: Ring, tx: Ring, events: StreamEvents): Bridged {
+    const socket = net.connect({ host: addr.ip, port: addr.port, family: addr.family });
+    socket.setNoDelay(true);
+    const bridged = pump(socket, rx, tx, {
+      connected: events.connected,
+      failed: events.failed,
+      closed: events.closed,
+    });
+    socket.once('connect', () => {
+      events.connected(addrOf(socket.localAddress, socket.localPort, socket.localFamily),
+        addrOf(socket.remoteAddress, socket.remotePort, socket.remoteFamily));
+    });
+    return bridged;
+  }
+
+  listen(addr: SockAddr, backlog: number, onConnection: (c: IncomingConnection) => void): Promise<HostServer> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+        socket.setNoDelay(true);
+        onConnection({
+          local: addrOf(socket.localAddress, socket.localPort, socket.localFamily),
+          peer: addrOf(socket.remoteAddress, socket.remotePort, socket.remoteFamily),
+          attach: (rx, tx, events) => {
+            const b = pump(socket, rx, tx, events);
+            socket.resume();
+            return b;
+          },
+          reject: () => socket.resetAndDestroy(),
+        });
+      });
+      server.once('error', (err) => reject(new SysError(errnoOf(err), err.message)));
+      server.listen({ host: addr.ip, port: addr.port, backlog, ipv6Only: false }, () => {
+        const a = server.address() as net.AddressInfo;
+        resolve({ local: addrOf(a.address, a.port, a.family), close: () => server.close() });
+      });
+    });
+  }
+
+  datagram(family: Family, local: SockAddr | undefined, inbound: Ring, onReceive: () => void): Promise<HostDatagramSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+      socket.on('message', (msg, rinfo) => {
+        putDatagram(inbound, addrOf(rinfo.address, rinfo.port, rinfo.family), [msg]);
+        onReceive();
+      });
+      socket.once('error', (err) => reject(new SysError(errnoOf(err), err.message)));
+      socket.bind({ address: local?.ip, port: local?.port ?? 0 }, () => {
+        socket.removeAllListeners('error');
+        socket.on('error', () => { /* ICMP errors are not reported to UDP senders here */ });
+        const a = socket.address();
+        let draining = false;
+        const buf = new Uint8Array(MAX_DATAGRAM);
+        resolve({
+          local: addrOf(a.address, a.port, a.family),
+          drain: (outbound: Ring) => {
+            if (draining) return;
+            draining = true;
+            void (async () => {
+              for (;;) {
+                await outbound.dataAvailable();
+                if (outbound.flag(RingFlag.WRITER_CLOSED) && outbound.used === 0) break;
+                let d;
+                while ((d = takeDatagram(outbound, [buf]))) {
+                  socket.send(buf.subarray(0, d.copied), d.from.port, d.from.ip);
+                }
+              }
+            })();
+          },
+          close: () => { try { socket.close(); } catch { /* already closed */ } },
+        });
+      });
+    });
+  }
+
+  async lookup(name: string): Promise<SockAddr[]> {
+    try {
+      const found = await dns.lookup(name, { all: true, verbatim: true });
+      return found.map((f) => ({ family: f.family === 6 ? 6 : 4, ip: f.address, port: 0 }));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new SysError(code === 'ENOTFOUND' || code === 'ENODATA' ? Errno.NOENT : errnoOf(err), `cannot resolve ${name}`);
+    }
+  }
+}

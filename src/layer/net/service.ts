@@ -1,0 +1,471 @@
+// The layer's network: answers every socket call the enclaves make, keeps the
+// socket table, routes guest-to-guest traffic inside the process (by handing
+// both ends the same shared queues) and bridges to the host where the policy
+// allows. In normal mode every socket is a host socket and nothing is checked.
+
+import { Errno, SysError } from '../../abi/errno.js';
+import { decideConnect, decideResolve, type NetworkPolicy } from '../../policy/network.js';
+import { Ring, RingFlag } from '../ring.js';
+import { canonicalIp, checkFamily, isLoopback, unspecified, type SockAddr } from './address.js';
+import { DATAGRAM_HEADER, MAX_DATAGRAM } from './datagram.js';
+import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection } from './host-net.js';
+import { queueBytes, type SocketOptions } from './options.js';
+import type { AcceptReply, ConnectReply, NetRequest, OpenReply, RouteReply } from './protocol.js';
+import { SocketStatus, transition, type SocketOp } from './status.js';
+import { SocketTable, type SocketEntry, type Tracer } from './table.js';
+import { VirtualNetwork } from './vnet.js';
+
+/** The host's loopback as seen from the virtual network (`host.capsule.internal`). */
+export const HOST_GATEWAY = { name: 'host.capsule.internal', v4: '10.89.255.254' } as const;
+
+const DATAGRAM_QUEUE_BYTES = 256 * 1024;
+const MAX_BACKLOG = 4096;
+
+export interface NetDecision {
+  enclave: string;
+  op: 'connect' | 'resolve' | 'publish' | 'listen' | 'send';
+  target: string;
+  allowed: boolean;
+  reason: string;
+}
+
+export interface NetServiceOptions {
+  mode: 'secure' | 'normal';
+  policy: NetworkPolicy;
+  host: HostNet;
+  tracer?: Tracer;
+  /** Upper bound on each queue's bytes. */
+  maxQueueBytes?: number;
+  /** Told of every network decision (denials, and grants used). */
+  onDecision?: (d: NetDecision) => void;
+}
+
+interface EnclaveNet {
+  control: SharedArrayBuffer;
+  wake: () => void;
+}
+
+interface EntryExtras {
+  hostDatagram?: Promise<HostDatagramSocket>;
+  bridged?: Bridged;
+  hostServer?: HostServer;
+}
+
+export class NetService {
+  readonly table: SocketTable;
+  readonly vnet = new VirtualNetwork();
+  private readonly enclaves = new Map<string, EnclaveNet>();
+  /** IP -> names the layer resolved to it: what a name grant allows. */
+  private readonly pinned = new Map<string, Set<string>>();
+  private readonly extras = new Map<number, EntryExtras>();
+  private readonly publishServers: HostServer[] = [];
+
+  constructor(private readonly o: NetServiceOptions) {
+    this.table = new SocketTable(o.tracer);
+  }
+
+  /** Registers a guest: it gets its name and addresses on the virtual network. */
+  attach(name: string, control: SharedArrayBuffer): void {
+    const words = new Int32Array(control);
+    this.enclaves.set(name, {
+      control,
+      // Control word 0 is the enclave's event epoch (see enclave/protocol.ts).
+      wake: () => { Atomics.add(words, 0, 1); Atomics.notify(words, 0); },
+    });
+    if (!this.vnet.host(name)) this.vnet.addGuest(name);
+  }
+
+  /** The guest is gone: its sockets close as a process's do when it exits. */
+  detach(name: string): void {
+    for (const e of this.table.ownedBy(name)) this.closeEntry(e);
+    this.enclaves.delete(name);
+  }
+
+  /** Starts the host listeners of --publish. */
+  async start(): Promise<void> {
+    if (this.o.mode !== 'secure') return;
+    for (const rule of this.o.policy.publish) {
+      const guest = rule.guest ?? this.vnet.guests()[0]?.name;
+      const server = await this.o.host.listen({ family: canonicalIp(rule.hostAddress)!.family, ip: rule.hostAddress, port: rule.hostPort },
+        MAX_BACKLOG, (conn) => this.published(guest, rule.guestPort, rule.text, conn));
+      this.publishServers.push(server);
+    }
+  }
+
+  /** Closes everything: publish listeners and every socket. */
+  stop(): void {
+    for (const s of this.publishServers) s.close();
+    this.publishServers.length = 0;
+    for (const e of this.table.all()) this.closeEntry(e);
+  }
+
+  private decide(d: NetDecision): void {
+    this.o.onDecision?.(d);
+    if (!d.allowed) throw new SysError(Errno.ACCES, d.reason);
+  }
+
+  private wake(enclave: string): void {
+    this.enclaves.get(enclave)?.wake();
+  }
+
+  private controlOf(enclave: string): SharedArrayBuffer | undefined {
+    return this.enclaves.get(enclave)?.control;
+  }
+
+  /** The entry `id`, which must belong to `enclave`: a guest can touch only its own sockets. */
+  private own(enclave: string, id: number): SocketEntry {
+    const e = this.table.find(id);
+    if (!e || e.local.owner.enclave !== enclave) throw new SysError(Errno.BADF);
+    return e;
+  }
+
+  private guard(e: SocketEntry, op: SocketOp): void {
+    const t = transition(e.status, op);
+    if (!t.ok) throw new SysError(t.errno);
+  }
+
+  /** A queue whose reader is in `reader` and writer in `writer` (undefined: the host). */
+  private queue(bytes: number, reader: string | undefined, writer: string | undefined): Ring {
+    const r = Ring.create(bytes);
+    if (reader) r.onReaderWaiting = () => this.wake(reader);
+    if (writer) r.onWriterWaiting = () => this.wake(writer);
+    return r;
+  }
+
+  private streamBytes(a: SocketOptions, b?: SocketOptions): number {
+    return queueBytes(a.sendBufferSize, b?.recvBufferSize ?? a.recvBufferSize, this.o.maxQueueBytes ?? Infinity);
+  }
+
+  handle(enclave: string, req: NetRequest): unknown {
+    switch (req.op) {
+      case 'open': return this.open(enclave, req.fd, req.family, req.type);
+      case 'bind': return this.bind(this.own(enclave, req.id), req.addr);
+      case 'listen': return this.listen(this.own(enclave, req.id), req.backlog);
+      case 'connect': return this.connect(this.own(enclave, req.id), req.addr);
+      case 'accept': return this.accept(this.own(enclave, req.id), req.fd);
+      case 'shutdown': return this.shutdown(this.own(enclave, req.id), req.write);
+      case 'close': return this.closeEntry(this.own(enclave, req.id));
+      case 'route': return this.route(this.own(enclave, req.id), req.addr);
+      case 'setopt': return this.setopt(this.own(enclave, req.id), req.option, req.value);
+      case 'resolve': return this.resolve(enclave, req.name, req.port);
+    }
+  }
+
+  private open(enclave: string, fd: number, family: 4 | 6, type: 'stream' | 'dgram'): OpenReply {
+    if (family !== 4 && family !== 6) throw new SysError(Errno.AFNOSUPPORT);
+    const e = this.table.create(type, family, { enclave, fd });
+    if (type === 'dgram') {
+      e.receiveQueue = this.queue(DATAGRAM_QUEUE_BYTES, enclave, undefined);
+      return { id: e.id, block: e.local.event.sab, rx: e.receiveQueue.sab };
+    }
+    return { id: e.id, block: e.local.event.sab };
+  }
+
+  private bindVirtual(e: SocketEntry, addr: SockAddr): SockAddr {
+    const enclave = e.local.owner.enclave;
+    if (!this.vnet.isOwnAddress(enclave, addr.ip)) throw new SysError(Errno.ADDRNOTAVAIL);
+    const local = this.vnet.bind(enclave, e.local.protocol, addr, e.local.options.onlyV6, e.id);
+    e.bound = { guest: enclave, port: local.port };
+    return local;
+  }
+
+  private async bind(e: SocketEntry, addr: SockAddr): Promise<{ local: SockAddr }> {
+    this.guard(e, 'bind');
+    checkFamily(addr, e.local.family);
+    if (this.o.mode === 'secure') {
+      e.local.local = this.bindVirtual(e, addr);
+    } else {
+      // Host streams bind when they listen or connect; host datagram sockets bind now.
+      e.local.local = addr;
+      if (e.local.type === 'dgram') await this.hostDatagram(e);
+    }
+    this.table.apply(e, 'bind');
+    return { local: e.local.local! };
+  }
+
+  /** Binds an unbound socket to an ephemeral port (as the kernel does before listen, connect, sendto). */
+  private autobind(e: SocketEntry, toward?: SockAddr): void {
+    if (e.local.local || this.o.mode !== 'secure') return;
+    const enclave = e.local.owner.enclave;
+    const target = toward ? canonicalIp(toward.ip)?.ip : undefined;
+    // Toward its own loopback a guest speaks from loopback, toward others from its own address.
+    const ip = target === undefined ? unspecified(e.local.family).ip
+      : this.vnet.sourceFor(enclave, e.local.family, isLoopback(target) || target === '0.0.0.0' || target === '::');
+    e.local.local = this.bindVirtual(e, { family: e.local.family, ip, port: 0 });
+    if (e.status === SocketStatus.UNCONNECTED && e.local.type === 'dgram') this.table.apply(e, 'bind');
+  }
+
+  private async listen(e: SocketEntry, backlog: number): Promise<{ local: SockAddr }> {
+    if (e.local.type !== 'stream') throw new SysError(Errno.NOTSUP);
+    this.guard(e, 'listen');
+    e.backlog = Math.min(Math.max(backlog, 1), MAX_BACKLOG);
+    if (this.o.mode === 'secure') {
+      if (!e.local.local) e.local.local = this.bindVirtual(e, unspecified(e.local.family));
+    } else if (!this.extras.get(e.id)?.hostServer) {
+      const server = await this.o.host.listen(e.local.local ?? unspecified(e.local.family), e.backlog, (c) => this.incoming(e, c, c.local));
+      this.extra(e).hostServer = server;
+      e.local.local = server.local;
+    }
+    this.table.apply(e, 'listen');
+    return { local: e.local.local! };
+  }
+
+  private extra(e: SocketEntry): EntryExtras {
+    let x = this.extras.get(e.id);
+    if (!x) this.extras.set(e.id, (x = {}));
+    return x;
+  }
+
+  private connect(e: SocketEntry, addr: SockAddr): ConnectReply | Promise<ConnectReply> {
+    checkFamily(addr, e.local.family);
+    if (e.local.type === 'dgram') {
+      this.guard(e, 'connect-datagram');
+      this.autobind(e, addr);
+      e.local.peer = addr;
+      this.table.apply(e, 'connect-datagram');
+      return { local: e.local.local ?? unspecified(e.local.family), peer: addr, pending: false };
+    }
+    this.guard(e, 'connect');
+    const enclave = e.local.owner.enclave;
+    const dest = this.o.mode === 'secure' ? this.vnet.destination(enclave, addr.ip) : { kind: 'outside' as const };
+    if (dest.kind === 'guest') return this.connectGuest(e, dest.guest, addr);
+    return this.connectHost(e, addr);
+  }
+
+  private connectGuest(e: SocketEntry, guest: string, addr: SockAddr): ConnectReply {
+    const listenerId = this.vnet.find(guest, 'tcp', addr.family, addr.ip, addr.port,
+      (id) => this.table.find(id)?.status === SocketStatus.LISTENING);
+    const listener = listenerId === undefined ? undefined : this.table.get(listenerId);
+    // Nothing listening, or its backlog is full: refused, as a reset from the peer.
+    if (!listener || listener.connectionQueue.length >= listener.backlog) throw new SysError(Errno.CONNREFUSED);
+    this.autobind(e, addr);
+    const client = e.local.owner.enclave;
+    const server = this.table.create('stream', listener.local.family, { enclave: guest, fd: -1 });
+    const bytes = this.streamBytes(e.local.options, listener.local.options);
+    const c2s = this.queue(bytes, guest, client);
+    const s2c = this.queue(bytes, client, guest);
+    e.sendQueue = c2s; e.receiveQueue = s2c;
+    server.sendQueue = s2c; server.receiveQueue = c2s;
+    e.remote = { kind: 'entry', id: server.id };
+    server.remote = { kind: 'entry', id: e.id };
+    e.local.peer = addr;
+    server.local.local = { family: listener.local.family, ip: addr.ip, port: addr.port };
+    server.local.peer = e.local.local;
+    server.local.options = { ...listener.local.options };
+    for (const x of [e, server]) { this.table.apply(x, 'connect'); this.table.apply(x, 'connected'); }
+    listener.connectionQueue.push(server.id);
+    listener.local.event.pending = listener.connectionQueue.length;
+    this.wake(guest);
+    const peerControl = this.controlOf(guest);
+    return {
+      local: e.local.local!, peer: addr, pending: false,
+      ends: { rx: s2c.sab, tx: c2s.sab, ...(peerControl ? { peerControl } : {}) },
+    };
+  }
+
+  private async connectHost(e: SocketEntry, addr: SockAddr): Promise<ConnectReply> {
+    const enclave = e.local.owner.enclave;
+    let target = addr;
+    if (this.o.mode === 'secure') {
+      const c = canonicalIp(addr.ip);
+      // The gateway address stands for the host's own loopback.
+      if (c?.ip === HOST_GATEWAY.v4) target = { family: 4, ip: '127.0.0.1', port: addr.port };
+      const d = decideConnect(this.o.policy, target.ip, target.port, (ip) => [...(this.pinned.get(ip) ?? [])]);
+      this.decide({ enclave, op: 'connect', target: `${target.ip}:${target.port}`, allowed: d.allowed, reason: d.reason });
+    }
+    const bytes = this.streamBytes(e.local.options);
+    const rx = this.queue(bytes, enclave, undefined);
+    const tx = this.queue(bytes, undefined, enclave);
+    e.receiveQueue = rx; e.sendQueue = tx;
+    e.remote = { kind: 'host', address: `${target.ip}:${target.port}` };
+    e.local.peer = addr;
+    this.table.apply(e, 'connect');
+    const ev = e.local.event;
+    this.extra(e).bridged = this.o.host.connect(target, rx, tx, {
+      connected: (local) => {
+        if (e.status !== SocketStatus.CONNECTING) return;
+        if (this.o.mode === 'normal') e.local.local = local;
+        else e.local.local ??= { family: e.local.family, ip: this.vnet.sourceFor(enclave, e.local.family, false), port: local.port };
+        this.table.apply(e, 'connected');
+        this.wake(enclave);
+      },
+      failed: (errno) => {
+        if (e.status === SocketStatus.CONNECTING) {
+          ev.error = errno;
+          this.table.apply(e, 'connect-failed');
+        } else if (transition(e.status, 'peer-closed').ok) {
+          this.table.apply(e, 'peer-closed');
+        }
+        this.wake(enclave);
+      },
+      closed: () => {
+        if (transition(e.status, 'peer-closed').ok && e.status !== SocketStatus.CONNECTING) this.table.apply(e, 'peer-closed');
+        this.wake(enclave);
+      },
+    });
+    return { local: e.local.local ?? unspecified(e.local.family), peer: addr, pending: true, ends: { rx: rx.sab, tx: tx.sab } };
+  }
+
+  /** A host connection for `listener` (normal mode, or through --publish). */
+  private incoming(listener: SocketEntry, conn: IncomingConnection, local: SockAddr): void {
+    if (listener.status !== SocketStatus.LISTENING || listener.connectionQueue.length >= listener.backlog) {
+      conn.reject();
+      return;
+    }
+    const owner = listener.local.owner.enclave;
+    const s = this.table.create('stream', listener.local.family, { enclave: owner, fd: -1 });
+    const bytes = this.streamBytes(listener.local.options);
+    s.receiveQueue = this.queue(bytes, owner, undefined);
+    s.sendQueue = this.queue(bytes, undefined, owner);
+    s.remote = { kind: 'host', address: `${conn.peer.ip}:${conn.peer.port}` };
+    s.local.local = local;
+    s.local.peer = conn.peer;
+    this.table.apply(s, 'connect');
+    this.table.apply(s, 'connected');
+    this.extra(s).bridged = conn.attach(s.receiveQueue, s.sendQueue, {
+      connected: () => {},
+      failed: () => { if (transition(s.status, 'peer-closed').ok) this.table.apply(s, 'peer-closed'); this.wake(owner); },
+      closed: () => { if (transition(s.status, 'peer-closed').ok) this.table.apply(s, 'peer-closed'); this.wake(owner); },
+    });
+    listener.connectionQueue.push(s.id);
+    listener.local.event.pending = listener.connectionQueue.length;
+    this.wake(owner);
+  }
+
+  private published(guest: string | undefined, port: number, rule: string, conn: IncomingConnection): void {
+    const host = guest ? this.vnet.host(guest) : undefined;
+    const id = host ? this.vnet.find(host.name, 'tcp', 4, host.v4, port, (i) => this.table.find(i)?.status === SocketStatus.LISTENING) : undefined;
+    const listener = id === undefined ? undefined : this.table.get(id);
+    this.o.onDecision?.({ enclave: guest ?? '-', op: 'publish', target: `${conn.peer.ip}:${conn.peer.port} -> ${port}`,
+      allowed: listener !== undefined, reason: listener ? `published by --publish ${rule}` : `nothing listens on port ${port}` });
+    if (!listener || !host) { conn.reject(); return; }
+    this.incoming(listener, conn, { family: 4, ip: host.v4, port });
+  }
+
+  private accept(e: SocketEntry, fd: number): AcceptReply {
+    this.guard(e, 'accept');
+    const id = e.connectionQueue.shift();
+    if (id === undefined) throw new SysError(Errno.AGAIN);
+    e.local.event.pending = e.connectionQueue.length;
+    const s = this.table.get(id);
+    s.local.owner.fd = fd;
+    const peer = s.remote.kind === 'entry' ? this.table.find(s.remote.id) : undefined;
+    const peerControl = peer ? this.controlOf(peer.local.owner.enclave) : undefined;
+    return {
+      id: s.id, block: s.local.event.sab, local: s.local.local!, peer: s.local.peer ?? unspecified(s.local.family),
+      ends: { rx: s.receiveQueue!.sab, tx: s.sendQueue!.sab, ...(peerControl ? { peerControl } : {}) },
+    };
+  }
+
+  private shutdown(e: SocketEntry, write: boolean): { status: number } {
+    this.guard(e, 'shutdown');
+    if (write) e.sendQueue?.setFlag(RingFlag.WRITER_CLOSED);
+    this.table.apply(e, 'shutdown');
+    return { status: e.status };
+  }
+
+  private closeEntry(e: SocketEntry): void {
+    if (e.status === SocketStatus.TERMINATED) return;
+    // Connections nobody accepted are reset.
+    for (const id of e.connectionQueue) {
+      const pending = this.table.find(id);
+      if (pending) this.closeEntry(pending);
+    }
+    e.connectionQueue.length = 0;
+    const x = this.extras.get(e.id);
+    if (e.local.type === 'stream' && (e.sendQueue || e.receiveQueue)) {
+      // Closing with unread data resets the connection, as TCP does.
+      const reset = (e.receiveQueue?.used ?? 0) > 0 || e.local.owner.fd === -1;
+      if (reset) {
+        e.sendQueue?.setFlag(RingFlag.RESET);
+        e.receiveQueue?.setFlag(RingFlag.RESET | RingFlag.READER_CLOSED);
+      } else {
+        e.sendQueue?.setFlag(RingFlag.WRITER_CLOSED);
+        e.receiveQueue?.setFlag(RingFlag.READER_CLOSED);
+      }
+      x?.bridged?.release(reset);
+      const peer = e.remote.kind === 'entry' ? this.table.find(e.remote.id) : undefined;
+      if (peer && transition(peer.status, 'peer-closed').ok) {
+        this.table.apply(peer, 'peer-closed');
+        this.wake(peer.local.owner.enclave);
+      }
+    } else {
+      e.receiveQueue?.setFlag(RingFlag.READER_CLOSED);
+      e.sendQueue?.setFlag(RingFlag.WRITER_CLOSED);
+    }
+    x?.hostServer?.close();
+    void x?.hostDatagram?.then((d) => d.close(), () => {});
+    this.extras.delete(e.id);
+    if (e.bound) this.vnet.unbind(e.bound.guest, e.local.protocol, e.bound.port, e.id);
+    this.table.apply(e, 'close');
+    this.table.remove(e);
+  }
+
+  private hostDatagram(e: SocketEntry): Promise<HostDatagramSocket> {
+    const x = this.extra(e);
+    if (!x.hostDatagram) {
+      const enclave = e.local.owner.enclave;
+      const local = this.o.mode === 'normal' ? e.local.local : undefined;
+      x.hostDatagram = this.o.host.datagram(e.local.family, local, e.receiveQueue!, () => this.wake(enclave)).then((d) => {
+        if (this.o.mode === 'normal') e.local.local = d.local;
+        e.sendQueue ??= this.queue(DATAGRAM_QUEUE_BYTES, undefined, enclave);
+        d.drain(e.sendQueue);
+        return d;
+      });
+    }
+    return x.hostDatagram;
+  }
+
+  private async route(e: SocketEntry, addr: SockAddr): Promise<RouteReply> {
+    if (e.local.type !== 'dgram') throw new SysError(Errno.INVAL);
+    checkFamily(addr, e.local.family);
+    const enclave = e.local.owner.enclave;
+    if (this.o.mode === 'secure') {
+      this.autobind(e, addr);
+      const dest = this.vnet.destination(enclave, addr.ip);
+      if (dest.kind === 'guest') {
+        const id = this.vnet.find(dest.guest, 'udp', addr.family, addr.ip, addr.port, (i) => this.table.find(i)?.receiveQueue !== undefined);
+        const t = id === undefined ? undefined : this.table.get(id);
+        if (!t?.receiveQueue) return { kind: 'drop', local: e.local.local! };
+        const peerControl = this.controlOf(t.local.owner.enclave);
+        return { kind: 'queue', queue: t.receiveQueue.sab, ...(peerControl ? { peerControl } : {}), local: e.local.local!, host: false };
+      }
+      let target = addr;
+      if (canonicalIp(addr.ip)?.ip === HOST_GATEWAY.v4) target = { family: 4, ip: '127.0.0.1', port: addr.port };
+      const d = decideConnect(this.o.policy, target.ip, target.port, (ip) => [...(this.pinned.get(ip) ?? [])]);
+      this.decide({ enclave, op: 'send', target: `${target.ip}:${target.port} (udp)`, allowed: d.allowed, reason: d.reason });
+    }
+    await this.hostDatagram(e);
+    return { kind: 'queue', queue: e.sendQueue!.sab, local: e.local.local ?? unspecified(e.local.family), host: true };
+  }
+
+  private setopt(e: SocketEntry, option: string, value: number | boolean | null): void {
+    if (!(option in e.local.options)) throw new SysError(Errno.NOPROTOOPT);
+    (e.local.options as unknown as Record<string, unknown>)[option] = value;
+    if (option === 'recvTimeout' || option === 'sendTimeout') return;
+  }
+
+  private async resolve(enclave: string, name: string, port: number): Promise<SockAddr[]> {
+    const literal = canonicalIp(name);
+    if (literal) return [{ family: literal.family, ip: literal.ip, port }];
+    if (this.o.mode === 'secure') {
+      const n = name.toLowerCase().replace(/\.$/, '');
+      if (n === HOST_GATEWAY.name) return [{ family: 4, ip: HOST_GATEWAY.v4, port }];
+      const local = this.vnet.lookupName(n, enclave);
+      if (local) return local.map((a) => ({ ...a, port }));
+      const d = decideResolve(this.o.policy, n);
+      this.decide({ enclave, op: 'resolve', target: n, allowed: d.allowed, reason: d.reason });
+      const found = await this.o.host.lookup(n);
+      for (const a of found) {
+        const ip = canonicalIp(a.ip)!.ip;
+        let names = this.pinned.get(ip);
+        if (!names) this.pinned.set(ip, (names = new Set()));
+        names.add(n);
+      }
+      return found.map((a) => ({ ...a, port }));
+    }
+    return (await this.o.host.lookup(name)).map((a) => ({ ...a, port }));
+  }
+}
+
+export { DATAGRAM_HEADER, MAX_DATAGRAM };

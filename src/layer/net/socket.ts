@@ -1,0 +1,349 @@
+// A socket as the guest's descriptor, on the enclave's side. Control
+// operations (bind, listen, connect, accept, close) are calls to the layer;
+// data moves through the shared queues the layer handed over, with no call
+// at all: guest to guest, one copy in and one copy out.
+
+import { Errno, SysError } from '../../abi/errno.js';
+import { FdFlags, Filetype, SOCKET_RIGHTS } from '../../abi/witx.js';
+import { Descriptor, type Readiness } from '../descriptor.js';
+import type { NodeStat } from '../fs/backend.js';
+import { Ring, RingFlag } from '../ring.js';
+import { unspecified, type Family, type SockAddr } from './address.js';
+import { ControlBlock } from './control-block.js';
+import { MAX_DATAGRAM, putDatagram, takeDatagram } from './datagram.js';
+import { defaultOptions, type SocketOptions } from './options.js';
+import type { AcceptReply, ConnectReply, EnclaveEvents, NetCalls, OpenReply, RouteReply, SockType, StreamEnds } from './protocol.js';
+import { SocketStatus, transition } from './status.js';
+
+const NOT_READY: Readiness = { ready: false, nbytes: 0n, hangup: false };
+
+/** Wakes the enclave behind `control` (its event epoch is word 0). */
+function waker(control: SharedArrayBuffer | undefined): (() => void) | undefined {
+  if (!control) return undefined;
+  const words = new Int32Array(control);
+  return () => { Atomics.add(words, 0, 1); Atomics.notify(words, 0); };
+}
+
+function nsToMs(ns: number | null): number {
+  return ns === null || ns <= 0 ? Infinity : ns / 1e6;
+}
+
+export interface Received {
+  bytes: number;
+  truncated: boolean;
+  from: SockAddr | undefined;
+}
+
+export class SocketDescriptor extends Descriptor {
+  readonly filetype: number;
+  readonly options: SocketOptions = defaultOptions();
+  private rx: Ring | undefined;
+  private tx: Ring | undefined;
+  private readonly block: ControlBlock;
+  local: SockAddr | undefined;
+  peer: SockAddr | undefined;
+  private readShut = false;
+  private closed = false;
+  /** Datagram destinations already routed by the layer. */
+  private readonly routes = new Map<string, { ring: Ring; host: boolean }>();
+
+  constructor(
+    private readonly net: NetCalls,
+    private readonly events: EnclaveEvents,
+    readonly id: number,
+    readonly family: Family,
+    readonly type: SockType,
+    block: SharedArrayBuffer,
+    rx?: SharedArrayBuffer,
+  ) {
+    super(SOCKET_RIGHTS, 0);
+    this.filetype = type === 'stream' ? Filetype.SOCKET_STREAM : Filetype.SOCKET_DGRAM;
+    this.block = new ControlBlock(block);
+    if (rx) this.rx = new Ring(rx);
+  }
+
+  static open(net: NetCalls, events: EnclaveEvents, fd: number, family: Family, type: SockType): SocketDescriptor {
+    const r = net.call<OpenReply>({ op: 'open', fd, family, type });
+    return new SocketDescriptor(net, events, r.id, family, type, r.block, r.rx);
+  }
+
+  get status(): number {
+    return this.block.status;
+  }
+
+  get nonblocking(): boolean {
+    return (this.fdflags & FdFlags.NONBLOCK) !== 0;
+  }
+
+  /** Takes over the queues of a connected stream. */
+  private join(ends: StreamEnds): void {
+    const wakePeer = waker(ends.peerControl);
+    this.rx = new Ring(ends.rx);
+    this.tx = new Ring(ends.tx);
+    if (wakePeer) {
+      this.tx.onReaderWaiting = wakePeer;
+      this.rx.onWriterWaiting = wakePeer;
+    }
+  }
+
+  /** Waits until `done()` holds, re-checking whenever the layer signals; false on timeout. */
+  private waitFor(done: () => boolean, timeoutMs: number): boolean {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const seen = this.events.epoch();
+      if (done()) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      this.events.wait(seen, left);
+    }
+  }
+
+  private check(op: 'send' | 'recv'): void {
+    const t = transition(this.status as SocketStatus, op);
+    if (!t.ok) throw new SysError(t.errno);
+  }
+
+  bind(addr: SockAddr): void {
+    this.local = this.net.call<{ local: SockAddr }>({ op: 'bind', id: this.id, addr }).local;
+  }
+
+  listen(backlog: number): void {
+    this.local = this.net.call<{ local: SockAddr }>({ op: 'listen', id: this.id, backlog }).local;
+  }
+
+  connect(addr: SockAddr): void {
+    const r = this.net.call<ConnectReply>({ op: 'connect', id: this.id, addr });
+    this.local = r.local;
+    this.peer = r.peer;
+    if (r.ends) this.join(r.ends);
+    if (this.type === 'dgram') return;
+    if (this.nonblocking) throw new SysError(Errno.INPROGRESS);
+    if (!r.pending) return;
+    const ok = this.waitFor(() => this.status !== SocketStatus.CONNECTING, nsToMs(this.options.connectTimeout));
+    if (!ok) throw new SysError(Errno.TIMEDOUT);
+    if (this.status !== SocketStatus.CONNECTED) throw new SysError(this.block.takeError() || Errno.CONNREFUSED);
+  }
+
+  /** Accepts a connection into descriptor number `fd` (blocking unless non-blocking). */
+  accept(fd: number, nonblocking: boolean): SocketDescriptor {
+    for (;;) {
+      try {
+        const r = this.net.call<AcceptReply>({ op: 'accept', id: this.id, fd });
+        const s = new SocketDescriptor(this.net, this.events, r.id, this.family, 'stream', r.block);
+        s.join(r.ends);
+        s.local = r.local;
+        s.peer = r.peer;
+        Object.assign(s.options, this.options);
+        return s;
+      } catch (err) {
+        if (!(err instanceof SysError) || err.errno !== Errno.AGAIN || nonblocking) throw err;
+      }
+      if (!this.waitFor(() => this.block.pending > 0 || this.status !== SocketStatus.LISTENING, nsToMs(this.options.acceptTimeout))) {
+        throw new SysError(Errno.AGAIN);
+      }
+    }
+  }
+
+  shutdown(read: boolean, write: boolean): void {
+    this.net.call({ op: 'shutdown', id: this.id, read, write });
+    if (read) this.readShut = true;
+  }
+
+  setOption(name: keyof SocketOptions, value: number | boolean | null): void {
+    (this.options as unknown as Record<string, unknown>)[name] = value;
+    this.net.call({ op: 'setopt', id: this.id, option: name, value });
+  }
+
+  /** SO_ERROR: the pending error, cleared by reading it. */
+  takeError(): number {
+    return this.block.takeError();
+  }
+
+  override write(bufs: Uint8Array[]): number {
+    return this.send(bufs, false);
+  }
+
+  override read(bufs: Uint8Array[]): number {
+    return this.recv(bufs, false, false, false).bytes;
+  }
+
+  send(bufs: Uint8Array[], dontWait: boolean): number {
+    if (this.type === 'dgram') {
+      if (!this.peer) throw new SysError(Errno.DESTADDRREQ);
+      return this.sendTo(bufs, this.peer);
+    }
+    this.check('send');
+    const tx = this.tx!;
+    let total = 0;
+    for (const b of bufs) total += b.byteLength;
+    let sent = 0;
+    let bi = 0, off = 0;
+    const nonblocking = dontWait || this.nonblocking;
+    while (sent < total) {
+      if (tx.flag(RingFlag.RESET)) throw new SysError(Errno.CONNRESET);
+      if (tx.flag(RingFlag.READER_CLOSED)) {
+        if (sent > 0) return sent;
+        throw new SysError(Errno.PIPE);
+      }
+      while (bi < bufs.length) {
+        const b = bufs[bi]!;
+        const n = tx.tryWrite(off === 0 ? b : b.subarray(off));
+        sent += n;
+        off += n;
+        if (off < b.byteLength) break;
+        bi++; off = 0;
+      }
+      if (sent === total) break;
+      if (nonblocking) {
+        if (sent > 0) return sent;
+        throw new SysError(Errno.AGAIN);
+      }
+      const ok = tx.waitUntil(false, () => tx.free > 0 || tx.flag(RingFlag.READER_CLOSED | RingFlag.RESET),
+        nsToMs(this.options.sendTimeout));
+      if (!ok) {
+        if (sent > 0) return sent;
+        throw new SysError(Errno.AGAIN);
+      }
+    }
+    return sent;
+  }
+
+  sendTo(bufs: Uint8Array[], to: SockAddr): number {
+    if (this.type === 'stream') return this.send(bufs, false);
+    let total = 0;
+    for (const b of bufs) total += b.byteLength;
+    if (total > MAX_DATAGRAM) throw new SysError(Errno.MSGSIZE);
+    const key = `${to.ip}|${to.port}`;
+    let route = this.routes.get(key);
+    if (route && route.ring.flag(RingFlag.READER_CLOSED)) {
+      this.routes.delete(key);
+      route = undefined;
+    }
+    if (!route) {
+      const r = this.net.call<RouteReply>({ op: 'route', id: this.id, addr: to });
+      this.local = r.local;
+      if (r.kind === 'drop') return total;
+      const ring = new Ring(r.queue);
+      const wake = waker(r.peerControl);
+      if (wake) ring.onReaderWaiting = wake;
+      route = { ring, host: r.host };
+      this.routes.set(key, route);
+    }
+    // A full queue drops the datagram, as UDP does.
+    putDatagram(route.ring, route.host ? to : (this.local ?? unspecified(this.family)), bufs);
+    return total;
+  }
+
+  recv(bufs: Uint8Array[], peek: boolean, waitAll: boolean, dontWait: boolean): Received {
+    const nonblocking = dontWait || this.nonblocking;
+    if (this.type === 'dgram') return this.recvDatagram(bufs, peek, nonblocking);
+    if (this.status === SocketStatus.CONNECTING && !nonblocking) {
+      this.waitFor(() => this.status !== SocketStatus.CONNECTING, nsToMs(this.options.connectTimeout));
+    }
+    this.check('recv');
+    if (this.readShut) return { bytes: 0, truncated: false, from: undefined };
+    const rx = this.rx!;
+    let total = 0;
+    for (const b of bufs) total += b.byteLength;
+    let got = 0;
+    for (;;) {
+      if (rx.flag(RingFlag.RESET)) throw new SysError(Errno.CONNRESET);
+      const avail = rx.used;
+      if (avail > 0) {
+        let bi = 0;
+        while (bi < bufs.length && got < total && got < avail) {
+          const b = bufs[bi]!;
+          const n = Math.min(b.byteLength, avail - got);
+          if (peek) rx.peek(b.subarray(0, n), got);
+          else rx.tryRead(b.subarray(0, n));
+          got += n;
+          if (n < b.byteLength) break;
+          bi++;
+        }
+        if (!waitAll || got === total || peek) return { bytes: got, truncated: false, from: this.peer };
+        bufs = trimmed(bufs, got);
+        total -= got;
+        const done = got;
+        got = 0;
+        const more = this.recv(bufs, false, true, dontWait);
+        return { bytes: done + more.bytes, truncated: false, from: this.peer };
+      }
+      if (rx.flag(RingFlag.WRITER_CLOSED)) return { bytes: got, truncated: false, from: this.peer };
+      if (nonblocking) throw new SysError(Errno.AGAIN);
+      const ok = rx.waitUntil(true, () => rx.used > 0 || rx.flag(RingFlag.WRITER_CLOSED | RingFlag.RESET),
+        nsToMs(this.options.recvTimeout));
+      if (!ok) throw new SysError(Errno.AGAIN);
+    }
+  }
+
+  private recvDatagram(bufs: Uint8Array[], peek: boolean, nonblocking: boolean): Received {
+    const rx = this.rx!;
+    for (;;) {
+      const d = takeDatagram(rx, bufs, peek);
+      if (d) return { bytes: d.copied, truncated: d.copied < d.length, from: d.from };
+      if (this.closed) throw new SysError(Errno.BADF);
+      if (nonblocking) throw new SysError(Errno.AGAIN);
+      if (!rx.waitUntil(true, () => rx.used > 0, nsToMs(this.options.recvTimeout))) throw new SysError(Errno.AGAIN);
+    }
+  }
+
+  override pollRead(): Readiness {
+    const status = this.status;
+    if (status === SocketStatus.LISTENING) {
+      const n = this.block.pending;
+      return n > 0 ? { ready: true, nbytes: BigInt(n), hangup: false } : NOT_READY;
+    }
+    const rx = this.rx;
+    if (!rx) return { ready: true, nbytes: 0n, hangup: true };
+    const used = rx.used;
+    const closed = rx.flag(RingFlag.WRITER_CLOSED | RingFlag.RESET);
+    if (used > 0 || closed || this.readShut || this.block.error) {
+      rx.setWaiting(true, false);
+      return { ready: true, nbytes: BigInt(used), hangup: closed && used === 0 };
+    }
+    // Ask whoever writes this queue to wake our polls.
+    rx.setWaiting(true, true);
+    if (rx.used > 0) return { ready: true, nbytes: BigInt(rx.used), hangup: false };
+    return NOT_READY;
+  }
+
+  override pollWrite(): Readiness {
+    if (this.type === 'dgram') return { ready: true, nbytes: 0n, hangup: false };
+    const status = this.status;
+    if (status === SocketStatus.CONNECTING) return this.block.error ? { ready: true, nbytes: 0n, hangup: true } : NOT_READY;
+    const tx = this.tx;
+    if (!tx) return { ready: true, nbytes: 0n, hangup: status !== SocketStatus.LISTENING };
+    if (tx.flag(RingFlag.READER_CLOSED | RingFlag.RESET)) return { ready: true, nbytes: 0n, hangup: true };
+    if (tx.free > 0) {
+      tx.setWaiting(false, false);
+      return { ready: true, nbytes: BigInt(tx.free), hangup: false };
+    }
+    tx.setWaiting(false, true);
+    return tx.free > 0 ? { ready: true, nbytes: BigInt(tx.free), hangup: false } : NOT_READY;
+  }
+
+  override stat(): NodeStat {
+    return { dev: 0n, ino: BigInt(this.id), filetype: this.filetype, nlink: 1n, size: 0n, atim: 0n, mtim: 0n, ctim: 0n };
+  }
+
+  override close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.net.call({ op: 'close', id: this.id });
+    } catch {
+      // The layer may already be gone (enclave stopping); it closes what is left.
+    }
+  }
+}
+
+/** `bufs` without their first `n` bytes. */
+function trimmed(bufs: Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const b of bufs) {
+    if (n >= b.byteLength) { n -= b.byteLength; continue; }
+    out.push(n > 0 ? b.subarray(n) : b);
+    n = 0;
+  }
+  return out;
+}
