@@ -16,8 +16,9 @@ export const SIFLAGS_DONT_WAIT = 1;
 
 /** The socket behind `fd`: EBADF if none, ENOTSOCK if it is something else. */
 export function socketAt(fds: FdTable, fd: number, rights = 0): SocketDescriptor {
-  const d = fds.get(fd, rights);
+  const d = fds.get(fd);
   if (!(d instanceof SocketDescriptor)) throw new SysError(Errno.NOTSOCK);
+  if ((d.rightsBase & rights) !== rights) throw new SysError(Errno.NOTCAPABLE);
   return d;
 }
 
