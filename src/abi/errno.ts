@@ -45,3 +45,14 @@ export class SysError extends Error {
 export function fail(e: number, detail?: string): never {
   throw new SysError(e, detail);
 }
+
+/**
+ * A call refused by policy or stopped by a limit: the guest gets the errno,
+ * the audit log gets the reason (naming the grant that would allow it).
+ */
+export class Denial extends SysError {
+  constructor(errno: number, readonly decision: 'deny' | 'limit', readonly reason: string, public target?: string) {
+    super(errno, reason);
+    this.name = 'Denial';
+  }
+}

@@ -2,7 +2,7 @@
 // Guest control flow (exit, signals, a stop by the enclave) passes through;
 // an unexpected host exception never reaches the guest as anything but EIO.
 
-import { SysError, Errno } from './errno.js';
+import { Denial, SysError, Errno } from './errno.js';
 import { ProcExit, ProcSignal } from './exit.js';
 
 /** Thrown by the enclave to stop a guest at once (a limit, a kill); never caught as an errno. */
@@ -15,8 +15,19 @@ export class GuestStop extends Error {
 
 const debug = process.env['CAPSULE_DEBUG'] === '1';
 
-export function errnoFor(err: unknown): number {
-  if (err instanceof SysError) return err.errno;
+/** Where denials are reported (set once by the enclave; absent in tests). */
+let onDenial: ((op: string, d: Denial) => void) | undefined;
+
+export function setDenialHook(hook: (op: string, d: Denial) => void): void {
+  onDenial = hook;
+}
+
+/** The errno for `err`, thrown by guest call `op`; denials are reported first. */
+export function errnoFor(err: unknown, op: string): number {
+  if (err instanceof SysError) {
+    if (err instanceof Denial) onDenial?.(op, err);
+    return err.errno;
+  }
   if (err instanceof ProcExit || err instanceof ProcSignal || err instanceof GuestStop) throw err;
   if (err instanceof RangeError && /call stack/i.test(err.message)) throw err;
   if (debug) process.stderr.write(`capsule: unexpected host error in a guest call: ${(err as Error)?.stack ?? err}\n`);

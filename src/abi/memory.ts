@@ -2,12 +2,14 @@
 // and count a guest passes goes through here: an impossible one fails the
 // call with EFAULT before anything else happens, never a host exception.
 
-import { Errno, SysError } from './errno.js';
+import { Denial, Errno, SysError } from './errno.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
 export class GuestMemory {
+  /** Bytes one call may make the host allocate on the guest's behalf (policy limit). */
+  callBytes = Infinity;
   private memory: WebAssembly.Memory | undefined;
   private buffer: ArrayBuffer = new ArrayBuffer(0);
   private bytes = new Uint8Array(0);
@@ -70,8 +72,16 @@ export class GuestMemory {
     this.view.setBigUint64(ptr, typeof v === 'bigint' ? BigInt.asUintN(64, v) : BigInt(v), true);
   }
 
+  /** Refuses a call that would make the host allocate more than the policy allows. */
+  budget(bytes: number): void {
+    if (bytes > this.callBytes) {
+      throw new Denial(Errno.NOMEM, 'limit', `the call would make the host allocate ${bytes} bytes, over the per-call limit of ${this.callBytes} (--max-call-bytes)`, 'call bytes');
+    }
+  }
+
   /** Decodes a guest string; invalid UTF-8 is EILSEQ as the WASI spec asks. */
   string(ptr: number, len: number): string {
+    this.budget(len * 3);
     const raw = this.slice(ptr, len);
     try {
       return utf8.decode(raw);
@@ -92,6 +102,8 @@ export class GuestMemory {
   iovecs(ptr: number, count: number): Uint8Array[] {
     ptr >>>= 0; count >>>= 0;
     this.check(ptr, count * 8);
+    // Each buffer becomes a view object of ~100 bytes on the host.
+    if (count > 16) this.budget(count * 100);
     const out = new Array<Uint8Array>(count);
     const view = this.view;
     for (let i = 0; i < count; i++) {

@@ -1,6 +1,9 @@
 // Capsule's public TypeScript API.
 
 export { run, exitCodeOf, setSpareEnclaves } from './run.js';
-export type { RunOptions, RunResult, DirMount, OutputTarget, ExecutionMode, Outcome, Usage, ModuleSource } from './run.js';
+export type { RunOptions, RunResult, DirMount, OutputTarget, NetworkOptions, ExecutionMode, Outcome, Usage, ModuleSource, PolicyDocument, Limits } from './run.js';
+export { Layer } from './layer.js';
+export type { AuditRecord } from '../audit/record.js';
+export { DEFAULT_LIMITS } from '../policy/policy.js';
 export { CapsuleError } from './errors.js';
 export { ExitCode } from './exit-codes.js';

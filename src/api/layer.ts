@@ -16,23 +16,33 @@ import { NetService, type NetDecision } from '../layer/net/service.js';
 import { statusName } from '../layer/net/status.js';
 import type { TableRow } from '../layer/net/table.js';
 import { emptyNetworkPolicy, type NetworkPolicy } from '../policy/network.js';
+import { DEFAULT_LIMITS } from '../policy/policy.js';
+import { AuditLog } from '../audit/log.js';
 
 export interface LayerOptions {
   mode?: ExecutionMode;
   network?: NetworkPolicy;
   /** Receives one line per socket status change (--trace-sockets). */
   traceSockets?: (line: string) => void;
-  /** Receives every network decision (the audit log hooks in here). */
-  onNetDecision?: (d: NetDecision) => void;
+  /** Bytes queued per socket direction, and sockets per guest (secure mode). */
+  queueBytes?: number;
+  maxSockets?: number;
+  /** The audit log to write to (default: a new one, with no sinks). */
+  audit?: AuditLog;
+  /** Which guests may reach which (the system file's "peers"); default: all. */
+  canReach?: (from: string, to: string) => boolean;
 }
 
 export class Layer {
   readonly mode: ExecutionMode;
   readonly net: NetService;
+  readonly audit: AuditLog;
   private started = false;
 
   constructor(o: LayerOptions = {}) {
     this.mode = o.mode ?? 'secure';
+    this.audit = o.audit ?? new AuditLog();
+    const secure = this.mode === 'secure';
     const trace = o.traceSockets;
     this.net = new NetService({
       mode: this.mode,
@@ -43,7 +53,12 @@ export class Layer {
           `${e.local.protocol} ${formatAddr(e.local.local)} -> ${formatAddr(e.local.peer)}: ` +
           `${statusName(from)} -> ${statusName(to)} (${op})`),
       } : {}),
-      ...(o.onNetDecision ? { onDecision: o.onNetDecision } : {}),
+      onDecision: (d: NetDecision) => this.audit.record(d),
+      ...(o.canReach ? { canReach: o.canReach } : {}),
+      ...(secure ? {
+        maxQueueBytes: o.queueBytes ?? DEFAULT_LIMITS.queueBytes,
+        maxSockets: o.maxSockets ?? DEFAULT_LIMITS.maxSockets,
+      } : {}),
     });
   }
 
@@ -85,5 +100,6 @@ export class Layer {
 
   close(): void {
     this.net.stop();
+    this.audit.close();
   }
 }

@@ -1,19 +1,23 @@
-// run(): the TypeScript API. Runs one WASI command module in an enclave and
-// returns how it ended, its exit code, captured output and resource usage.
+// run(): the TypeScript API. Runs one WASI command module in an enclave under
+// a policy and returns how it ended, its exit code, captured output, usage
+// and what the audit log recorded.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
+import type { AuditRecord } from '../audit/record.js';
 import { launch, type EnclaveHandle } from '../enclave/launch.js';
 import { keepSpares } from '../enclave/pool.js';
-import type { ExecutionMode, MountSpec, Outcome, Usage } from '../enclave/protocol.js';
+import { AUDIT_FD, type EnclaveLimits, type ExecutionMode, type MountSpec, type Outcome, type Usage } from '../enclave/protocol.js';
 import { loadModule, type ModuleSource } from '../module/load.js';
+import { buildPolicy, parsePolicyDocument, type PolicyDocument } from '../policy/document.js';
+import type { Limits, MountGrant, Policy } from '../policy/policy.js';
 import { CapsuleError } from './errors.js';
-import { Layer } from './layer.js';
-import { emptyNetworkPolicy, parseConnectGrant, parsePublish, PolicyError, type NetworkPolicy } from '../policy/network.js';
 import { ExitCode } from './exit-codes.js';
+import { Layer } from './layer.js';
+import { OutputLimiter } from './output-limit.js';
 
-export type { ExecutionMode, Outcome, Usage, ModuleSource };
+export type { ExecutionMode, Outcome, Usage, ModuleSource, PolicyDocument, Limits };
 
 export interface DirMount {
   /** Host directory to expose. */
@@ -27,17 +31,39 @@ export interface DirMount {
 /** Where a guest output stream goes. */
 export type OutputTarget = Writable | 'inherit' | 'capture' | 'ignore';
 
+export interface NetworkOptions {
+  /** `HOST:PORT` grants: HOST a name, IP or CIDR; PORT a number, range or `*`. */
+  allowConnect?: string[];
+  /** `HOST:PORT` refusals; they beat any grant. */
+  denyConnect?: string[];
+  /** Resolve any host name. */
+  allowDns?: boolean;
+  /** `[HOST_ADDRESS:]HOST_PORT:GUEST_PORT`: a guest port reachable from the host. */
+  publish?: string[];
+}
+
 export interface RunOptions {
   /** Guest arguments after argv[0]. */
   args?: string[];
   /** argv[0] as the guest sees it; defaults to the module's file name. */
   argv0?: string;
-  /** The guest's entire environment (nothing is inherited). */
-  env?: Record<string, string>;
-  /** Host directories to mount (preopen). */
-  dirs?: DirMount[];
   /** "secure" (default): an isolated enclave under policy. "normal": calls go to the host directly. */
   mode?: ExecutionMode;
+  /** A policy document (the JSON of --policy); relative host paths resolve against `policyBase`. */
+  policy?: PolicyDocument;
+  policyBase?: string;
+  /** Added to the policy: the guest's environment (nothing is inherited). */
+  env?: Record<string, string>;
+  /** Added to the policy: host directories to mount. */
+  dirs?: DirMount[];
+  /** Added to the policy: in-memory mounts, guest path to size in bytes. */
+  tmpfs?: Record<string, number>;
+  /** Added to the policy: network grants (secure mode). */
+  network?: NetworkOptions;
+  /** Override policy limits. */
+  limits?: Partial<Limits>;
+  /** Shorthand for limits.timeoutMs. */
+  timeoutMs?: number;
   /** Guest stdin: a stream, bytes or text, or "inherit" for this process's stdin. Default: empty. */
   stdin?: Readable | string | Uint8Array | 'inherit';
   /** Default "inherit". */
@@ -46,54 +72,31 @@ export interface RunOptions {
   stderr?: OutputTarget;
   /** Let imports Capsule does not provide trap when called instead of refusing the module. */
   trapUnknownImports?: boolean;
-  /** Stop the guest after this many milliseconds. */
-  timeoutMs?: number;
   /** Stops the guest when aborted. */
   signal?: AbortSignal;
   /** The guest's name on the network (default: the module's file name without .wasm). */
   name?: string;
-  /** Network grants (secure mode). Default: nothing outside the guest is reachable. */
-  network?: NetworkOptions;
+  /** Receives every audit record of this run. */
+  onAudit?: (record: AuditRecord) => void;
   /** Receives one line per socket status change. */
   traceSockets?: (line: string) => void;
   /** Run on this layer (shared with other guests) instead of a new one. */
   layer?: Layer;
 }
 
-export interface NetworkOptions {
-  /** `HOST:PORT` grants: HOST a name, IP or CIDR; PORT a number, range or `*`. */
-  allowConnect?: string[];
-  denyConnect?: string[];
-  /** Resolve any host name. */
-  allowDns?: boolean;
-  /** `[HOST_ADDRESS:]HOST_PORT:GUEST_PORT`: a guest port reachable from the host. */
-  publish?: string[];
-}
-
-/** Builds the network policy from its textual grants; a bad grant is a usage error. */
-export function networkPolicy(o: NetworkOptions | undefined, guest?: string): NetworkPolicy {
-  const p = emptyNetworkPolicy();
-  if (!o) return p;
-  try {
-    p.allowConnect = (o.allowConnect ?? []).map(parseConnectGrant);
-    p.denyConnect = (o.denyConnect ?? []).map(parseConnectGrant);
-    p.allowDns = o.allowDns ?? false;
-    p.publish = (o.publish ?? []).map((t) => parsePublish(t, guest));
-  } catch (err) {
-    if (err instanceof PolicyError) throw new CapsuleError(ExitCode.USAGE, err.message);
-    throw err;
-  }
-  return p;
-}
-
 export interface RunResult {
   /** What the process exit code should be (see ExitCode and the guest's own status). */
   exitCode: number;
+  /** Why the guest stopped. */
   outcome: Outcome;
   /** Present when the stream was "capture". */
   stdout?: Buffer;
   stderr?: Buffer;
   usage: Usage & { wallMs: number };
+  /** Bytes of output cut by the output limit (0 if none). */
+  outputCut: number;
+  /** Audit records made during the run, by decision. */
+  audit: { allow: number; deny: number; limit: number; first?: AuditRecord };
 }
 
 export function exitCodeOf(outcome: Outcome): number {
@@ -108,21 +111,23 @@ export function exitCodeOf(outcome: Outcome): number {
         : outcome.limit === 'output' ? ExitCode.OUTPUT_LIMIT : ExitCode.INTERNAL;
     case 'failed':
       return outcome.cause === 'link' ? ExitCode.BAD_MODULE
-        : outcome.cause === 'mount' ? ExitCode.NO_INPUT : ExitCode.INTERNAL;
+        : outcome.cause === 'mount' ? ExitCode.NO_INPUT
+        : outcome.cause === 'memory' ? ExitCode.MEMORY_LIMIT : ExitCode.INTERNAL;
   }
 }
 
-function checkMounts(dirs: DirMount[]): MountSpec[] {
-  return dirs.map((d) => {
-    if (!d.guest) throw new CapsuleError(ExitCode.USAGE, `mount of '${d.host}' has an empty guest path`);
+function checkMounts(mounts: MountGrant[]): MountSpec[] {
+  return mounts.map((m) => {
+    if (!m.guest) throw new CapsuleError(ExitCode.USAGE, `a mount has an empty guest path`);
+    if (m.host === undefined) return { guestPath: m.guest, readOnly: false, tmpfsBytes: m.tmpfsBytes ?? 0 };
     let stat: fs.Stats;
     try {
-      stat = fs.statSync(d.host);
+      stat = fs.statSync(m.host);
     } catch {
-      throw new CapsuleError(ExitCode.NO_INPUT, `cannot mount '${d.host}': no such directory`);
+      throw new CapsuleError(ExitCode.NO_INPUT, `cannot mount '${m.host}': no such directory`);
     }
-    if (!stat.isDirectory()) throw new CapsuleError(ExitCode.NO_INPUT, `cannot mount '${d.host}': not a directory`);
-    return { hostPath: path.resolve(d.host), guestPath: d.guest, readOnly: d.readOnly ?? false };
+    if (!stat.isDirectory()) throw new CapsuleError(ExitCode.NO_INPUT, `cannot mount '${m.host}': not a directory`);
+    return { hostPath: path.resolve(m.host), guestPath: m.guest, readOnly: m.readOnly };
   });
 }
 
@@ -144,21 +149,79 @@ export function setSpareEnclaves(count: number): void {
   keepSpares(count);
 }
 
+/** The policy for one run: the document plus what the options add. */
+export function policyFor(options: RunOptions, name: string): Policy {
+  const doc = options.policy === undefined ? undefined : parsePolicyDocument(options.policy, 'policy');
+  const tmpfs = Object.entries(options.tmpfs ?? {}).map(([guest, bytes]) => ({ guest, readOnly: false, tmpfsBytes: bytes }));
+  return buildPolicy(doc, options.policyBase ?? process.cwd(), {
+    mounts: [...(options.dirs ?? []).map((d) => ({ host: d.host, guest: d.guest, readOnly: d.readOnly ?? false })), ...tmpfs],
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.network?.allowConnect ? { allowConnect: options.network.allowConnect } : {}),
+    ...(options.network?.denyConnect ? { denyConnect: options.network.denyConnect } : {}),
+    ...(options.network?.allowDns ? { allowDns: true } : {}),
+    ...(options.network?.publish ? { publish: options.network.publish } : {}),
+    limits: { ...options.limits, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) },
+  }, name);
+}
+
+/** A layer for one guest under `policy`. */
+export function layerFor(policy: Policy, mode: ExecutionMode, traceSockets?: (line: string) => void): Layer {
+  return new Layer({
+    mode, network: policy.network, queueBytes: policy.limits.queueBytes, maxSockets: policy.limits.maxSockets,
+    ...(traceSockets ? { traceSockets } : {}),
+  });
+}
+
 export async function run(source: ModuleSource, options: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();
   keepSpares(spareThreads);
-  const loaded = await loadModule(source, options.trapUnknownImports ?? false);
-  const mounts = checkMounts(options.dirs ?? []);
-  const argv0 = options.argv0 ?? (typeof source === 'string' ? path.basename(source) : loaded.label);
-  const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  const name = options.name ?? (typeof source === 'string' ? path.basename(source).replace(/\.wasm$/, '') : 'guest');
+  const policy = policyFor(options, name);
+  const ownLayer = options.layer === undefined;
+  const layer = options.layer ?? layerFor(policy, options.mode ?? 'secure', options.traceSockets);
+  const secure = layer.mode === 'secure';
+  const audit = layer.audit;
+  const counts = { ...audit.counts };
+  let first: AuditRecord | undefined;
+  const mine = (r: AuditRecord): void => {
+    if (r.enclave !== name) return;
+    if (r.decision === 'deny' && !first) first = r;
+    options.onAudit?.(r);
+  };
+  audit.addSink(mine);
+  const auditCounts = (): RunResult['audit'] => ({
+    allow: audit.counts.allow - counts.allow, deny: audit.counts.deny - counts.deny, limit: audit.counts.limit - counts.limit,
+    ...(first ? { first } : {}),
+  });
 
-  const targets = [
-    resolveTarget(options.stdout, process.stdout),
-    resolveTarget(options.stderr, process.stderr),
-  ];
+  const label = typeof source === 'string' ? source : name;
+  let loaded;
+  try {
+    loaded = await loadModule(source, options.trapUnknownImports ?? false, secure ? policy.limits.memoryBytes : undefined);
+  } catch (err) {
+    if (err instanceof CapsuleError && err.exitCode === ExitCode.MEMORY_LIMIT) {
+      audit.record({ enclave: name, op: 'start', target: label, decision: 'limit', reason: err.message });
+    }
+    if (ownLayer) layer.close();
+    throw err;
+  }
+  let mounts: MountSpec[];
+  try {
+    mounts = checkMounts(policy.mounts);
+  } catch (err) {
+    if (ownLayer) layer.close();
+    throw err;
+  }
+  const argv0 = options.argv0 ?? (typeof source === 'string' ? path.basename(source) : loaded.label);
+  const env = Object.entries(policy.env).map(([k, v]) => `${k}=${v}`);
+  const limits: EnclaveLimits = secure
+    ? { maxFds: policy.limits.maxFds, memoryBytes: policy.limits.memoryBytes, callBytes: policy.limits.callBytes }
+    : { maxFds: 65536, memoryBytes: Infinity, callBytes: Infinity };
+
+  const targets = [resolveTarget(options.stdout, process.stdout), resolveTarget(options.stderr, process.stderr)];
   const captured: Buffer[][] = [[], []];
   let handle: EnclaveHandle | undefined;
-  const cleanups: (() => void)[] = [];
+  const cleanups: (() => void)[] = [() => { audit.removeSink(mine); }];
   targets.forEach((t, i) => {
     if (typeof t === 'string') return;
     // A reader that went away (EPIPE) ends that stream for the guest, as a closed pipe would.
@@ -169,7 +232,7 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
     cleanups.push(() => t.off('error', onError));
   });
 
-  const onOutput = (fd: number, bytes: Uint8Array): void | Promise<void> => {
+  const deliver = (fd: number, bytes: Uint8Array): void | Promise<void> => {
     const t = targets[fd - 1];
     if (t === undefined || t === 'ignore') return;
     if (t === 'capture') {
@@ -184,19 +247,33 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
       });
     }
   };
-
-  const name = options.name ?? (typeof source === 'string' ? path.basename(source).replace(/\.wasm$/, '') : 'guest');
-  const ownLayer = options.layer === undefined;
-  const layer = options.layer ?? new Layer({
-    mode: options.mode ?? 'secure',
-    network: networkPolicy(options.network, name),
-    ...(options.traceSockets ? { traceSockets: options.traceSockets } : {}),
+  const outputLimit = secure ? policy.limits.outputBytes : 0;
+  const limiter = new OutputLimiter(outputLimit, deliver, () => {
+    const message = `output limit reached: more than twice the ${outputLimit} bytes allowed were written`;
+    audit.record({ enclave: name, op: 'fd_write', target: 'output', decision: 'limit', reason: `${message} (--max-output)` });
+    handle?.stop({ kind: 'limit', limit: 'output', message });
   });
-  layer.addGuest(name);
-  if (ownLayer) await layer.start();
+  let auditText = '';
+  const onOutput = (fd: number, bytes: Uint8Array): void | Promise<void> => {
+    if (fd !== AUDIT_FD) return limiter.write(fd, bytes);
+    // Denials from inside the enclave: one JSON event per line.
+    auditText += Buffer.from(bytes).toString('utf8');
+    const lines = auditText.split('\n');
+    auditText = lines.pop()!;
+    for (const line of lines) {
+      try {
+        audit.record({ enclave: name, ...JSON.parse(line) });
+      } catch { /* a malformed line cannot come from the enclave's own code */ }
+    }
+  };
+
   const isTTY = (t: Writable | string): boolean => typeof t !== 'string' && (t as { isTTY?: boolean }).isTTY === true;
-  const stdin = inputOf(options.stdin);
+  layer.addGuest(name);
   try {
+    if (ownLayer) await layer.start();
+    audit.record({ enclave: name, op: 'start', target: label, decision: 'allow',
+      reason: secure ? 'secure mode: the policy grants what the enclave may use' : 'normal mode: calls go to the host directly',
+      detail: { mode: layer.mode, mounts: mounts.map((m) => `${m.hostPath ?? 'tmpfs'}::${m.guestPath}${m.readOnly ? ':ro' : ''}`) } });
     const report = await launch({
       name,
       join: (control) => layer.join(name, control),
@@ -205,27 +282,49 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
       env,
       mounts,
       mode: layer.mode,
+      limits,
       trappingImports: loaded.unknownImports,
-      stdin,
+      stdin: inputOf(options.stdin),
       onOutput,
       terminals: {
         stdin: options.stdin === 'inherit' && process.stdin.isTTY === true,
         stdout: isTTY(targets[0]!),
         stderr: isTTY(targets[1]!),
       },
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(policy.limits.timeoutMs > 0 ? { timeoutMs: policy.limits.timeoutMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     }, (h) => { handle = h; });
-    const result: RunResult = {
-      exitCode: exitCodeOf(report.outcome),
-      outcome: report.outcome,
-      usage: { ...report.usage, wallMs: performance.now() - started },
-    };
+    await limiter.finish();
+    const outcome = report.outcome;
+    const exitCode = exitCodeOf(outcome);
+    if (outcome.kind === 'limit') {
+      if (outcome.limit !== 'output') {
+        audit.record({ enclave: name, op: outcome.limit, target: label, decision: 'limit', reason: outcome.message });
+      }
+    }
+    if (limiter.cut > 0 && outcome.kind !== 'limit') {
+      audit.record({ enclave: name, op: 'fd_write', target: 'output', decision: 'limit', reason: `output limit of ${outputLimit} bytes: ${limiter.cut} bytes cut (--max-output)` });
+    }
+    const usage = { ...report.usage, wallMs: performance.now() - started };
+    audit.record({ enclave: name, op: 'exit', target: label, decision: 'allow', reason: describe(outcome),
+      detail: { exitCode, outcome, usage } });
+    const result: RunResult = { exitCode, outcome, usage, outputCut: limiter.cut, audit: auditCounts() };
     if (targets[0] === 'capture') result.stdout = Buffer.concat(captured[0]!);
     if (targets[1] === 'capture') result.stderr = Buffer.concat(captured[1]!);
     return result;
   } finally {
     for (const c of cleanups) c();
     if (ownLayer) layer.close();
+  }
+}
+
+function describe(o: Outcome): string {
+  switch (o.kind) {
+    case 'exit': return `exited with ${o.code}`;
+    case 'signal': return `ended by ${o.signal}`;
+    case 'trap': return `trapped: ${o.message}`;
+    case 'limit': return `stopped: ${o.message}`;
+    case 'killed': return `stopped: ${o.message}`;
+    case 'failed': return `failed: ${o.message}`;
   }
 }

@@ -4,6 +4,7 @@
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import type { DirMount } from '../api/run.js';
+import { parseSize } from '../policy/units.js';
 
 function usage(message: string): CapsuleError {
   return new CapsuleError(ExitCode.USAGE, message);
@@ -44,4 +45,15 @@ export function parseEnv(specs: string[], hostEnv: NodeJS.ProcessEnv): Record<st
     }
   }
   return env;
+}
+
+/** `GUEST[:SIZE]` for --tmpfs; the size defaults to 64 MiB. */
+export function parseTmpfs(spec: string): [string, number] {
+  const colon = spec.lastIndexOf(':');
+  const guest = colon === -1 ? spec : spec.slice(0, colon);
+  const sizeText = colon === -1 ? undefined : spec.slice(colon + 1);
+  if (guest === '') throw usage(`--tmpfs '${spec}': the guest path is empty (expected GUEST[:SIZE])`);
+  const size = sizeText === undefined ? 64 * 1024 * 1024 : parseSize(sizeText);
+  if (size === undefined) throw usage(`--tmpfs '${spec}': '${sizeText}' is not a size such as 64MiB`);
+  return [guest, size];
 }

@@ -8,8 +8,10 @@
 //   },
 //   "guests": [
 //     { "name": "server", "module": "server.wasm", "args": ["7000"],
-//       "env": { "KEY": "value" }, "dirs": ["data::/data:ro"], "publish": ["8080:7000"] }
-//   ]
+//       "env": { "KEY": "value" }, "dirs": ["data::/data:ro"], "publish": ["8080:7000"],
+//       "peers": ["db"] }                     optional: the guests it may reach (default: all of them)
+//   ],
+//   "limits": { "memory": "128MiB", "timeout": "30s" }   optional: as in a policy file, per guest
 // }
 // Module and directory paths are relative to the system file.
 
@@ -20,6 +22,7 @@ import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import type { DirMount } from '../api/run.js';
 import { parseDir } from './parse.js';
+import { policySchema } from '../policy/document.js';
 
 const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a lower-case name of letters, digits and dashes (like a host name)');
 
@@ -33,6 +36,7 @@ const guest = z.object({
     z.object({ host: z.string().min(1), guest: z.string().min(1), readOnly: z.boolean().default(false) }).strict(),
   ])).default([]),
   publish: z.array(z.string()).default([]),
+  peers: z.array(name).optional(),
 }).strict();
 
 const system = z.object({
@@ -42,6 +46,7 @@ const system = z.object({
     denyConnect: z.array(z.string()).default([]),
     allowDns: z.boolean().default(false),
   }).strict().default({ allowConnect: [], denyConnect: [], allowDns: false }),
+  limits: policySchema.shape.limits,
   guests: z.array(guest).min(1, 'at least one guest'),
 }).strict();
 
@@ -52,12 +57,17 @@ export interface SystemGuest {
   env: Record<string, string>;
   dirs: DirMount[];
   publish: string[];
+  /** Guests it may reach; undefined: every guest of the system. */
+  peers: string[] | undefined;
 }
 
 export interface SystemSpec {
   mode: 'secure' | 'normal';
   network: { allowConnect: string[]; denyConnect: string[]; allowDns: boolean };
+  limits: z.output<typeof policySchema>['limits'];
   guests: SystemGuest[];
+  /** Where relative paths resolve. */
+  base: string;
 }
 
 function fieldPath(p: readonly PropertyKey[]): string {
@@ -102,7 +112,11 @@ export function readSystemFile(file: string): SystemSpec {
         throw configError(file, `guests[${i}].dirs[${j}]: ${(err as Error).message}`);
       }
     });
-    return { name: g.name, module: path.resolve(base, g.module), args: g.args, env: g.env, dirs, publish: g.publish };
+    return { name: g.name, module: path.resolve(base, g.module), args: g.args, env: g.env, dirs, publish: g.publish, peers: g.peers };
   });
-  return { mode: spec.mode, network: spec.network, guests };
+  for (const [i, g] of guests.entries()) {
+    const unknown = g.peers?.find((p) => !seen.has(p));
+    if (unknown) throw configError(file, `guests[${i}].peers: '${unknown}' is not a guest of this system`);
+  }
+  return { mode: spec.mode, network: spec.network, limits: spec.limits, guests, base };
 }

@@ -3,19 +3,19 @@
 // when every guest has; Ctrl-C stops them all.
 
 import { serveControl } from '../api/control.js';
-import { Layer } from '../api/layer.js';
-import { networkPolicy, run, setSpareEnclaves, type RunResult } from '../api/run.js';
-import { prewarm } from '../enclave/pool.js';
-import { loadModule } from '../module/load.js';
-import { parsePublish } from '../policy/network.js';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
-import { PolicyError } from '../policy/network.js';
+import { Layer } from '../api/layer.js';
+import { run, setSpareEnclaves, type RunResult } from '../api/run.js';
+import { prewarm } from '../enclave/pool.js';
+import { loadModule } from '../module/load.js';
+import { buildPolicy } from '../policy/document.js';
 import { prefixedLines } from './prefix.js';
 import { reportOutcome } from './report.js';
 import { readSystemFile } from './system-file.js';
 
 export interface UpFlags {
+  audit?: string;
   traceSockets?: boolean;
   trapUnknownImports?: boolean;
 }
@@ -25,24 +25,38 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
   setSpareEnclaves(0);
   prewarm(spec.guests.length);
   // Every module is checked before any guest starts.
-  const modules = await Promise.all(spec.guests.map((g) => loadModule(g.module, flags.trapUnknownImports ?? false)));
+  await Promise.all(spec.guests.map((g) => loadModule(g.module, flags.trapUnknownImports ?? false)));
 
-  const policy = networkPolicy(spec.network);
+  // The system's grants, limits for each guest, and every guest's published ports.
+  const policy = buildPolicy({
+    mounts: [], env: {}, limits: spec.limits,
+    network: { ...spec.network, publish: [] },
+  }, spec.base, {}, undefined);
   try {
-    policy.publish = spec.guests.flatMap((g) => g.publish.map((p) => parsePublish(p, g.name)));
+    policy.network.publish = spec.guests.flatMap((g) => buildPolicy(undefined, spec.base, { publish: g.publish }, g.name).network.publish);
   } catch (err) {
-    if (err instanceof PolicyError) throw new CapsuleError(ExitCode.CONFIG, `${file}: ${err.message}`);
+    if (err instanceof CapsuleError) throw new CapsuleError(ExitCode.CONFIG, `${file}: ${err.message.replace(/^flags: /, '')}`);
     throw err;
   }
+  const peers = new Map(spec.guests.filter((g) => g.peers).map((g) => [g.name, new Set(g.peers)]));
   const layer = new Layer({
     mode: spec.mode,
-    network: policy,
-    ...(flags.traceSockets ? { traceSockets: (l: string) => process.stderr.write(`[capsule] ${l}\n`) } : {}),
+    network: policy.network,
+    queueBytes: policy.limits.queueBytes,
+    maxSockets: policy.limits.maxSockets,
+    canReach: (from, to) => from === to || (peers.get(from)?.has(to) ?? true),
+    ...(flags.traceSockets ? { traceSockets: (l: string) => { process.stderr.write(`[capsule] ${l}\n`); } } : {}),
   });
+  if (flags.audit !== undefined) {
+    try {
+      layer.audit.addFile(flags.audit);
+    } catch (err) {
+      layer.close();
+      throw new CapsuleError(ExitCode.NO_INPUT, `cannot open audit file '${flags.audit}': ${(err as Error).message}`);
+    }
+  }
   for (const g of spec.guests) layer.addGuest(g.name);
-  await layer.start();
-  const control = await serveControl(layer, file);
-
+  let control: { close(): void } | undefined;
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = (): void => {
@@ -54,14 +68,16 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
   const width = Math.max(...spec.guests.map((g) => g.name.length));
   let firstFailure: number | undefined;
   try {
-    await Promise.all(spec.guests.map(async (g, i) => {
+    await layer.start();
+    control = await serveControl(layer, file);
+    await Promise.all(spec.guests.map(async (g) => {
       const prefix = `${g.name.padEnd(width)} | `;
       const out = prefixedLines(prefix, process.stdout);
       const err = prefixedLines(prefix, process.stderr);
       let result: RunResult;
       try {
-        result = await run(modules[i]!.module, {
-          layer, name: g.name, argv0: g.name, args: g.args, env: g.env, dirs: g.dirs,
+        result = await run(g.module, {
+          layer, name: g.name, argv0: g.name, args: g.args, env: g.env, dirs: g.dirs, limits: policy.limits,
           stdout: out, stderr: err, signal: controller.signal, trapUnknownImports: flags.trapUnknownImports ?? false,
         });
       } finally {
@@ -69,14 +85,11 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
         err.end();
       }
       reportOutcome(result, g.name);
-      if (result.exitCode !== 0) {
-        firstFailure ??= result.exitCode;
-        if (result.outcome.kind !== 'exit') process.stderr.write(`capsule: ${g.name} exited with ${result.exitCode}\n`);
-      }
+      if (result.exitCode !== 0) firstFailure ??= result.exitCode;
     }));
   } finally {
     process.off('SIGINT', onSigint);
-    control.close();
+    control?.close();
     layer.close();
   }
   return firstFailure ?? 0;

@@ -5,7 +5,7 @@
 
 import type { Readable } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
-import { Control, type EnclaveConfig, type EnclaveReport, type ExecutionMode, type ImportName, type MountSpec, type Outcome } from './protocol.js';
+import { Control, type EnclaveConfig, type EnclaveLimits, type EnclaveReport, type ExecutionMode, type ImportName, type MountSpec, type Outcome, type Usage } from './protocol.js';
 import { takeWorker } from './pool.js';
 import { Ring } from '../layer/ring.js';
 import { InputPump, OutputPump, type OutputSink } from './stdio.js';
@@ -29,6 +29,7 @@ export interface LaunchOptions {
   env: string[];
   mounts: MountSpec[];
   mode: ExecutionMode;
+  limits: EnclaveLimits;
   trappingImports: ImportName[];
   stdin: Readable | undefined;
   onOutput: OutputSink;
@@ -40,9 +41,11 @@ export interface LaunchOptions {
 export interface EnclaveHandle {
   /** Marks a guest output (1 or 2) as gone: its next write fails with EPIPE. */
   closeOutput(fd: number): void;
+  /** Stops the guest at once (a limit reached on the host side); `outcome` says why. */
+  stop(outcome: Outcome): void;
 }
 
-const emptyUsage = { fileBytesRead: 0, fileBytesWritten: 0, peakMemory: 0 };
+const emptyUsage: Usage = { files: {}, network: { peers: {}, socketsOpened: 0 }, peakMemory: 0, cpuMs: 0 };
 
 export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): Promise<EnclaveReport> {
   const output = Ring.create(OUTPUT_RING_BYTES);
@@ -57,7 +60,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
   const membership = o.join(control);
   const config: EnclaveConfig = {
     name: o.name, layerPort: membership.port,
-    module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode,
+    module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode, limits: o.limits,
     trappingImports: o.trappingImports, output: output.sab, input: input.sab, control,
     terminals: o.terminals,
   };
@@ -71,17 +74,17 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     let stopped: Outcome | undefined;
     const worker = takeWorker();
     worker.postMessage(config, [membership.port]);
-    onStart?.({
-      closeOutput(fd: number) {
-        Atomics.or(ctrl, Control.CLOSED_OUTPUTS, 1 << fd);
-      },
-    });
-
     const stop = (outcome: Outcome): void => {
       if (report || stopped) return;
       stopped = outcome;
       void worker.terminate();
     };
+    onStart?.({
+      closeOutput(fd: number) {
+        Atomics.or(ctrl, Control.CLOSED_OUTPUTS, 1 << fd);
+      },
+      stop,
+    });
     const timer = o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs)
       ? setTimeout(() => stop({ kind: 'limit', limit: 'time', message: `wall-time limit of ${o.timeoutMs} ms reached` }), o.timeoutMs)
       : undefined;

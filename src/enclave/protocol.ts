@@ -5,9 +5,21 @@
 export type ExecutionMode = 'normal' | 'secure';
 
 export interface MountSpec {
-  hostPath: string;
+  /** Host directory; absent for an in-memory mount. */
+  hostPath?: string;
   guestPath: string;
   readOnly: boolean;
+  /** In-memory mount of at most this many bytes. */
+  tmpfsBytes?: number;
+}
+
+/** The limits the enclave itself enforces (the host enforces time, output and sockets). */
+export interface EnclaveLimits {
+  maxFds: number;
+  /** Linear memory cap (the module was compiled with it where possible). */
+  memoryBytes: number;
+  /** Bytes one call may make the host allocate. */
+  callBytes: number;
 }
 
 export interface ImportName {
@@ -23,6 +35,7 @@ export interface EnclaveConfig {
   env: string[];
   mounts: MountSpec[];
   mode: ExecutionMode;
+  limits: EnclaveLimits;
   /** Imports to satisfy with functions that trap when called. */
   trappingImports: ImportName[];
   output: SharedArrayBuffer;
@@ -57,12 +70,18 @@ export type Outcome =
 export type FailureCause = 'link' | 'mount' | 'memory' | 'internal';
 
 export interface Usage {
-  /** Bytes read from and written to files under the mounts. */
-  fileBytesRead: number;
-  fileBytesWritten: number;
+  /** Bytes read and written per mount (by guest path). */
+  files: Record<string, { read: number; written: number }>;
+  /** Bytes sent and received per peer address, and sockets opened. */
+  network: { peers: Record<string, { sent: number; received: number }>; socketsOpened: number };
   /** Peak size of linear memory in bytes. */
   peakMemory: number;
+  /** CPU time of the guest's thread, ms (from the kernel where it tells, else time not spent waiting). */
+  cpuMs: number;
 }
+
+/** Audit events cross from the enclave in the output ring as records on this pseudo-fd. */
+export const AUDIT_FD = 3;
 
 export interface EnclaveReport {
   outcome: Outcome;

@@ -1,52 +1,83 @@
 // The enclave: one guest's thread. It builds the guest's view of the system
-// (descriptor table, mounts, stdio over shared rings), instantiates the
-// module with the ABI glue, runs `_start` and reports how it ended. Calls
-// that need no shared state are served right here, on this thread.
+// (descriptor table, mounts, stdio and sockets over shared memory),
+// instantiates the module with the ABI glue, runs `_start` and reports how it
+// ended. Calls that need no shared state are served right here, on this
+// thread; the rest go to the layer (rpc.ts).
 
-import { parentPort } from 'node:worker_threads';
+import fs from 'node:fs';
 import { randomFillSync } from 'node:crypto';
-import { GuestMemory, encodeUtf8 } from '../abi/memory.js';
-import { GuestStop } from '../abi/errors.js';
+import { parentPort } from 'node:worker_threads';
+import { Errno, errnoName } from '../abi/errno.js';
+import { GuestStop, setDenialHook } from '../abi/errors.js';
 import { ProcExit, ProcSignal } from '../abi/exit.js';
+import { GuestMemory, encodeUtf8 } from '../abi/memory.js';
 import { createPreview1, PREVIEW1_MODULE } from '../abi/preview1/index.js';
 import { sockFunctions } from '../abi/preview1/sock.js';
-import { WASIX_MODULE, wasixSocketFunctions } from '../abi/wasix/sockets.js';
 import type { WasixContext } from '../abi/wasix/context.js';
-import type { EnclaveEvents, NetRequest } from '../layer/net/protocol.js';
-import { SocketDescriptor } from '../layer/net/socket.js';
-import { LayerClient } from './rpc.js';
+import { WASIX_MODULE, wasixSocketFunctions } from '../abi/wasix/sockets.js';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, WRITE_RIGHTS } from '../abi/witx.js';
-import { FdTable } from '../layer/fdtable.js';
-import { hostClocks } from '../layer/clocks.js';
-import { DirectoryDescriptor, type IoCounters } from '../layer/fs/directory.js';
-import { InputStream, OutputStream } from '../layer/stdio.js';
 import { HostDir } from '../host/fs.js';
-import { Control, type EnclaveConfig, type EnclaveReport, type Outcome } from './protocol.js';
+import { hostClocks } from '../layer/clocks.js';
+import { FdTable } from '../layer/fdtable.js';
+import type { DirNode } from '../layer/fs/backend.js';
+import { DirectoryDescriptor, type IoCounters } from '../layer/fs/directory.js';
+import { MemDir } from '../layer/fs/memfs.js';
+import type { EnclaveEvents, NetRequest, SocketContext } from '../layer/net/protocol.js';
+import { SocketDescriptor } from '../layer/net/socket.js';
 import { Ring } from '../layer/ring.js';
+import { InputStream, OutputStream } from '../layer/stdio.js';
+import { formatSize } from '../policy/units.js';
+import { AUDIT_FD, Control, type EnclaveConfig, type EnclaveReport, type Outcome, type Usage } from './protocol.js';
+import { LayerClient } from './rpc.js';
 import { InputReader, OutputWriter } from './stdio.js';
 import { describeTrap } from './traps.js';
 
+/** CPU time of this thread, from the kernel (Linux), in ms. */
+function threadCpuMs(): number | undefined {
+  try {
+    const stat = fs.readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the file, in clock ticks (100 per second).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 function run(cfg: EnclaveConfig): EnclaveReport {
+  const started = performance.now();
+  let waited = 0;
   const memory = new GuestMemory();
+  memory.callBytes = cfg.limits.callBytes;
   const control = new Int32Array(cfg.control);
-  const fds = new FdTable();
-  const counters: IoCounters = { read: 0, written: 0 };
-  const usage = () => ({
-    fileBytesRead: counters.read,
-    fileBytesWritten: counters.written,
+  const fds = new FdTable(cfg.limits.maxFds);
+  const mountCounters = new Map<string, IoCounters>();
+  const sockets: SocketContext['usage'] = { peers: new Map(), socketsOpened: 0 };
+  const usage = (): Usage => ({
+    files: Object.fromEntries([...mountCounters].map(([k, c]) => [k, { read: c.read, written: c.written }])),
+    network: { peers: Object.fromEntries(sockets.peers), socketsOpened: sockets.socketsOpened },
     peakMemory: memory.attached ? memory.size : 0,
+    cpuMs: threadCpuMs() ?? performance.now() - started - waited,
   });
 
   const out = new OutputWriter(new Ring(cfg.output), control, Control.CLOSED_OUTPUTS);
+  // Denials travel to the host's audit log in the output ring, in order with the output.
+  setDenialHook((op, d) => {
+    const line = JSON.stringify({ op, target: d.target ?? '', decision: d.decision, reason: d.reason, errno: errnoName(d.errno) });
+    try { out.write(AUDIT_FD, [encodeUtf8(line + '\n')]); } catch { /* host gone */ }
+  });
   fds.set(0, new InputStream(new InputReader(new Ring(cfg.input)), cfg.terminals.stdin));
   fds.set(1, new OutputStream(out, 1, cfg.terminals.stdout));
   fds.set(2, new OutputStream(out, 2, cfg.terminals.stderr));
 
-  let outcome: Outcome;
   try {
     for (const mount of cfg.mounts) {
       const ro = mount.readOnly ? ~WRITE_RIGHTS : -1;
-      const node = HostDir.openRoot(mount.hostPath, mount.readOnly);
+      const node: DirNode = mount.hostPath !== undefined
+        ? HostDir.openRoot(mount.hostPath, mount.readOnly, mount.guestPath)
+        : MemDir.create(mount.tmpfsBytes ?? 0);
+      const counters: IoCounters = { read: 0, written: 0 };
+      mountCounters.set(mount.guestPath, counters);
       fds.add(new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ro, (DIRECTORY_RIGHTS | FILE_RIGHTS) & ro,
         mount.guestPath, counters));
     }
@@ -58,9 +89,13 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   const events: EnclaveEvents = {
     epoch: () => Atomics.load(control, Control.EPOCH),
     wait: (seen, timeoutMs) => {
-      if (timeoutMs > 0) Atomics.wait(control, Control.EPOCH, seen, timeoutMs === Infinity ? undefined : timeoutMs);
+      if (timeoutMs <= 0) return;
+      const t = performance.now();
+      Atomics.wait(control, Control.EPOCH, seen, timeoutMs === Infinity ? undefined : timeoutMs);
+      waited += performance.now() - t;
     },
   };
+  const socketContext: SocketContext = { net, events, usage: sockets };
   const ctx: WasixContext = {
     memory,
     fds,
@@ -71,12 +106,12 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     eventEpoch: events.epoch,
     waitForEvents: events.wait,
     net,
-    openSocket: (fd, family, type) => SocketDescriptor.open(net, events, fd, family, type),
+    openSocket: (fd, family, type) => SocketDescriptor.open(socketContext, fd, family, type),
   };
-  const preview1 = createPreview1(ctx);
-  const wasix = { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) };
-
-  const imports: WebAssembly.Imports = { [PREVIEW1_MODULE]: preview1, [WASIX_MODULE]: wasix };
+  const imports: WebAssembly.Imports = {
+    [PREVIEW1_MODULE]: createPreview1(ctx),
+    [WASIX_MODULE]: { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) },
+  };
   for (const { module, name } of cfg.trappingImports) {
     const ns = (imports[module] ??= {}) as Record<string, unknown>;
     ns[name] = () => {
@@ -84,6 +119,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     };
   }
 
+  let outcome: Outcome;
   try {
     const instance = new WebAssembly.Instance(cfg.module, imports);
     const mem = instance.exports['memory'];
@@ -91,10 +127,14 @@ function run(cfg: EnclaveConfig): EnclaveReport {
       return { outcome: { kind: 'failed', cause: 'link', message: 'module does not export its memory as "memory"' }, usage: usage() };
     }
     memory.attach(mem);
+    // A precompiled module could not be capped before compiling: check it now.
+    if (cfg.mode === 'secure' && memory.size > cfg.limits.memoryBytes) {
+      throw new GuestStop('memory', `the module needs ${formatSize(memory.size)} of memory at start, over its limit of ${formatSize(cfg.limits.memoryBytes)}`);
+    }
     (instance.exports['_start'] as () => void)();
     outcome = { kind: 'exit', code: 0 };
   } catch (err) {
-    outcome = outcomeOf(err);
+    outcome = outcomeOf(err, cfg, memory);
   }
 
   const report = { outcome, usage: usage() };
@@ -105,13 +145,23 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   return report;
 }
 
-function outcomeOf(err: unknown): Outcome {
+function outcomeOf(err: unknown, cfg: EnclaveConfig, memory: GuestMemory): Outcome {
   if (err instanceof ProcExit) return { kind: 'exit', code: err.code };
   if (err instanceof ProcSignal) return { kind: 'signal', signal: err.signal, code: err.code };
   if (err instanceof GuestStop) return { kind: 'limit', limit: err.reason, message: err.message };
   if (err instanceof WebAssembly.LinkError) return { kind: 'failed', cause: 'link', message: `cannot link the module: ${err.message}` };
   const trap = describeTrap(err);
-  if (trap) return { kind: 'trap', message: trap };
+  if (trap) {
+    // A guest that traps with its memory at the limit almost surely failed to grow it (abort on OOM).
+    const atLimit = cfg.mode === 'secure' && memory.attached && memory.size + 65536 > cfg.limits.memoryBytes;
+    if (atLimit) {
+      return { kind: 'limit', limit: 'memory', message: `memory limit of ${formatSize(cfg.limits.memoryBytes)} reached (the guest then trapped: ${trap})` };
+    }
+    return { kind: 'trap', message: trap };
+  }
+  if (err instanceof RangeError && /allocation|Array buffer/i.test(err.message)) {
+    return { kind: 'failed', cause: 'memory', message: `the host could not allocate memory for the guest (${errnoName(Errno.NOMEM)})` };
+  }
   return { kind: 'failed', cause: 'internal', message: `internal error: ${(err as Error)?.stack ?? String(err)}` };
 }
 

@@ -8,7 +8,7 @@
 // (O_NOFOLLOW, lstat, lutimes, link() and rename() do not follow).
 
 import fs from 'node:fs';
-import { Errno, SysError } from '../abi/errno.js';
+import { Denial, Errno, SysError } from '../abi/errno.js';
 import { Filetype } from '../abi/witx.js';
 import type { DirEntry, DirNode, FileNode, NodeStat, OpenFileOptions, TimeSpec } from '../layer/fs/backend.js';
 import { hostCall } from './errors.js';
@@ -49,11 +49,15 @@ function seconds(ns: bigint): number {
 /** State shared by every node of one mount. */
 class HostStore {
   readonly times = new ExactTimes();
-  constructor(readonly readOnly: boolean) {}
+  constructor(readonly readOnly: boolean, private readonly label: string) {}
+
+  private readOnlyDenial(): Denial {
+    return new Denial(Errno.ROFS, 'deny', `mount ${this.label} is read-only (a mount without :ro would allow it)`);
+  }
 
   /** Sets times through `apply`, keeping unchanged fields and exact nanoseconds. */
   setTimes(rawStat: () => fs.BigIntStats, apply: (a: number, m: number) => void, atim: TimeSpec, mtim: TimeSpec): void {
-    if (this.readOnly) throw new SysError(Errno.ROFS);
+    if (this.readOnly) throw this.readOnlyDenial();
     const before = this.times.apply(toNodeStat(rawStat()));
     const now = nowNs();
     const a = atim === null ? before.atim : atim === 'now' ? now : atim;
@@ -67,7 +71,7 @@ class HostStore {
   }
 
   writable(): void {
-    if (this.readOnly) throw new SysError(Errno.ROFS);
+    if (this.readOnly) throw this.readOnlyDenial();
   }
 }
 
@@ -77,9 +81,9 @@ export class HostDir implements DirNode {
   private constructor(private readonly fd: number, private readonly store: HostStore) {}
 
   /** Opens a mount's root directory (the one place a host path string is used). */
-  static openRoot(hostPath: string, readOnly: boolean): HostDir {
+  static openRoot(hostPath: string, readOnly: boolean, label = hostPath): HostDir {
     const fd = fs.openSync(hostPath, C.O_RDONLY | C.O_DIRECTORY);
-    return new HostDir(fd, new HostStore(readOnly));
+    return new HostDir(fd, new HostStore(readOnly, label));
   }
 
   get readOnly(): boolean {
@@ -131,13 +135,13 @@ export class HostDir implements DirNode {
   }
 
   openFile(name: string, o: OpenFileOptions): FileNode {
-    if ((o.write || o.truncate) && this.readOnly) throw new SysError(Errno.ROFS);
+    if (o.write || o.truncate) this.store.writable();
     if (o.create && this.readOnly) {
       // Creating is refused, but opening something that exists read-only is fine.
       try {
         this.statChild(name);
       } catch {
-        throw new SysError(Errno.ROFS);
+        this.store.writable();
       }
       if (o.exclusive) throw new SysError(Errno.EXIST);
     }
@@ -201,11 +205,12 @@ export class HostDir implements DirNode {
   }
 
   sameStore(other: DirNode): boolean {
-    return other instanceof HostDir;
+    return other instanceof HostDir && other.store === this.store;
   }
 
+  /** Links and renames stay within one mount: across mounts they could carry a read-only file into a writable one. */
   private peer(other: DirNode): HostDir {
-    if (!(other instanceof HostDir)) throw new SysError(Errno.XDEV);
+    if (!(other instanceof HostDir) || other.store !== this.store) throw new SysError(Errno.XDEV);
     return other;
   }
 

@@ -1,7 +1,7 @@
 // The guest's descriptor table: small integers to Descriptors, with a
 // capacity (EMFILE past it) and typed lookups that check rights.
 
-import { Errno, SysError } from '../abi/errno.js';
+import { Denial, Errno, SysError } from '../abi/errno.js';
 import type { Descriptor } from './descriptor.js';
 
 /** Default bound on open descriptors per guest; a policy may lower or raise it. */
@@ -39,7 +39,9 @@ export class FdTable {
 
   /** Puts `d` in the lowest free slot, as POSIX open() does. */
   add(d: Descriptor): number {
-    if (this.count >= this.capacity) throw new SysError(Errno.MFILE);
+    if (this.count >= this.capacity) {
+      throw new Denial(Errno.MFILE, 'limit', `descriptor limit of ${this.capacity} reached (--max-fds)`, 'descriptors');
+    }
     const fd = this.nextFree();
     this.slots[fd] = d;
     this.count++;

@@ -7,6 +7,8 @@ import { ExitCode } from '../api/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/index.js';
 import { WASIX_MODULE, WASIX_SOCKET_NAMES } from '../abi/wasix/sockets.js';
 import type { ImportName } from '../enclave/protocol.js';
+import { formatSize } from '../policy/units.js';
+import { capMemory, MemoryTooLarge } from './memory-cap.js';
 
 export type ModuleSource = string | URL | Uint8Array | WebAssembly.Module;
 
@@ -47,17 +49,34 @@ async function compile(bytes: Uint8Array, label: string): Promise<WebAssembly.Mo
   }
 }
 
-/** Loads and checks a WASI command module; throws CapsuleError with a one-line reason. */
-export async function loadModule(source: ModuleSource, trapUnknownImports: boolean): Promise<LoadedModule> {
+function capped(bytes: Uint8Array, label: string, memoryLimit: number | undefined): Uint8Array {
+  if (memoryLimit === undefined || bytes.byteLength < 8) return bytes;
+  try {
+    return capMemory(bytes, memoryLimit).bytes;
+  } catch (err) {
+    if (err instanceof MemoryTooLarge) {
+      throw new CapsuleError(ExitCode.MEMORY_LIMIT, `'${label}' needs ${formatSize(err.initialBytes)} of memory at start, ` +
+        `over its limit of ${formatSize(err.limitBytes)} (--memory)`);
+    }
+    return bytes; // malformed: let the compiler say why
+  }
+}
+
+/**
+ * Loads and checks a WASI command module; throws CapsuleError with a
+ * one-line reason. With `memoryLimit`, the module's memory is capped first
+ * (a precompiled Module cannot be, and is checked when it starts instead).
+ */
+export async function loadModule(source: ModuleSource, trapUnknownImports: boolean, memoryLimit?: number): Promise<LoadedModule> {
   let module: WebAssembly.Module;
   let label = 'module';
   if (source instanceof WebAssembly.Module) {
     module = source;
   } else if (source instanceof Uint8Array) {
-    module = await compile(source, label);
+    module = await compile(capped(source, label, memoryLimit), label);
   } else {
     label = source instanceof URL ? source.pathname : source;
-    module = await compile(await readBytes(source, label), label);
+    module = await compile(capped(await readBytes(source, label), label, memoryLimit), label);
   }
 
   const start = WebAssembly.Module.exports(module).find((e) => e.name === '_start');

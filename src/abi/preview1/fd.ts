@@ -54,7 +54,7 @@ export function fdFunctions(ctx: Preview1Context) {
         m.setU32(nwritten, d.write(m.iovecs(iovs, iovsLen)));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_write');
       }
     },
 
@@ -65,7 +65,7 @@ export function fdFunctions(ctx: Preview1Context) {
         m.setU32(nread, d.read(m.iovecs(iovs, iovsLen)));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_read');
       }
     },
 
@@ -76,7 +76,7 @@ export function fdFunctions(ctx: Preview1Context) {
         m.setU32(nread, d.pread(m.iovecs(iovs, iovsLen), toOffset(offset)));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_pread');
       }
     },
 
@@ -87,7 +87,7 @@ export function fdFunctions(ctx: Preview1Context) {
         m.setU32(nwritten, d.pwrite(m.iovecs(iovs, iovsLen), toOffset(offset)));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_pwrite');
       }
     },
 
@@ -102,7 +102,7 @@ export function fdFunctions(ctx: Preview1Context) {
         m.setU64(newOffset, d.seek(BigInt.asIntN(64, offset), whence));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_seek');
       }
     },
 
@@ -113,7 +113,7 @@ export function fdFunctions(ctx: Preview1Context) {
         m.setU64(offsetPtr, d.tell());
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_tell');
       }
     },
 
@@ -122,7 +122,7 @@ export function fdFunctions(ctx: Preview1Context) {
         fds.close(fd);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_close');
       }
     },
 
@@ -131,7 +131,7 @@ export function fdFunctions(ctx: Preview1Context) {
         fds.renumber(from, to);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_renumber');
       }
     },
 
@@ -140,7 +140,7 @@ export function fdFunctions(ctx: Preview1Context) {
         fds.get(fd, Rights.FD_SYNC).sync();
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_sync');
       }
     },
 
@@ -149,7 +149,7 @@ export function fdFunctions(ctx: Preview1Context) {
         fds.get(fd, Rights.FD_DATASYNC).datasync();
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_datasync');
       }
     },
 
@@ -160,7 +160,7 @@ export function fdFunctions(ctx: Preview1Context) {
         d.advise(toOffset(offset), toOffset(len), advice);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_advise');
       }
     },
 
@@ -172,7 +172,7 @@ export function fdFunctions(ctx: Preview1Context) {
         d.allocate(o, l);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_allocate');
       }
     },
 
@@ -189,7 +189,7 @@ export function fdFunctions(ctx: Preview1Context) {
         m.setU64(ptr + L.rightsInheriting, d.rightsInheriting);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_fdstat_get');
       }
     },
 
@@ -202,7 +202,7 @@ export function fdFunctions(ctx: Preview1Context) {
         d.setFlags(flags);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_fdstat_set_flags');
       }
     },
 
@@ -220,7 +220,7 @@ export function fdFunctions(ctx: Preview1Context) {
         d.rightsInheriting = i;
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_fdstat_set_rights');
       }
     },
 
@@ -231,7 +231,7 @@ export function fdFunctions(ctx: Preview1Context) {
         writeFilestat(m, ptr, d.stat());
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_filestat_get');
       }
     },
 
@@ -240,7 +240,7 @@ export function fdFunctions(ctx: Preview1Context) {
         fds.get(fd, Rights.FD_FILESTAT_SET_SIZE).setSize(toOffset(size));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_filestat_set_size');
       }
     },
 
@@ -251,7 +251,7 @@ export function fdFunctions(ctx: Preview1Context) {
         d.setTimes(a, t);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_filestat_set_times');
       }
     },
 
@@ -264,7 +264,7 @@ export function fdFunctions(ctx: Preview1Context) {
         m.setU32(ptr + Layout.prestat.nameLen, encodeUtf8(d.preopenName).byteLength);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_prestat_get');
       }
     },
 
@@ -277,7 +277,7 @@ export function fdFunctions(ctx: Preview1Context) {
         m.write(ptr, name);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_prestat_dir_name');
       }
     },
 
@@ -311,7 +311,7 @@ export function fdFunctions(ctx: Preview1Context) {
         m.setU32(bufUsed, used);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'fd_readdir');
       }
     },
   };

@@ -50,7 +50,7 @@ export function pathFunctions(ctx: Preview1Context) {
         m.setU32(fdPtr, newFd);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'path_open');
       }
     },
 
@@ -59,7 +59,7 @@ export function pathFunctions(ctx: Preview1Context) {
         dir(fd, Rights.PATH_CREATE_DIRECTORY).createDirectory(str(pathPtr, pathLen));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'path_create_directory');
       }
     },
 
@@ -68,7 +68,7 @@ export function pathFunctions(ctx: Preview1Context) {
         dir(fd, Rights.PATH_REMOVE_DIRECTORY).removeDirectory(str(pathPtr, pathLen));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'path_remove_directory');
       }
     },
 
@@ -77,7 +77,7 @@ export function pathFunctions(ctx: Preview1Context) {
         dir(fd, Rights.PATH_UNLINK_FILE).unlinkFile(str(pathPtr, pathLen));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'path_unlink_file');
       }
     },
 
@@ -87,7 +87,7 @@ export function pathFunctions(ctx: Preview1Context) {
         d.symlink(str(oldPtr, oldLen), str(newPtr, newLen));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'path_symlink');
       }
     },
 
@@ -102,7 +102,7 @@ export function pathFunctions(ctx: Preview1Context) {
         m.setU32(bufUsed, n);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'path_readlink');
       }
     },
 
@@ -113,7 +113,7 @@ export function pathFunctions(ctx: Preview1Context) {
         writeFilestat(m, ptr, d.filestat(str(pathPtr, pathLen), follows(flags)));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'path_filestat_get');
       }
     },
 
@@ -125,7 +125,7 @@ export function pathFunctions(ctx: Preview1Context) {
         d.setTimesAt(str(pathPtr, pathLen), follows(flags), a, t);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'path_filestat_set_times');
       }
     },
 
@@ -136,7 +136,7 @@ export function pathFunctions(ctx: Preview1Context) {
         src.rename(str(oldPtr, oldLen), dst, str(newPtr, newLen));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'path_rename');
       }
     },
 
@@ -147,7 +147,7 @@ export function pathFunctions(ctx: Preview1Context) {
         src.link(str(oldPtr, oldLen), follows(oldFlags), dst, str(newPtr, newLen));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'path_link');
       }
     },
   };

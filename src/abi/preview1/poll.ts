@@ -41,7 +41,7 @@ export function pollFunctions(ctx: Preview1Context) {
             id !== ClockId.PROCESS_CPUTIME && id !== ClockId.THREAD_CPUTIME) throw new SysError(Errno.INVAL);
         waitNs = flags & SubClockFlags.ABSTIME ? timeout - ctx.clocks.now(id) : timeout;
       } catch (e) {
-        errors.push({ userdata, type, error: errnoFor(e), nbytes: 0n, flags: 0 });
+        errors.push({ userdata, type, error: errnoFor(e, 'poll_oneoff'), nbytes: 0n, flags: 0 });
         return undefined;
       }
       return { userdata, type, deadline: performance.now() + Number(waitNs) / 1e6, fd: -1 };
@@ -61,6 +61,8 @@ export function pollFunctions(ctx: Preview1Context) {
     poll_oneoff(inPtr: number, outPtr: number, nsubs: number, neventsPtr: number): number {
       try {
         if (nsubs === 0) throw new SysError(Errno.INVAL);
+        // Each subscription and event costs the host a few objects.
+        m.budget(nsubs * 200);
         m.check(inPtr, nsubs * S.size);
         m.check(outPtr, nsubs * E.size);
         m.check(neventsPtr, 4);
@@ -88,7 +90,7 @@ export function pollFunctions(ctx: Preview1Context) {
                   flags: r.hangup ? EventRwFlags.HANGUP : 0 });
               }
             } catch (e) {
-              events.push({ userdata: s.userdata, type: s.type, error: errnoFor(e), nbytes: 0n, flags: 0 });
+              events.push({ userdata: s.userdata, type: s.type, error: errnoFor(e, 'poll_oneoff'), nbytes: 0n, flags: 0 });
             }
           }
           if (events.length > 0) break;
@@ -107,7 +109,7 @@ export function pollFunctions(ctx: Preview1Context) {
         m.setU32(neventsPtr, events.length);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'poll_oneoff');
       }
     },
   };

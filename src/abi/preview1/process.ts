@@ -21,7 +21,7 @@ const TERMINATING: Record<number, [string, number]> = {
 /** Signals ignored by default (CHLD, CONT, URG, WINCH) and the "none" signal. */
 const IGNORED = new Set([0, 16, 17, 22, 27]);
 
-function listFunctions(ctx: Preview1Context, list: () => readonly Uint8Array[]) {
+function listFunctions(ctx: Preview1Context, list: () => readonly Uint8Array[], name: 'args' | 'environ') {
   const m = ctx.memory;
   return {
     sizes(countPtr: number, sizePtr: number): number {
@@ -35,7 +35,7 @@ function listFunctions(ctx: Preview1Context, list: () => readonly Uint8Array[]) 
         m.setU32(sizePtr, size);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, `${name}_sizes_get`);
       }
     },
     get(ptrs: number, buf: number): number {
@@ -54,7 +54,7 @@ function listFunctions(ctx: Preview1Context, list: () => readonly Uint8Array[]) 
         });
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, `${name}_get`);
       }
     },
   };
@@ -62,8 +62,8 @@ function listFunctions(ctx: Preview1Context, list: () => readonly Uint8Array[]) 
 
 export function processFunctions(ctx: Preview1Context) {
   const m = ctx.memory;
-  const args = listFunctions(ctx, () => ctx.args);
-  const env = listFunctions(ctx, () => ctx.env);
+  const args = listFunctions(ctx, () => ctx.args, 'args');
+  const env = listFunctions(ctx, () => ctx.env, 'environ');
 
   return {
     args_sizes_get: args.sizes,
@@ -77,7 +77,7 @@ export function processFunctions(ctx: Preview1Context) {
         m.setU64(ptr, ctx.clocks.resolution(id));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'clock_res_get');
       }
     },
 
@@ -87,7 +87,7 @@ export function processFunctions(ctx: Preview1Context) {
         m.setU64(ptr, ctx.clocks.now(id));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'clock_time_get');
       }
     },
 
@@ -96,7 +96,7 @@ export function processFunctions(ctx: Preview1Context) {
         ctx.randomFill(m.slice(buf, len));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'random_get');
       }
     },
 
@@ -112,7 +112,7 @@ export function processFunctions(ctx: Preview1Context) {
         // Stop/continue job control has no meaning for a guest; other numbers are invalid.
         throw new SysError(sig >= 18 && sig <= 21 ? Errno.NOTSUP : Errno.INVAL);
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'proc_raise');
       }
     },
 

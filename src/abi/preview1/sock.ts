@@ -47,7 +47,7 @@ export function sockFunctions(ctx: Preview1Context) {
         m.setU32(fdPtr, acceptInto(fds, s, flags));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_accept');
       }
     },
 
@@ -62,7 +62,7 @@ export function sockFunctions(ctx: Preview1Context) {
         m.setU16(roFlags, r.truncated ? RoFlags.RECV_DATA_TRUNCATED : 0);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_recv');
       }
     },
 
@@ -73,7 +73,7 @@ export function sockFunctions(ctx: Preview1Context) {
         m.setU32(soLen, s.send(m.iovecs(siData, siLen), (siFlags & SIFLAGS_DONT_WAIT) !== 0));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_send');
       }
     },
 
@@ -84,7 +84,7 @@ export function sockFunctions(ctx: Preview1Context) {
         s.shutdown((how & SdFlags.RD) !== 0, (how & SdFlags.WR) !== 0);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_shutdown');
       }
     },
   };

@@ -42,7 +42,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         m.setU32(fdPtr, fd);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_open');
       }
     },
 
@@ -51,7 +51,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         socketAt(fds, fd).bind(readAddrPort(m, addrPtr));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_bind');
       }
     },
 
@@ -60,7 +60,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         socketAt(fds, fd).listen(backlog | 0);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_listen');
       }
     },
 
@@ -69,7 +69,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         socketAt(fds, fd).connect(readAddrPort(m, addrPtr));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_connect');
       }
     },
 
@@ -83,7 +83,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         writeAddrPort(m, addrPtr, socketAt(fds, newFd).peer);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_accept_v2');
       }
     },
 
@@ -100,7 +100,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         writeAddrPort(m, addrPtr, r.from);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_recv_from');
       }
     },
 
@@ -113,7 +113,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         m.setU32(nsent, s.type === 'dgram' ? s.sendTo(bufs, to) : s.send(bufs, (siFlags & SIFLAGS_DONT_WAIT) !== 0));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_send_to');
       }
     },
 
@@ -129,7 +129,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         m.setU8(ptr, v);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_status');
       }
     },
 
@@ -140,7 +140,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         writeAddrPort(m, ptr, s.local ?? { family: s.family, ip: s.family === 4 ? '0.0.0.0' : '::', port: 0 });
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_addr_local');
       }
     },
 
@@ -152,7 +152,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         writeAddrPort(m, ptr, s.peer);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_addr_peer');
       }
     },
 
@@ -161,7 +161,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         socketAt(fds, fd).setOption(option(opt, 'flag'), flag !== 0);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_set_opt_flag');
       }
     },
 
@@ -173,7 +173,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         m.setU8(ptr, v ? 1 : 0);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_get_opt_flag');
       }
     },
 
@@ -186,7 +186,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         s.setOption(name, tag === 1 ? Number(m.u64(ptr + 8)) : null);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_set_opt_time');
       }
     },
 
@@ -202,7 +202,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         }
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_get_opt_time');
       }
     },
 
@@ -214,7 +214,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         s.setOption(option(opt, 'size'), Number(v));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_set_opt_size');
       }
     },
 
@@ -230,7 +230,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         m.setU64(ptr, BigInt(v));
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'sock_get_opt_size');
       }
     },
 
@@ -246,7 +246,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         m.setU32(nresolved, n);
         return 0;
       } catch (e) {
-        return errnoFor(e);
+        return errnoFor(e, 'resolve');
       }
     },
   };

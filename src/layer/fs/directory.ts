@@ -2,7 +2,7 @@
 // operation resolves its path with resolve() (never leaving this directory)
 // and then acts on one name in the directory the walk ended in.
 
-import { Errno, SysError } from '../../abi/errno.js';
+import { Denial, Errno, SysError } from '../../abi/errno.js';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, Filetype, OFlags, Rights } from '../../abi/witx.js';
 import { Descriptor } from '../descriptor.js';
 import type { DirEntry, DirNode, NodeStat, TimeSpec } from './backend.js';
@@ -33,10 +33,19 @@ function withResolved<T>(r: Resolved, fn: (r: Resolved) => T): T {
   }
 }
 
+/** The guest path `path` names from directory `dir` (for messages; the walk never uses it). */
+function joinGuest(dir: string | undefined, path: string): string {
+  if (dir === undefined || path.startsWith('/')) return path;
+  return `${dir.replace(/\/+$/, '')}/${path}`;
+}
+
 export class DirectoryDescriptor extends Descriptor {
   readonly filetype = Filetype.DIRECTORY;
   /** Snapshot of the listing, taken when a guest starts reading at cookie 0. */
   private listing: DirEntry[] | undefined;
+
+  /** The guest path of this directory, as it was opened (for audit records). */
+  guestPath: string | undefined;
 
   constructor(
     readonly node: DirNode,
@@ -47,6 +56,19 @@ export class DirectoryDescriptor extends Descriptor {
     readonly counters: IoCounters,
   ) {
     super(rightsBase, rightsInheriting);
+    this.guestPath = preopenName;
+  }
+
+  /** Runs a path operation; a denial from deep inside learns which guest path it was about. */
+  private about<T>(path: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof Denial) {
+        err.target = err.target === undefined ? joinGuest(this.guestPath, path) : err.target.replace(path, joinGuest(this.guestPath, path));
+      }
+      throw err;
+    }
   }
 
   override stat(): NodeStat {
@@ -99,120 +121,138 @@ export class DirectoryDescriptor extends Descriptor {
   }
 
   open(path: string, req: OpenRequest): Descriptor {
-    return withResolved(this.resolve(path, req.follow), (r) => {
-      const wantsDir = (req.oflags & OFlags.DIRECTORY) !== 0 || r.mustBeDir;
-      const write = (req.rightsBase & WRITE_INTENT) !== 0 || (req.oflags & OFlags.TRUNC) !== 0;
-      const read = (req.rightsBase & (Rights.FD_READ | Rights.FD_READDIR)) !== 0 || !write;
-      const inheriting = req.rightsInheriting & this.rightsInheriting;
-
-      const openDirectory = (node: DirNode): Descriptor => {
-        if (write) { node.close(); throw new SysError(Errno.ISDIR); }
-        return new DirectoryDescriptor(node,
-          req.rightsBase & this.rightsInheriting & DIRECTORY_RIGHTS, inheriting, undefined, this.counters);
-      };
-
-      if (r.name === '.') {
-        if (req.oflags & OFlags.CREAT && req.oflags & OFlags.EXCL) throw new SysError(Errno.EXIST);
-        if (req.oflags & OFlags.TRUNC) throw new SysError(Errno.ISDIR);
-        return openDirectory(r.dir.reopen());
-      }
-      if (wantsDir) {
-        if (req.oflags & OFlags.CREAT) throw new SysError(Errno.INVAL);
+    return this.about(path, () => {
+      return withResolved(this.resolve(path, req.follow), (r) => {
+        const wantsDir = (req.oflags & OFlags.DIRECTORY) !== 0 || r.mustBeDir;
+        const write = (req.rightsBase & WRITE_INTENT) !== 0 || (req.oflags & OFlags.TRUNC) !== 0;
+        const read = (req.rightsBase & (Rights.FD_READ | Rights.FD_READDIR)) !== 0 || !write;
+        const inheriting = req.rightsInheriting & this.rightsInheriting;
+  
+        const openDirectory = (node: DirNode): Descriptor => {
+          if (write) { node.close(); throw new SysError(Errno.ISDIR); }
+          return new DirectoryDescriptor(node,
+            req.rightsBase & this.rightsInheriting & DIRECTORY_RIGHTS, inheriting, undefined, this.counters);
+        };
+  
+        if (r.name === '.') {
+          if (req.oflags & OFlags.CREAT && req.oflags & OFlags.EXCL) throw new SysError(Errno.EXIST);
+          if (req.oflags & OFlags.TRUNC) throw new SysError(Errno.ISDIR);
+          return openDirectory(r.dir.reopen());
+        }
+        if (wantsDir) {
+          if (req.oflags & OFlags.CREAT) throw new SysError(Errno.INVAL);
+          try {
+            return openDirectory(r.dir.openDir(r.name));
+          } catch (err) {
+            // A symlink met without following: POSIX's O_NOFOLLOW says ELOOP.
+            if (err instanceof SysError && err.errno === Errno.NOTDIR &&
+                r.dir.statChild(r.name).filetype === Filetype.SYMBOLIC_LINK) {
+              throw new SysError(Errno.LOOP);
+            }
+            throw err;
+          }
+        }
         try {
-          return openDirectory(r.dir.openDir(r.name));
+          const node = r.dir.openFile(r.name, {
+            read, write,
+            create: (req.oflags & OFlags.CREAT) !== 0,
+            exclusive: (req.oflags & OFlags.EXCL) !== 0,
+            truncate: (req.oflags & OFlags.TRUNC) !== 0,
+          });
+          return new FileDescriptor(node, req.rightsBase & this.rightsInheriting & FILE_RIGHTS,
+            inheriting, req.fdflags, this.counters);
         } catch (err) {
-          // A symlink met without following: POSIX's O_NOFOLLOW says ELOOP.
-          if (err instanceof SysError && err.errno === Errno.NOTDIR &&
-              r.dir.statChild(r.name).filetype === Filetype.SYMBOLIC_LINK) {
-            throw new SysError(Errno.LOOP);
+          if (err instanceof SysError && err.errno === Errno.ISDIR && !(req.oflags & OFlags.CREAT && req.oflags & OFlags.EXCL)) {
+            return openDirectory(r.dir.openDir(r.name));
           }
           throw err;
         }
-      }
-      try {
-        const node = r.dir.openFile(r.name, {
-          read, write,
-          create: (req.oflags & OFlags.CREAT) !== 0,
-          exclusive: (req.oflags & OFlags.EXCL) !== 0,
-          truncate: (req.oflags & OFlags.TRUNC) !== 0,
-        });
-        return new FileDescriptor(node, req.rightsBase & this.rightsInheriting & FILE_RIGHTS,
-          inheriting, req.fdflags, this.counters);
-      } catch (err) {
-        if (err instanceof SysError && err.errno === Errno.ISDIR && !(req.oflags & OFlags.CREAT && req.oflags & OFlags.EXCL)) {
-          return openDirectory(r.dir.openDir(r.name));
-        }
-        throw err;
-      }
+      });
     });
   }
 
   createDirectory(path: string): void {
-    withResolved(this.resolve(path, false), (r) => {
-      if (r.name === '.') throw new SysError(Errno.EXIST);
-      r.dir.mkdir(r.name);
+    return this.about(path, () => {
+      withResolved(this.resolve(path, false), (r) => {
+        if (r.name === '.') throw new SysError(Errno.EXIST);
+        r.dir.mkdir(r.name);
+      });
     });
   }
 
   removeDirectory(path: string): void {
-    withResolved(this.resolve(path, false), (r) => {
-      if (r.name === '.') throw new SysError(Errno.INVAL);
-      r.dir.rmdir(r.name);
+    return this.about(path, () => {
+      withResolved(this.resolve(path, false), (r) => {
+        if (r.name === '.') throw new SysError(Errno.INVAL);
+        r.dir.rmdir(r.name);
+      });
     });
   }
 
   unlinkFile(path: string): void {
-    withResolved(this.resolve(path, false), (r) => {
-      if (r.name === '.') throw new SysError(Errno.ISDIR);
-      if (r.mustBeDir) {
-        const type = r.dir.statChild(r.name).filetype;
-        throw new SysError(type === Filetype.DIRECTORY ? Errno.ISDIR : Errno.NOTDIR);
-      }
-      r.dir.unlink(r.name);
+    return this.about(path, () => {
+      withResolved(this.resolve(path, false), (r) => {
+        if (r.name === '.') throw new SysError(Errno.ISDIR);
+        if (r.mustBeDir) {
+          const type = r.dir.statChild(r.name).filetype;
+          throw new SysError(type === Filetype.DIRECTORY ? Errno.ISDIR : Errno.NOTDIR);
+        }
+        r.dir.unlink(r.name);
+      });
     });
   }
 
   symlink(target: string, path: string): void {
-    if (target === '') throw new SysError(Errno.NOENT);
-    if (target.includes('\0')) throw new SysError(Errno.INVAL);
-    // An absolute target could only ever point outside the mount (and could
-    // mislead host programs that later follow it), so it is never created.
-    if (target.startsWith('/')) throw new SysError(Errno.NOTCAPABLE, 'absolute symlink target');
-    withResolved(this.resolve(path, false), (r) => {
-      if (r.name === '.') throw new SysError(Errno.EXIST);
-      if (r.mustBeDir) {
-        // POSIX: the new name may not end in "/"; say why it cannot be made.
-        let type: number;
-        try {
-          type = r.dir.statChild(r.name).filetype;
-        } catch {
-          throw new SysError(Errno.NOENT);
+    return this.about(path, () => {
+      if (target === '') throw new SysError(Errno.NOENT);
+      if (target.includes('\0')) throw new SysError(Errno.INVAL);
+      // An absolute target could only ever point outside the mount (and could
+      // mislead host programs that later follow it), so it is never created.
+      if (target.startsWith('/')) {
+      throw new Denial(Errno.NOTCAPABLE, 'deny', 'absolute symlink targets are refused (they could only lead outside the mount)', `${path} -> ${target}`);
+    }
+      withResolved(this.resolve(path, false), (r) => {
+        if (r.name === '.') throw new SysError(Errno.EXIST);
+        if (r.mustBeDir) {
+          // POSIX: the new name may not end in "/"; say why it cannot be made.
+          let type: number;
+          try {
+            type = r.dir.statChild(r.name).filetype;
+          } catch {
+            throw new SysError(Errno.NOENT);
+          }
+          throw new SysError(type === Filetype.DIRECTORY ? Errno.EXIST : Errno.NOTDIR);
         }
-        throw new SysError(type === Filetype.DIRECTORY ? Errno.EXIST : Errno.NOTDIR);
-      }
-      r.dir.symlink(target, r.name);
+        r.dir.symlink(target, r.name);
+      });
     });
   }
 
   readlink(path: string): string {
-    return withResolved(this.resolve(path, false), (r) => {
-      if (r.name === '.') throw new SysError(Errno.INVAL);
-      return r.dir.readlink(r.name);
+    return this.about(path, () => {
+      return withResolved(this.resolve(path, false), (r) => {
+        if (r.name === '.') throw new SysError(Errno.INVAL);
+        return r.dir.readlink(r.name);
+      });
     });
   }
 
   filestat(path: string, follow: boolean): NodeStat {
-    return withResolved(this.resolve(path, follow), (r) => {
-      const s = r.name === '.' ? r.dir.stat() : r.dir.statChild(r.name);
-      if (r.mustBeDir && s.filetype !== Filetype.DIRECTORY) throw new SysError(Errno.NOTDIR);
-      return s;
+    return this.about(path, () => {
+      return withResolved(this.resolve(path, follow), (r) => {
+        const s = r.name === '.' ? r.dir.stat() : r.dir.statChild(r.name);
+        if (r.mustBeDir && s.filetype !== Filetype.DIRECTORY) throw new SysError(Errno.NOTDIR);
+        return s;
+      });
     });
   }
 
   setTimesAt(path: string, follow: boolean, atim: TimeSpec, mtim: TimeSpec): void {
-    withResolved(this.resolve(path, follow), (r) => {
-      if (r.name === '.') r.dir.setTimes(atim, mtim);
-      else r.dir.setTimesChild(r.name, atim, mtim);
+    return this.about(path, () => {
+      withResolved(this.resolve(path, follow), (r) => {
+        if (r.name === '.') r.dir.setTimes(atim, mtim);
+        else r.dir.setTimesChild(r.name, atim, mtim);
+      });
     });
   }
 
@@ -224,33 +264,37 @@ export class DirectoryDescriptor extends Descriptor {
   }
 
   rename(path: string, target: DirectoryDescriptor, targetPath: string): void {
-    withResolved(this.resolve(path, false), (src) => {
-      withResolved(target.resolve(targetPath, false), (dst) => {
-        if (src.name === '.' || dst.name === '.') throw new SysError(Errno.BUSY);
-        DirectoryDescriptor.checkSlash(src);
-        if (dst.mustBeDir) {
-          // "b/" is fine as a target only when the source is a directory.
-          if (src.dir.statChild(src.name).filetype !== Filetype.DIRECTORY) throw new SysError(Errno.NOTDIR);
-        }
-        src.dir.rename(src.name, dst.dir, dst.name);
+    return this.about(path, () => {
+      withResolved(this.resolve(path, false), (src) => {
+        withResolved(target.resolve(targetPath, false), (dst) => {
+          if (src.name === '.' || dst.name === '.') throw new SysError(Errno.BUSY);
+          DirectoryDescriptor.checkSlash(src);
+          if (dst.mustBeDir) {
+            // "b/" is fine as a target only when the source is a directory.
+            if (src.dir.statChild(src.name).filetype !== Filetype.DIRECTORY) throw new SysError(Errno.NOTDIR);
+          }
+          src.dir.rename(src.name, dst.dir, dst.name);
+        });
       });
     });
   }
 
   link(path: string, follow: boolean, target: DirectoryDescriptor, targetPath: string): void {
-    withResolved(this.resolve(path, follow), (src) => {
-      withResolved(target.resolve(targetPath, false), (dst) => {
-        if (src.name === '.') throw new SysError(Errno.PERM);
-        if (dst.name === '.') throw new SysError(Errno.EXIST);
-        const type = src.dir.statChild(src.name).filetype;
-        if (type === Filetype.DIRECTORY) throw new SysError(Errno.PERM);
-        if (src.mustBeDir) throw new SysError(Errno.NOTDIR);
-        if (dst.mustBeDir) {
-          let exists = true;
-          try { dst.dir.statChild(dst.name); } catch { exists = false; }
-          throw new SysError(exists ? Errno.EXIST : Errno.NOENT);
-        }
-        src.dir.link(src.name, dst.dir, dst.name);
+    return this.about(path, () => {
+      withResolved(this.resolve(path, follow), (src) => {
+        withResolved(target.resolve(targetPath, false), (dst) => {
+          if (src.name === '.') throw new SysError(Errno.PERM);
+          if (dst.name === '.') throw new SysError(Errno.EXIST);
+          const type = src.dir.statChild(src.name).filetype;
+          if (type === Filetype.DIRECTORY) throw new SysError(Errno.PERM);
+          if (src.mustBeDir) throw new SysError(Errno.NOTDIR);
+          if (dst.mustBeDir) {
+            let exists = true;
+            try { dst.dir.statChild(dst.name); } catch { exists = false; }
+            throw new SysError(exists ? Errno.EXIST : Errno.NOENT);
+          }
+          src.dir.link(src.name, dst.dir, dst.name);
+        });
       });
     });
   }

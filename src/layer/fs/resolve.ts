@@ -4,7 +4,7 @@
 // targets are spliced in and walked the same way, and an absolute path or
 // absolute symlink is refused. Backends only ever see single names.
 
-import { Errno, SysError } from '../../abi/errno.js';
+import { Denial, Errno, SysError } from '../../abi/errno.js';
 import { Filetype } from '../../abi/witx.js';
 import type { DirNode } from './backend.js';
 
@@ -22,8 +22,8 @@ export interface Resolved {
   release(): void;
 }
 
-function escape(): never {
-  throw new SysError(Errno.NOTCAPABLE, 'path leads outside its directory');
+function escape(path: string): never {
+  throw new Denial(Errno.NOTCAPABLE, 'deny', 'the path leads outside its mount (no mount grants it)', path);
 }
 
 function split(path: string): { parts: string[]; trailing: boolean } {
@@ -37,7 +37,7 @@ function split(path: string): { parts: string[]; trailing: boolean } {
 export function resolve(start: DirNode, path: string, followFinal: boolean): Resolved {
   if (path === '') throw new SysError(Errno.NOENT);
   if (path.includes('\0')) throw new SysError(Errno.INVAL, 'path contains NUL');
-  if (path.startsWith('/')) escape();
+  if (path.startsWith('/')) escape(path);
 
   const stack: DirNode[] = [start];
   const top = (): DirNode => stack[stack.length - 1]!;
@@ -56,7 +56,7 @@ export function resolve(start: DirNode, path: string, followFinal: boolean): Res
     if (++links > MAX_SYMLINKS) throw new SysError(Errno.LOOP);
     const target = top().readlink(name);
     if (target === '') throw new SysError(Errno.NOENT);
-    if (target.startsWith('/')) escape();
+    if (target.startsWith('/')) escape(path);
     const t = split(target);
     if (isFinal) mustBeDir ||= t.trailing;
     for (let i = t.parts.length - 1; i >= 0; i--) todo.push(t.parts[i]!);
@@ -72,7 +72,7 @@ export function resolve(start: DirNode, path: string, followFinal: boolean): Res
         continue;
       }
       if (name === '..') {
-        if (stack.length === 1) escape();
+        if (stack.length === 1) escape(path);
         stack.pop()!.close();
         if (isFinal) finalName = '.';
         continue;

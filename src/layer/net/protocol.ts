@@ -76,3 +76,16 @@ export interface EnclaveEvents {
   /** Sleeps until the epoch moves past `seen` or `timeoutMs` passes. */
   wait(seen: number, timeoutMs: number): void;
 }
+
+/** Bytes moved per peer, for the usage report. */
+export interface NetUsage {
+  peers: Map<string, { sent: number; received: number }>;
+  socketsOpened: number;
+}
+
+/** What every socket of one enclave shares. */
+export interface SocketContext {
+  net: NetCalls;
+  events: EnclaveEvents;
+  usage: NetUsage;
+}

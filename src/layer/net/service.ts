@@ -6,7 +6,7 @@
 import { Errno, SysError } from '../../abi/errno.js';
 import { decideConnect, decideResolve, type NetworkPolicy } from '../../policy/network.js';
 import { Ring, RingFlag } from '../ring.js';
-import { canonicalIp, checkFamily, isLoopback, unspecified, type SockAddr } from './address.js';
+import { canonicalIp, checkFamily, formatAddr, isLoopback, unspecified, type SockAddr } from './address.js';
 import { DATAGRAM_HEADER, MAX_DATAGRAM } from './datagram.js';
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection } from './host-net.js';
 import { queueBytes, type SocketOptions } from './options.js';
@@ -21,12 +21,14 @@ export const HOST_GATEWAY = { name: 'host.capsule.internal', v4: '10.89.255.254'
 const DATAGRAM_QUEUE_BYTES = 256 * 1024;
 const MAX_BACKLOG = 4096;
 
+/** A network decision, as the audit log records it. */
 export interface NetDecision {
   enclave: string;
-  op: 'connect' | 'resolve' | 'publish' | 'listen' | 'send';
+  op: 'connect' | 'resolve' | 'publish' | 'listen' | 'accept' | 'send' | 'sock_open';
   target: string;
-  allowed: boolean;
+  decision: 'allow' | 'deny' | 'limit';
   reason: string;
+  errno?: string;
 }
 
 export interface NetServiceOptions {
@@ -36,8 +38,12 @@ export interface NetServiceOptions {
   tracer?: Tracer;
   /** Upper bound on each queue's bytes. */
   maxQueueBytes?: number;
+  /** Sockets one enclave may hold at once (ENFILE past it). */
+  maxSockets?: number;
   /** Told of every network decision (denials, and grants used). */
   onDecision?: (d: NetDecision) => void;
+  /** May guest `from` reach guest `to` on the virtual network? Default: yes. */
+  canReach?: (from: string, to: string) => boolean;
 }
 
 interface EnclaveNet {
@@ -99,9 +105,10 @@ export class NetService {
     for (const e of this.table.all()) this.closeEntry(e);
   }
 
-  private decide(d: NetDecision): void {
-    this.o.onDecision?.(d);
-    if (!d.allowed) throw new SysError(Errno.ACCES, d.reason);
+  /** Records a decision; a refusal becomes EACCES for the guest. */
+  private decide(enclave: string, op: NetDecision['op'], target: string, allowed: boolean, reason: string): void {
+    this.o.onDecision?.({ enclave, op, target, decision: allowed ? 'allow' : 'deny', reason, ...(allowed ? {} : { errno: 'ACCES' }) });
+    if (!allowed) throw new SysError(Errno.ACCES, reason);
   }
 
   private wake(enclave: string): void {
@@ -153,6 +160,12 @@ export class NetService {
 
   private open(enclave: string, fd: number, family: 4 | 6, type: 'stream' | 'dgram'): OpenReply {
     if (family !== 4 && family !== 6) throw new SysError(Errno.AFNOSUPPORT);
+    const max = this.o.maxSockets ?? Infinity;
+    if (this.table.ownedBy(enclave).filter((x) => x.local.owner.fd >= 0).length >= max) {
+      const reason = `socket limit of ${max} reached (--max-sockets)`;
+      this.o.onDecision?.({ enclave, op: 'sock_open', target: 'sockets', decision: 'limit', reason, errno: 'NFILE' });
+      throw new SysError(Errno.NFILE, reason);
+    }
     const e = this.table.create(type, family, { enclave, fd });
     if (type === 'dgram') {
       e.receiveQueue = this.queue(DATAGRAM_QUEUE_BYTES, enclave, undefined);
@@ -201,6 +214,8 @@ export class NetService {
     e.backlog = Math.min(Math.max(backlog, 1), MAX_BACKLOG);
     if (this.o.mode === 'secure') {
       if (!e.local.local) e.local.local = this.bindVirtual(e, unspecified(e.local.family));
+      this.decide(e.local.owner.enclave, 'listen', `${formatAddr(e.local.local)}`, true,
+        'the virtual network (reachable by guests of this layer, and from the host only through --publish)');
     } else if (!this.extras.get(e.id)?.hostServer) {
       const server = await this.o.host.listen(e.local.local ?? unspecified(e.local.family), e.backlog, (c) => this.incoming(e, c, c.local));
       this.extra(e).hostServer = server;
@@ -232,12 +247,21 @@ export class NetService {
     return this.connectHost(e, addr);
   }
 
+  /** Guest-to-guest traffic is governed by the system file's "peers". */
+  private checkReach(from: string, to: string, op: NetDecision['op'], addr: SockAddr): void {
+    if (this.o.canReach && !this.o.canReach(from, to)) {
+      this.decide(from, op, `${to} ${formatAddr(addr)}`, false, `'${to}' is not among the guest's peers in the system file`);
+    }
+  }
+
   private connectGuest(e: SocketEntry, guest: string, addr: SockAddr): ConnectReply {
+    this.checkReach(e.local.owner.enclave, guest, 'connect', addr);
     const listenerId = this.vnet.find(guest, 'tcp', addr.family, addr.ip, addr.port,
       (id) => this.table.find(id)?.status === SocketStatus.LISTENING);
     const listener = listenerId === undefined ? undefined : this.table.get(listenerId);
     // Nothing listening, or its backlog is full: refused, as a reset from the peer.
     if (!listener || listener.connectionQueue.length >= listener.backlog) throw new SysError(Errno.CONNREFUSED);
+    this.decide(e.local.owner.enclave, 'connect', `${guest} ${formatAddr(addr)}`, true, 'guest to guest on this layer');
     this.autobind(e, addr);
     const client = e.local.owner.enclave;
     const server = this.table.create('stream', listener.local.family, { enclave: guest, fd: -1 });
@@ -271,7 +295,7 @@ export class NetService {
       // The gateway address stands for the host's own loopback.
       if (c?.ip === HOST_GATEWAY.v4) target = { family: 4, ip: '127.0.0.1', port: addr.port };
       const d = decideConnect(this.o.policy, target.ip, target.port, (ip) => [...(this.pinned.get(ip) ?? [])]);
-      this.decide({ enclave, op: 'connect', target: `${target.ip}:${target.port}`, allowed: d.allowed, reason: d.reason });
+      this.decide(enclave, 'connect', formatAddr(target), d.allowed, d.reason);
     }
     const bytes = this.streamBytes(e.local.options);
     const rx = this.queue(bytes, enclave, undefined);
@@ -336,8 +360,8 @@ export class NetService {
     const host = guest ? this.vnet.host(guest) : undefined;
     const id = host ? this.vnet.find(host.name, 'tcp', 4, host.v4, port, (i) => this.table.find(i)?.status === SocketStatus.LISTENING) : undefined;
     const listener = id === undefined ? undefined : this.table.get(id);
-    this.o.onDecision?.({ enclave: guest ?? '-', op: 'publish', target: `${conn.peer.ip}:${conn.peer.port} -> ${port}`,
-      allowed: listener !== undefined, reason: listener ? `published by --publish ${rule}` : `nothing listens on port ${port}` });
+    this.o.onDecision?.({ enclave: guest ?? '-', op: 'publish', target: `${formatAddr(conn.peer)} -> ${port}`,
+      decision: listener ? 'allow' : 'deny', reason: listener ? `published by --publish ${rule}` : `nothing listens on port ${port} in the guest` });
     if (!listener || !host) { conn.reject(); return; }
     this.incoming(listener, conn, { family: 4, ip: host.v4, port });
   }
@@ -349,6 +373,8 @@ export class NetService {
     e.local.event.pending = e.connectionQueue.length;
     const s = this.table.get(id);
     s.local.owner.fd = fd;
+    this.o.onDecision?.({ enclave: e.local.owner.enclave, op: 'accept', target: formatAddr(s.local.peer), decision: 'allow',
+      reason: s.remote.kind === 'host' ? 'a host connection through --publish' : 'guest to guest on this layer' });
     const peer = s.remote.kind === 'entry' ? this.table.find(s.remote.id) : undefined;
     const peerControl = peer ? this.controlOf(peer.local.owner.enclave) : undefined;
     return {
@@ -424,6 +450,7 @@ export class NetService {
       this.autobind(e, addr);
       const dest = this.vnet.destination(enclave, addr.ip);
       if (dest.kind === 'guest') {
+        this.checkReach(enclave, dest.guest, 'send', addr);
         const id = this.vnet.find(dest.guest, 'udp', addr.family, addr.ip, addr.port, (i) => this.table.find(i)?.receiveQueue !== undefined);
         const t = id === undefined ? undefined : this.table.get(id);
         if (!t?.receiveQueue) return { kind: 'drop', local: e.local.local! };
@@ -433,7 +460,7 @@ export class NetService {
       let target = addr;
       if (canonicalIp(addr.ip)?.ip === HOST_GATEWAY.v4) target = { family: 4, ip: '127.0.0.1', port: addr.port };
       const d = decideConnect(this.o.policy, target.ip, target.port, (ip) => [...(this.pinned.get(ip) ?? [])]);
-      this.decide({ enclave, op: 'send', target: `${target.ip}:${target.port} (udp)`, allowed: d.allowed, reason: d.reason });
+      this.decide(enclave, 'send', `${formatAddr(target)} (udp)`, d.allowed, d.reason);
     }
     await this.hostDatagram(e);
     return { kind: 'queue', queue: e.sendQueue!.sab, local: e.local.local ?? unspecified(e.local.family), host: true };
@@ -454,7 +481,7 @@ export class NetService {
       const local = this.vnet.lookupName(n, enclave);
       if (local) return local.map((a) => ({ ...a, port }));
       const d = decideResolve(this.o.policy, n);
-      this.decide({ enclave, op: 'resolve', target: n, allowed: d.allowed, reason: d.reason });
+      this.decide(enclave, 'resolve', n, d.allowed, d.reason);
       const found = await this.o.host.lookup(n);
       for (const a of found) {
         const ip = canonicalIp(a.ip)!.ip;

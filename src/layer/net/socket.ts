@@ -12,7 +12,8 @@ import { unspecified, type Family, type SockAddr } from './address.js';
 import { ControlBlock } from './control-block.js';
 import { MAX_DATAGRAM, putDatagram, takeDatagram } from './datagram.js';
 import { defaultOptions, type SocketOptions } from './options.js';
-import type { AcceptReply, ConnectReply, EnclaveEvents, NetCalls, OpenReply, RouteReply, SockType, StreamEnds } from './protocol.js';
+import type { AcceptReply, ConnectReply, OpenReply, RouteReply, SocketContext, SockType, StreamEnds } from './protocol.js';
+import { formatAddr } from './address.js';
 import { SocketStatus, transition } from './status.js';
 
 const NOT_READY: Readiness = { ready: false, nbytes: 0n, hangup: false };
@@ -47,9 +48,11 @@ export class SocketDescriptor extends Descriptor {
   /** Datagram destinations already routed by the layer. */
   private readonly routes = new Map<string, { ring: Ring; host: boolean }>();
 
+  private readonly net: SocketContext['net'];
+  private readonly events: SocketContext['events'];
+
   constructor(
-    private readonly net: NetCalls,
-    private readonly events: EnclaveEvents,
+    private readonly ctx: SocketContext,
     readonly id: number,
     readonly family: Family,
     readonly type: SockType,
@@ -57,14 +60,26 @@ export class SocketDescriptor extends Descriptor {
     rx?: SharedArrayBuffer,
   ) {
     super(SOCKET_RIGHTS, 0);
+    this.net = ctx.net;
+    this.events = ctx.events;
+    ctx.usage.socketsOpened++;
     this.filetype = type === 'stream' ? Filetype.SOCKET_STREAM : Filetype.SOCKET_DGRAM;
     this.block = new ControlBlock(block);
     if (rx) this.rx = new Ring(rx);
   }
 
-  static open(net: NetCalls, events: EnclaveEvents, fd: number, family: Family, type: SockType): SocketDescriptor {
-    const r = net.call<OpenReply>({ op: 'open', fd, family, type });
-    return new SocketDescriptor(net, events, r.id, family, type, r.block, r.rx);
+  static open(ctx: SocketContext, fd: number, family: Family, type: SockType): SocketDescriptor {
+    const r = ctx.net.call<OpenReply>({ op: 'open', fd, family, type });
+    return new SocketDescriptor(ctx, r.id, family, type, r.block, r.rx);
+  }
+
+  /** Counts bytes moved with `peer` for the usage report. */
+  private count(peer: SockAddr | undefined, sent: number, received: number): void {
+    const key = formatAddr(peer);
+    let c = this.ctx.usage.peers.get(key);
+    if (!c) this.ctx.usage.peers.set(key, (c = { sent: 0, received: 0 }));
+    c.sent += sent;
+    c.received += received;
   }
 
   get status(): number {
@@ -129,7 +144,7 @@ export class SocketDescriptor extends Descriptor {
     for (;;) {
       try {
         const r = this.net.call<AcceptReply>({ op: 'accept', id: this.id, fd });
-        const s = new SocketDescriptor(this.net, this.events, r.id, this.family, 'stream', r.block);
+        const s = new SocketDescriptor(this.ctx, r.id, this.family, 'stream', r.block);
         s.join(r.ends);
         s.local = r.local;
         s.peer = r.peer;
@@ -168,9 +183,21 @@ export class SocketDescriptor extends Descriptor {
   }
 
   send(bufs: Uint8Array[], dontWait: boolean): number {
+    const n = this.sendStream(bufs, dontWait);
+    this.count(this.peer, n, 0);
+    return n;
+  }
+
+  recv(bufs: Uint8Array[], peek: boolean, waitAll: boolean, dontWait: boolean): Received {
+    const r = this.recvAny(bufs, peek, waitAll, dontWait);
+    if (!peek) this.count(r.from ?? this.peer, 0, r.bytes);
+    return r;
+  }
+
+  private sendStream(bufs: Uint8Array[], dontWait: boolean): number {
     if (this.type === 'dgram') {
       if (!this.peer) throw new SysError(Errno.DESTADDRREQ);
-      return this.sendTo(bufs, this.peer);
+      return this.sendDatagram(bufs, this.peer);
     }
     this.check('send');
     const tx = this.tx!;
@@ -209,7 +236,10 @@ export class SocketDescriptor extends Descriptor {
   }
 
   sendTo(bufs: Uint8Array[], to: SockAddr): number {
-    if (this.type === 'stream') return this.send(bufs, false);
+    return this.type === 'stream' ? this.send(bufs, false) : this.sendDatagram(bufs, to);
+  }
+
+  private sendDatagram(bufs: Uint8Array[], to: SockAddr): number {
     let total = 0;
     for (const b of bufs) total += b.byteLength;
     if (total > MAX_DATAGRAM) throw new SysError(Errno.MSGSIZE);
@@ -231,10 +261,11 @@ export class SocketDescriptor extends Descriptor {
     }
     // A full queue drops the datagram, as UDP does.
     putDatagram(route.ring, route.host ? to : (this.local ?? unspecified(this.family)), bufs);
+    this.count(to, total, 0);
     return total;
   }
 
-  recv(bufs: Uint8Array[], peek: boolean, waitAll: boolean, dontWait: boolean): Received {
+  private recvAny(bufs: Uint8Array[], peek: boolean, waitAll: boolean, dontWait: boolean): Received {
     const nonblocking = dontWait || this.nonblocking;
     if (this.type === 'dgram') return this.recvDatagram(bufs, peek, nonblocking);
     if (this.status === SocketStatus.CONNECTING && !nonblocking) {
@@ -265,7 +296,7 @@ export class SocketDescriptor extends Descriptor {
         total -= got;
         const done = got;
         got = 0;
-        const more = this.recv(bufs, false, true, dontWait);
+        const more = this.recvAny(bufs, false, true, dontWait);
         return { bytes: done + more.bytes, truncated: false, from: this.peer };
       }
       if (rx.flag(RingFlag.WRITER_CLOSED)) return { bytes: got, truncated: false, from: this.peer };
