@@ -1,14 +1,43 @@
 // `npm run bench`: Capsule (secure and normal mode) side by side with node:wasi
-// on the same modules and files. Speed is reported as ratios, never asserted.
+// on the same modules and files, then Capsule's sockets against plain Node over
+// kernel TCP (bench/lib/sockets.ts). Speed is reported as ratios, never asserted.
 //
-// Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases,
-// BENCH_STARTUP_ROUNDS (default 20) rounds of start-up.
+//   node dist/bench/run.js                  both parts
+//   node dist/bench/run.js --only wasi      only the WASI part (Capsule vs node:wasi)
+//   node dist/bench/run.js --only sockets   only the socket part (guest-to-guest and bridged)
+//
+// Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
+// socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
+// BENCH_NET_MIB (default 1024) MiB per socket throughput run,
+// BENCH_NET_ROUNDTRIPS (default 20000) timed 1-byte round trips per run (after
+// BENCH_NET_WARMUP, default 1000, untimed ones).
 
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/api/index.js';
 import { CONTENDERS, cases, commandFor, guest, makeDataFile, type Case, type ContenderId } from './lib/cases.js';
 import { alternate, canMeasureRss, devNull, peakRssKb, runProcess, type Series } from './lib/measure.js';
-import { machine, printTable, summaryLine, writeJson, type CaseResult } from './lib/report.js';
+import { machine, printSocketTable, printTable, summaryLine, writeJson, type CaseResult, type SocketResult } from './lib/report.js';
+import { socketBenchmarks } from './lib/sockets.js';
+
+const PARTS = ['wasi', 'sockets'] as const;
+type Part = (typeof PARTS)[number];
+function partsToRun(argv: string[]): Set<Part> {
+  let only: string | undefined;
+  let bad = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--only' && i + 1 < argv.length) only = argv[++i];
+    else if (a.startsWith('--only=')) only = a.slice('--only='.length);
+    else bad = true;
+  }
+  if (bad || (only !== undefined && !(PARTS as readonly string[]).includes(only))) {
+    console.error(`usage: node dist/bench/run.js [--only ${PARTS.join('|')}]`);
+    process.exit(2);
+  }
+  return new Set(only === undefined ? PARTS : [only as Part]);
+}
+const parts = partsToRun(process.argv.slice(2));
 
 // node:wasi is used in this process too (in-process start-up): drop its ExperimentalWarning only.
 process.removeAllListeners('warning');
@@ -24,6 +53,9 @@ const STARTUP_ROUNDS = envInt('BENCH_STARTUP_ROUNDS', 20);
 const IN_PROCESS_RUNS = 20;
 const IN_PROCESS_WARMUPS = 3;
 const FILE_MB = 200;
+const NET_MIB = envInt('BENCH_NET_MIB', 1024);
+const NET_ROUNDTRIPS = envInt('BENCH_NET_ROUNDTRIPS', 20000);
+const NET_WARMUP = envInt('BENCH_NET_WARMUP', 1000);
 
 const status = (text: string): void => {
   if (process.stdout.isTTY) process.stdout.write(`\r\x1b[K${text}`);
@@ -110,25 +142,48 @@ async function inProcessStartup(): Promise<CaseResult> {
 }
 
 const info = machine();
+const loadAtStart = os.loadavg();
 console.log(`Capsule benchmarks on ${info.cpu} x${info.cpus}, ${info.memoryGiB} GiB, Node ${info.node}, ${info.os}`);
-console.log(`Rounds: ${ROUNDS} (heavy cases), ${STARTUP_ROUNDS} (start-up), ${IN_PROCESS_RUNS} + ${IN_PROCESS_WARMUPS} warm-ups (in-process)`);
-status(`writing the ${FILE_MB} MB data file`);
-const data = makeDataFile(FILE_MB);
-const cleanup = (): void => data.remove();
-process.once('SIGINT', () => { cleanup(); process.exit(130); });
-
-const results: CaseResult[] = [];
-try {
-  for (const c of cases(data, ROUNDS, STARTUP_ROUNDS)) {
-    results.push(await measureCase(c));
-    if (c.id === 'startup') results.push(await inProcessStartup());
-  }
-} finally {
-  cleanup();
+if (parts.has('wasi')) {
+  console.log(`Rounds: ${ROUNDS} (heavy cases), ${STARTUP_ROUNDS} (start-up), ${IN_PROCESS_RUNS} + ${IN_PROCESS_WARMUPS} warm-ups (in-process)`);
+}
+if (parts.has('sockets')) {
+  // Socket figures swing with other load on the machine (spinning threads losing their core): show it.
+  console.log(`Sockets: ${ROUNDS} rounds, ${NET_MIB} MiB per throughput run, ${NET_ROUNDTRIPS} round trips (+ ${NET_WARMUP} warm-up) per RTT run;` +
+    ` load average ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}`);
 }
 
-printTable(results);
+const results: CaseResult[] = [];
+if (parts.has('wasi')) {
+  status(`writing the ${FILE_MB} MB data file`);
+  const data = makeDataFile(FILE_MB);
+  const cleanup = (): void => data.remove();
+  const onSigint = (): void => { cleanup(); process.exit(130); };
+  process.once('SIGINT', onSigint);
+  try {
+    for (const c of cases(data, ROUNDS, STARTUP_ROUNDS)) {
+      results.push(await measureCase(c));
+      if (c.id === 'startup') results.push(await inProcessStartup());
+    }
+  } finally {
+    cleanup();
+    process.off('SIGINT', onSigint);
+  }
+}
+
+let socketResults: SocketResult[] | undefined;
+if (parts.has('sockets')) {
+  socketResults = await socketBenchmarks({ rounds: ROUNDS, mib: NET_MIB, roundTrips: NET_ROUNDTRIPS, warmup: NET_WARMUP, status });
+}
+
+if (parts.has('wasi')) printTable(results);
+if (socketResults) printSocketTable(socketResults);
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
-writeJson(out, results, { rounds: ROUNDS, startupRounds: STARTUP_ROUNDS, inProcessRuns: IN_PROCESS_RUNS,
-  inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB });
+writeJson(out, results, {
+  parts: [...parts],
+  ...(parts.has('wasi') ? { rounds: ROUNDS, startupRounds: STARTUP_ROUNDS, inProcessRuns: IN_PROCESS_RUNS,
+    inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB } : {}),
+  ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
+    loadAverageAtStart: loadAtStart } : {}),
+}, socketResults);
 console.log(`\nResults written to ${out}`);

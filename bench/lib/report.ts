@@ -86,7 +86,79 @@ export function printTable(results: CaseResult[]): void {
   }
 }
 
-export function writeJson(file: string, results: CaseResult[], config: Record<string, unknown>): void {
+/**
+ * A socket case: Capsule against a plain-Node baseline, each sample one run's
+ * figure in `unit` (throughput: higher is better; round trip: lower is better).
+ */
+export interface SocketResult {
+  id: string;
+  title: string;
+  unit: 'GB/s' | 'µs';
+  better: 'higher' | 'lower';
+  /** What the baseline is, e.g. "node <-> node, TCP loopback". */
+  baseline: string;
+  /** Goal on capsule median / baseline median. */
+  goal: { kind: 'min'; ratio: number; text: string } | { kind: 'max'; ratio: number; text: string };
+  series: { baseline: Series; capsule: Series };
+  /** Per-run secondary figures (e.g. mean round trip in µs), by contender. */
+  extra?: { label: string; baseline: number[]; capsule: number[] };
+}
+
+const best = (r: SocketResult, xs: number[]): number => (r.better === 'higher' ? Math.max(...xs) : Math.min(...xs));
+
+export function socketRatio(r: SocketResult): number | undefined {
+  const b = med(r.series.baseline);
+  const c = med(r.series.capsule);
+  return b === undefined || c === undefined || b === 0 ? undefined : c / b;
+}
+
+export function socketMet(r: SocketResult): boolean | undefined {
+  const x = socketRatio(r);
+  if (x === undefined) return undefined;
+  return r.goal.kind === 'min' ? x >= r.goal.ratio : x <= r.goal.ratio;
+}
+
+function socketCell(r: SocketResult, s: Series): string {
+  if (s.error !== undefined) return 'FAILED';
+  if (!s.samples.length) return '-';
+  const digits = r.unit === 'GB/s' ? 2 : 1;
+  return `${median(s.samples).toFixed(digits)} / ${best(r, s.samples).toFixed(digits)}`;
+}
+
+export function socketSummaryLine(r: SocketResult): string {
+  const x = socketRatio(r);
+  return `${r.baseline} ${socketCell(r, r.series.baseline)} | capsule ${socketCell(r, r.series.capsule)}` +
+    ` [${x === undefined ? '-' : `${x.toFixed(2)}x`}]`;
+}
+
+export function printSocketTable(results: SocketResult[]): void {
+  const head = ['case', 'baseline', 'baseline value', 'capsule secure', 'ratio', 'goal (secure)', 'met?'];
+  const rows = results.map((r) => {
+    const x = socketRatio(r);
+    const ok = socketMet(r);
+    return [r.title, r.baseline, socketCell(r, r.series.baseline), socketCell(r, r.series.capsule),
+      x === undefined ? '-' : `${x.toFixed(2)}x`, r.goal.text, ok === undefined ? '-' : ok ? 'yes' : 'NO'];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
+  console.log('\nSockets: median / best of the rounds, each figure measured inside the client after connect;');
+  console.log('GB/s = 10^9 bytes/s; ratio = capsule median / baseline median.\n');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-+-'));
+  for (const row of rows) console.log(line(row));
+  for (const r of results) {
+    for (const who of ['baseline', 'capsule'] as const) {
+      const e = r.series[who].error;
+      if (e !== undefined) console.log(`\n${r.title}, ${who === 'baseline' ? r.baseline : 'capsule'} FAILED: ${e}`);
+    }
+    if (r.extra && r.extra.baseline.length && r.extra.capsule.length) {
+      console.log(`\n${r.title}, ${r.extra.label} (median of the rounds): ${r.baseline} ${median(r.extra.baseline).toFixed(1)}` +
+        ` | capsule ${median(r.extra.capsule).toFixed(1)}`);
+    }
+  }
+}
+
+export function writeJson(file: string, results: CaseResult[], config: Record<string, unknown>, sockets?: SocketResult[]): void {
   const cases = results.map((r) => ({
     ...r,
     summary: Object.fromEntries(CONTENDERS.map(({ id }) => {
@@ -96,6 +168,15 @@ export function writeJson(file: string, results: CaseResult[], config: Record<st
     })),
     goalMet: met(r) ?? null,
   }));
-  const json = { date: new Date().toISOString(), machine: machine(), config, cases };
+  const socketCases = sockets?.map((r) => ({
+    ...r,
+    summary: Object.fromEntries((['baseline', 'capsule'] as const).map((who) => {
+      const s = r.series[who];
+      return [who, s.error === undefined && s.samples.length ? { median: median(s.samples), best: best(r, s.samples) } : {}];
+    })),
+    ratio: socketRatio(r) ?? null,
+    goalMet: socketMet(r) ?? null,
+  }));
+  const json = { date: new Date().toISOString(), machine: machine(), config, cases, ...(socketCases ? { sockets: socketCases } : {}) };
   fs.writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
 }

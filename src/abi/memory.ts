@@ -46,9 +46,11 @@ export class GuestMemory {
    * buffer (length 0), which sends every check through refresh().
    */
   check(ptr: number, len: number): void {
-    if (ptr >= 0 && len >= 0 && ptr + len <= this.bytes.byteLength) return;
+    // Guest i32 values arrive signed: addresses and lengths are unsigned.
+    ptr >>>= 0; len >>>= 0;
+    if (ptr + len <= this.bytes.byteLength) return;
     this.refresh();
-    if (ptr < 0 || len < 0 || ptr + len > this.bytes.byteLength) {
+    if (ptr + len > this.bytes.byteLength) {
       throw new SysError(Errno.FAULT, `guest range ${ptr}+${len} outside memory`);
     }
   }
@@ -59,17 +61,17 @@ export class GuestMemory {
     return new Uint8Array(this.buffer, ptr >>> 0, len >>> 0);
   }
 
-  u8(ptr: number): number { this.check(ptr, 1); return this.view.getUint8(ptr); }
-  u16(ptr: number): number { this.check(ptr, 2); return this.view.getUint16(ptr, true); }
-  u32(ptr: number): number { this.check(ptr, 4); return this.view.getUint32(ptr, true); }
-  u64(ptr: number): bigint { this.check(ptr, 8); return this.view.getBigUint64(ptr, true); }
+  u8(ptr: number): number { this.check(ptr, 1); return this.view.getUint8(ptr >>> 0); }
+  u16(ptr: number): number { this.check(ptr, 2); return this.view.getUint16(ptr >>> 0, true); }
+  u32(ptr: number): number { this.check(ptr, 4); return this.view.getUint32(ptr >>> 0, true); }
+  u64(ptr: number): bigint { this.check(ptr, 8); return this.view.getBigUint64(ptr >>> 0, true); }
 
-  setU8(ptr: number, v: number): void { this.check(ptr, 1); this.view.setUint8(ptr, v); }
-  setU16(ptr: number, v: number): void { this.check(ptr, 2); this.view.setUint16(ptr, v, true); }
-  setU32(ptr: number, v: number): void { this.check(ptr, 4); this.view.setUint32(ptr, v >>> 0, true); }
+  setU8(ptr: number, v: number): void { this.check(ptr, 1); this.view.setUint8(ptr >>> 0, v); }
+  setU16(ptr: number, v: number): void { this.check(ptr, 2); this.view.setUint16(ptr >>> 0, v, true); }
+  setU32(ptr: number, v: number): void { this.check(ptr, 4); this.view.setUint32(ptr >>> 0, v >>> 0, true); }
   setU64(ptr: number, v: bigint | number): void {
     this.check(ptr, 8);
-    this.view.setBigUint64(ptr, typeof v === 'bigint' ? BigInt.asUintN(64, v) : BigInt(v), true);
+    this.view.setBigUint64(ptr >>> 0, typeof v === 'bigint' ? BigInt.asUintN(64, v) : BigInt(v), true);
   }
 
   /** Refuses a call that would make the host allocate more than the policy allows. */
@@ -81,7 +83,7 @@ export class GuestMemory {
 
   /** Decodes a guest string; invalid UTF-8 is EILSEQ as the WASI spec asks. */
   string(ptr: number, len: number): string {
-    this.budget(len * 3);
+    this.budget((len >>> 0) * 3);
     const raw = this.slice(ptr, len);
     try {
       return utf8.decode(raw);

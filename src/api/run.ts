@@ -175,7 +175,8 @@ export function layerFor(policy: Policy, mode: ExecutionMode, traceSockets?: (li
 export async function run(source: ModuleSource, options: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();
   keepSpares(spareThreads);
-  const name = options.name ?? (typeof source === 'string' ? path.basename(source).replace(/\.wasm$/, '') : 'guest');
+  // Names are host names on the virtual network: case does not matter, so they are kept lower-case.
+  const name = (options.name ?? (typeof source === 'string' ? path.basename(source).replace(/\.wasm$/, '') : 'guest')).toLowerCase();
   const policy = policyFor(options, name);
   const ownLayer = options.layer === undefined;
   const layer = options.layer ?? layerFor(policy, options.mode ?? 'secure', options.traceSockets);

@@ -36,10 +36,13 @@ function program(): Command {
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: () => {}, outputError: () => {} })
+    .configureOutput({ outputError: () => {} })
     .addHelpText('after', help);
 
-  cli.addCommand(runCommandSpec(help));
+  const runSpec = runCommandSpec(help);
+  cli.addCommand(runSpec.copyInheritedSettings(cli));
+  // `capsule --help` documents `run` in full too: it is the command most people need.
+  cli.addHelpText('after', () => `\n${runSpec.helpInformation().replace(/\nExit codes:[\s\S]*$/, '')}`);
 
   cli.command('up')
     .description('run a system of guests (a JSON system file) on one layer with a shared virtual network')
@@ -62,6 +65,7 @@ function program(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   try {
+    if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up or sockets (see capsule --help)');
     await program().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {

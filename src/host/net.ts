@@ -65,18 +65,22 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
     events.closed();
   });
 
-  // Guest -> host.
+  // Guest -> host: each chunk is read straight into a buffer the socket then owns.
+  const drained = (): Promise<void> => new Promise<void>((resolve) => {
+    const done = (): void => { socket.off('drain', done); socket.off('close', done); resolve(); };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
   void (async () => {
-    const buf = Buffer.allocUnsafe(CHUNK);
     while (!done) {
       await tx.dataAvailable();
       if (done) break;
       if (tx.flag(RingFlag.RESET)) { socket.destroy(); break; }
-      const n = tx.tryRead(buf);
+      const n = Math.min(tx.used, CHUNK);
       if (n > 0) {
-        if (!socket.write(Buffer.from(buf.subarray(0, n)))) {
-          await new Promise<void>((resolve) => { socket.once('drain', resolve); socket.once('close', resolve); });
-        }
+        const chunk = Buffer.allocUnsafeSlow(n);
+        tx.tryRead(chunk);
+        if (!socket.write(chunk)) await drained();
       } else if (tx.flag(RingFlag.WRITER_CLOSED)) {
         socket.end();
         break;
@@ -99,7 +103,7 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
 
 export class NodeHostNet implements HostNet {
   connect(addr: SockAddr, rx: Ring, tx: Ring, events: StreamEvents): Bridged {
-    const socket = net.connect({ host: addr.ip, port: addr.port, family: addr.family });
+    const socket = net.connect({ host: addr.ip, port: addr.port, family: addr.family, allowHalfOpen: true });
     socket.setNoDelay(true);
     const bridged = pump(socket, rx, tx, {
       connected: events.connected,
@@ -115,7 +119,7 @@ export class NodeHostNet implements HostNet {
 
   listen(addr: SockAddr, backlog: number, onConnection: (c: IncomingConnection) => void): Promise<HostServer> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
         socket.setNoDelay(true);
         onConnection({
           local: addrOf(socket.localAddress, socket.localPort, socket.localFamily),

@@ -9,6 +9,13 @@ const FLAGS = 2;
 const READER_WAITING = 3;
 const WRITER_WAITING = 4;
 const LOCK = 5;
+/**
+ * Bumped by every change a waiter may be waiting for (data published while
+ * the reader waits, space freed while the writer waits, any flag). Waiters
+ * sleep on this one word, so no change can slip between their last check and
+ * their sleep.
+ */
+const SEQ = 6;
 const HEADER_INTS = 8;
 
 /** FLAGS bits. */
@@ -21,8 +28,11 @@ export const RingFlag = {
   RESET: 8,
 } as const;
 
-/** Spins this many times re-reading the ring before sleeping in Atomics.wait. */
-const SPIN = 2000;
+/**
+ * How long a waiter re-checks before sleeping in Atomics.wait: waking a
+ * sleeping thread costs tens of microseconds, a short spin far less.
+ */
+const SPIN_MS = 0.02;
 
 /** Copies up to this many bytes byte-by-byte instead of through set(). */
 const SMALL_COPY = 32;
@@ -77,18 +87,23 @@ export class Ring {
 
   setFlag(bit: number): void {
     Atomics.or(this.header, FLAGS, bit);
-    // Wake both sides: whoever sleeps must see the close.
-    Atomics.notify(this.header, WRITE);
-    Atomics.notify(this.header, READ);
-    Atomics.notify(this.header, FLAGS);
+    // Wake both sides: whoever sleeps must see the change.
+    this.bump();
     this.onReaderWaiting?.();
     this.onWriterWaiting?.();
   }
 
+  private bump(): void {
+    Atomics.add(this.header, SEQ, 1);
+    Atomics.notify(this.header, SEQ);
+  }
+
   /** Host side: resolves once `bit` is set in the flags. */
   async flagSet(bit: number): Promise<void> {
-    while (!this.flag(bit)) {
-      const r = Atomics.waitAsync(this.header, FLAGS, Atomics.load(this.header, FLAGS));
+    for (;;) {
+      const seen = Atomics.load(this.header, SEQ);
+      if (this.flag(bit)) return;
+      const r = Atomics.waitAsync(this.header, SEQ, seen);
       if (r.async) await r.value;
     }
   }
@@ -179,7 +194,7 @@ export class Ring {
 
   private wakeReader(): void {
     if (Atomics.load(this.header, READER_WAITING)) {
-      Atomics.notify(this.header, WRITE);
+      this.bump();
       this.onReaderWaiting?.();
     }
   }
@@ -208,7 +223,7 @@ export class Ring {
   consume(n: number): void {
     Atomics.store(this.header, READ, (Atomics.load(this.header, READ) + n) | 0);
     if (Atomics.load(this.header, WRITER_WAITING)) {
-      Atomics.notify(this.header, READ);
+      this.bump();
       this.onWriterWaiting?.();
     }
   }
@@ -219,19 +234,22 @@ export class Ring {
    * Returns false on timeout.
    */
   waitUntil(asReader: boolean, ready: () => boolean, timeoutMs: number): boolean {
-    return asReader ? this.block(WRITE, READER_WAITING, ready, timeoutMs) : this.block(READ, WRITER_WAITING, ready, timeoutMs);
+    return this.block(asReader ? READER_WAITING : WRITER_WAITING, ready, timeoutMs);
   }
 
-  private block(index: number, waitingFlag: number, ready: () => boolean, timeoutMs: number): boolean {
-    for (let i = 0; i < SPIN; i++) if (ready()) return true;
+  private block(waitingFlag: number, ready: () => boolean, timeoutMs: number): boolean {
+    const spinUntil = performance.now() + SPIN_MS;
+    do {
+      for (let i = 0; i < 64; i++) if (ready()) return true;
+    } while (performance.now() < spinUntil);
     const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
     for (;;) {
-      const seen = Atomics.load(this.header, index);
       Atomics.store(this.header, waitingFlag, 1);
+      const seen = Atomics.load(this.header, SEQ);
       if (ready()) { Atomics.store(this.header, waitingFlag, 0); return true; }
       const left = deadline - performance.now();
       if (left <= 0) { Atomics.store(this.header, waitingFlag, 0); return false; }
-      Atomics.wait(this.header, index, seen, left === Infinity ? undefined : left);
+      Atomics.wait(this.header, SEQ, seen, left === Infinity ? undefined : left);
       Atomics.store(this.header, waitingFlag, 0);
       if (ready()) return true;
     }
@@ -239,12 +257,12 @@ export class Ring {
 
   /** Enclave side: waits until at least `n` bytes are free (or the reader closed). */
   waitForSpace(n: number, timeoutMs = Infinity): boolean {
-    return this.block(READ, WRITER_WAITING, () => this.free >= n || this.flag(RingFlag.READER_CLOSED), timeoutMs);
+    return this.block(WRITER_WAITING, () => this.free >= n || this.flag(RingFlag.READER_CLOSED), timeoutMs);
   }
 
   /** Enclave side: waits until data is available or the writer closed. */
   waitForData(timeoutMs = Infinity): boolean {
-    return this.block(WRITE, READER_WAITING, () => this.used > 0 || this.flag(RingFlag.WRITER_CLOSED), timeoutMs);
+    return this.block(READER_WAITING, () => this.used > 0 || this.flag(RingFlag.WRITER_CLOSED), timeoutMs);
   }
 
   /**
@@ -253,10 +271,10 @@ export class Ring {
    */
   async dataAvailable(): Promise<void> {
     for (;;) {
-      const seen = Atomics.load(this.header, WRITE);
       Atomics.store(this.header, READER_WAITING, 1);
+      const seen = Atomics.load(this.header, SEQ);
       if (this.used > 0 || this.flag(RingFlag.WRITER_CLOSED)) break;
-      const r = Atomics.waitAsync(this.header, WRITE, seen);
+      const r = Atomics.waitAsync(this.header, SEQ, seen);
       if (r.async) await r.value;
     }
     Atomics.store(this.header, READER_WAITING, 0);
@@ -265,10 +283,10 @@ export class Ring {
   /** Host side: resolves once `n` bytes are free or the reader closed. */
   async spaceAvailable(n: number): Promise<void> {
     for (;;) {
-      const seen = Atomics.load(this.header, READ);
       Atomics.store(this.header, WRITER_WAITING, 1);
+      const seen = Atomics.load(this.header, SEQ);
       if (this.free >= n || this.flag(RingFlag.READER_CLOSED)) break;
-      const r = Atomics.waitAsync(this.header, READ, seen);
+      const r = Atomics.waitAsync(this.header, SEQ, seen);
       if (r.async) await r.value;
     }
     Atomics.store(this.header, WRITER_WAITING, 0);

@@ -9,6 +9,7 @@ import { WASIX_MODULE, WASIX_SOCKET_NAMES } from '../abi/wasix/sockets.js';
 import type { ImportName } from '../enclave/protocol.js';
 import { formatSize } from '../policy/units.js';
 import { capMemory, MemoryTooLarge } from './memory-cap.js';
+import { importTypes, PROVIDED_TYPES } from './import-types.js';
 
 export type ModuleSource = string | URL | Uint8Array | WebAssembly.Module;
 
@@ -70,13 +71,13 @@ function capped(bytes: Uint8Array, label: string, memoryLimit: number | undefine
 export async function loadModule(source: ModuleSource, trapUnknownImports: boolean, memoryLimit?: number): Promise<LoadedModule> {
   let module: WebAssembly.Module;
   let label = 'module';
+  let bytes: Uint8Array | undefined;
   if (source instanceof WebAssembly.Module) {
     module = source;
-  } else if (source instanceof Uint8Array) {
-    module = await compile(capped(source, label, memoryLimit), label);
   } else {
-    label = source instanceof URL ? source.pathname : source;
-    module = await compile(capped(await readBytes(source, label), label, memoryLimit), label);
+    if (!(source instanceof Uint8Array)) label = source instanceof URL ? source.pathname : source;
+    bytes = source instanceof Uint8Array ? source : await readBytes(source, label);
+    module = await compile(capped(bytes, label, memoryLimit), label);
   }
 
   const start = WebAssembly.Module.exports(module).find((e) => e.name === '_start');
@@ -96,6 +97,14 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
   if (unusable.length > 0) {
     throw new CapsuleError(ExitCode.BAD_MODULE,
       `'${label}' imports what Capsule cannot provide: ${unusable.join(', ')}`);
+  }
+  // Provided functions must be imported with the type Capsule gives them.
+  const declared = bytes ? importTypes(bytes) : undefined;
+  for (const [key, type] of declared ?? []) {
+    const provided = PROVIDED_TYPES.get(key);
+    if (provided !== undefined && provided !== type) {
+      throw new CapsuleError(ExitCode.BAD_MODULE, `'${label}' imports ${key} as ${type}, but it is ${provided}`);
+    }
   }
   if (unknown.length > 0 && !trapUnknownImports) {
     const names = unknown.map((i) => `${i.module}.${i.name}`).join(', ');

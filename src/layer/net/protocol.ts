@@ -62,7 +62,9 @@ export interface AcceptReply {
 export type RouteReply =
   | { kind: 'queue'; queue: SharedArrayBuffer; peerControl?: SharedArrayBuffer; local: SockAddr;
       /** The queue is the host's outbound queue: records carry the destination, not the sender. */
-      host: boolean }
+      host: boolean;
+      /** The sender address to stamp on datagrams (never a wildcard). */
+      source: SockAddr }
   | { kind: 'drop'; local: SockAddr };
 
 /** How an enclave reaches the layer's network: one blocking call per request. */

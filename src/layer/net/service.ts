@@ -274,7 +274,10 @@ export class NetService {
     server.remote = { kind: 'entry', id: e.id };
     e.local.peer = addr;
     server.local.local = { family: listener.local.family, ip: addr.ip, port: addr.port };
-    server.local.peer = e.local.local;
+    // An IPv4 client of an IPv6 (dual-stack) listener appears as an IPv4-mapped address, as on Linux.
+    server.local.peer = listener.local.family === 6 && e.local.local!.family === 4
+      ? { family: 6, ip: `::ffff:${e.local.local!.ip}`, port: e.local.local!.port }
+      : e.local.local;
     server.local.options = { ...listener.local.options };
     for (const x of [e, server]) { this.table.apply(x, 'connect'); this.table.apply(x, 'connected'); }
     listener.connectionQueue.push(server.id);
@@ -316,7 +319,7 @@ export class NetService {
       failed: (errno) => {
         if (e.status === SocketStatus.CONNECTING) {
           ev.error = errno;
-          this.table.apply(e, 'connect-failed');
+          this.table.apply(e, e.bound ? 'connect-failed-bound' : 'connect-failed');
         } else if (transition(e.status, 'peer-closed').ok) {
           this.table.apply(e, 'peer-closed');
         }
@@ -383,10 +386,13 @@ export class NetService {
     };
   }
 
+  /** Shutting the write side ends the stream for the peer (SHUTDOWN); the read side is the enclave's own affair. */
   private shutdown(e: SocketEntry, write: boolean): { status: number } {
     this.guard(e, 'shutdown');
-    if (write) e.sendQueue?.setFlag(RingFlag.WRITER_CLOSED);
-    this.table.apply(e, 'shutdown');
+    if (write) {
+      e.sendQueue?.setFlag(RingFlag.WRITER_CLOSED);
+      this.table.apply(e, 'shutdown');
+    }
     return { status: e.status };
   }
 
@@ -455,7 +461,8 @@ export class NetService {
         const t = id === undefined ? undefined : this.table.get(id);
         if (!t?.receiveQueue) return { kind: 'drop', local: e.local.local! };
         const peerControl = this.controlOf(t.local.owner.enclave);
-        return { kind: 'queue', queue: t.receiveQueue.sab, ...(peerControl ? { peerControl } : {}), local: e.local.local!, host: false };
+        return { kind: 'queue', queue: t.receiveQueue.sab, ...(peerControl ? { peerControl } : {}), local: e.local.local!, host: false,
+          source: this.sourceAddress(e, addr) };
       }
       let target = addr;
       if (canonicalIp(addr.ip)?.ip === HOST_GATEWAY.v4) target = { family: 4, ip: '127.0.0.1', port: addr.port };
@@ -463,7 +470,17 @@ export class NetService {
       this.decide(enclave, 'send', `${formatAddr(target)} (udp)`, d.allowed, d.reason);
     }
     await this.hostDatagram(e);
-    return { kind: 'queue', queue: e.sendQueue!.sab, local: e.local.local ?? unspecified(e.local.family), host: true };
+    const local = e.local.local ?? unspecified(e.local.family);
+    return { kind: 'queue', queue: e.sendQueue!.sab, local, host: true, source: local };
+  }
+
+  /** The address a datagram from `e` to `to` carries: a wildcard binding speaks from the guest's own address. */
+  private sourceAddress(e: SocketEntry, to: SockAddr): SockAddr {
+    const local = e.local.local!;
+    if (!canonicalIp(local.ip) || !['0.0.0.0', '::'].includes(canonicalIp(local.ip)!.ip)) return local;
+    const target = canonicalIp(to.ip)?.ip ?? '';
+    const toLoopback = isLoopback(target) || target === '0.0.0.0' || target === '::';
+    return { family: local.family, ip: this.vnet.sourceFor(e.local.owner.enclave, local.family, toLoopback), port: local.port };
   }
 
   private setopt(e: SocketEntry, option: string, value: number | boolean | null): void {

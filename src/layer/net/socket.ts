@@ -8,7 +8,7 @@ import { FdFlags, Filetype, SOCKET_RIGHTS } from '../../abi/witx.js';
 import { Descriptor, type Readiness } from '../descriptor.js';
 import type { NodeStat } from '../fs/backend.js';
 import { Ring, RingFlag } from '../ring.js';
-import { unspecified, type Family, type SockAddr } from './address.js';
+import type { Family, SockAddr } from './address.js';
 import { ControlBlock } from './control-block.js';
 import { MAX_DATAGRAM, putDatagram, takeDatagram } from './datagram.js';
 import { defaultOptions, type SocketOptions } from './options.js';
@@ -46,7 +46,7 @@ export class SocketDescriptor extends Descriptor {
   private readShut = false;
   private closed = false;
   /** Datagram destinations already routed by the layer. */
-  private readonly routes = new Map<string, { ring: Ring; host: boolean }>();
+  private readonly routes = new Map<string, { ring: Ring; host: boolean; source: SockAddr }>();
 
   private readonly net: SocketContext['net'];
   private readonly events: SocketContext['events'];
@@ -206,6 +206,7 @@ export class SocketDescriptor extends Descriptor {
     let sent = 0;
     let bi = 0, off = 0;
     const nonblocking = dontWait || this.nonblocking;
+    const slice = Math.max(4096, tx.capacity >>> 2);
     while (sent < total) {
       if (tx.flag(RingFlag.RESET)) throw new SysError(Errno.CONNRESET);
       if (tx.flag(RingFlag.READER_CLOSED)) {
@@ -214,10 +215,14 @@ export class SocketDescriptor extends Descriptor {
       }
       while (bi < bufs.length) {
         const b = bufs[bi]!;
-        const n = tx.tryWrite(off === 0 ? b : b.subarray(off));
+        // Publishing in slices lets the reader start on the first while the rest is copied.
+        const n = tx.tryWrite(b.subarray(off, off + slice));
         sent += n;
         off += n;
-        if (off < b.byteLength) break;
+        if (off < b.byteLength) {
+          if (n === 0 || tx.free === 0) break;
+          continue;
+        }
         bi++; off = 0;
       }
       if (sent === total) break;
@@ -256,11 +261,11 @@ export class SocketDescriptor extends Descriptor {
       const ring = new Ring(r.queue);
       const wake = waker(r.peerControl);
       if (wake) ring.onReaderWaiting = wake;
-      route = { ring, host: r.host };
+      route = { ring, host: r.host, source: r.source };
       this.routes.set(key, route);
     }
     // A full queue drops the datagram, as UDP does.
-    putDatagram(route.ring, route.host ? to : (this.local ?? unspecified(this.family)), bufs);
+    putDatagram(route.ring, route.host ? to : route.source, bufs);
     this.count(to, total, 0);
     return total;
   }

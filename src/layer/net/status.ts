@@ -31,7 +31,7 @@ export function statusName(s: number): string {
 }
 
 export type SocketOp =
-  | 'bind' | 'listen' | 'connect' | 'connect-datagram' | 'connected' | 'connect-failed'
+  | 'bind' | 'listen' | 'connect' | 'connect-datagram' | 'connected' | 'connect-failed' | 'connect-failed-bound'
   | 'accept' | 'send' | 'recv' | 'shutdown' | 'peer-closed' | 'close';
 
 const S = SocketStatus;
@@ -50,15 +50,16 @@ interface Rule {
 export const TRANSITIONS: Readonly<Record<SocketOp, Rule>> = {
   bind: { from: [S.UNCONNECTED], to: S.BOUND, otherwise: Errno.INVAL },
   // listen() on an unbound socket binds it to an ephemeral port first, as Linux does.
-  listen: { from: [S.UNCONNECTED, S.BOUND, S.LISTENING], to: S.LISTENING,
-    refused: { [S.CONNECTING]: Errno.ISCONN, [S.CONNECTED]: Errno.ISCONN }, otherwise: Errno.INVAL },
+  listen: { from: [S.UNCONNECTED, S.BOUND, S.LISTENING], to: S.LISTENING, otherwise: Errno.INVAL },
   connect: { from: [S.UNCONNECTED, S.BOUND], to: S.CONNECTING,
     refused: { [S.CONNECTING]: Errno.ALREADY, [S.LISTENING]: Errno.INVAL, [S.TERMINATED]: Errno.BADF },
     otherwise: Errno.ISCONN },
   // A datagram socket may set or change its default peer at any time.
   'connect-datagram': { from: [S.UNCONNECTED, S.BOUND, ...LIVE], to: S.CONNECTED, otherwise: Errno.INVAL },
   connected: { from: [S.CONNECTING], to: S.CONNECTED, otherwise: Errno.INVAL },
+  // A failed connect leaves the socket as it was before: unbound, or bound to its address.
   'connect-failed': { from: [S.CONNECTING], to: S.UNCONNECTED, otherwise: Errno.INVAL },
+  'connect-failed-bound': { from: [S.CONNECTING], to: S.BOUND, otherwise: Errno.INVAL },
   accept: { from: [S.LISTENING], otherwise: Errno.INVAL },
   send: { from: LIVE,
     refused: { [S.SHUTDOWN]: Errno.PIPE, [S.DISCONNECTED]: Errno.PIPE, [S.CONNECTING]: Errno.NOTCONN },

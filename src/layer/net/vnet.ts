@@ -41,6 +41,8 @@ export class VirtualNetwork {
   private readonly nextEphemeral = new Map<string, number>();
 
   addGuest(name: string): GuestHost {
+    // Names are host names: case-insensitive, kept lower-case.
+    name = name.toLowerCase();
     if (this.hosts.has(name)) throw new Error(`guest name '${name}' is used twice`);
     const n = this.hosts.size + 2;
     const host = { name, v4: `${V4_PREFIX}${n}`, v6: `${V6_PREFIX}${n.toString(16)}` };
@@ -51,7 +53,7 @@ export class VirtualNetwork {
   }
 
   host(name: string): GuestHost | undefined {
-    return this.hosts.get(name);
+    return this.hosts.get(name.toLowerCase());
   }
 
   guests(): GuestHost[] {
@@ -62,7 +64,7 @@ export class VirtualNetwork {
   lookupName(name: string, from: string): SockAddr[] | undefined {
     const n = name.toLowerCase().replace(/\.$/, '');
     if (n === 'localhost') return [{ family: 4, ip: '127.0.0.1', port: 0 }, { family: 6, ip: '::1', port: 0 }];
-    const h = this.hosts.get(n) ?? (n === from ? this.hosts.get(from) : undefined);
+    const h = this.hosts.get(n);
     if (!h) return undefined;
     return [{ family: 4, ip: h.v4, port: 0 }, { family: 6, ip: h.v6, port: 0 }];
   }

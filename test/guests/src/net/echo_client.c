@@ -1,7 +1,20 @@
 /* Echo client: connects to argv[1] (a name or address) port argv[2], sends
- * argv[3] (default "hello"), half-closes, prints what comes back. */
+ * argv[3] (default "hello"), half-closes, prints what comes back. A refused
+ * connect is retried (100 times, 100 ms apart): in `capsule up` the client may
+ * start before its server listens. */
 #include "wasix_net.h"
 #include <unistd.h>
+
+static void nap_ms(uint64_t ms) {
+  __wasi_subscription_t sub;
+  memset(&sub, 0, sizeof sub);
+  sub.u.tag = __WASI_EVENTTYPE_CLOCK;
+  sub.u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
+  sub.u.u.clock.timeout = ms * 1000000ull;
+  __wasi_event_t ev;
+  __wasi_size_t n;
+  if (__wasi_poll_oneoff(&sub, &ev, 1, &n) != 0) return;
+}
 
 int main(int argc, char **argv) {
   const char *host = argc > 1 ? argv[1] : "server";
@@ -10,8 +23,15 @@ int main(int argc, char **argv) {
   wx_addr_port to;
   wx_check(wx_lookup4(host, port, &to), "resolve");
   int32_t fd;
-  wx_check(wx_sock_open(WX_INET4, WX_STREAM, 0, &fd), "sock_open");
-  wx_check(wx_sock_connect(fd, &to), "sock_connect");
+  int32_t err = 0;
+  for (int attempt = 0; attempt < 100; attempt++) {
+    wx_check(wx_sock_open(WX_INET4, WX_STREAM, 0, &fd), "sock_open");
+    err = wx_sock_connect(fd, &to);
+    if (err != ECONNREFUSED) break;
+    close(fd);
+    nap_ms(100);
+  }
+  wx_check(err, "sock_connect");
   wx_check(wx_send_all(fd, msg, strlen(msg)), "send");
   wx_check(__wasi_sock_shutdown(fd, __WASI_SDFLAGS_WR), "shutdown");
   char buf[4096];
