@@ -51,7 +51,7 @@ export function fail(e: number, detail?: string): never {
  * the audit log gets the reason (naming the grant that would allow it).
  */
 export class Denial extends SysError {
-  constructor(errno: number, readonly decision: 'deny' | 'limit', readonly reason: string, public target?: string) {
+  constructor(errno: number, readonly decision: 'deny' | 'limit', public reason: string, public target?: string) {
     super(errno, reason);
     this.name = 'Denial';
   }

@@ -33,6 +33,17 @@ function withResolved<T>(r: Resolved, fn: (r: Resolved) => T): T {
   }
 }
 
+/** `p` with `.`, `..` and repeated slashes folded away, lexically (for messages only). */
+function lexical(p: string): string {
+  const out: string[] = [];
+  for (const c of p.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') out.pop();
+    else out.push(c);
+  }
+  return `/${out.join('/')}`;
+}
+
 /** The guest path `path` names from directory `dir` (for messages; the walk never uses it). */
 function joinGuest(dir: string | undefined, path: string): string {
   if (dir === undefined || path.startsWith('/')) return path;
@@ -65,7 +76,13 @@ export class DirectoryDescriptor extends Descriptor {
       return fn();
     } catch (err) {
       if (err instanceof Denial) {
-        err.target = err.target === undefined ? joinGuest(this.guestPath, path) : err.target.replace(path, joinGuest(this.guestPath, path));
+        const guest = joinGuest(this.guestPath, path);
+        err.target = err.target === undefined ? guest : err.target.replace(path, guest);
+        // Say which grant would have allowed it: a mount of the directory the path means.
+        if (err.errno === Errno.NOTCAPABLE && err.reason.startsWith('the path leads outside') && guest.startsWith('/')) {
+          const dir = lexical(guest).replace(/\/[^/]*$/, '') || '/';
+          err.reason = `the path leads outside its mount (a mount such as --dir HOST::${dir} would grant it)`;
+        }
       }
       throw err;
     }

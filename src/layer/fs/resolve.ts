@@ -23,7 +23,7 @@ export interface Resolved {
 }
 
 function escape(path: string): never {
-  throw new Denial(Errno.NOTCAPABLE, 'deny', 'the path leads outside its mount (no mount grants it)', path);
+  throw new Denial(Errno.NOTCAPABLE, 'deny', 'the path leads outside its mount', path);
 }
 
 function split(path: string): { parts: string[]; trailing: boolean } {
