@@ -46,8 +46,10 @@ export class GuestMemory {
    * buffer (length 0), which sends every check through refresh().
    */
   check(ptr: number, len: number): void {
-    // Guest i32 values arrive signed: addresses and lengths are unsigned.
-    ptr >>>= 0; len >>>= 0;
+    // Guest i32 values arrive signed: addresses and lengths are unsigned. A length
+    // computed by the host (count * size) may exceed 32 bits and must not wrap.
+    ptr >>>= 0;
+    if (len < 0) len >>>= 0;
     if (ptr + len <= this.bytes.byteLength) return;
     this.refresh();
     if (ptr + len > this.bytes.byteLength) {

@@ -65,12 +65,7 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
     events.closed();
   });
 
-  // Guest -> host: each chunk is read straight into a buffer the socket then owns.
-  const drained = (): Promise<void> => new Promise<void>((resolve) => {
-    const done = (): void => { socket.off('drain', done); socket.off('close', done); resolve(); };
-    socket.on('drain', done);
-    socket.on('close', done);
-  });
+  // Guest -> host.
   void (async () => {
     while (!done) {
       await tx.dataAvailable();
@@ -78,9 +73,14 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
       if (tx.flag(RingFlag.RESET)) { socket.destroy(); break; }
       const n = Math.min(tx.used, CHUNK);
       if (n > 0) {
-        const chunk = Buffer.allocUnsafeSlow(n);
-        tx.tryRead(chunk);
-        if (!socket.write(chunk)) await drained();
+        // The socket writes straight from the ring; the bytes are released once it has them.
+        const views = tx.views(n);
+        await new Promise<void>((resolve) => {
+          views.forEach((v, i) => {
+            socket.write(Buffer.from(v.buffer, v.byteOffset, v.byteLength), i === views.length - 1 ? () => resolve() : undefined);
+          });
+        });
+        tx.consume(n);
       } else if (tx.flag(RingFlag.WRITER_CLOSED)) {
         socket.end();
         break;

@@ -219,6 +219,19 @@ export class Ring {
     this.take((Atomics.load(this.header, READ) + skip) | 0, dst);
   }
 
+  /**
+   * Consumer: the next `n` readable bytes as one or two views into the ring
+   * itself (two when they wrap), for handing to a writer without a copy.
+   * They stay valid until consume().
+   */
+  views(n: number): Uint8Array[] {
+    const at = Atomics.load(this.header, READ) & this.mask;
+    const first = Math.min(n, this.capacity - at);
+    const out = [this.data.subarray(at, at + first)];
+    if (first < n) out.push(this.data.subarray(0, n - first));
+    return out;
+  }
+
   /** Consumer: drops `n` bytes already looked at. */
   consume(n: number): void {
     Atomics.store(this.header, READ, (Atomics.load(this.header, READ) + n) | 0);

@@ -273,7 +273,7 @@ export function fdFunctions(ctx: Preview1Context) {
         const d = fds.get(fd);
         if (!(d instanceof DirectoryDescriptor) || d.preopenName === undefined) throw new SysError(Errno.BADF);
         const name = encodeUtf8(d.preopenName);
-        if (len < name.byteLength) throw new SysError(Errno.NAMETOOLONG);
+        if (len >>> 0 < name.byteLength) throw new SysError(Errno.NAMETOOLONG);
         m.write(ptr, name);
         return 0;
       } catch (e) {
@@ -285,6 +285,7 @@ export function fdFunctions(ctx: Preview1Context) {
       try {
         const d = fds.get(fd, Rights.FD_READDIR);
         if (!(d instanceof DirectoryDescriptor)) throw new SysError(Errno.NOTDIR);
+        bufLen >>>= 0;
         m.check(bufUsed, 4);
         const out = m.slice(buf, bufLen);
         const entries = d.listingFrom(BigInt.asUintN(64, cookie));

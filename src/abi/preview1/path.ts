@@ -94,6 +94,7 @@ export function pathFunctions(ctx: Preview1Context) {
     path_readlink(fd: number, pathPtr: number, pathLen: number, buf: number, bufLen: number, bufUsed: number): number {
       try {
         const d = dir(fd, Rights.PATH_READLINK);
+        bufLen >>>= 0;
         m.check(bufUsed, 4);
         const out = m.slice(buf, bufLen);
         const target = new TextEncoder().encode(d.readlink(str(pathPtr, pathLen)));

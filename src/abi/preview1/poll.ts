@@ -60,6 +60,7 @@ export function pollFunctions(ctx: Preview1Context) {
   return {
     poll_oneoff(inPtr: number, outPtr: number, nsubs: number, neventsPtr: number): number {
       try {
+        nsubs >>>= 0;
         if (nsubs === 0) throw new SysError(Errno.INVAL);
         // Each subscription and event costs the host a few objects.
         m.budget(nsubs * 200);

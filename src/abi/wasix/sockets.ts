@@ -236,6 +236,7 @@ export function wasixSocketFunctions(ctx: WasixContext) {
 
     resolve(hostPtr: number, hostLen: number, port: number, addrs: number, naddrs: number, nresolved: number): number {
       try {
+        naddrs >>>= 0;
         m.check(nresolved, 4);
         m.check(addrs, naddrs * ADDR_IP_SIZE);
         const name = m.string(hostPtr, hostLen);

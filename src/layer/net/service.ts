@@ -143,6 +143,14 @@ export class NetService {
     return queueBytes(a.sendBufferSize, b?.recvBufferSize ?? a.recvBufferSize, this.o.maxQueueBytes ?? Infinity);
   }
 
+  /**
+   * Queues to and from the host are larger: the host writes straight out of
+   * the queue, a quarter at a time, while the guest fills the rest.
+   */
+  private bridgedBytes(a: SocketOptions): number {
+    return queueBytes(4 * a.sendBufferSize, 4 * a.recvBufferSize, this.o.maxQueueBytes ?? Infinity);
+  }
+
   handle(enclave: string, req: NetRequest): unknown {
     switch (req.op) {
       case 'open': return this.open(enclave, req.fd, req.family, req.type);
@@ -300,7 +308,7 @@ export class NetService {
       const d = decideConnect(this.o.policy, target.ip, target.port, (ip) => [...(this.pinned.get(ip) ?? [])]);
       this.decide(enclave, 'connect', formatAddr(target), d.allowed, d.reason);
     }
-    const bytes = this.streamBytes(e.local.options);
+    const bytes = this.bridgedBytes(e.local.options);
     const rx = this.queue(bytes, enclave, undefined);
     const tx = this.queue(bytes, undefined, enclave);
     e.receiveQueue = rx; e.sendQueue = tx;
@@ -341,7 +349,7 @@ export class NetService {
     }
     const owner = listener.local.owner.enclave;
     const s = this.table.create('stream', listener.local.family, { enclave: owner, fd: -1 });
-    const bytes = this.streamBytes(listener.local.options);
+    const bytes = this.bridgedBytes(listener.local.options);
     s.receiveQueue = this.queue(bytes, owner, undefined);
     s.sendQueue = this.queue(bytes, undefined, owner);
     s.remote = { kind: 'host', address: `${conn.peer.ip}:${conn.peer.port}` };
