@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS, type Limits } from '../policy/policy.js';
 import { formatSize, parseDuration, parseSize } from '../policy/units.js';
 import { parseDir, parseEnv, parseTmpfs } from './parse.js';
 import { reportOutcome } from './report.js';
+import { interruptible, openAuditFile } from './session.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -94,28 +95,14 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
   const policy = policyFor(options, name);
   const trace = flags.traceSockets ? (line: string) => { process.stderr.write(`[capsule] ${line}\n`); } : undefined;
   const layer = layerFor(policy, flags.mode, trace);
-  if (flags.audit !== undefined) {
-    try {
-      layer.audit.addFile(flags.audit);
-    } catch (err) {
-      layer.close();
-      throw new CapsuleError(ExitCode.NO_INPUT, `cannot open audit file '${flags.audit}': ${(err as Error).message}`);
-    }
-  }
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    // First Ctrl-C stops the guest cleanly; a second one gives up waiting.
-    if (++interrupts > 1) process.exit(ExitCode.INTERRUPTED);
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  openAuditFile(layer, flags.audit);
+  const interrupt = interruptible();
   let control: { close(): void } | undefined;
   try {
     await layer.start();
     control = await serveControl(layer, module);
     const result = await run(module, {
-      ...options, layer, args, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: controller.signal,
+      ...options, layer, args, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
     });
     reportOutcome(result, module);
     if (result.audit.deny > 0 && flags.audit === undefined && result.audit.first) {
@@ -129,7 +116,7 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
     }
     return result.exitCode;
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.dispose();
     control?.close();
     layer.close();
   }

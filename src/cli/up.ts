@@ -13,6 +13,7 @@ import { buildPolicy } from '../policy/document.js';
 import { prefixedLines } from './prefix.js';
 import { reportOutcome } from './report.js';
 import { readSystemFile } from './system-file.js';
+import { interruptible, openAuditFile } from './session.js';
 
 export interface UpFlags {
   audit?: string;
@@ -47,23 +48,10 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
     canReach: (from, to) => from === to || (peers.get(from)?.has(to) ?? true),
     ...(flags.traceSockets ? { traceSockets: (l: string) => { process.stderr.write(`[capsule] ${l}\n`); } } : {}),
   });
-  if (flags.audit !== undefined) {
-    try {
-      layer.audit.addFile(flags.audit);
-    } catch (err) {
-      layer.close();
-      throw new CapsuleError(ExitCode.NO_INPUT, `cannot open audit file '${flags.audit}': ${(err as Error).message}`);
-    }
-  }
+  openAuditFile(layer, flags.audit);
   for (const g of spec.guests) layer.addGuest(g.name);
   let control: { close(): void } | undefined;
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    if (++interrupts > 1) process.exit(ExitCode.INTERRUPTED);
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = interruptible();
 
   const width = Math.max(...spec.guests.map((g) => g.name.length));
   let firstFailure: number | undefined;
@@ -78,7 +66,7 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
       try {
         result = await run(g.module, {
           layer, name: g.name, argv0: g.name, args: g.args, env: g.env, dirs: g.dirs, limits: policy.limits,
-          stdout: out, stderr: err, signal: controller.signal, trapUnknownImports: flags.trapUnknownImports ?? false,
+          stdout: out, stderr: err, signal: interrupt.signal, trapUnknownImports: flags.trapUnknownImports ?? false,
         });
       } finally {
         out.end();
@@ -88,7 +76,7 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
       if (result.exitCode !== 0) firstFailure ??= result.exitCode;
     }));
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.dispose();
     control?.close();
     layer.close();
   }

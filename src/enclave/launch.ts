@@ -5,7 +5,7 @@
 
 import type { Readable } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
-import { Control, type EnclaveConfig, type EnclaveLimits, type EnclaveReport, type ExecutionMode, type ImportName, type MountSpec, type Outcome, type Usage } from './protocol.js';
+import { Control, type EnclaveConfig, type EnclaveReport, type Outcome, type Usage } from './protocol.js';
 import { takeWorker } from './pool.js';
 import { Ring } from '../layer/ring.js';
 import { InputPump, OutputPump, type OutputSink } from './stdio.js';
@@ -20,20 +20,12 @@ export interface LayerMembership {
   leave(): void;
 }
 
-export interface LaunchOptions {
-  name: string;
+/** What the guest's enclave is configured with, plus how the host side serves it. */
+export interface LaunchOptions extends Omit<EnclaveConfig, 'output' | 'input' | 'control' | 'layerPort'> {
   /** Registers the enclave (by its control words) with the layer's services. */
   join(control: SharedArrayBuffer): LayerMembership;
-  module: WebAssembly.Module;
-  args: string[];
-  env: string[];
-  mounts: MountSpec[];
-  mode: ExecutionMode;
-  limits: EnclaveLimits;
-  trappingImports: ImportName[];
   stdin: Readable | undefined;
   onOutput: OutputSink;
-  terminals: EnclaveConfig['terminals'];
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -59,10 +51,9 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
 
   const membership = o.join(control);
   const config: EnclaveConfig = {
-    name: o.name, layerPort: membership.port,
-    module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode, limits: o.limits,
-    trappingImports: o.trappingImports, output: output.sab, input: input.sab, control,
-    terminals: o.terminals,
+    name: o.name, module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode, limits: o.limits,
+    trappingImports: o.trappingImports, terminals: o.terminals,
+    output: output.sab, input: input.sab, control, layerPort: membership.port,
   };
 
   const outputPump = new OutputPump(output, o.onOutput);

@@ -5,7 +5,8 @@
 import { Errno, SysError } from '../errno.js';
 import { errnoFor } from '../errors.js';
 import { FdFlags, RiFlags, Rights, RoFlags, SdFlags } from '../witx.js';
-import { SocketDescriptor } from '../../layer/net/socket.js';
+import { SocketDescriptor, type Received } from '../../layer/net/socket.js';
+import type { GuestMemory } from '../memory.js';
 import type { FdTable } from '../../layer/fdtable.js';
 import type { Preview1Context } from './context.js';
 
@@ -37,6 +38,18 @@ export function acceptInto(fds: FdTable, listener: SocketDescriptor, flags: numb
   return fd;
 }
 
+/** sock_recv's work, shared with WASIX's sock_recv_from: receive, then write the count and flags. */
+export function receive(m: GuestMemory, s: SocketDescriptor, riData: number, riLen: number, riFlags: number,
+  roLen: number, roFlags: number): Received {
+  m.check(roLen, 4);
+  m.check(roFlags, 2);
+  const r = s.recv(m.iovecs(riData, riLen), (riFlags & RiFlags.RECV_PEEK) !== 0,
+    (riFlags & RiFlags.RECV_WAITALL) !== 0, (riFlags & RIFLAGS_DONT_WAIT) !== 0);
+  m.setU32(roLen, r.bytes);
+  m.setU16(roFlags, r.truncated ? RoFlags.RECV_DATA_TRUNCATED : 0);
+  return r;
+}
+
 export function sockFunctions(ctx: Preview1Context) {
   const { memory: m, fds } = ctx;
   return {
@@ -53,13 +66,7 @@ export function sockFunctions(ctx: Preview1Context) {
 
     sock_recv(fd: number, riData: number, riLen: number, riFlags: number, roLen: number, roFlags: number): number {
       try {
-        const s = socketAt(fds, fd, Rights.FD_READ);
-        m.check(roLen, 4);
-        m.check(roFlags, 2);
-        const r = s.recv(m.iovecs(riData, riLen), (riFlags & RiFlags.RECV_PEEK) !== 0,
-          (riFlags & RiFlags.RECV_WAITALL) !== 0, (riFlags & RIFLAGS_DONT_WAIT) !== 0);
-        m.setU32(roLen, r.bytes);
-        m.setU16(roFlags, r.truncated ? RoFlags.RECV_DATA_TRUNCATED : 0);
+        receive(m, socketAt(fds, fd, Rights.FD_READ), riData, riLen, riFlags, roLen, roFlags);
         return 0;
       } catch (e) {
         return errnoFor(e, 'sock_recv');

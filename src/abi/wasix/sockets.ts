@@ -3,8 +3,8 @@
 
 import { Errno, SysError } from '../errno.js';
 import { errnoFor } from '../errors.js';
-import { RiFlags, RoFlags, Rights } from '../witx.js';
-import { RIFLAGS_DONT_WAIT, SIFLAGS_DONT_WAIT, acceptInto, socketAt } from '../preview1/sock.js';
+import { Rights } from '../witx.js';
+import { SIFLAGS_DONT_WAIT, acceptInto, receive, socketAt } from '../preview1/sock.js';
 import { WASIX_OPTION, WASIX_OPTIONS, type SocketOptions } from '../../layer/net/options.js';
 import { SocketStatus } from '../../layer/net/status.js';
 import type { SockAddr } from '../../layer/net/address.js';
@@ -90,14 +90,8 @@ export function wasixSocketFunctions(ctx: WasixContext) {
     sock_recv_from(fd: number, riData: number, riLen: number, riFlags: number, roLen: number, roFlags: number, addrPtr: number): number {
       try {
         const s = socketAt(fds, fd, Rights.FD_READ);
-        m.check(roLen, 4);
-        m.check(roFlags, 2);
         m.check(addrPtr, ADDR_PORT_SIZE);
-        const r = s.recv(m.iovecs(riData, riLen), (riFlags & RiFlags.RECV_PEEK) !== 0,
-          (riFlags & RiFlags.RECV_WAITALL) !== 0, (riFlags & RIFLAGS_DONT_WAIT) !== 0);
-        m.setU32(roLen, r.bytes);
-        m.setU16(roFlags, r.truncated ? RoFlags.RECV_DATA_TRUNCATED : 0);
-        writeAddrPort(m, addrPtr, r.from);
+        writeAddrPort(m, addrPtr, receive(m, s, riData, riLen, riFlags, roLen, roFlags).from);
         return 0;
       } catch (e) {
         return errnoFor(e, 'sock_recv_from');

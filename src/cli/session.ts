@@ -1,0 +1,29 @@
+// What `capsule run` and `capsule up` share around a layer: the audit file,
+// and Ctrl-C (the first stops the guests cleanly, a second gives up waiting).
+
+import { CapsuleError } from '../api/errors.js';
+import { ExitCode } from '../api/exit-codes.js';
+import type { Layer } from '../api/layer.js';
+
+/** Appends the layer's audit log to `file` (if given); a file that cannot be opened is a one-line error. */
+export function openAuditFile(layer: Layer, file: string | undefined): void {
+  if (file === undefined) return;
+  try {
+    layer.audit.addFile(file);
+  } catch (err) {
+    layer.close();
+    throw new CapsuleError(ExitCode.NO_INPUT, `cannot open audit file '${file}': ${(err as Error).message}`);
+  }
+}
+
+/** An abort signal that Ctrl-C fires; dispose() stops listening. */
+export function interruptible(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    if (++interrupts > 1) process.exit(ExitCode.INTERRUPTED);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
