@@ -13,7 +13,8 @@ export class OutputLimiter {
   private tailBytes = 0;
   /** Bytes dropped between head and tail. */
   cut = 0;
-  private stopped = false;
+  /** The guest wrote more than twice the limit (it is stopped, or had already ended). */
+  exceeded = false;
 
   constructor(private readonly limit: number, private readonly deliver: Deliver, private readonly onExceeded: () => void) {}
 
@@ -29,8 +30,8 @@ export class OutputLimiter {
       bytes = bytes.subarray(head.byteLength);
     }
     if (bytes.byteLength > 0) this.keep(fd, bytes);
-    if (this.total > 2 * this.limit && !this.stopped) {
-      this.stopped = true;
+    if (this.total > 2 * this.limit && !this.exceeded) {
+      this.exceeded = true;
       this.onExceeded();
     }
     return pending;

@@ -296,7 +296,10 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
       ...(options.signal ? { signal: options.signal } : {}),
     }, (h) => { handle = h; });
     await limiter.finish();
-    const outcome = report.outcome;
+    const outputMessage = `output limit reached: more than twice the ${outputLimit} bytes allowed were written`;
+    // Past twice the limit the result is the output limit, even if the guest ended before it could be stopped.
+    const outcome: Outcome = limiter.exceeded && report.outcome.kind !== 'limit'
+      ? { kind: 'limit', limit: 'output', message: outputMessage } : report.outcome;
     const exitCode = exitCodeOf(outcome);
     if (outcome.kind === 'limit') {
       if (outcome.limit !== 'output') {
@@ -307,8 +310,11 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
       audit.record({ enclave: name, op: 'fd_write', target: 'output', decision: 'limit', reason: `output limit of ${outputLimit} bytes: ${limiter.cut} bytes cut (--max-output)` });
     }
     const usage = { ...report.usage, wallMs: performance.now() - started };
+    // Counted floods are reported before the exit record, and count in the result.
+    audit.flush();
     audit.record({ enclave: name, op: 'exit', target: label, decision: 'allow', reason: describe(outcome),
       detail: { exitCode, outcome, usage } });
+    audit.flush();
     const result: RunResult = { exitCode, outcome, usage, outputCut: limiter.cut, audit: auditCounts() };
     if (targets[0] === 'capture') result.stdout = Buffer.concat(captured[0]!);
     if (targets[1] === 'capture') result.stderr = Buffer.concat(captured[1]!);

@@ -54,6 +54,11 @@ export class AuditLog {
     }
   }
 
+  /** Writes out what flood control is still counting. */
+  flush(): void {
+    if (!this.closed) this.aggregator.flush();
+  }
+
   close(): void {
     if (this.closed) return;
     this.aggregator.flush();

@@ -78,8 +78,10 @@ function run(cfg: EnclaveConfig): EnclaveReport {
         : MemDir.create(mount.tmpfsBytes ?? 0);
       const counters: IoCounters = { read: 0, written: 0 };
       mountCounters.set(mount.guestPath, counters);
-      fds.add(new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ro, (DIRECTORY_RIGHTS | FILE_RIGHTS) & ro,
-        mount.guestPath, counters));
+      const root = new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ro, (DIRECTORY_RIGHTS | FILE_RIGHTS) & ro,
+        mount.guestPath, counters);
+      if (mount.readOnly) root.readOnlyMount = mount.guestPath;
+      fds.add(root);
     }
   } catch (err) {
     return { outcome: { kind: 'failed', cause: 'mount', message: `cannot open a mount: ${(err as Error).message}` }, usage: usage() };
@@ -153,7 +155,9 @@ function outcomeOf(err: unknown, cfg: EnclaveConfig, memory: GuestMemory): Outco
   const trap = describeTrap(err);
   if (trap) {
     // A guest that traps with its memory at the limit almost surely failed to grow it (abort on OOM).
-    const atLimit = cfg.mode === 'secure' && memory.attached && memory.size + 65536 > cfg.limits.memoryBytes;
+    // "At the limit": too close to it for the allocations a program typically makes at once.
+    const slack = Math.max(2 * 65536, cfg.limits.memoryBytes / 16);
+    const atLimit = cfg.mode === 'secure' && memory.attached && memory.size + slack > cfg.limits.memoryBytes;
     if (atLimit) {
       return { kind: 'limit', limit: 'memory', message: `memory limit of ${formatSize(cfg.limits.memoryBytes)} reached (the guest then trapped: ${trap})` };
     }

@@ -2,7 +2,8 @@
 // stream, socket) overrides what it supports; everything else fails with the
 // errno POSIX gives for that kind of object.
 
-import { Errno, SysError } from '../abi/errno.js';
+import { Denial, Errno, SysError } from '../abi/errno.js';
+import { WRITE_RIGHTS } from '../abi/witx.js';
 import type { NodeStat, TimeSpec, DirEntry } from './fs/backend.js';
 
 /** Readiness of a descriptor for poll_oneoff. */
@@ -19,6 +20,10 @@ export abstract class Descriptor {
   abstract readonly filetype: number;
   /** fdflags (APPEND, NONBLOCK, ...) as the guest last set them. */
   fdflags = 0;
+  /** The guest path of the read-only mount this descriptor lies in, if it does. */
+  readOnlyMount: string | undefined;
+  /** The guest path this descriptor was opened as, where known (for audit records). */
+  guestPath: string | undefined;
 
   constructor(public rightsBase: number, public rightsInheriting: number) {}
 
@@ -43,4 +48,18 @@ export abstract class Descriptor {
   pollWrite(): Readiness { return READY; }
   /** Releases what the descriptor holds; called once, when its last table slot goes. */
   close(): void {}
+}
+
+/**
+ * Refuses a call for lack of rights. Where the missing rights are write
+ * rights of a descriptor in a read-only mount, that is a policy denial (and
+ * audited as one), not a mere capability mismatch.
+ */
+export function refuseRights(d: Descriptor, wanted: number, have = d.rightsBase): never {
+  const missing = wanted & ~have;
+  if (d.readOnlyMount !== undefined && (missing & ~WRITE_RIGHTS) === 0) {
+    throw new Denial(Errno.NOTCAPABLE, 'deny', `mount ${d.readOnlyMount} is read-only (a mount without :ro would allow it)`,
+      d.guestPath ?? d.readOnlyMount);
+  }
+  throw new SysError(Errno.NOTCAPABLE);
 }

@@ -2,7 +2,7 @@
 // capacity (EMFILE past it) and typed lookups that check rights.
 
 import { Denial, Errno, SysError } from '../abi/errno.js';
-import type { Descriptor } from './descriptor.js';
+import { refuseRights, type Descriptor } from './descriptor.js';
 
 /** Default bound on open descriptors per guest; a policy may lower or raise it. */
 export const DEFAULT_MAX_FDS = 1024;
@@ -21,13 +21,20 @@ export class FdTable {
   get(fd: number, rights = 0): Descriptor {
     const d = this.slots[fd];
     if (d === undefined) throw new SysError(Errno.BADF);
-    if ((d.rightsBase & rights) !== rights) throw new SysError(Errno.NOTCAPABLE);
+    if ((d.rightsBase & rights) !== rights) refuseRights(d, rights);
     return d;
   }
 
   /** Like get() but without any rights check, for operations that have none. */
   peek(fd: number): Descriptor | undefined {
     return this.slots[fd];
+  }
+
+  /** Throws the descriptor-limit denial if no slot is free. */
+  ensureRoom(): void {
+    if (this.count >= this.capacity) {
+      throw new Denial(Errno.MFILE, 'limit', `descriptor limit of ${this.capacity} reached (--max-fds)`, 'descriptors');
+    }
   }
 
   /** The number add() would use next. */
@@ -39,9 +46,7 @@ export class FdTable {
 
   /** Puts `d` in the lowest free slot, as POSIX open() does. */
   add(d: Descriptor): number {
-    if (this.count >= this.capacity) {
-      throw new Denial(Errno.MFILE, 'limit', `descriptor limit of ${this.capacity} reached (--max-fds)`, 'descriptors');
-    }
+    this.ensureRoom();
     const fd = this.nextFree();
     this.slots[fd] = d;
     this.count++;

@@ -5,6 +5,7 @@ import { errnoFor } from '../errors.js';
 import { encodeUtf8 } from '../memory.js';
 import { FdFlags, FstFlags, Layout, PREOPENTYPE_DIR, Rights } from '../witx.js';
 import { DirectoryDescriptor } from '../../layer/fs/directory.js';
+import { refuseRights } from '../../layer/descriptor.js';
 import type { NodeStat, TimeSpec } from '../../layer/fs/backend.js';
 import type { GuestMemory } from '../memory.js';
 import type { Preview1Context } from './context.js';
@@ -96,7 +97,7 @@ export function fdFunctions(ctx: Preview1Context) {
         const right = offset === 0n && whence === 1 ? Rights.FD_TELL | Rights.FD_SEEK : Rights.FD_SEEK;
         const d = fds.peek(fd);
         if (!d) throw new SysError(Errno.BADF);
-        if ((d.rightsBase & right) === 0) throw new SysError(Errno.NOTCAPABLE);
+        if ((d.rightsBase & right) === 0) refuseRights(d, right);
         m.check(newOffset, 8);
         if (whence > 2) throw new SysError(Errno.INVAL);
         m.setU64(newOffset, d.seek(BigInt.asIntN(64, offset), whence));
@@ -212,10 +213,9 @@ export function fdFunctions(ctx: Preview1Context) {
         const b = Number(BigInt.asUintN(64, base) & 0x3fffffffn);
         const i = Number(BigInt.asUintN(64, inheriting) & 0x3fffffffn);
         // Rights can only be dropped, never gained.
-        if (BigInt.asUintN(64, base) >> 30n || BigInt.asUintN(64, inheriting) >> 30n ||
-            (b & ~d.rightsBase) || (i & ~d.rightsInheriting)) {
-          throw new SysError(Errno.NOTCAPABLE);
-        }
+        if (BigInt.asUintN(64, base) >> 30n || BigInt.asUintN(64, inheriting) >> 30n) throw new SysError(Errno.NOTCAPABLE);
+        if (b & ~d.rightsBase) refuseRights(d, b);
+        if (i & ~d.rightsInheriting) refuseRights(d, i, d.rightsInheriting);
         d.rightsBase = b;
         d.rightsInheriting = i;
         return 0;

@@ -1,22 +1,37 @@
 // path_* calls of wasi_snapshot_preview1: decode, check the directory's
 // rights, and hand the path to the directory descriptor (which confines it).
 
-import { Errno, SysError } from '../errno.js';
+import { Denial, Errno, SysError } from '../errno.js';
 import { errnoFor } from '../errors.js';
 import { LookupFlags, Layout, OFlags, Rights } from '../witx.js';
 import { DirectoryDescriptor } from '../../layer/fs/directory.js';
+import { refuseRights } from '../../layer/descriptor.js';
 import type { Preview1Context } from './context.js';
 import { timeSpecs, writeFilestat } from './fd.js';
 
 export function pathFunctions(ctx: Preview1Context) {
   const { memory: m, fds } = ctx;
 
-  /** The directory behind `fd`, holding `rights`; ENOTDIR if it is not a directory. */
-  const dir = (fd: number, rights: number): DirectoryDescriptor => {
+  /**
+   * The directory behind `fd`, holding `rights`; ENOTDIR if it is not a
+   * directory. A refusal names the guest path (`pathPtr`/`pathLen`) it was about.
+   */
+  const dir = (fd: number, rights: number, pathPtr?: number, pathLen?: number): DirectoryDescriptor => {
     const d = fds.peek(fd);
     if (!d) throw new SysError(Errno.BADF);
     if (!(d instanceof DirectoryDescriptor)) throw new SysError(Errno.NOTDIR);
-    if ((d.rightsBase & rights) !== rights) throw new SysError(Errno.NOTCAPABLE);
+    if ((d.rightsBase & rights) !== rights) {
+      try {
+        refuseRights(d, rights);
+      } catch (err) {
+        if (err instanceof Denial && pathPtr !== undefined && pathLen !== undefined) {
+          let path = '';
+          try { path = str(pathPtr, pathLen); } catch { /* unreadable: the directory alone */ }
+          err.target = d.guestPath === undefined ? path : `${d.guestPath.replace(/\/+$/, '')}/${path}`;
+        }
+        throw err;
+      }
+    }
     return d;
   };
   const str = (ptr: number, len: number): string => m.string(ptr, len);
@@ -29,7 +44,7 @@ export function pathFunctions(ctx: Preview1Context) {
         let needed = Rights.PATH_OPEN;
         if (oflags & OFlags.CREAT) needed |= Rights.PATH_CREATE_FILE;
         if (oflags & OFlags.TRUNC) needed |= Rights.PATH_FILESTAT_SET_SIZE;
-        const d = dir(fd, needed);
+        const d = dir(fd, needed, pathPtr, pathLen);
         m.check(fdPtr, 4);
         const path = str(pathPtr, pathLen);
         if (oflags & ~0xf || fdflags & ~0x1f) throw new SysError(Errno.INVAL);
@@ -56,7 +71,7 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_create_directory(fd: number, pathPtr: number, pathLen: number): number {
       try {
-        dir(fd, Rights.PATH_CREATE_DIRECTORY).createDirectory(str(pathPtr, pathLen));
+        dir(fd, Rights.PATH_CREATE_DIRECTORY, pathPtr, pathLen).createDirectory(str(pathPtr, pathLen));
         return 0;
       } catch (e) {
         return errnoFor(e, 'path_create_directory');
@@ -65,7 +80,7 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_remove_directory(fd: number, pathPtr: number, pathLen: number): number {
       try {
-        dir(fd, Rights.PATH_REMOVE_DIRECTORY).removeDirectory(str(pathPtr, pathLen));
+        dir(fd, Rights.PATH_REMOVE_DIRECTORY, pathPtr, pathLen).removeDirectory(str(pathPtr, pathLen));
         return 0;
       } catch (e) {
         return errnoFor(e, 'path_remove_directory');
@@ -74,7 +89,7 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_unlink_file(fd: number, pathPtr: number, pathLen: number): number {
       try {
-        dir(fd, Rights.PATH_UNLINK_FILE).unlinkFile(str(pathPtr, pathLen));
+        dir(fd, Rights.PATH_UNLINK_FILE, pathPtr, pathLen).unlinkFile(str(pathPtr, pathLen));
         return 0;
       } catch (e) {
         return errnoFor(e, 'path_unlink_file');
@@ -83,7 +98,7 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_symlink(oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number): number {
       try {
-        const d = dir(fd, Rights.PATH_SYMLINK);
+        const d = dir(fd, Rights.PATH_SYMLINK, newPtr, newLen);
         d.symlink(str(oldPtr, oldLen), str(newPtr, newLen));
         return 0;
       } catch (e) {
@@ -121,7 +136,7 @@ export function pathFunctions(ctx: Preview1Context) {
     path_filestat_set_times(fd: number, flags: number, pathPtr: number, pathLen: number,
       atim: bigint, mtim: bigint, fstflags: number): number {
       try {
-        const d = dir(fd, Rights.PATH_FILESTAT_SET_TIMES);
+        const d = dir(fd, Rights.PATH_FILESTAT_SET_TIMES, pathPtr, pathLen);
         const [a, t] = timeSpecs(atim, mtim, fstflags);
         d.setTimesAt(str(pathPtr, pathLen), follows(flags), a, t);
         return 0;
@@ -132,8 +147,8 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_rename(fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number {
       try {
-        const src = dir(fd, Rights.PATH_RENAME_SOURCE);
-        const dst = dir(newFd, Rights.PATH_RENAME_TARGET);
+        const src = dir(fd, Rights.PATH_RENAME_SOURCE, oldPtr, oldLen);
+        const dst = dir(newFd, Rights.PATH_RENAME_TARGET, newPtr, newLen);
         src.rename(str(oldPtr, oldLen), dst, str(newPtr, newLen));
         return 0;
       } catch (e) {
@@ -143,8 +158,8 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_link(oldFd: number, oldFlags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number {
       try {
-        const src = dir(oldFd, Rights.PATH_LINK_SOURCE);
-        const dst = dir(newFd, Rights.PATH_LINK_TARGET);
+        const src = dir(oldFd, Rights.PATH_LINK_SOURCE, oldPtr, oldLen);
+        const dst = dir(newFd, Rights.PATH_LINK_TARGET, newPtr, newLen);
         src.link(str(oldPtr, oldLen), follows(oldFlags), dst, str(newPtr, newLen));
         return 0;
       } catch (e) {

@@ -8,6 +8,7 @@ import { FdFlags, RiFlags, Rights, RoFlags, SdFlags } from '../witx.js';
 import { SocketDescriptor, type Received } from '../../layer/net/socket.js';
 import type { GuestMemory } from '../memory.js';
 import type { FdTable } from '../../layer/fdtable.js';
+import { refuseRights } from '../../layer/descriptor.js';
 import type { Preview1Context } from './context.js';
 
 /** WASIX's extra recv flag: do not wait (MSG_DONTWAIT). */
@@ -19,7 +20,7 @@ export const SIFLAGS_DONT_WAIT = 1;
 export function socketAt(fds: FdTable, fd: number, rights = 0): SocketDescriptor {
   const d = fds.get(fd);
   if (!(d instanceof SocketDescriptor)) throw new SysError(Errno.NOTSOCK);
-  if ((d.rightsBase & rights) !== rights) throw new SysError(Errno.NOTCAPABLE);
+  if ((d.rightsBase & rights) !== rights) refuseRights(d, rights);
   return d;
 }
 

@@ -35,8 +35,8 @@ export function wasixSocketFunctions(ctx: WasixContext) {
         if (type !== SockType.STREAM && type !== SockType.DGRAM) throw new SysError(Errno.PROTOTYPE);
         const stream = type === SockType.STREAM;
         if (proto !== Proto.IP && proto !== (stream ? Proto.TCP : Proto.UDP)) throw new SysError(Errno.PROTONOSUPPORT);
+        fds.ensureRoom();
         const fd = fds.nextFree();
-        if (fds.size >= fds.capacity) throw new SysError(Errno.MFILE);
         const s = ctx.openSocket(fd, af === AddressFamily.INET4 ? 4 : 6, stream ? 'stream' : 'dgram');
         fds.add(s);
         m.setU32(fdPtr, fd);

@@ -55,9 +55,6 @@ export class DirectoryDescriptor extends Descriptor {
   /** Snapshot of the listing, taken when a guest starts reading at cookie 0. */
   private listing: DirEntry[] | undefined;
 
-  /** The guest path of this directory, as it was opened (for audit records). */
-  guestPath: string | undefined;
-
   constructor(
     readonly node: DirNode,
     rightsBase: number,
@@ -145,10 +142,16 @@ export class DirectoryDescriptor extends Descriptor {
         const read = (req.rightsBase & (Rights.FD_READ | Rights.FD_READDIR)) !== 0 || !write;
         const inheriting = req.rightsInheriting & this.rightsInheriting;
   
+        // What is opened below a directory inherits where it lies (for audit records and read-only refusals).
+        const inherit = <D extends Descriptor>(d: D): D => {
+          d.guestPath = joinGuest(this.guestPath, path);
+          d.readOnlyMount = this.readOnlyMount;
+          return d;
+        };
         const openDirectory = (node: DirNode): Descriptor => {
           if (write) { node.close(); throw new SysError(Errno.ISDIR); }
-          return new DirectoryDescriptor(node,
-            req.rightsBase & this.rightsInheriting & DIRECTORY_RIGHTS, inheriting, undefined, this.counters);
+          return inherit(new DirectoryDescriptor(node,
+            req.rightsBase & this.rightsInheriting & DIRECTORY_RIGHTS, inheriting, undefined, this.counters));
         };
   
         if (r.name === '.') {
@@ -176,8 +179,8 @@ export class DirectoryDescriptor extends Descriptor {
             exclusive: (req.oflags & OFlags.EXCL) !== 0,
             truncate: (req.oflags & OFlags.TRUNC) !== 0,
           });
-          return new FileDescriptor(node, req.rightsBase & this.rightsInheriting & FILE_RIGHTS,
-            inheriting, req.fdflags, this.counters);
+          return inherit(new FileDescriptor(node, req.rightsBase & this.rightsInheriting & FILE_RIGHTS,
+            inheriting, req.fdflags, this.counters));
         } catch (err) {
           if (err instanceof SysError && err.errno === Errno.ISDIR && !(req.oflags & OFlags.CREAT && req.oflags & OFlags.EXCL)) {
             return openDirectory(r.dir.openDir(r.name));

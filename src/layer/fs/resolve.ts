@@ -22,8 +22,8 @@ export interface Resolved {
   release(): void;
 }
 
-function escape(path: string): never {
-  throw new Denial(Errno.NOTCAPABLE, 'deny', 'the path leads outside its mount', path);
+function escape(path: string, viaSymlink = false): never {
+  throw new Denial(Errno.NOTCAPABLE, 'deny', viaSymlink ? 'a symlink on the path leads outside its mount' : 'the path leads outside its mount', path);
 }
 
 function split(path: string): { parts: string[]; trailing: boolean } {
@@ -56,7 +56,7 @@ export function resolve(start: DirNode, path: string, followFinal: boolean): Res
     if (++links > MAX_SYMLINKS) throw new SysError(Errno.LOOP);
     const target = top().readlink(name);
     if (target === '') throw new SysError(Errno.NOENT);
-    if (target.startsWith('/')) escape(path);
+    if (target.startsWith('/')) escape(path, true);
     const t = split(target);
     if (isFinal) mustBeDir ||= t.trailing;
     for (let i = t.parts.length - 1; i >= 0; i--) todo.push(t.parts[i]!);
@@ -72,7 +72,7 @@ export function resolve(start: DirNode, path: string, followFinal: boolean): Res
         continue;
       }
       if (name === '..') {
-        if (stack.length === 1) escape(path);
+        if (stack.length === 1) escape(path, links > 0);
         stack.pop()!.close();
         if (isFinal) finalName = '.';
         continue;

@@ -168,12 +168,7 @@ export class NetService {
 
   private open(enclave: string, fd: number, family: 4 | 6, type: 'stream' | 'dgram'): OpenReply {
     if (family !== 4 && family !== 6) throw new SysError(Errno.AFNOSUPPORT);
-    const max = this.o.maxSockets ?? Infinity;
-    if (this.table.ownedBy(enclave).filter((x) => x.local.owner.fd >= 0).length >= max) {
-      const reason = `socket limit of ${max} reached (--max-sockets)`;
-      this.o.onDecision?.({ enclave, op: 'sock_open', target: 'sockets', decision: 'limit', reason, errno: 'NFILE' });
-      throw new SysError(Errno.NFILE, reason);
-    }
+    this.checkSocketLimit(enclave, 'sock_open', Errno.NFILE);
     const e = this.table.create(type, family, { enclave, fd });
     if (type === 'dgram') {
       e.receiveQueue = this.queue(DATAGRAM_QUEUE_BYTES, enclave, undefined);
@@ -255,6 +250,18 @@ export class NetService {
     return this.connectHost(e, addr);
   }
 
+  /**
+   * A guest's sockets, counting connections still waiting in its backlogs
+   * (they hold queues too), are bounded by --max-sockets.
+   */
+  private checkSocketLimit(enclave: string, op: NetDecision['op'], errno: number): void {
+    const max = this.o.maxSockets ?? Infinity;
+    if (this.table.ownedBy(enclave).length < max) return;
+    const reason = `socket limit of ${max} reached (--max-sockets)`;
+    this.o.onDecision?.({ enclave, op, target: 'sockets', decision: 'limit', reason, errno: errno === Errno.NFILE ? 'NFILE' : 'CONNREFUSED' });
+    throw new SysError(errno, reason);
+  }
+
   /** Guest-to-guest traffic is governed by the system file's "peers". */
   private checkReach(from: string, to: string, op: NetDecision['op'], addr: SockAddr): void {
     if (this.o.canReach && !this.o.canReach(from, to)) {
@@ -269,6 +276,7 @@ export class NetService {
     const listener = listenerId === undefined ? undefined : this.table.get(listenerId);
     // Nothing listening, or its backlog is full: refused, as a reset from the peer.
     if (!listener || listener.connectionQueue.length >= listener.backlog) throw new SysError(Errno.CONNREFUSED);
+    this.checkSocketLimit(guest, 'accept', Errno.CONNREFUSED);
     this.decide(e.local.owner.enclave, 'connect', `${guest} ${formatAddr(addr)}`, true, 'guest to guest on this layer');
     this.autobind(e, addr);
     const client = e.local.owner.enclave;
@@ -343,11 +351,13 @@ export class NetService {
 
   /** A host connection for `listener` (normal mode, or through --publish). */
   private incoming(listener: SocketEntry, conn: IncomingConnection, local: SockAddr): void {
-    if (listener.status !== SocketStatus.LISTENING || listener.connectionQueue.length >= listener.backlog) {
+    const owner = listener.local.owner.enclave;
+    const max = this.o.maxSockets ?? Infinity;
+    if (listener.status !== SocketStatus.LISTENING || listener.connectionQueue.length >= listener.backlog ||
+        this.table.ownedBy(owner).length >= max) {
       conn.reject();
       return;
     }
-    const owner = listener.local.owner.enclave;
     const s = this.table.create('stream', listener.local.family, { enclave: owner, fd: -1 });
     const bytes = this.bridgedBytes(listener.local.options);
     s.receiveQueue = this.queue(bytes, owner, undefined);
