@@ -9,7 +9,6 @@ import { CapsuleError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { ExecutionMode } from '../enclave/protocol.js';
 import { serveEnclave } from '../enclave/rpc.js';
-import { NodeHostNet } from '../host/net.js';
 import { formatAddr } from '../layer/net/address.js';
 import type { NetRequest } from '../layer/net/protocol.js';
 import { NetService, type NetDecision } from '../layer/net/service.js';
@@ -47,7 +46,7 @@ export class Layer {
     this.net = new NetService({
       mode: this.mode,
       policy: o.network ?? emptyNetworkPolicy(),
-      host: new NodeHostNet(),
+      host: async () => new (await import('../host/net.js')).NodeHostNet(),
       ...(trace ? {
         tracer: (e, from, to, op) => trace(`socket ${e.id} ${e.local.owner.enclave}:${e.local.owner.fd} ` +
           `${e.local.protocol} ${formatAddr(e.local.local)} -> ${formatAddr(e.local.peer)}: ` +

@@ -150,8 +150,8 @@ export function setSpareEnclaves(count: number): void {
 }
 
 /** The policy for one run: the document plus what the options add. */
-export function policyFor(options: RunOptions, name: string): Policy {
-  const doc = options.policy === undefined ? undefined : parsePolicyDocument(options.policy, 'policy');
+export async function policyFor(options: RunOptions, name: string): Promise<Policy> {
+  const doc = options.policy === undefined ? undefined : await parsePolicyDocument(options.policy, 'policy');
   const tmpfs = Object.entries(options.tmpfs ?? {}).map(([guest, bytes]) => ({ guest, readOnly: false, tmpfsBytes: bytes }));
   return buildPolicy(doc, options.policyBase ?? process.cwd(), {
     mounts: [...(options.dirs ?? []).map((d) => ({ host: d.host, guest: d.guest, readOnly: d.readOnly ?? false })), ...tmpfs],
@@ -177,7 +177,7 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
   keepSpares(spareThreads);
   // Names are host names on the virtual network: case does not matter, so they are kept lower-case.
   const name = (options.name ?? (typeof source === 'string' ? path.basename(source).replace(/\.wasm$/, '') : 'guest')).toLowerCase();
-  const policy = policyFor(options, name);
+  const policy = await policyFor(options, name);
   const ownLayer = options.layer === undefined;
   const layer = options.layer ?? layerFor(policy, options.mode ?? 'secure', options.traceSockets);
   const secure = layer.mode === 'secure';

@@ -8,7 +8,6 @@ import { CapsuleError } from '../api/errors.js';
 import { EXIT_CODE_HELP, ExitCode } from '../api/exit-codes.js';
 import { formatTable } from './report.js';
 import { runCommandSpec } from './run-command.js';
-import { upCommand } from './up.js';
 
 function exitCodesHelp(): string {
   return '\nExit codes:\n' + EXIT_CODE_HELP.map(([c, t]) => `  ${c.padEnd(7)} ${t}`).join('\n') + '\n';
@@ -52,6 +51,8 @@ function program(): Command {
     .option('--trap-unknown-imports', 'let imports Capsule does not provide trap when called')
     .addHelpText('after', help)
     .action(async (file: string, flags: { audit?: string; traceSockets?: boolean; trapUnknownImports?: boolean }) => {
+      // Loaded on use: the system-file schema is not needed to start `capsule run`.
+      const { upCommand } = await import('./up.js');
       process.exitCode = await upCommand(file, flags);
     });
 

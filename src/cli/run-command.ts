@@ -62,8 +62,8 @@ interface RunFlags {
   argv0?: string;
 }
 
-function optionsFrom(flags: RunFlags, name: string): RunOptions {
-  const doc = flags.policy !== undefined ? readPolicyFile(flags.policy) : undefined;
+async function optionsFrom(flags: RunFlags, name: string): Promise<RunOptions> {
+  const doc = flags.policy !== undefined ? await readPolicyFile(flags.policy) : undefined;
   const limits: Partial<Limits> = {
     ...(flags.memory !== undefined ? { memoryBytes: flags.memory } : {}),
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
@@ -91,8 +91,8 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
   // One guest per process: the thread pre-started by bin/capsule.js is all it needs.
   setSpareEnclaves(0);
   const name = flags.name ?? (path.basename(module).replace(/\.wasm$/, '').toLowerCase().replace(/[^a-z0-9-]/g, '-') || 'guest');
-  const options = optionsFrom(flags, name);
-  const policy = policyFor(options, name);
+  const options = await optionsFrom(flags, name);
+  const policy = await policyFor(options, name);
   const trace = flags.traceSockets ? (line: string) => { process.stderr.write(`[capsule] ${line}\n`); } : undefined;
   const layer = layerFor(policy, flags.mode, trace);
   openAuditFile(layer, flags.audit);

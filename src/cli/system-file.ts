@@ -22,7 +22,8 @@ import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import type { DirMount } from '../api/run.js';
 import { parseDir } from './parse.js';
-import { policySchema } from '../policy/document.js';
+import { limitsSchema } from '../policy/schema.js';
+import type { PolicyDocument } from '../policy/document.js';
 
 const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a lower-case name of letters, digits and dashes (like a host name)');
 
@@ -46,7 +47,7 @@ const system = z.object({
     denyConnect: z.array(z.string()).default([]),
     allowDns: z.boolean().default(false),
   }).strict().default({ allowConnect: [], denyConnect: [], allowDns: false }),
-  limits: policySchema.shape.limits,
+  limits: limitsSchema.optional(),
   guests: z.array(guest).min(1, 'at least one guest'),
 }).strict();
 
@@ -64,7 +65,7 @@ export interface SystemGuest {
 export interface SystemSpec {
   mode: 'secure' | 'normal';
   network: { allowConnect: string[]; denyConnect: string[]; allowDns: boolean };
-  limits: z.output<typeof policySchema>['limits'];
+  limits: PolicyDocument['limits'];
   guests: SystemGuest[];
   /** Where relative paths resolve. */
   base: string;

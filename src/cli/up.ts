@@ -29,10 +29,8 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
   await Promise.all(spec.guests.map((g) => loadModule(g.module, flags.trapUnknownImports ?? false)));
 
   // The system's grants, limits for each guest, and every guest's published ports.
-  const policy = buildPolicy({
-    mounts: [], env: {}, limits: spec.limits,
-    network: { ...spec.network, publish: [] },
-  }, spec.base, {}, undefined);
+  const policy = buildPolicy({ ...(spec.limits ? { limits: spec.limits } : {}), network: { ...spec.network, publish: [] } },
+    spec.base, {}, undefined);
   try {
     policy.network.publish = spec.guests.flatMap((g) => buildPolicy(undefined, spec.base, { publish: g.publish }, g.name).network.publish);
   } catch (err) {

@@ -8,13 +8,20 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-// The bundled enclave code (dist/bundle/worker.js) loads fastest; from the
-// module tree (dist/src/enclave) it is two levels up, from the bundle beside it.
-const WORKER_URL = [new URL('../../bundle/worker.js', import.meta.url), new URL('./worker.js', import.meta.url)]
+// The bundled enclave code (dist/bundle/worker.cjs) loads fastest; from the
+// module tree (dist/src/enclave) it is two levels up, from a bundle beside it.
+const WORKER_URL = [new URL('../../bundle/worker.cjs', import.meta.url), new URL('./worker.cjs', import.meta.url)]
   .find((u) => fs.existsSync(fileURLToPath(u))) ?? new URL('./worker.js', import.meta.url);
 
-const idle: Worker[] = [];
-let spares = 0;
+/**
+ * The pool lives on globalThis so that the small bundle bin/capsule.js loads
+ * first (to start a thread before anything else) and the CLI bundle loaded
+ * after it share one pool.
+ */
+interface Pool { idle: Worker[]; spares: number }
+const POOL = Symbol.for('capsule.enclave-pool');
+const pool: Pool = ((globalThis as Record<symbol, unknown>)[POOL] ??= { idle: [], spares: 0 }) as Pool;
+const idle = pool.idle;
 
 function boot(): void {
   const w = new Worker(WORKER_URL);
@@ -34,14 +41,14 @@ export function prewarm(count = 1): void {
 
 /** Keeps `count` threads booted in advance: each one taken is replaced at once. */
 export function keepSpares(count: number): void {
-  spares = Math.max(0, count);
-  while (idle.length < spares) boot();
+  pool.spares = Math.max(0, count);
+  while (idle.length < pool.spares) boot();
 }
 
 /** A booting or ready enclave thread, waiting for its EnclaveConfig message. */
 export function takeWorker(): Worker {
   const w = idle.shift() ?? new Worker(WORKER_URL);
   w.ref();
-  while (idle.length < spares) boot();
+  while (idle.length < pool.spares) boot();
   return w;
 }

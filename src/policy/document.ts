@@ -4,58 +4,33 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { emptyNetworkPolicy, parseConnectGrant, parsePublish, PolicyError } from './network.js';
 import { DEFAULT_LIMITS, type Limits, type MountGrant, type Policy } from './policy.js';
 import { parseDuration, parseSize } from './units.js';
 
-const size = z.union([z.number(), z.string()]).refine((v) => parseSize(v) !== undefined,
-  { message: 'expected a size: a number of bytes or a string such as "256MiB", "64k", "1GB"' });
-const duration = z.union([z.number(), z.string()]).refine((v) => parseDuration(v) !== undefined,
-  { message: 'expected a duration: milliseconds or a string such as "10s", "500ms", "2m"' });
-const count = z.number().int().min(1).max(1 << 20);
-
-export const policySchema = z.object({
-  version: z.literal(1).optional(),
-  mounts: z.array(z.union([
-    z.object({ host: z.string().min(1), guest: z.string().min(1), readOnly: z.boolean().default(false) }).strict(),
-    z.object({ tmpfs: size, guest: z.string().min(1) }).strict(),
-  ])).default([]),
-  env: z.record(z.string().regex(/^[^=\0]+$/, 'a variable name without "=" or NUL'), z.string()).default({}),
-  network: z.object({
-    allowConnect: z.array(z.string()).default([]),
-    denyConnect: z.array(z.string()).default([]),
-    allowDns: z.boolean().default(false),
-    publish: z.array(z.string()).default([]),
-  }).strict().default({ allowConnect: [], denyConnect: [], allowDns: false, publish: [] }),
-  limits: z.object({
-    memory: size.optional(),
-    timeout: duration.optional(),
-    maxFds: count.optional(),
-    maxSockets: z.number().int().min(0).max(1 << 20).optional(),
-    queueBytes: size.optional(),
-    callBytes: size.optional(),
-    maxOutput: size.optional(),
-  }).strict().default({}),
-}).strict();
-
-export type PolicyDocument = z.input<typeof policySchema>;
-
-function fieldPath(p: readonly PropertyKey[]): string {
-  return p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+/** A policy document: every field optional, every default denies (see README). */
+export interface PolicyDocument {
+  version?: 1;
+  mounts?: ({ host: string; guest: string; readOnly?: boolean } | { tmpfs: number | string; guest: string })[];
+  env?: Record<string, string>;
+  network?: { allowConnect?: string[]; denyConnect?: string[]; allowDns?: boolean; publish?: string[] };
+  limits?: {
+    memory?: number | string; timeout?: number | string; maxFds?: number; maxSockets?: number;
+    queueBytes?: number | string; callBytes?: number | string; maxOutput?: number | string;
+  };
 }
 
 /** Validates a document; throws CapsuleError(CONFIG) naming the field. `where` prefixes the message. */
-export function parsePolicyDocument(raw: unknown, where: string): z.output<typeof policySchema> {
-  const r = policySchema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  throw new CapsuleError(ExitCode.CONFIG, `${where}: ${fieldPath(issue.path) || '(top level)'}: ${issue.message}`);
+export async function parsePolicyDocument(raw: unknown, where: string): Promise<PolicyDocument> {
+  const { policyProblem } = await import('./schema.js');
+  const problem = policyProblem(raw);
+  if (problem !== undefined) throw new CapsuleError(ExitCode.CONFIG, `${where}: ${problem}`);
+  return raw as PolicyDocument;
 }
 
-export function readPolicyFile(file: string): { doc: z.output<typeof policySchema>; base: string } {
+export async function readPolicyFile(file: string): Promise<{ doc: PolicyDocument; base: string }> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -69,7 +44,7 @@ export function readPolicyFile(file: string): { doc: z.output<typeof policySchem
   } catch (err) {
     throw new CapsuleError(ExitCode.CONFIG, `${file}: not valid JSON: ${(err as Error).message}`);
   }
-  return { doc: parsePolicyDocument(raw, file), base: path.dirname(path.resolve(file)) };
+  return { doc: await parsePolicyDocument(raw, file), base: path.dirname(path.resolve(file)) };
 }
 
 /** What flags and API options add on top of a document. */
@@ -87,23 +62,24 @@ export interface PolicyAdditions {
  * The Policy from a validated document (host paths relative to `base`) plus
  * additions: lists are appended, scalars from the additions win.
  */
-export function buildPolicy(doc: z.output<typeof policySchema> | undefined, base: string, add: PolicyAdditions = {}, guest?: string): Policy {
-  const d = doc ?? policySchema.parse({});
-  const mounts: MountGrant[] = d.mounts.map((m) => 'tmpfs' in m
+export function buildPolicy(doc: PolicyDocument | undefined, base: string, add: PolicyAdditions = {}, guest?: string): Policy {
+  const d = doc ?? {};
+  const dn = d.network ?? {};
+  const mounts: MountGrant[] = (d.mounts ?? []).map((m) => 'tmpfs' in m
     ? { guest: m.guest, readOnly: false, tmpfsBytes: parseSize(m.tmpfs)! }
-    : { host: path.resolve(base, m.host), guest: m.guest, readOnly: m.readOnly });
+    : { host: path.resolve(base, m.host), guest: m.guest, readOnly: m.readOnly ?? false });
   const network = emptyNetworkPolicy();
   const where = doc ? 'policy' : 'flags';
   try {
-    network.allowConnect = [...d.network.allowConnect, ...(add.allowConnect ?? [])].map(parseConnectGrant);
-    network.denyConnect = [...d.network.denyConnect, ...(add.denyConnect ?? [])].map(parseConnectGrant);
-    network.publish = [...d.network.publish, ...(add.publish ?? [])].map((p) => parsePublish(p, guest));
+    network.allowConnect = [...(dn.allowConnect ?? []), ...(add.allowConnect ?? [])].map(parseConnectGrant);
+    network.denyConnect = [...(dn.denyConnect ?? []), ...(add.denyConnect ?? [])].map(parseConnectGrant);
+    network.publish = [...(dn.publish ?? []), ...(add.publish ?? [])].map((p) => parsePublish(p, guest));
   } catch (err) {
     if (err instanceof PolicyError) throw new CapsuleError(doc ? ExitCode.CONFIG : ExitCode.USAGE, `${where}: ${err.message}`);
     throw err;
   }
-  network.allowDns = add.allowDns || d.network.allowDns;
-  const l = d.limits;
+  network.allowDns = (add.allowDns || dn.allowDns) ?? false;
+  const l = d.limits ?? {};
   const limits: Limits = {
     memoryBytes: l.memory !== undefined ? parseSize(l.memory)! : DEFAULT_LIMITS.memoryBytes,
     timeoutMs: l.timeout !== undefined ? parseDuration(l.timeout)! : DEFAULT_LIMITS.timeoutMs,
@@ -117,4 +93,3 @@ export function buildPolicy(doc: z.output<typeof policySchema> | undefined, base
   return { mounts: [...mounts, ...(add.mounts ?? [])], env: { ...d.env, ...add.env }, network, limits };
 }
 
-export { PolicyError };

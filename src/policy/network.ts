@@ -4,8 +4,8 @@
 // rules; loopback, private, link-local and other non-public ranges are
 // refused unless a grant names an address in that same range.
 
-import ipaddr from 'ipaddr.js';
 import { canonicalIp, rangeOf } from '../layer/net/address.js';
+import { ipaddr } from '../layer/net/ipaddr.js';
 
 export interface HostPattern {
   /** As written, for messages. */
@@ -106,7 +106,7 @@ export function parsePublish(text: string, guest?: string): PublishRule {
 function ipMatches(p: HostPattern, ip: string): boolean {
   if (p.kind === 'ip') return p.value === ip;
   if (p.kind !== 'cidr') return false;
-  const a = ipaddr.parse(ip), base = ipaddr.parse(p.value);
+  const a = ipaddr().parse(ip), base = ipaddr().parse(p.value);
   return a.kind() === base.kind() && a.match(base, p.prefix);
 }
 

@@ -161,7 +161,7 @@ export async function runHostile(name: string, opts: HostileOptions = {}): Promi
   const { watch, ...rest } = opts;
   const runOpts: RunOptions = { timeoutMs: 20_000, ...rest, name: guestName, stdout: watch ? watch.stream : 'capture', stderr: 'capture' };
   const own = opts.layer === undefined;
-  const layer = opts.layer ?? layerFor(policyFor(runOpts, guestName), 'secure');
+  const layer = opts.layer ?? layerFor(await policyFor(runOpts, guestName), 'secure');
   const audit: AuditRecord[] = [];
   const sink = (r: AuditRecord): void => { audit.push(r); };
   layer.audit.addSink(sink);
@@ -226,7 +226,7 @@ export function recordsOf(audit: AuditRecord[], decision: AuditRecord['decision'
 /** Asserts at least one record matches; returns the first. */
 export function assertRecord(audit: AuditRecord[], match: Partial<Record<keyof AuditRecord, string | RegExp>>, what: string): AuditRecord {
   const found = audit.find((r) => Object.entries(match).every(([k, v]) => {
-    const value = (r as Record<string, unknown>)[k];
+    const value = (r as unknown as Record<string, unknown>)[k];
     return typeof v === 'string' ? value === v : typeof value === 'string' && v.test(value);
   }));
   assert.ok(found, `${what}: no audit record matching ${JSON.stringify(match, (_k, v) => (v instanceof RegExp ? String(v) : v))}; records: ${JSON.stringify(audit.filter((r) => r.op !== 'start' && r.op !== 'exit'))}`);

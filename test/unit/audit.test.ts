@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Aggregator } from '../../src/audit/aggregate.js';
 import { AuditLog } from '../../src/audit/log.js';
-import { auditJsonSchema, auditRecordSchema, type AuditEvent, type AuditRecord } from '../../src/audit/record.js';
+import type { AuditEvent, AuditRecord } from '../../src/audit/record.js';
+import { auditJsonSchema, auditRecordSchema } from '../../src/audit/schema.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 

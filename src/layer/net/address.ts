@@ -3,8 +3,9 @@
 // spelling of one address ("127.1", "0x7f.0.0.1", "::ffff:127.0.0.1") becomes
 // the same string here, so every check sees the same value.
 
-import ipaddr from 'ipaddr.js';
+import type { IPv4, IPv6 } from 'ipaddr.js';
 import { Errno, SysError } from '../../abi/errno.js';
+import { ipaddr } from './ipaddr.js';
 
 export type Family = 4 | 6;
 
@@ -16,12 +17,12 @@ export interface SockAddr {
 }
 
 /** Parses any spelling of an IP address; undefined if it is not one. */
-export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+export function parseIp(text: string): IPv4 | IPv6 | undefined {
   let t = text.trim();
   if (t.startsWith('[') && t.endsWith(']')) t = t.slice(1, -1);
-  if (!ipaddr.isValid(t)) return undefined;
+  if (!ipaddr().isValid(t)) return undefined;
   try {
-    return ipaddr.parse(t);
+    return ipaddr().parse(t);
   } catch {
     return undefined;
   }
@@ -31,7 +32,7 @@ export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
 export function canonicalIp(text: string): { family: Family; ip: string } | undefined {
   const a = parseIp(text);
   if (!a) return undefined;
-  const p = a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress() ? (a as ipaddr.IPv6).toIPv4Address() : a;
+  const p = a.kind() === 'ipv6' && (a as IPv6).isIPv4MappedAddress() ? (a as IPv6).toIPv4Address() : a;
   return { family: p.kind() === 'ipv4' ? 4 : 6, ip: p.toString() };
 }
 
@@ -39,19 +40,19 @@ export function canonicalIp(text: string): { family: Family; ip: string } | unde
 export function rangeOf(ip: string): string {
   const a = parseIp(ip);
   if (!a) return 'invalid';
-  const p = a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress() ? (a as ipaddr.IPv6).toIPv4Address() : a;
+  const p = a.kind() === 'ipv6' && (a as IPv6).isIPv4MappedAddress() ? (a as IPv6).toIPv4Address() : a;
   return p.range();
 }
 
 export function bytesOf(addr: { family: Family; ip: string }): number[] {
-  const a = ipaddr.parse(addr.ip);
-  if (addr.family === 6 && a.kind() === 'ipv4') return (a as ipaddr.IPv4).toIPv4MappedAddress().toByteArray();
+  const a = ipaddr().parse(addr.ip);
+  if (addr.family === 6 && a.kind() === 'ipv4') return (a as IPv4).toIPv4MappedAddress().toByteArray();
   return a.toByteArray();
 }
 
 export function fromBytes(family: Family, bytes: ArrayLike<number>, port: number): SockAddr {
   const arr = Array.from(bytes);
-  const ip = family === 4 ? ipaddr.fromByteArray(arr.slice(0, 4)) : ipaddr.fromByteArray(arr.slice(0, 16));
+  const ip = family === 4 ? ipaddr().fromByteArray(arr.slice(0, 4)) : ipaddr().fromByteArray(arr.slice(0, 16));
   return { family, ip: ip.toString(), port };
 }
 

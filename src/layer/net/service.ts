@@ -34,7 +34,8 @@ export interface NetDecision {
 export interface NetServiceOptions {
   mode: 'secure' | 'normal';
   policy: NetworkPolicy;
-  host: HostNet;
+  /** The host's network, or how to load it (on first use: most guests never touch it). */
+  host: HostNet | (() => Promise<HostNet>);
   tracer?: Tracer;
   /** Upper bound on each queue's bytes. */
   maxQueueBytes?: number;
@@ -66,8 +67,15 @@ export class NetService {
   private readonly extras = new Map<number, EntryExtras>();
   private readonly publishServers: HostServer[] = [];
 
+  private hostNet: Promise<HostNet> | undefined;
+
   constructor(private readonly o: NetServiceOptions) {
     this.table = new SocketTable(o.tracer);
+  }
+
+  private host(): Promise<HostNet> {
+    const h = this.o.host;
+    return (this.hostNet ??= typeof h === 'function' ? h() : Promise.resolve(h));
   }
 
   /** Registers a guest: it gets its name and addresses on the virtual network. */
@@ -92,7 +100,7 @@ export class NetService {
     if (this.o.mode !== 'secure') return;
     for (const rule of this.o.policy.publish) {
       const guest = rule.guest ?? this.vnet.guests()[0]?.name;
-      const server = await this.o.host.listen({ family: canonicalIp(rule.hostAddress)!.family, ip: rule.hostAddress, port: rule.hostPort },
+      const server = await (await this.host()).listen({ family: canonicalIp(rule.hostAddress)!.family, ip: rule.hostAddress, port: rule.hostPort },
         MAX_BACKLOG, (conn) => this.published(guest, rule.guestPort, rule.text, conn));
       this.publishServers.push(server);
     }
@@ -220,7 +228,7 @@ export class NetService {
       this.decide(e.local.owner.enclave, 'listen', `${formatAddr(e.local.local)}`, true,
         'the virtual network (reachable by guests of this layer, and from the host only through --publish)');
     } else if (!this.extras.get(e.id)?.hostServer) {
-      const server = await this.o.host.listen(e.local.local ?? unspecified(e.local.family), e.backlog, (c) => this.incoming(e, c, c.local));
+      const server = await (await this.host()).listen(e.local.local ?? unspecified(e.local.family), e.backlog, (c) => this.incoming(e, c, c.local));
       this.extra(e).hostServer = server;
       e.local.local = server.local;
     }
@@ -324,7 +332,8 @@ export class NetService {
     e.local.peer = addr;
     this.table.apply(e, 'connect');
     const ev = e.local.event;
-    this.extra(e).bridged = this.o.host.connect(target, rx, tx, {
+    const host = await this.host();
+    this.extra(e).bridged = host.connect(target, rx, tx, {
       connected: (local) => {
         if (e.status !== SocketStatus.CONNECTING) return;
         if (this.o.mode === 'normal') e.local.local = local;
@@ -456,12 +465,12 @@ export class NetService {
     if (!x.hostDatagram) {
       const enclave = e.local.owner.enclave;
       const local = this.o.mode === 'normal' ? e.local.local : undefined;
-      x.hostDatagram = this.o.host.datagram(e.local.family, local, e.receiveQueue!, () => this.wake(enclave)).then((d) => {
+      x.hostDatagram = this.host().then((host) => host.datagram(e.local.family, local, e.receiveQueue!, () => this.wake(enclave)).then((d) => {
         if (this.o.mode === 'normal') e.local.local = d.local;
         e.sendQueue ??= this.queue(DATAGRAM_QUEUE_BYTES, undefined, enclave);
         d.drain(e.sendQueue);
         return d;
-      });
+      }));
     }
     return x.hostDatagram;
   }
@@ -517,7 +526,7 @@ export class NetService {
       if (local) return local.map((a) => ({ ...a, port }));
       const d = decideResolve(this.o.policy, n);
       this.decide(enclave, 'resolve', n, d.allowed, d.reason);
-      const found = await this.o.host.lookup(n);
+      const found = await (await this.host()).lookup(n);
       for (const a of found) {
         const ip = canonicalIp(a.ip)!.ip;
         let names = this.pinned.get(ip);
@@ -526,7 +535,7 @@ export class NetService {
       }
       return found.map((a) => ({ ...a, port }));
     }
-    return (await this.o.host.lookup(name)).map((a) => ({ ...a, port }));
+    return (await (await this.host()).lookup(name)).map((a) => ({ ...a, port }));
   }
 }
 
