@@ -5,7 +5,6 @@
 // thread; the rest go to the layer (rpc.ts).
 
 import fs from 'node:fs';
-import { randomFillSync } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { Errno, errnoName } from '../abi/errno.js';
 import { GuestStop, setDenialHook } from '../abi/errors.js';
@@ -17,6 +16,7 @@ import type { WasixContext } from '../abi/wasix/context.js';
 import { WASIX_MODULE, wasixSocketFunctions } from '../abi/wasix/sockets.js';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, WRITE_RIGHTS } from '../abi/witx.js';
 import { HostDir } from '../host/fs.js';
+import { randomFill } from '../host/random.js';
 import { hostClocks } from '../layer/clocks.js';
 import { FdTable } from '../layer/fdtable.js';
 import type { DirNode } from '../layer/fs/backend.js';
@@ -104,7 +104,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     args: cfg.args.map(encodeUtf8),
     env: cfg.env.map(encodeUtf8),
     clocks: hostClocks,
-    randomFill: (buf) => { randomFillSync(buf); },
+    randomFill,
     eventEpoch: events.epoch,
     waitForEvents: events.wait,
     net,
