@@ -4,6 +4,18 @@
 // every thread. The library build (dist/src) is unchanged.
 import { build } from 'esbuild';
 
+/** In a CommonJS bundle `require` exists: load ipaddr.js with it (node:module would cost start-up). */
+const requireIpaddr = {
+  name: 'require-ipaddr',
+  setup(b) {
+    b.onResolve({ filter: /\/ipaddr\.js$/ }, (args) => (args.importer.includes('/dist/src/') ? { path: 'ipaddr-loader', namespace: 'capsule' } : undefined));
+    b.onLoad({ filter: /^ipaddr-loader$/, namespace: 'capsule' }, () => ({
+      contents: "let lib; export function ipaddr() { return (lib ??= require('ipaddr.js')); }",
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -12,9 +24,10 @@ const common = {
   logLevel: 'warning',
   // Loaded from node_modules only when needed: a policy or system file to check, an address to parse.
   external: ['zod', 'ipaddr.js'],
+  plugins: [requireIpaddr],
   // The sources are ES modules that locate files beside themselves.
   define: { 'import.meta.url': '__capsuleModuleUrl' },
-  banner: { js: "const __capsuleModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: "const __capsuleModuleUrl = 'file://' + __filename.split('/').map(encodeURIComponent).join('/');" },
   outdir: 'dist/bundle',
   outExtension: { '.js': '.cjs' },
 };
