@@ -26,24 +26,7 @@ int32_t raw_fd_write(int32_t fd, int32_t iovs, int32_t n, int32_t nwritten)
 int32_t raw_resolve(int32_t host, int32_t len, int32_t port, int32_t addrs, int32_t naddrs, int32_t nresolved)
     __attribute__((import_module("wasix_32v1"), import_name("resolve")));
 
-static const char *const NAMES[] = {
-  "SUCCESS", "E2BIG", "EACCES", "EADDRINUSE", "EADDRNOTAVAIL", "EAFNOSUPPORT", "EAGAIN", "EALREADY",
-  "EBADF", "EBADMSG", "EBUSY", "ECANCELED", "ECHILD", "ECONNABORTED", "ECONNREFUSED", "ECONNRESET",
-  "EDEADLK", "EDESTADDRREQ", "EDOM", "EDQUOT", "EEXIST", "EFAULT", "EFBIG", "EHOSTUNREACH", "EIDRM",
-  "EILSEQ", "EINPROGRESS", "EINTR", "EINVAL", "EIO", "EISCONN", "EISDIR", "ELOOP", "EMFILE", "EMLINK",
-  "EMSGSIZE", "EMULTIHOP", "ENAMETOOLONG", "ENETDOWN", "ENETRESET", "ENETUNREACH", "ENFILE", "ENOBUFS",
-  "ENODEV", "ENOENT", "ENOEXEC", "ENOLCK", "ENOLINK", "ENOMEM", "ENOMSG", "ENOPROTOOPT", "ENOSPC",
-  "ENOSYS", "ENOTCONN", "ENOTDIR", "ENOTEMPTY", "ENOTRECOVERABLE", "ENOTSOCK", "ENOTSUP", "ENOTTY",
-  "ENXIO", "EOVERFLOW", "EOWNERDEAD", "EPERM", "EPIPE", "EPROTO", "EPROTONOSUPPORT", "EPROTOTYPE",
-  "ERANGE", "EROFS", "ESPIPE", "ESRCH", "ESTALE", "ETIMEDOUT", "ETXTBSY", "EXDEV", "ENOTCAPABLE",
-};
-
-static const char *ename(int e) {
-  static char other[32];
-  if (e >= 0 && e < (int)(sizeof NAMES / sizeof NAMES[0])) return e == 0 ? "OK" : NAMES[e];
-  snprintf(other, sizeof other, "E#%d", e);
-  return other;
-}
+#include "verdict.h"
 
 #define R_READ (__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_FILESTAT_GET)
 #define R_RW (R_READ | __WASI_RIGHTS_FD_WRITE)
