@@ -74,6 +74,7 @@ static int count_dir(const char *dir) {
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char *p = malloc(strlen(dir) + strlen(e->d_name) + 2);
         sprintf(p, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
         struct stat st;
