@@ -126,9 +126,3 @@ export function encodeUtf8(s: string): Uint8Array {
   return utf8Encoder.encode(s);
 }
 
-/** Total byte length of a list of buffers. */
-export function totalLength(bufs: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const b of bufs) n += b.byteLength;
-  return n;
-}

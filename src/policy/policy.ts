@@ -50,6 +50,3 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   outputBytes: 1024 * 1024 * 1024,
 });
 
-export function emptyPolicy(network: NetworkPolicy): Policy {
-  return { mounts: [], env: {}, network, limits: { ...DEFAULT_LIMITS } };
-}

@@ -16,12 +16,6 @@ export interface StreamEnds {
   peerControl?: SharedArrayBuffer;
 }
 
-export interface SocketOptionsSet {
-  /** An option name from layer/net/options.ts and its value. */
-  option: string;
-  value: number | boolean | null;
-}
-
 export type NetRequest =
   | { op: 'open'; fd: number; family: Family; type: SockType }
   | { op: 'bind'; id: number; addr: SockAddr }

@@ -7,7 +7,6 @@ import { Errno, SysError } from '../../abi/errno.js';
 import { decideConnect, decideResolve, type NetworkPolicy } from '../../policy/network.js';
 import { Ring, RingFlag } from '../ring.js';
 import { canonicalIp, checkFamily, formatAddr, isLoopback, unspecified, type SockAddr } from './address.js';
-import { DATAGRAM_HEADER, MAX_DATAGRAM } from './datagram.js';
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection } from './host-net.js';
 import { queueBytes, type SocketOptions } from './options.js';
 import type { AcceptReply, ConnectReply, NetRequest, OpenReply, RouteReply } from './protocol.js';
@@ -513,7 +512,6 @@ export class NetService {
   private setopt(e: SocketEntry, option: string, value: number | boolean | null): void {
     if (!(option in e.local.options)) throw new SysError(Errno.NOPROTOOPT);
     (e.local.options as unknown as Record<string, unknown>)[option] = value;
-    if (option === 'recvTimeout' || option === 'sendTimeout') return;
   }
 
   private async resolve(enclave: string, name: string, port: number): Promise<SockAddr[]> {
@@ -539,4 +537,3 @@ export class NetService {
   }
 }
 
-export { DATAGRAM_HEADER, MAX_DATAGRAM };
