@@ -4,26 +4,6 @@
  * wait for the 1-byte echo. Each round trip is timed here with
  * CLOCK_MONOTONIC. Prints "rtt_median_ns <m> rtt_mean_ns <a> n <count>". */
 #include "../../../test/guests/src/net/wasix_net.h"
-#include <time.h>
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int32_t connect_retry(const wx_addr_port *to) {
-  for (int tries = 0;; tries++) {
-    int32_t fd;
-    wx_check(wx_sock_open(WX_INET4, WX_STREAM, 0, &fd), "sock_open");
-    int32_t err = wx_sock_connect(fd, to);
-    if (err == 0) return fd;
-    close(fd);
-    if (err != ECONNREFUSED || tries >= 10000) wx_check(err, "sock_connect");
-    struct timespec pause = { 0, 1000000 };
-    nanosleep(&pause, NULL);
-  }
-}
 
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -48,14 +28,14 @@ int main(int argc, char **argv) {
   if (!rtt) { printf("error: out of memory\n"); return 2; }
   wx_addr_port to;
   wx_check(wx_lookup4(host, port, &to), "resolve");
-  int32_t fd = connect_retry(&to);
+  int32_t fd = wx_connect_retry(&to, 10000);
   wx_sock_set_opt_flag(fd, WX_OPT_NO_DELAY, 1);
   for (long i = 0; i < warmup; i++) round_trip(fd);
   uint64_t sum = 0;
   for (long i = 0; i < count; i++) {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = wx_now_ns();
     round_trip(fd);
-    rtt[i] = now_ns() - t0;
+    rtt[i] = wx_now_ns() - t0;
     sum += rtt[i];
   }
   wx_check(__wasi_sock_shutdown(fd, __WASI_SDFLAGS_WR), "shutdown");

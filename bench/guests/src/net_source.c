@@ -5,30 +5,9 @@
  * Prints "sent <bytes> ns <ns>": the time from connected to ack, measured
  * here with CLOCK_MONOTONIC so start-up does not count. */
 #include "../../../test/guests/src/net/wasix_net.h"
-#include <time.h>
 
 #define CHUNK (256 * 1024)
 static uint8_t buf[CHUNK];
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Opens a stream socket connected to `to`, retrying refused connects. */
-static int32_t connect_retry(const wx_addr_port *to) {
-  for (int tries = 0;; tries++) {
-    int32_t fd;
-    wx_check(wx_sock_open(WX_INET4, WX_STREAM, 0, &fd), "sock_open");
-    int32_t err = wx_sock_connect(fd, to);
-    if (err == 0) return fd;
-    close(fd);
-    if (err != ECONNREFUSED || tries >= 10000) wx_check(err, "sock_connect");
-    struct timespec pause = { 0, 1000000 };
-    nanosleep(&pause, NULL);
-  }
-}
 
 int main(int argc, char **argv) {
   const char *host = argc > 1 ? argv[1] : "sink";
@@ -37,11 +16,11 @@ int main(int argc, char **argv) {
   wx_addr_port to;
   wx_check(wx_lookup4(host, port, &to), "resolve");
   for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)(i * 131 + 7);
-  int32_t fd = connect_retry(&to);
+  int32_t fd = wx_connect_retry(&to, 10000);
   wx_sock_set_opt_flag(fd, WX_OPT_NO_DELAY, 1); /* as the Node baseline; ignored if unsupported */
 
   uint64_t total = mib * 1024 * 1024;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = wx_now_ns();
   for (uint64_t sent = 0; sent < total;) {
     size_t n = total - sent < CHUNK ? (size_t)(total - sent) : CHUNK;
     wx_check(wx_send_all(fd, buf, n), "send");
@@ -51,7 +30,7 @@ int main(int argc, char **argv) {
   uint8_t ack;
   int64_t n = wx_recv(fd, &ack, 1);
   if (n < 0) { printf("error: recv ack: %s\n", strerror((int)-n)); return 2; }
-  uint64_t t1 = now_ns();
+  uint64_t t1 = wx_now_ns();
   close(fd);
   printf("sent %llu ns %llu\n", (unsigned long long)total, (unsigned long long)(t1 - t0));
   return 0;

@@ -32,17 +32,6 @@ static void say(const char *fmt, const char *a, const char *b) {
   fflush(stdout);
 }
 
-static void nap_ms(uint64_t ms) {
-  __wasi_subscription_t sub;
-  memset(&sub, 0, sizeof sub);
-  sub.u.tag = __WASI_EVENTTYPE_CLOCK;
-  sub.u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-  sub.u.u.clock.timeout = ms * 1000000ull;
-  __wasi_event_t ev;
-  __wasi_size_t n;
-  wx_check(__wasi_poll_oneoff(&sub, &ev, 1, &n), "poll_oneoff");
-}
-
 static void wait_for_go(void) {
   char c;
   while (read(0, &c, 1) == 1 && c != '\n') {}
@@ -113,7 +102,7 @@ static int do_spell(uint16_t port, int n, char **names, int retry) {
     err = wx_sock_connect(fd, &to);
     for (int attempt = 0; retry && err == ECONNREFUSED && attempt < 200; attempt++) {
       close(fd);
-      nap_ms(25);
+      wx_nap_ms(25);
       fd = open_sock(to.tag == WX_INET6 ? WX_INET6 : WX_INET4, WX_STREAM);
       err = wx_sock_connect(fd, &to);
     }
@@ -244,7 +233,7 @@ static int do_queue_host(const char *name, uint16_t port, int chunks) {
   wx_check(wx_sock_connect(fd, &to), "sock_connect");
   /* Let the bridge move what it can before counting. */
   fill("queue_host", fd, chunks);
-  nap_ms(300);
+  wx_nap_ms(300);
   fill("queue_host_more", fd, chunks);
   printf("queue_host: holding\n");
   fflush(stdout);
@@ -395,7 +384,7 @@ static int32_t connect_retry(const wx_addr_port *to, int32_t *out) {
     *out = open_sock(WX_INET4, WX_STREAM);
     if ((err = wx_sock_connect(*out, to)) != ECONNREFUSED) return err;
     close(*out);
-    nap_ms(25);
+    wx_nap_ms(25);
   }
   return err;
 }
@@ -408,7 +397,7 @@ static int do_client(const char *name, uint16_t port, const char *action) {
   printf("client: connected\n");
   fflush(stdout);
   if (!strcmp(action, "trap")) {
-    nap_ms(200);
+    wx_nap_ms(200);
     __builtin_trap();
   }
   printf("client_recv: %s\n", recv_result(fd));

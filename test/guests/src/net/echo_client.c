@@ -5,17 +5,6 @@
 #include "wasix_net.h"
 #include <unistd.h>
 
-static void nap_ms(uint64_t ms) {
-  __wasi_subscription_t sub;
-  memset(&sub, 0, sizeof sub);
-  sub.u.tag = __WASI_EVENTTYPE_CLOCK;
-  sub.u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-  sub.u.u.clock.timeout = ms * 1000000ull;
-  __wasi_event_t ev;
-  __wasi_size_t n;
-  if (__wasi_poll_oneoff(&sub, &ev, 1, &n) != 0) return;
-}
-
 int main(int argc, char **argv) {
   const char *host = argc > 1 ? argv[1] : "server";
   uint16_t port = argc > 2 ? (uint16_t)atoi(argv[2]) : 7000;
@@ -29,7 +18,7 @@ int main(int argc, char **argv) {
     err = wx_sock_connect(fd, &to);
     if (err != ECONNREFUSED) break;
     close(fd);
-    nap_ms(100);
+    wx_nap_ms(100);
   }
   wx_check(err, "sock_connect");
   wx_check(wx_send_all(fd, msg, strlen(msg)), "send");

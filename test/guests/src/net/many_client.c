@@ -18,17 +18,6 @@ static uint8_t buf[8192];
 static uint32_t len_of(int c) { return 100 + (uint32_t)(c * 37) % 1900; }
 static uint8_t pattern(int c, uint32_t j) { return (uint8_t)(c * 131 + j * 7 + (j >> 8) + (c >> 8)); }
 
-static void nap_ms(uint64_t ms) {
-  __wasi_subscription_t sub;
-  memset(&sub, 0, sizeof sub);
-  sub.u.tag = __WASI_EVENTTYPE_CLOCK;
-  sub.u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-  sub.u.u.clock.timeout = ms * 1000000ull;
-  __wasi_event_t ev;
-  __wasi_size_t n;
-  if (__wasi_poll_oneoff(&sub, &ev, 1, &n) != 0) return;
-}
-
 static int fail(const char *what, int c, int err) {
   printf("error: %s (connection %d): %s\n", what, c, strerror(err));
   return 2;
@@ -53,7 +42,7 @@ int main(int argc, char **argv) {
       err = wx_sock_connect(fds[c], &to);
       if (err != ECONNREFUSED) break;
       close(fds[c]);
-      nap_ms(50);
+      wx_nap_ms(50);
     }
     if (err) return fail("sock_connect", c, err);
   }

@@ -27,17 +27,6 @@ static const char *errname(int e) {
   }
 }
 
-static void nap_ms(uint64_t ms) {
-  __wasi_subscription_t sub;
-  memset(&sub, 0, sizeof sub);
-  sub.u.tag = __WASI_EVENTTYPE_CLOCK;
-  sub.u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-  sub.u.u.clock.timeout = ms * 1000000ull;
-  __wasi_event_t ev;
-  __wasi_size_t n;
-  wx_check(__wasi_poll_oneoff(&sub, &ev, 1, &n), "poll_oneoff");
-}
-
 static int32_t listener(uint8_t a, uint16_t port, int32_t backlog) {
   int32_t fd;
   wx_check(wx_sock_open(WX_INET4, WX_STREAM, 0, &fd), "sock_open");
@@ -167,7 +156,7 @@ static int do_server(uint16_t port, int trap) {
   printf("accepted\n");
   fflush(stdout);
   if (trap) {
-    nap_ms(200);
+    wx_nap_ms(200);
     __builtin_trap();
   }
   /* The client never sends: this blocks until the guest is stopped. */
@@ -182,7 +171,7 @@ static int do_wait(const char *host, uint16_t port) {
   for (int attempt = 0; attempt < 100; attempt++) {
     if ((err = connect_to(&to, &fd)) != ECONNREFUSED) break;
     close(fd);
-    nap_ms(50);
+    wx_nap_ms(50);
   }
   wx_check(err, "sock_connect");
   printf("connected\n");

@@ -21,17 +21,6 @@ static const char *errname(int e) {
   }
 }
 
-static void nap_ms(uint64_t ms) {
-  __wasi_subscription_t sub;
-  memset(&sub, 0, sizeof sub);
-  sub.u.tag = __WASI_EVENTTYPE_CLOCK;
-  sub.u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-  sub.u.u.clock.timeout = ms * 1000000ull;
-  __wasi_event_t ev;
-  __wasi_size_t n;
-  wx_check(__wasi_poll_oneoff(&sub, &ev, 1, &n), "poll_oneoff");
-}
-
 static wx_addr_port ipv6(const uint8_t bytes[16], uint16_t port) {
   wx_addr_port x;
   memset(&x, 0, sizeof x);
@@ -127,7 +116,7 @@ static int do_client(const char *host, uint16_t port) {
     wx_check(wx_sock_open(WX_INET6, WX_STREAM, 0, &fd), "sock_open");
     if ((err = wx_sock_connect(fd, &to)) != ECONNREFUSED) break;
     close(fd);
-    nap_ms(50);
+    wx_nap_ms(50);
   }
   wx_check(err, "sock_connect");
   wx_addr_port local;

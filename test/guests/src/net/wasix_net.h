@@ -52,6 +52,38 @@ static inline void wx_check(int32_t err, const char *what) {
   }
 }
 
+/* Sleeps `ms` milliseconds with a poll_oneoff clock subscription. */
+static inline void wx_nap_ms(uint64_t ms) {
+  __wasi_subscription_t sub;
+  memset(&sub, 0, sizeof sub);
+  sub.u.tag = __WASI_EVENTTYPE_CLOCK;
+  sub.u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
+  sub.u.u.clock.timeout = ms * 1000000ull;
+  __wasi_event_t ev;
+  __wasi_size_t n;
+  wx_check(__wasi_poll_oneoff(&sub, &ev, 1, &n), "poll_oneoff");
+}
+
+/* The monotonic clock in nanoseconds. */
+static inline uint64_t wx_now_ns(void) {
+  __wasi_timestamp_t t = 0;
+  wx_check(__wasi_clock_time_get(__WASI_CLOCKID_MONOTONIC, 1, &t), "clock_time_get");
+  return t;
+}
+
+/* A stream socket connected to `to` (IPv4), retrying refused connects every ms while the server starts. */
+static inline int32_t wx_connect_retry(const wx_addr_port *to, int tries) {
+  for (int i = 0;; i++) {
+    int32_t fd;
+    wx_check(wx_sock_open(WX_INET4, WX_STREAM, 0, &fd), "sock_open");
+    int32_t err = wx_sock_connect(fd, to);
+    if (err == 0) return fd;
+    close(fd);
+    if (err != ECONNREFUSED || i >= tries) wx_check(err, "sock_connect");
+    wx_nap_ms(1);
+  }
+}
+
 static inline wx_addr_port wx_ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port) {
   wx_addr_port x;
   memset(&x, 0, sizeof x);
