@@ -23,7 +23,7 @@ export const ExitCode = {
   MEMORY_LIMIT: 103,
   /** The guest wrote more output than its limit. */
   OUTPUT_LIMIT: 104,
-  /** The guest was stopped from outside (Ctrl-C, an abort signal). */
+  /** The guest was stopped from outside (Ctrl-C, an abort signal); SIGTERM and SIGHUP give 128+N. */
   INTERRUPTED: 130,
 } as const;
 
@@ -42,4 +42,5 @@ export const EXIT_CODE_HELP: [string, string][] = [
   ['104', 'the guest reached its output limit'],
   ['128+N', 'the guest raised signal N (proc_raise)'],
   ['130', 'interrupted (Ctrl-C)'],
+  ['129, 143', 'stopped by SIGHUP, SIGTERM (output flushed, audit closed)'],
 ];

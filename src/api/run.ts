@@ -3,6 +3,7 @@
 // and what the audit log recorded.
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import type { AuditRecord } from '../audit/record.js';
@@ -87,6 +88,12 @@ export interface RunOptions {
 export interface RunResult {
   /** What the process exit code should be (see ExitCode and the guest's own status). */
   exitCode: number;
+  /**
+   * Who chose `exitCode`: the guest (its own exit status or signal) or Capsule
+   * (a trap, a limit, a stop, a failure). A guest may exit with a code Capsule
+   * also uses, such as 70; this says which it was.
+   */
+  exitCodeFrom: 'guest' | 'capsule';
   /** Why the guest stopped. */
   outcome: Outcome;
   /** Present when the stream was "capture". */
@@ -99,12 +106,18 @@ export interface RunResult {
   audit: { allow: number; deny: number; limit: number; first?: AuditRecord };
 }
 
+/** 128 + the host signal's number, as shells report a process a signal ended; Ctrl-C without a signal name is 130. */
+function hostSignalCode(signal: string | undefined): number {
+  const n = signal === undefined ? undefined : os.constants.signals[signal as keyof typeof os.constants.signals];
+  return n === undefined ? ExitCode.INTERRUPTED : 128 + n;
+}
+
 export function exitCodeOf(outcome: Outcome): number {
   switch (outcome.kind) {
     case 'exit': return outcome.code > 255 ? 255 : outcome.code;
     case 'signal': return outcome.code;
     case 'trap': return ExitCode.TRAP;
-    case 'killed': return ExitCode.INTERRUPTED;
+    case 'killed': return hostSignalCode(outcome.signal);
     case 'limit':
       return outcome.limit === 'time' ? ExitCode.TIMEOUT
         : outcome.limit === 'memory' ? ExitCode.MEMORY_LIMIT
@@ -301,6 +314,7 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
     const outcome: Outcome = limiter.exceeded && report.outcome.kind !== 'limit'
       ? { kind: 'limit', limit: 'output', message: outputMessage } : report.outcome;
     const exitCode = exitCodeOf(outcome);
+    const exitCodeFrom = outcome.kind === 'exit' || outcome.kind === 'signal' ? 'guest' : 'capsule';
     if (outcome.kind === 'limit') {
       if (outcome.limit !== 'output') {
         audit.record({ enclave: name, op: outcome.limit, target: label, decision: 'limit', reason: outcome.message });
@@ -313,9 +327,9 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
     // Counted floods are reported before the exit record, and count in the result.
     audit.flush();
     audit.record({ enclave: name, op: 'exit', target: label, decision: 'allow', reason: describe(outcome),
-      detail: { exitCode, outcome, usage } });
+      detail: { exitCode, exitCodeFrom, outcome, usage } });
     audit.flush();
-    const result: RunResult = { exitCode, outcome, usage, outputCut: limiter.cut, audit: auditCounts() };
+    const result: RunResult = { exitCode, exitCodeFrom, outcome, usage, outputCut: limiter.cut, audit: auditCounts() };
     if (targets[0] === 'capture') result.stdout = Buffer.concat(captured[0]!);
     if (targets[1] === 'capture') result.stderr = Buffer.concat(captured[1]!);
     return result;

@@ -1,5 +1,5 @@
 // What `capsule run` and `capsule up` share around a layer: the audit file,
-// and Ctrl-C (the first stops the guests cleanly, a second gives up waiting).
+// and stop signals (the first stops the guests cleanly, a second gives up waiting).
 
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
@@ -16,14 +16,23 @@ export function openAuditFile(layer: Layer, file: string | undefined): void {
   }
 }
 
-/** An abort signal that Ctrl-C fires; dispose() stops listening. */
+/** Host signals that stop the guests cleanly: output is flushed, the audit log closed, the exit code 128+N. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * An abort signal that Ctrl-C, SIGTERM and SIGHUP fire (its reason names the
+ * signal); a second signal gives up waiting. dispose() stops listening.
+ */
 export function interruptible(): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let interrupts = 0;
-  const onSigint = (): void => {
-    if (++interrupts > 1) process.exit(ExitCode.INTERRUPTED);
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+  const handlers = STOP_SIGNALS.map((name) => {
+    const handler = (): void => {
+      if (++interrupts > 1) process.exit(ExitCode.INTERRUPTED);
+      controller.abort(name);
+    };
+    process.on(name, handler);
+    return [name, handler] as const;
+  });
+  return { signal: controller.signal, dispose: () => { for (const [name, h] of handlers) process.off(name, h); } };
 }

@@ -56,7 +56,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     output: output.sab, input: input.sab, control, layerPort: membership.port,
   };
 
-  const outputPump = new OutputPump(output, o.onOutput);
+  const outputPump = new OutputPump(output, ctrl, o.onOutput);
   const inputPump = new InputPump(input, o.stdin, wake);
   void inputPump.start();
 
@@ -79,7 +79,12 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     const timer = o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs)
       ? setTimeout(() => stop({ kind: 'limit', limit: 'time', message: `wall-time limit of ${o.timeoutMs} ms reached` }), o.timeoutMs)
       : undefined;
-    const onAbort = (): void => stop({ kind: 'killed', message: 'interrupted' });
+    const onAbort = (): void => {
+      // A host signal that asked for the stop travels as the abort reason (see cli/session.ts).
+      const reason: unknown = o.signal?.reason;
+      const signal = typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason) ? reason : undefined;
+      stop({ kind: 'killed', message: signal && signal !== 'SIGINT' ? `terminated by ${signal}` : 'interrupted', ...(signal ? { signal } : {}) });
+    };
     o.signal?.addEventListener('abort', onAbort, { once: true });
     if (o.signal?.aborted) onAbort();
 

@@ -54,6 +54,8 @@ export const Control = {
   CLOSED_OUTPUTS: 1,
   /** Sequence number of the last reply the layer posted to this enclave. */
   REPLY: 2,
+  /** Output records in the ring not yet taken by the host (bounds the host's work after a stop). */
+  OUTPUT_RECORDS: 3,
   SIZE: 4,
 } as const;
 
@@ -63,7 +65,8 @@ export type Outcome =
   | { kind: 'signal'; signal: string; code: number }
   | { kind: 'trap'; message: string }
   | { kind: 'limit'; limit: string; message: string }
-  | { kind: 'killed'; message: string }
+  /** Stopped from outside; `signal` names the host signal that asked for it, if one did. */
+  | { kind: 'killed'; message: string; signal?: string }
   | { kind: 'failed'; cause: FailureCause; message: string };
 
 /** Why an enclave could not run its guest at all. */

@@ -13,11 +13,20 @@ import type { Readiness } from '../layer/descriptor.js';
 import type { StreamSink, StreamSource } from '../layer/stdio.js';
 import type { Readable } from 'node:stream';
 import { Ring, RingFlag } from '../layer/ring.js';
+import { Control } from './protocol.js';
 
 const RECORD_HEADER = 4;
 const MAX_RECORD = 0xffffff;
 /** Largest chunk the host side hands to a sink at once. */
 const MAX_CHUNK = 1 << 20;
+
+/**
+ * Most output records the ring may hold at once. Each record costs the host a
+ * delivery, so this bounds how long flushing a stopped guest's output takes
+ * (a guest alternating 1-byte writes to stdout and stderr would otherwise
+ * leave 200,000 records in a 1 MiB ring).
+ */
+export const MAX_PENDING_RECORDS = 8192;
 
 /** Set in the input ring's flags by the enclave to ask the host to start reading. */
 export const INPUT_WANTED = 4;
@@ -26,12 +35,18 @@ export const INPUT_WANTED = 4;
 export class OutputWriter implements StreamSink {
   private readonly maxRecord: number;
 
-  /** `closed` holds a bit per fd whose host stream has gone away (EPIPE from then on). */
-  constructor(private readonly ring: Ring, private readonly closed: Int32Array, private readonly closedIndex: number) {
+  private readonly roomForRecord = (): boolean =>
+    Atomics.load(this.control, Control.OUTPUT_RECORDS) < MAX_PENDING_RECORDS || this.ring.flag(RingFlag.READER_CLOSED);
+
+  /** `control` holds a bit per fd whose host stream has gone away (EPIPE from then on) and the record count. */
+  constructor(private readonly ring: Ring, private readonly control: Int32Array) {
     this.maxRecord = Math.min(MAX_RECORD, ring.capacity - RECORD_HEADER);
   }
 
   private record(fd: number, bytes: Uint8Array): void {
+    if (!this.roomForRecord()) this.ring.waitUntil(false, this.roomForRecord, Infinity);
+    // Counted before it is published, so the host never takes a record it has not counted.
+    Atomics.add(this.control, Control.OUTPUT_RECORDS, 1);
     while (!this.ring.tryWriteRecord(fd, bytes)) {
       if (this.ring.flag(RingFlag.READER_CLOSED)) throw new SysError(Errno.PIPE);
       this.ring.waitForSpace(bytes.byteLength + RECORD_HEADER);
@@ -39,7 +54,7 @@ export class OutputWriter implements StreamSink {
   }
 
   write(fd: number, bufs: Uint8Array[]): number {
-    if (Atomics.load(this.closed, this.closedIndex) & (1 << fd) || this.ring.flag(RingFlag.READER_CLOSED)) {
+    if (Atomics.load(this.control, Control.CLOSED_OUTPUTS) & (1 << fd) || this.ring.flag(RingFlag.READER_CLOSED)) {
       throw new SysError(Errno.PIPE);
     }
     let total = 0;
@@ -67,11 +82,23 @@ export class OutputWriter implements StreamSink {
 
 export type OutputSink = (fd: number, bytes: Uint8Array) => void | Promise<void>;
 
+/**
+ * Work the host thread does for one guest's output before it yields to its
+ * event loop: whatever a guest writes, timers (the wall-time limit), signals
+ * (Ctrl-C) and every other guest's calls get their turn within a bounded
+ * time. A run of records costs about the same whether it holds one byte or
+ * many, so both bytes and runs are counted.
+ */
+const TURN_BYTES = 1 << 20;
+const TURN_RUNS = 2048;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Host side of the output ring: hands each record to `sink`, in order. */
 export class OutputPump {
   readonly done: Promise<void>;
 
-  constructor(private readonly ring: Ring, private readonly sink: OutputSink) {
+  constructor(private readonly ring: Ring, private readonly control: Int32Array, private readonly sink: OutputSink) {
     this.done = this.run();
   }
 
@@ -86,15 +113,24 @@ export class OutputPump {
   /**
    * Delivers every complete record now in the ring, merging consecutive
    * records for the same stream into one chunk: a guest's many small writes
-   * become a few large host writes.
+   * become a few large host writes. Yields to the event loop after each
+   * turn's worth of work.
    */
   private async drain(): Promise<void> {
     const ring = this.ring;
+    let turnBytes = 0;
+    let turnRuns = 0;
     while (ring.used >= RECORD_HEADER) {
+      if (turnBytes >= TURN_BYTES || turnRuns >= TURN_RUNS) {
+        await nextTurn();
+        turnBytes = 0;
+        turnRuns = 0;
+      }
       const available = ring.used;
       // Measure the run of complete records for one fd.
       let offset = 0;
       let bytes = 0;
+      let records = 0;
       let fd = -1;
       while (offset + RECORD_HEADER <= available) {
         const tag = ring.byteAt(offset);
@@ -103,21 +139,32 @@ export class OutputPump {
         fd = tag;
         offset += RECORD_HEADER + len;
         bytes += len;
+        records++;
         if (bytes >= MAX_CHUNK) break;
       }
       if (fd === -1) return;
-      // Copy the run out in one piece, then squeeze the headers out in place.
-      const raw = new Uint8Array(offset);
-      ring.peek(raw);
-      ring.consume(offset);
-      let at = 0;
-      for (let pos = 0; pos < offset;) {
-        const len = raw[pos + 1]! | (raw[pos + 2]! << 8) | (raw[pos + 3]! << 16);
-        raw.copyWithin(at, pos + RECORD_HEADER, pos + RECORD_HEADER + len);
-        at += len;
-        pos += RECORD_HEADER + len;
+      const chunk = new Uint8Array(bytes);
+      if (offset === RECORD_HEADER + bytes) {
+        // One record: copy its bytes straight out.
+        ring.peek(chunk, RECORD_HEADER);
+      } else {
+        // Several: copy the run out in one piece, then squeeze the headers out.
+        const raw = new Uint8Array(offset);
+        ring.peek(raw);
+        let at = 0;
+        for (let pos = 0; pos < offset;) {
+          const len = raw[pos + 1]! | (raw[pos + 2]! << 8) | (raw[pos + 3]! << 16);
+          chunk.set(raw.subarray(pos + RECORD_HEADER, pos + RECORD_HEADER + len), at);
+          at += len;
+          pos += RECORD_HEADER + len;
+        }
       }
-      const pending = this.sink(fd, raw.subarray(0, bytes));
+      // Uncounted before consumed: consume() is what wakes a writer waiting for room.
+      Atomics.sub(this.control, Control.OUTPUT_RECORDS, records);
+      ring.consume(offset);
+      turnBytes += offset;
+      turnRuns++;
+      const pending = this.sink(fd, chunk);
       if (pending) await pending;
     }
   }

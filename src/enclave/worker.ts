@@ -60,7 +60,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     cpuMs: threadCpuMs() ?? performance.now() - started - waited,
   });
 
-  const out = new OutputWriter(new Ring(cfg.output), control, Control.CLOSED_OUTPUTS);
+  const out = new OutputWriter(new Ring(cfg.output), control);
   // Denials travel to the host's audit log in the output ring, in order with the output.
   setDenialHook((op, d) => {
     const line = JSON.stringify({ op, target: d.target ?? '', decision: d.decision, reason: d.reason, errno: errnoName(d.errno) });

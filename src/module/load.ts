@@ -9,6 +9,7 @@ import { WASIX_MODULE, WASIX_SOCKET_NAMES } from '../abi/wasix/sockets.js';
 import type { ImportName } from '../enclave/protocol.js';
 import { formatSize } from '../policy/units.js';
 import { capMemory, MemoryTooLarge } from './memory-cap.js';
+import { capTables, TablesTooLarge } from './table-cap.js';
 import { importTypes, PROVIDED_TYPES } from './import-types.js';
 
 export type ModuleSource = string | URL | Uint8Array | WebAssembly.Module;
@@ -53,11 +54,15 @@ async function compile(bytes: Uint8Array, label: string): Promise<WebAssembly.Mo
 function capped(bytes: Uint8Array, label: string, memoryLimit: number | undefined): Uint8Array {
   if (memoryLimit === undefined || bytes.byteLength < 8) return bytes;
   try {
-    return capMemory(bytes, memoryLimit).bytes;
+    return capTables(capMemory(bytes, memoryLimit).bytes);
   } catch (err) {
     if (err instanceof MemoryTooLarge) {
       throw new CapsuleError(ExitCode.MEMORY_LIMIT, `'${label}' needs ${formatSize(err.initialBytes)} of memory at start, ` +
         `over its limit of ${formatSize(err.limitBytes)} (--memory)`);
+    }
+    if (err instanceof TablesTooLarge) {
+      throw new CapsuleError(ExitCode.MEMORY_LIMIT, `'${label}' needs ${err.initialElements} table elements at start, ` +
+        `over the limit of ${err.limitElements} per guest`);
     }
     return bytes; // malformed: let the compiler say why
   }
@@ -65,14 +70,18 @@ function capped(bytes: Uint8Array, label: string, memoryLimit: number | undefine
 
 /**
  * Loads and checks a WASI command module; throws CapsuleError with a
- * one-line reason. With `memoryLimit`, the module's memory is capped first
- * (a precompiled Module cannot be, and is checked when it starts instead).
+ * one-line reason. With `memoryLimit` (secure mode), the module's memory and
+ * tables are capped first; a precompiled Module cannot be, so it is refused.
  */
 export async function loadModule(source: ModuleSource, trapUnknownImports: boolean, memoryLimit?: number): Promise<LoadedModule> {
   let module: WebAssembly.Module;
   let label = 'module';
   let bytes: Uint8Array | undefined;
   if (source instanceof WebAssembly.Module) {
+    if (memoryLimit !== undefined) {
+      throw new CapsuleError(ExitCode.USAGE, 'a precompiled WebAssembly.Module cannot be held to the memory and table limits ' +
+        "of secure mode: pass the module's bytes or path instead");
+    }
     module = source;
   } else {
     if (!(source instanceof Uint8Array)) label = source instanceof URL ? source.pathname : source;
