@@ -1,5 +1,6 @@
 // What `capsule run` and `capsule up` share around a layer: the audit file,
-// and Ctrl-C (the first stops the guests cleanly, a second gives up waiting).
+// socket trace lines, and Ctrl-C (the first stops the guests cleanly, a
+// second gives up waiting).
 
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
@@ -26,4 +27,9 @@ export function interruptible(): { signal: AbortSignal; dispose(): void } {
   };
   process.on('SIGINT', onSigint);
   return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+/** A --trace-sockets line on stderr (the layer has escaped it). */
+export function traceLine(line: string): void {
+  process.stderr.write(`[capsule] ${line}\n`);
 }
