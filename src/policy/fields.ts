@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { DirMount } from '../api/run.js';
+import { escapeText } from '../audit/escape.js';
 import type { Limits } from './policy.js';
 import { formatDuration, formatSize, parseDuration, parseSize } from './units.js';
 
@@ -40,7 +41,7 @@ const size = (min: number, max: number, zero = false) =>
 const duration = (min: number, max: number, zero = false) =>
   bounded(parseDuration, 'a duration such as 10s, 500ms or 2m', min, max, formatDuration, zero);
 const count = (min: number, max: number) =>
-  bounded((v) => (typeof v === 'number' ? (Number.isSafeInteger(v) ? v : undefined) : /^\d{1,15}$/.test(v) ? Number(v) : undefined),
+  bounded((v) => (typeof v === 'number' ? (Number.isSafeInteger(v) && v >= 0 ? v : undefined) : /^\d{1,15}$/.test(v) ? Number(v) : undefined),
     'a whole number', min, max, String);
 
 /** Each limit: its field in a policy or system file, its flag, and its bounds (README, Limits). */
@@ -128,12 +129,27 @@ export function fieldPath(p: readonly PropertyKey[]): string {
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
 
+type Issue = z.core.$ZodIssue;
+
+/** The issue to report: inside a union, the one of the alternative whose type matched (its message says what is wrong). */
+function firstIssue(issue: Issue): Issue {
+  // A record's bad key: what is wrong with the key, at the key.
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) return { ...firstIssue(issue.issues[0]!), path: issue.path };
+  if (issue.code !== 'invalid_union') return issue;
+  const branch = issue.errors.find((b) => b.length > 0 && b[0]!.code !== 'invalid_type' && b[0]!.code !== 'unrecognized_keys')
+    ?? issue.errors.find((b) => b.length > 0);
+  if (!branch) return issue;
+  const inner = firstIssue(branch[0]!);
+  return { ...inner, path: [...issue.path, ...inner.path] };
+}
+
 /** The value `schema` makes of `raw`, or its first problem: where (`field` then the issue's own path) and what was expected. */
 export function check<T>(schema: z.ZodType<T, never> | z.ZodType<T>, raw: unknown, field = ''): Checked<T> {
   const r = (schema as z.ZodType<T>).safeParse(raw);
   if (r.success) return { ok: true, value: r.data };
-  const issue = r.error.issues[0]!;
+  const issue = firstIssue(r.error.issues[0]!);
   const sub = fieldPath(issue.path);
   const where = !field ? sub : !sub ? field : sub.startsWith('[') ? field + sub : `${field}.${sub}`;
-  return { ok: false, field: where || '(top level)', message: issue.message };
+  // Messages quote the values they refuse: escaped here, once for every channel.
+  return { ok: false, field: escapeText(where) || '(top level)', message: escapeText(issue.message) };
 }
