@@ -92,6 +92,7 @@ const MOUNT_OPTIONS = ['ro', 'rw'] as const;
 export const dirSpec = z.string().transform((spec, ctx): DirMount => {
   const sep = spec.indexOf('::');
   const head = sep === -1 ? spec : spec.slice(sep + 2);
+  if (head.includes('::')) return refuse(ctx, "more than one '::' (expected HOST::GUEST[:ro])");
   const colon = head.lastIndexOf(':');
   const options = colon === -1 ? [] : head.slice(colon + 1).split(',');
   const rest = colon === -1 ? head : head.slice(0, colon);
@@ -99,7 +100,6 @@ export const dirSpec = z.string().transform((spec, ctx): DirMount => {
   const guest = rest;
   if (host === '') return refuse(ctx, 'the host directory is empty (expected HOST::GUEST[:ro])');
   if (guest === '') return refuse(ctx, 'the guest path is empty (expected HOST::GUEST[:ro])');
-  if (guest.includes('::')) return refuse(ctx, "more than one '::' (expected HOST::GUEST[:ro])");
   const unknown = options.find((o) => !(MOUNT_OPTIONS as readonly string[]).includes(o));
   if (unknown !== undefined) return refuse(ctx, `unknown mount option '${unknown}' (accepted: ${MOUNT_OPTIONS.join(', ')})`);
   if (options.includes('ro') && options.includes('rw')) return refuse(ctx, "mount options 'ro' and 'rw' conflict");
