@@ -11,9 +11,10 @@ import { check, dirSpec, envName, envValue, guestName, LIMIT_FIELDS, tmpfsSpec, 
 import type { Limits } from '../policy/policy.js';
 import type { z } from 'zod';
 
-function flagValue<T>(flag: string, schema: z.ZodType<T, never> | z.ZodType<T>, value: string): T {
+/** `value` checked by `schema`; a refusal quotes `typed`, the whole value as the user typed it. */
+function flagValue<T>(flag: string, schema: z.ZodType<T, never> | z.ZodType<T>, value: string, typed = value): T {
   const r = check(schema, value);
-  if (!r.ok) throw new CapsuleError(ExitCode.USAGE, `${flag} '${escapeText(value)}': ${r.message}`);
+  if (!r.ok) throw new CapsuleError(ExitCode.USAGE, `${flag} '${escapeText(typed)}': ${r.message}`);
   return r.value;
 }
 
@@ -33,8 +34,8 @@ export function parseEnv(specs: string[], hostEnv: NodeJS.ProcessEnv): Record<st
   const env: Record<string, string> = {};
   for (const spec of specs) {
     const eq = spec.indexOf('=');
-    const name = flagValue('--env', envName, eq === -1 ? spec : spec.slice(0, eq));
-    const value = eq === -1 ? hostEnv[name] : flagValue('--env', envValue, spec.slice(eq + 1));
+    const name = flagValue('--env', envName, eq === -1 ? spec : spec.slice(0, eq), spec);
+    const value = eq === -1 ? hostEnv[name] : flagValue('--env', envValue, spec.slice(eq + 1), spec);
     if (value !== undefined) env[name] = value;
   }
   return env;
