@@ -63,7 +63,7 @@ export type LimitKey = keyof typeof LIMIT_FIELDS;
 
 /** The size of an in-memory mount. */
 export const tmpfsSize = size(4 * KiB, 4 * GiB);
-export const DEFAULT_TMPFS_BYTES = 64 * MiB;
+const DEFAULT_TMPFS_BYTES = 64 * MiB;
 
 /** A path the guest sees a mount under: absolute and normalised (`/data`), or `.`. */
 export const guestPath = z.string().superRefine((p, ctx) => {
@@ -123,11 +123,11 @@ export const tmpfsSpec = z.string().transform((spec, ctx): { guest: string; byte
 export const hostPath = z.string().min(1, 'the host directory is empty').refine((s) => !s.includes('\0'), 'the host directory contains a NUL byte');
 
 /** "a.b[2].c" for an issue's path. */
-export function fieldPath(p: readonly PropertyKey[]): string {
+function fieldPath(p: readonly PropertyKey[]): string {
   return p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
 }
 
-export type Checked<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
+type Checked<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
 
 type Issue = z.core.$ZodIssue;
 
