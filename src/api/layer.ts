@@ -9,6 +9,7 @@ import { CapsuleError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { ExecutionMode } from '../enclave/protocol.js';
 import { serveEnclave } from '../enclave/rpc.js';
+import { escapeText } from '../audit/escape.js';
 import { formatAddr } from '../layer/net/address.js';
 import type { NetRequest } from '../layer/net/protocol.js';
 import { NetService, type NetDecision } from '../layer/net/service.js';
@@ -48,9 +49,10 @@ export class Layer {
       policy: o.network ?? emptyNetworkPolicy(),
       host: async () => new (await import('../host/net.js')).NodeHostNet(),
       ...(trace ? {
-        tracer: (e, from, to, op) => trace(`socket ${e.id} ${e.local.owner.enclave}:${e.local.owner.fd} ` +
+        // Escaped like every line that may carry a guest-chosen string.
+        tracer: (e, from, to, op) => trace(escapeText(`socket ${e.id} ${e.local.owner.enclave}:${e.local.owner.fd} ` +
           `${e.local.protocol} ${formatAddr(e.local.local)} -> ${formatAddr(e.local.peer)}: ` +
-          `${statusName(from)} -> ${statusName(to)} (${op})`),
+          `${statusName(from)} -> ${statusName(to)} (${op})`)),
       } : {}),
       onDecision: (d: NetDecision) => this.audit.record(d),
       ...(o.canReach ? { canReach: o.canReach } : {}),

@@ -131,7 +131,6 @@ export function exitCodeOf(outcome: Outcome): number {
 
 function checkMounts(mounts: MountGrant[]): MountSpec[] {
   return mounts.map((m) => {
-    if (!m.guest) throw new CapsuleError(ExitCode.USAGE, `a mount has an empty guest path`);
     if (m.host === undefined) return { guestPath: m.guest, readOnly: false, tmpfsBytes: m.tmpfsBytes ?? 0 };
     let stat: fs.Stats;
     try {
@@ -155,6 +154,9 @@ function resolveTarget(t: OutputTarget | undefined, inherit: Writable): Writable
   return t === undefined || t === 'inherit' ? inherit : t;
 }
 
+/** The longest audit line kept from an enclave (its events are bounded to a few KiB). */
+const MAX_AUDIT_LINE = 64 * 1024;
+
 /** Enclave threads the API keeps booted in advance (see enclave/pool.ts); 0 turns this off. */
 let spareThreads = 1;
 export function setSpareEnclaves(count: number): void {
@@ -162,8 +164,21 @@ export function setSpareEnclaves(count: number): void {
   keepSpares(count);
 }
 
-/** The policy for one run: the document plus what the options add. */
+/** The guest's name when none is given: the module's file name, made a host name. */
+export function defaultGuestName(source: ModuleSource): string {
+  const base = typeof source === 'string' ? path.basename(source).replace(/\.wasm$/, '') : 'guest';
+  return base.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/^-+|-+$/g, '') || 'guest';
+}
+
+/** Whether `options` carry values to check (a plain run loads no schema). */
+function hasCheckedOptions(o: RunOptions): boolean {
+  return o.name !== undefined || (o.dirs?.length ?? 0) > 0 || Object.keys(o.tmpfs ?? {}).length > 0 || Object.keys(o.env ?? {}).length > 0
+    || Object.values(o.limits ?? {}).some((v) => v !== undefined) || o.timeoutMs !== undefined;
+}
+
+/** The policy for one run: the document plus what the options add, every value checked (CapsuleError naming the option). */
 export async function policyFor(options: RunOptions, name: string): Promise<Policy> {
+  if (hasCheckedOptions(options)) (await import('./options.js')).checkRunOptions(options);
   const doc = options.policy === undefined ? undefined : await parsePolicyDocument(options.policy, 'policy');
   const tmpfs = Object.entries(options.tmpfs ?? {}).map(([guest, bytes]) => ({ guest, readOnly: false, tmpfsBytes: bytes }));
   return buildPolicy(doc, options.policyBase ?? process.cwd(), {
@@ -189,7 +204,7 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
   const started = performance.now();
   keepSpares(spareThreads);
   // Names are host names on the virtual network: case does not matter, so they are kept lower-case.
-  const name = (options.name ?? (typeof source === 'string' ? path.basename(source).replace(/\.wasm$/, '') : 'guest')).toLowerCase();
+  const name = options.name?.toLowerCase() ?? defaultGuestName(source);
   const policy = await policyFor(options, name);
   const ownLayer = options.layer === undefined;
   const layer = options.layer ?? layerFor(policy, options.mode ?? 'secure', options.traceSockets);
@@ -267,18 +282,22 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
     audit.record({ enclave: name, op: 'fd_write', target: 'output', decision: 'limit', reason: `${message} (--max-output)` });
     handle?.stop({ kind: 'limit', limit: 'output', message });
   });
+  // Denials from inside the enclave: one JSON event per line, each already
+  // bounded there; a line longer than any the enclave writes is dropped.
+  const auditDecoder = new TextDecoder();
   let auditText = '';
+  let overlong = false;
   const onOutput = (fd: number, bytes: Uint8Array): void | Promise<void> => {
     if (fd !== AUDIT_FD) return limiter.write(fd, bytes);
-    // Denials from inside the enclave: one JSON event per line.
-    auditText += Buffer.from(bytes).toString('utf8');
-    const lines = auditText.split('\n');
+    const lines = (auditText + auditDecoder.decode(bytes, { stream: true })).split('\n');
     auditText = lines.pop()!;
     for (const line of lines) {
+      if (overlong) { overlong = false; continue; }
       try {
-        audit.record({ enclave: name, ...JSON.parse(line) });
+        audit.record({ ...JSON.parse(line), enclave: name });
       } catch { /* a malformed line cannot come from the enclave's own code */ }
     }
+    if (auditText.length > MAX_AUDIT_LINE) { auditText = ''; overlong = true; }
   };
 
   const isTTY = (t: Writable | string): boolean => typeof t !== 'string' && (t as { isTTY?: boolean }).isTTY === true;

@@ -1,10 +1,12 @@
 // The audit log of a layer: stamps events (version, time), passes them
 // through flood control and hands each record to every sink (a JSON-lines
-// file, an API callback). Records are written synchronously, so none is lost
-// if the process dies right after.
+// file, an API callback). Every event is bounded first (bound.ts): guest
+// strings escaped and cut. Records are written synchronously, so none is
+// lost if the process dies right after.
 
 import fs from 'node:fs';
 import { Aggregator } from './aggregate.js';
+import { boundEvent } from './bound.js';
 import { AUDIT_VERSION, type AuditEvent, type AuditRecord } from './record.js';
 
 export type AuditSink = (r: AuditRecord) => void;
@@ -38,7 +40,7 @@ export class AuditLog {
 
   record(e: AuditEvent): void {
     if (this.closed) return;
-    this.aggregator.add(e);
+    this.aggregator.add(boundEvent(e));
   }
 
   private write(e: AuditEvent): void {

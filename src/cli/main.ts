@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { readSnapshot, runningLayers } from '../api/control.js';
 import { CapsuleError } from '../api/errors.js';
 import { EXIT_CODE_HELP, ExitCode } from '../api/exit-codes.js';
-import { formatTable } from './report.js';
+import { formatTable, say } from './report.js';
 import { runCommandSpec } from './run-command.js';
 
 function exitCodesHelp(): string {
@@ -77,17 +77,17 @@ export async function main(argv: string[]): Promise<void> {
       // An argument parser that threw our own error (a bad size, duration, ...).
       const cause = (err as { cause?: unknown }).cause;
       if (cause instanceof CapsuleError) {
-        process.stderr.write(`capsule: ${cause.message}\n`);
+        say(cause.message);
         process.exitCode = cause.exitCode;
         return;
       }
       const text = err.message.replace(/^error: /, '');
-      process.stderr.write(`capsule: ${text} (see capsule --help)\n`);
+      say(`${text} (see capsule --help)`);
       process.exitCode = ExitCode.USAGE;
       return;
     }
     if (err instanceof CapsuleError) {
-      process.stderr.write(`capsule: ${err.message}\n`);
+      say(err.message);
       process.exitCode = err.exitCode;
       return;
     }

@@ -1,32 +1,32 @@
-// Parsing of the CLI's value syntaxes (--dir, --env), kept apart from
-// commander so each rule is one function with a one-line error.
+// The CLI's flag values, checked with the field schemas that policy files,
+// system files and run() share (policy/fields.ts): one message per refusal,
+// prefixed with the flag and the value as typed. Loaded only when a flag
+// that has a schema is given.
 
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import type { DirMount } from '../api/run.js';
-import { parseSize } from '../policy/units.js';
+import { escapeText } from '../audit/escape.js';
+import { check, dirSpec, envName, envValue, guestName, LIMIT_FIELDS, tmpfsSpec, type LimitKey } from '../policy/fields.js';
+import type { Limits } from '../policy/policy.js';
+import type { z } from 'zod';
 
-function usage(message: string): CapsuleError {
-  return new CapsuleError(ExitCode.USAGE, message);
+/** `value` checked by `schema`; a refusal quotes `typed`, the whole value as the user typed it. */
+function flagValue<T>(flag: string, schema: z.ZodType<T, never> | z.ZodType<T>, value: string, typed = value): T {
+  const r = check(schema, value);
+  if (!r.ok) throw new CapsuleError(ExitCode.USAGE, `${flag} '${escapeText(typed)}': ${r.message}`);
+  return r.value;
 }
 
 /** `HOST::GUEST[:ro]` or `HOST[:ro]` (guest path = host path), as wasmtime spells it. */
 export function parseDir(spec: string): DirMount {
-  let readOnly = false;
-  let rest = spec;
-  if (rest.endsWith(':ro')) {
-    readOnly = true;
-    rest = rest.slice(0, -3);
-  } else if (rest.endsWith(':rw')) {
-    rest = rest.slice(0, -3);
-  }
-  const sep = rest.indexOf('::');
-  const host = sep === -1 ? rest : rest.slice(0, sep);
-  const guest = sep === -1 ? rest : rest.slice(sep + 2);
-  if (host === '') throw usage(`--dir '${spec}': the host directory is empty (expected HOST::GUEST[:ro])`);
-  if (guest === '') throw usage(`--dir '${spec}': the guest path is empty (expected HOST::GUEST[:ro])`);
-  if (guest.includes('::')) throw usage(`--dir '${spec}': more than one '::' (expected HOST::GUEST[:ro])`);
-  return { host, guest, readOnly };
+  return flagValue('--dir', dirSpec, spec);
+}
+
+/** `GUEST[:SIZE]` for --tmpfs; the size defaults to 64 MiB. */
+export function parseTmpfs(spec: string): [string, number] {
+  const { guest, bytes } = flagValue('--tmpfs', tmpfsSpec, spec);
+  return [guest, bytes];
 }
 
 /** `NAME=VALUE`, or bare `NAME` to pass the host's value (skipped if the host has none). */
@@ -34,26 +34,19 @@ export function parseEnv(specs: string[], hostEnv: NodeJS.ProcessEnv): Record<st
   const env: Record<string, string> = {};
   for (const spec of specs) {
     const eq = spec.indexOf('=');
-    const name = eq === -1 ? spec : spec.slice(0, eq);
-    if (name === '') throw usage(`--env '${spec}': the variable name is empty (expected NAME=VALUE)`);
-    if (name.includes('\0') || spec.includes('\0')) throw usage(`--env '${spec}': contains a NUL byte`);
-    if (eq === -1) {
-      const value = hostEnv[name];
-      if (value !== undefined) env[name] = value;
-    } else {
-      env[name] = spec.slice(eq + 1);
-    }
+    const name = flagValue('--env', envName, eq === -1 ? spec : spec.slice(0, eq), spec);
+    const value = eq === -1 ? hostEnv[name] : flagValue('--env', envValue, spec.slice(eq + 1), spec);
+    if (value !== undefined) env[name] = value;
   }
   return env;
 }
 
-/** `GUEST[:SIZE]` for --tmpfs; the size defaults to 64 MiB. */
-export function parseTmpfs(spec: string): [string, number] {
-  const colon = spec.lastIndexOf(':');
-  const guest = colon === -1 ? spec : spec.slice(0, colon);
-  const sizeText = colon === -1 ? undefined : spec.slice(colon + 1);
-  if (guest === '') throw usage(`--tmpfs '${spec}': the guest path is empty (expected GUEST[:SIZE])`);
-  const size = sizeText === undefined ? 64 * 1024 * 1024 : parseSize(sizeText);
-  if (size === undefined) throw usage(`--tmpfs '${spec}': '${sizeText}' is not a size such as 64MiB`);
-  return [guest, size];
+export function parseName(name: string): string {
+  return flagValue('--name', guestName, name);
+}
+
+/** The limit flags given (--memory, --max-fds, ...), as Limits fields. */
+export function parseLimits(given: Partial<Record<LimitKey, string>>): Partial<Limits> {
+  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)
+    .map(([k, v]) => [k, flagValue(LIMIT_FIELDS[k as LimitKey].flag, LIMIT_FIELDS[k as LimitKey].value, v!)]));
 }

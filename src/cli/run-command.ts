@@ -3,39 +3,16 @@
 // override its limits), an optional audit log and usage report.
 
 import fs from 'node:fs';
-import path from 'node:path';
 import { Command, Option } from 'commander';
 import { serveControl } from '../api/control.js';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
-import { layerFor, policyFor, run, setSpareEnclaves, type RunOptions } from '../api/run.js';
+import { defaultGuestName, layerFor, policyFor, run, setSpareEnclaves, type RunOptions } from '../api/run.js';
 import { readPolicyFile } from '../policy/document.js';
-import { DEFAULT_LIMITS, type Limits } from '../policy/policy.js';
-import { formatSize, parseDuration, parseSize } from '../policy/units.js';
-import { parseDir, parseEnv, parseTmpfs } from './parse.js';
-import { reportOutcome } from './report.js';
-import { interruptible, openAuditFile } from './session.js';
+import { DEFAULT_LIMITS } from '../policy/policy.js';
+import { formatSize } from '../policy/units.js';
+import { reportOutcome, say } from './report.js';
+import { interruptible, openAuditFile, traceLine } from './session.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-function usage(message: string): CapsuleError {
-  return new CapsuleError(ExitCode.USAGE, message);
-}
-
-const sizeFlag = (flag: string) => (v: string): number => {
-  const n = parseSize(v);
-  if (n === undefined) throw usage(`${flag} '${v}': expected a size such as 256MiB, 64k or a number of bytes`);
-  return n;
-};
-const countFlag = (flag: string) => (v: string): number => {
-  if (!/^\d+$/.test(v)) throw usage(`${flag} '${v}': expected a whole number`);
-  return Number(v);
-};
-const durationFlag = (flag: string) => (v: string): number => {
-  const n = parseDuration(v);
-  if (n === undefined) throw usage(`${flag} '${v}': expected a duration such as 10s, 500ms or 2m`);
-  return n;
-};
 
 interface RunFlags {
   policy?: string;
@@ -46,13 +23,13 @@ interface RunFlags {
   denyConnect: string[];
   allowDns?: boolean;
   publish: string[];
-  memory?: number;
-  timeout?: number;
-  maxFds?: number;
-  maxSockets?: number;
-  maxQueueBytes?: number;
-  maxCallBytes?: number;
-  maxOutput?: number;
+  memory?: string;
+  timeout?: string;
+  maxFds?: string;
+  maxSockets?: string;
+  maxQueueBytes?: string;
+  maxCallBytes?: string;
+  maxOutput?: string;
   audit?: string;
   report?: string;
   traceSockets?: boolean;
@@ -62,26 +39,25 @@ interface RunFlags {
   argv0?: string;
 }
 
-async function optionsFrom(flags: RunFlags, name: string): Promise<RunOptions> {
+async function optionsFrom(flags: RunFlags): Promise<RunOptions> {
   const doc = flags.policy !== undefined ? await readPolicyFile(flags.policy) : undefined;
-  const limits: Partial<Limits> = {
-    ...(flags.memory !== undefined ? { memoryBytes: flags.memory } : {}),
-    ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
-    ...(flags.maxFds !== undefined ? { maxFds: flags.maxFds } : {}),
-    ...(flags.maxSockets !== undefined ? { maxSockets: flags.maxSockets } : {}),
-    ...(flags.maxQueueBytes !== undefined ? { queueBytes: flags.maxQueueBytes } : {}),
-    ...(flags.maxCallBytes !== undefined ? { callBytes: flags.maxCallBytes } : {}),
-    ...(flags.maxOutput !== undefined ? { outputBytes: flags.maxOutput } : {}),
+  const given = {
+    memoryBytes: flags.memory, timeoutMs: flags.timeout, maxFds: flags.maxFds, maxSockets: flags.maxSockets,
+    queueBytes: flags.maxQueueBytes, callBytes: flags.maxCallBytes, outputBytes: flags.maxOutput,
   };
+  // The flag schemas (and zod) load only when a flag that has one is given.
+  const checked = flags.dir.length + flags.tmpfs.length + flags.env.length > 0 || flags.name !== undefined
+    || Object.values(given).some((v) => v !== undefined);
+  const parse = checked ? await import('./parse.js') : undefined;
   return {
-    name,
     mode: flags.mode,
+    ...(flags.name !== undefined ? { name: parse!.parseName(flags.name) } : {}),
     ...(doc ? { policy: doc.doc, policyBase: doc.base } : {}),
-    env: parseEnv(flags.env, process.env),
-    dirs: flags.dir.map(parseDir),
-    tmpfs: Object.fromEntries(flags.tmpfs.map(parseTmpfs)),
+    env: parse?.parseEnv(flags.env, process.env) ?? {},
+    dirs: parse ? flags.dir.map(parse.parseDir) : [],
+    tmpfs: parse ? Object.fromEntries(flags.tmpfs.map(parse.parseTmpfs)) : {},
     network: { allowConnect: flags.allowConnect, denyConnect: flags.denyConnect, allowDns: flags.allowDns ?? false, publish: flags.publish },
-    limits,
+    limits: parse?.parseLimits(given) ?? {},
     ...(flags.argv0 !== undefined ? { argv0: flags.argv0 } : {}),
     trapUnknownImports: flags.trapUnknownImports ?? false,
   };
@@ -90,10 +66,10 @@ async function optionsFrom(flags: RunFlags, name: string): Promise<RunOptions> {
 async function runCommand(module: string, args: string[], flags: RunFlags): Promise<number> {
   // One guest per process: the thread pre-started by bin/capsule.js is all it needs.
   setSpareEnclaves(0);
-  const name = flags.name ?? (path.basename(module).replace(/\.wasm$/, '').toLowerCase().replace(/[^a-z0-9-]/g, '-') || 'guest');
-  const options = await optionsFrom(flags, name);
+  const options = await optionsFrom(flags);
+  const name = options.name ?? defaultGuestName(module);
   const policy = await policyFor(options, name);
-  const trace = flags.traceSockets ? (line: string) => { process.stderr.write(`[capsule] ${line}\n`); } : undefined;
+  const trace = flags.traceSockets ? traceLine : undefined;
   const layer = layerFor(policy, flags.mode, trace);
   openAuditFile(layer, flags.audit);
   const interrupt = interruptible();
@@ -107,8 +83,8 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
     reportOutcome(result, module);
     if (result.audit.deny > 0 && flags.audit === undefined && result.audit.first) {
       const f = result.audit.first;
-      process.stderr.write(`capsule: the policy denied ${result.audit.deny} call${result.audit.deny === 1 ? '' : 's'}; ` +
-        `first: ${f.op} ${f.target}: ${f.reason}\n`);
+      // The target and reason carry what the guest chose (bounded by the audit log; escaped by say()).
+      say(`the policy denied ${result.audit.deny} call${result.audit.deny === 1 ? '' : 's'}; first: ${f.op} ${f.target}: ${f.reason}`);
     }
     if (flags.report !== undefined) {
       const { stdout: _o, stderr: _e, ...report } = result;
@@ -139,13 +115,13 @@ export function runCommandSpec(exitCodesHelp: string): Command {
     .option('--deny-connect <HOST:PORT>', 'refuse HOST:PORT even where a grant allows it (repeatable)', collect, [])
     .option('--allow-dns', 'let the guest resolve any host name through the host')
     .option('--publish <[ADDR:]HOST_PORT:GUEST_PORT>', "make the guest's listening port reachable from the host (default address 127.0.0.1) (repeatable)", collect, [])
-    .option('--memory <size>', `linear memory limit (default ${formatSize(L.memoryBytes)})`, sizeFlag('--memory'))
-    .option('--timeout <duration>', 'wall-time limit, e.g. 10s (default: none)', durationFlag('--timeout'))
-    .option('--max-fds <n>', `open descriptor limit (default ${L.maxFds})`, countFlag('--max-fds'))
-    .option('--max-sockets <n>', `open socket limit (default ${L.maxSockets})`, countFlag('--max-sockets'))
-    .option('--max-queue-bytes <size>', `bytes queued per socket direction (default ${formatSize(L.queueBytes)})`, sizeFlag('--max-queue-bytes'))
-    .option('--max-call-bytes <size>', `bytes one call may make the host allocate (default ${formatSize(L.callBytes)})`, sizeFlag('--max-call-bytes'))
-    .option('--max-output <size>', `output kept; past it the middle is cut, past twice it the guest stops (default ${formatSize(L.outputBytes)})`, sizeFlag('--max-output'))
+    .option('--memory <size>', `linear memory limit (default ${formatSize(L.memoryBytes)})`)
+    .option('--timeout <duration>', 'wall-time limit, e.g. 10s (default: none)')
+    .option('--max-fds <n>', `open descriptor limit (default ${L.maxFds})`)
+    .option('--max-sockets <n>', `open socket limit (default ${L.maxSockets})`)
+    .option('--max-queue-bytes <size>', `bytes queued per socket direction (default ${formatSize(L.queueBytes)})`)
+    .option('--max-call-bytes <size>', `bytes one call may make the host allocate (default ${formatSize(L.callBytes)})`)
+    .option('--max-output <size>', `output kept; past it the middle is cut, past twice it the guest stops (default ${formatSize(L.outputBytes)})`)
     .option('--audit <file>', 'append the audit log (JSON lines) to FILE')
     .option('--report <file>', 'write the result and resource usage as JSON to FILE')
     .option('--name <name>', "the guest's name on the virtual network (default: the module file name)")

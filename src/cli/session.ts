@@ -1,5 +1,6 @@
 // What `capsule run` and `capsule up` share around a layer: the audit file,
-// and stop signals (the first stops the guests cleanly, a second gives up waiting).
+// socket trace lines, and stop signals (the first stops the guests cleanly,
+// a second gives up waiting).
 
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
@@ -35,4 +36,9 @@ export function interruptible(): { signal: AbortSignal; dispose(): void } {
     return [name, handler] as const;
   });
   return { signal: controller.signal, dispose: () => { for (const [name, h] of handlers) process.off(name, h); } };
+}
+
+/** A --trace-sockets line on stderr (the layer has escaped it). */
+export function traceLine(line: string): void {
+  process.stderr.write(`[capsule] ${line}\n`);
 }

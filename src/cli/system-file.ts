@@ -1,5 +1,6 @@
-// The system file of `capsule up`: several guests on one layer. Validated
-// with a schema; an error names the exact field and what was expected.
+// The system file of `capsule up`: several guests on one layer. Checked
+// with the field schemas flags and policy files share (policy/fields.ts);
+// an error names the exact field and what was expected.
 //
 // {
 //   "mode": "secure",                        optional, default secure
@@ -21,23 +22,18 @@ import { z } from 'zod';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import type { DirMount } from '../api/run.js';
-import { parseDir } from './parse.js';
-import { limitsSchema } from '../policy/schema.js';
-import type { PolicyDocument } from '../policy/document.js';
-
-const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a lower-case name of letters, digits and dashes (like a host name)');
+import { check, guestName } from '../policy/fields.js';
+import type { Limits } from '../policy/policy.js';
+import { dirEntry, envSchema, limitsSchema } from '../policy/schema.js';
 
 const guest = z.object({
-  name,
+  name: guestName,
   module: z.string().min(1),
   args: z.array(z.string()).default([]),
-  env: z.record(z.string(), z.string()).default({}),
-  dirs: z.array(z.union([
-    z.string().min(1),
-    z.object({ host: z.string().min(1), guest: z.string().min(1), readOnly: z.boolean().default(false) }).strict(),
-  ])).default([]),
+  env: envSchema.default({}),
+  dirs: z.array(dirEntry).default([]),
   publish: z.array(z.string()).default([]),
-  peers: z.array(name).optional(),
+  peers: z.array(guestName).optional(),
 }).strict();
 
 const system = z.object({
@@ -47,7 +43,7 @@ const system = z.object({
     denyConnect: z.array(z.string()).default([]),
     allowDns: z.boolean().default(false),
   }).strict().default({ allowConnect: [], denyConnect: [], allowDns: false }),
-  limits: limitsSchema.optional(),
+  limits: limitsSchema.default({}),
   guests: z.array(guest).min(1, 'at least one guest'),
 }).strict();
 
@@ -65,14 +61,10 @@ export interface SystemGuest {
 export interface SystemSpec {
   mode: 'secure' | 'normal';
   network: { allowConnect: string[]; denyConnect: string[]; allowDns: boolean };
-  limits: PolicyDocument['limits'];
+  limits: Partial<Limits>;
   guests: SystemGuest[];
   /** Where relative paths resolve. */
   base: string;
-}
-
-function fieldPath(p: readonly PropertyKey[]): string {
-  return p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
 }
 
 function configError(file: string, message: string): CapsuleError {
@@ -93,26 +85,15 @@ export function readSystemFile(file: string): SystemSpec {
   } catch (err) {
     throw configError(file, `not valid JSON: ${(err as Error).message}`);
   }
-  const parsed = system.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = fieldPath(issue.path) || '(top level)';
-    throw configError(file, `${where}: ${issue.message}`);
-  }
-  const spec = parsed.data;
+  const parsed = check(system, raw);
+  if (!parsed.ok) throw configError(file, `${parsed.field}: ${parsed.message}`);
+  const spec = parsed.value;
   const seen = new Set<string>();
   const base = path.dirname(path.resolve(file));
   const guests = spec.guests.map((g, i): SystemGuest => {
     if (seen.has(g.name)) throw configError(file, `guests[${i}].name: '${g.name}' is used by another guest`);
     seen.add(g.name);
-    const dirs = g.dirs.map((d, j) => {
-      try {
-        const m = typeof d === 'string' ? parseDir(d) : d;
-        return { ...m, host: path.resolve(base, m.host) };
-      } catch (err) {
-        throw configError(file, `guests[${i}].dirs[${j}]: ${(err as Error).message}`);
-      }
-    });
+    const dirs = g.dirs.map((d): DirMount => ({ ...d, host: path.resolve(base, d.host) }));
     return { name: g.name, module: path.resolve(base, g.module), args: g.args, env: g.env, dirs, publish: g.publish, peers: g.peers };
   });
   for (const [i, g] of guests.entries()) {

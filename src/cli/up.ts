@@ -13,7 +13,7 @@ import { buildPolicy } from '../policy/document.js';
 import { prefixedLines } from './prefix.js';
 import { reportOutcome } from './report.js';
 import { readSystemFile } from './system-file.js';
-import { interruptible, openAuditFile } from './session.js';
+import { interruptible, openAuditFile, traceLine } from './session.js';
 
 export interface UpFlags {
   audit?: string;
@@ -29,7 +29,7 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
   await Promise.all(spec.guests.map((g) => loadModule(g.module, flags.trapUnknownImports ?? false)));
 
   // The system's grants, limits for each guest, and every guest's published ports.
-  const policy = buildPolicy({ ...(spec.limits ? { limits: spec.limits } : {}), network: { ...spec.network, publish: [] } },
+  const policy = buildPolicy({ mounts: [], env: {}, limits: spec.limits, network: { ...spec.network, publish: [] } },
     spec.base, {}, undefined);
   try {
     policy.network.publish = spec.guests.flatMap((g) => buildPolicy(undefined, spec.base, { publish: g.publish }, g.name).network.publish);
@@ -44,7 +44,7 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
     queueBytes: policy.limits.queueBytes,
     maxSockets: policy.limits.maxSockets,
     canReach: (from, to) => from === to || (peers.get(from)?.has(to) ?? true),
-    ...(flags.traceSockets ? { traceSockets: (l: string) => { process.stderr.write(`[capsule] ${l}\n`); } } : {}),
+    ...(flags.traceSockets ? { traceSockets: traceLine } : {}),
   });
   openAuditFile(layer, flags.audit);
   for (const g of spec.guests) layer.addGuest(g.name);

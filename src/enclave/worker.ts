@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { Errno, errnoName } from '../abi/errno.js';
 import { GuestStop, setDenialHook } from '../abi/errors.js';
+import { boundText } from '../audit/escape.js';
 import { ProcExit, ProcSignal } from '../abi/exit.js';
 import { GuestMemory, encodeUtf8 } from '../abi/memory.js';
 import { createPreview1, PREVIEW1_MODULE } from '../abi/preview1/index.js';
@@ -61,9 +62,10 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   });
 
   const out = new OutputWriter(new Ring(cfg.output), control);
-  // Denials travel to the host's audit log in the output ring, in order with the output.
+  // Denials travel to the host's audit log in the output ring, in order with the output;
+  // bounded here already, so a 16 MiB path never crosses as a 16 MiB line.
   setDenialHook((op, d) => {
-    const line = JSON.stringify({ op, target: d.target ?? '', decision: d.decision, reason: d.reason, errno: errnoName(d.errno) });
+    const line = JSON.stringify({ op, target: boundText(d.target ?? ''), decision: d.decision, reason: boundText(d.reason), errno: errnoName(d.errno) });
     try { out.write(AUDIT_FD, [encodeUtf8(line + '\n')]); } catch { /* host gone */ }
   });
   fds.set(0, new InputStream(new InputReader(new Ring(cfg.input)), cfg.terminals.stdin));

@@ -1,6 +1,7 @@
 // The policy as a document: the JSON of `--policy FILE`, and the object the
-// API takes. Validated with a schema; an error names the exact field and
-// what was expected. Turned into a Policy by buildPolicy().
+// API takes. Checked with the schema every channel shares (schema.ts,
+// fields.ts); an error names the exact field and what was expected. Turned
+// into a Policy by buildPolicy().
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +9,6 @@ import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { emptyNetworkPolicy, parseConnectGrant, parsePublish, PolicyError } from './network.js';
 import { DEFAULT_LIMITS, type Limits, type MountGrant, type Policy } from './policy.js';
-import { parseDuration, parseSize } from './units.js';
 
 /** A policy document: every field optional, every default denies (see README). */
 export interface PolicyDocument {
@@ -17,17 +17,25 @@ export interface PolicyDocument {
   env?: Record<string, string>;
   network?: { allowConnect?: string[]; denyConnect?: string[]; allowDns?: boolean; publish?: string[] };
   limits?: {
-    memory?: number | string; timeout?: number | string; maxFds?: number; maxSockets?: number;
+    memory?: number | string; timeout?: number | string; maxFds?: number | string; maxSockets?: number | string;
     queueBytes?: number | string; callBytes?: number | string; maxOutput?: number | string;
   };
 }
 
-/** Validates a document; throws CapsuleError(CONFIG) naming the field. `where` prefixes the message. */
-export async function parsePolicyDocument(raw: unknown, where: string): Promise<PolicyDocument> {
-  const { policyProblem } = await import('./schema.js');
-  const problem = policyProblem(raw);
-  if (problem !== undefined) throw new CapsuleError(ExitCode.CONFIG, `${where}: ${problem}`);
-  return raw as PolicyDocument;
+/** A document once checked: limits in bytes and ms, mounts as grants (host paths still relative), every default filled in. */
+export interface ParsedPolicy {
+  mounts: MountGrant[];
+  env: Record<string, string>;
+  network: { allowConnect: string[]; denyConnect: string[]; allowDns: boolean; publish: string[] };
+  limits: Partial<Limits>;
+}
+
+/** Checks a document; throws CapsuleError(CONFIG) naming the field. `where` prefixes the message. */
+export async function parsePolicyDocument(raw: unknown, where: string): Promise<ParsedPolicy> {
+  const { parsePolicy } = await import('./schema.js');
+  const r = parsePolicy(raw);
+  if (!r.ok) throw new CapsuleError(ExitCode.CONFIG, `${where}: ${r.problem}`);
+  return r.value;
 }
 
 export async function readPolicyFile(file: string): Promise<{ doc: PolicyDocument; base: string }> {
@@ -44,7 +52,9 @@ export async function readPolicyFile(file: string): Promise<{ doc: PolicyDocumen
   } catch (err) {
     throw new CapsuleError(ExitCode.CONFIG, `${file}: not valid JSON: ${(err as Error).message}`);
   }
-  return { doc: await parsePolicyDocument(raw, file), base: path.dirname(path.resolve(file)) };
+  // Checked here so that an error names the file; run() takes the document as written.
+  await parsePolicyDocument(raw, file);
+  return { doc: raw as PolicyDocument, base: path.dirname(path.resolve(file)) };
 }
 
 /** What flags and API options add on top of a document. */
@@ -59,37 +69,27 @@ export interface PolicyAdditions {
 }
 
 /**
- * The Policy from a validated document (host paths relative to `base`) plus
- * additions: lists are appended, scalars from the additions win.
+ * The Policy from a checked document (host paths relative to `base`) plus
+ * additions: lists are appended, limits from the additions win.
  */
-export function buildPolicy(doc: PolicyDocument | undefined, base: string, add: PolicyAdditions = {}, guest?: string): Policy {
-  const d = doc ?? {};
-  const dn = d.network ?? {};
-  const mounts: MountGrant[] = (d.mounts ?? []).map((m) => 'tmpfs' in m
-    ? { guest: m.guest, readOnly: false, tmpfsBytes: parseSize(m.tmpfs)! }
-    : { host: path.resolve(base, m.host), guest: m.guest, readOnly: m.readOnly ?? false });
+export function buildPolicy(doc: ParsedPolicy | undefined, base: string, add: PolicyAdditions = {}, guest?: string): Policy {
+  const mounts = (doc?.mounts ?? []).map((m) => (m.host === undefined ? m : { ...m, host: path.resolve(base, m.host) }));
+  const dn = doc?.network;
   const network = emptyNetworkPolicy();
   const where = doc ? 'policy' : 'flags';
   try {
-    network.allowConnect = [...(dn.allowConnect ?? []), ...(add.allowConnect ?? [])].map(parseConnectGrant);
-    network.denyConnect = [...(dn.denyConnect ?? []), ...(add.denyConnect ?? [])].map(parseConnectGrant);
-    network.publish = [...(dn.publish ?? []), ...(add.publish ?? [])].map((p) => parsePublish(p, guest));
+    network.allowConnect = [...(dn?.allowConnect ?? []), ...(add.allowConnect ?? [])].map(parseConnectGrant);
+    network.denyConnect = [...(dn?.denyConnect ?? []), ...(add.denyConnect ?? [])].map(parseConnectGrant);
+    network.publish = [...(dn?.publish ?? []), ...(add.publish ?? [])].map((p) => parsePublish(p, guest));
   } catch (err) {
     if (err instanceof PolicyError) throw new CapsuleError(doc ? ExitCode.CONFIG : ExitCode.USAGE, `${where}: ${err.message}`);
     throw err;
   }
-  network.allowDns = (add.allowDns || dn.allowDns) ?? false;
-  const l = d.limits ?? {};
+  network.allowDns = (add.allowDns || dn?.allowDns) ?? false;
   const limits: Limits = {
-    memoryBytes: l.memory !== undefined ? parseSize(l.memory)! : DEFAULT_LIMITS.memoryBytes,
-    timeoutMs: l.timeout !== undefined ? parseDuration(l.timeout)! : DEFAULT_LIMITS.timeoutMs,
-    maxFds: l.maxFds ?? DEFAULT_LIMITS.maxFds,
-    maxSockets: l.maxSockets ?? DEFAULT_LIMITS.maxSockets,
-    queueBytes: l.queueBytes !== undefined ? parseSize(l.queueBytes)! : DEFAULT_LIMITS.queueBytes,
-    callBytes: l.callBytes !== undefined ? parseSize(l.callBytes)! : DEFAULT_LIMITS.callBytes,
-    outputBytes: l.maxOutput !== undefined ? parseSize(l.maxOutput)! : DEFAULT_LIMITS.outputBytes,
+    ...DEFAULT_LIMITS,
+    ...doc?.limits,
     ...Object.fromEntries(Object.entries(add.limits ?? {}).filter(([, v]) => v !== undefined)),
   };
-  return { mounts: [...mounts, ...(add.mounts ?? [])], env: { ...d.env, ...add.env }, network, limits };
+  return { mounts: [...mounts, ...(add.mounts ?? [])], env: { ...doc?.env, ...add.env }, network, limits };
 }
-

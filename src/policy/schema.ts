@@ -1,53 +1,48 @@
-// The schema of a policy document (see document.ts), loaded only when a
-// document has to be checked: validation libraries are large, and start-up
-// without a policy file should not pay for one.
+// The schema of a policy document (see document.ts), built from the field
+// schemas every other channel uses too (fields.ts). Loaded only when a
+// document has to be checked.
 
 import { z } from 'zod';
-import { parseDuration, parseSize } from './units.js';
-import type { PolicyDocument } from './document.js';
+import { check, dirSpec, envName, envValue, guestPath, hostPath, LIMIT_FIELDS, tmpfsSize, type LimitKey } from './fields.js';
+import type { Limits } from './policy.js';
+import type { ParsedPolicy } from './document.js';
 
-const size = z.union([z.number(), z.string()]).refine((v) => parseSize(v) !== undefined,
-  { message: 'expected a size: a number of bytes or a string such as "256MiB", "64k", "1GB"' });
-const duration = z.union([z.number(), z.string()]).refine((v) => parseDuration(v) !== undefined,
-  { message: 'expected a duration: milliseconds or a string such as "10s", "500ms", "2m"' });
-const count = z.number().int().min(1).max(1 << 20);
+const limitKeys = Object.keys(LIMIT_FIELDS) as LimitKey[];
 
-export const limitsSchema = z.object({
-  memory: size.optional(),
-  timeout: duration.optional(),
-  maxFds: count.optional(),
-  maxSockets: z.number().int().min(0).max(1 << 20).optional(),
-  queueBytes: size.optional(),
-  callBytes: size.optional(),
-  maxOutput: size.optional(),
-}).strict();
+/** `limits` as files write them (memory, timeout, maxOutput, ...), made into Limits fields in bytes and ms. */
+export const limitsSchema = z.object(Object.fromEntries(limitKeys.map((k) => [LIMIT_FIELDS[k].field, LIMIT_FIELDS[k].value.optional()])))
+  .strict()
+  .transform((l): Partial<Limits> => Object.fromEntries(limitKeys.flatMap((k) => {
+    const v = (l as Record<string, number | undefined>)[LIMIT_FIELDS[k].field];
+    return v === undefined ? [] : [[k, v]];
+  })));
 
-export const policySchema = z.object({
+export const envSchema = z.record(envName, envValue);
+
+/** A host-directory mount as an object: the form of policy files and of run()'s `dirs`. */
+export const hostMount = z.object({ host: hostPath, guest: guestPath, readOnly: z.boolean().optional() }).strict();
+
+/** A mount of the system file: the --dir spelling or the object form. */
+export const dirEntry = z.union([dirSpec, hostMount.transform((m) => ({ ...m, readOnly: m.readOnly ?? false }))]);
+
+const policySchema = z.object({
   version: z.literal(1).optional(),
   mounts: z.array(z.union([
-    z.object({ host: z.string().min(1), guest: z.string().min(1), readOnly: z.boolean().optional() }).strict(),
-    z.object({ tmpfs: size, guest: z.string().min(1) }).strict(),
-  ])).optional(),
-  env: z.record(z.string().regex(/^[^=\0]+$/, 'a variable name without "=" or NUL'), z.string()).optional(),
+    hostMount.transform((m) => ({ host: m.host, guest: m.guest, readOnly: m.readOnly ?? false })),
+    z.object({ tmpfs: tmpfsSize, guest: guestPath }).strict().transform((m) => ({ guest: m.guest, readOnly: false, tmpfsBytes: m.tmpfs })),
+  ])).default([]),
+  env: envSchema.default({}),
   network: z.object({
-    allowConnect: z.array(z.string()).optional(),
-    denyConnect: z.array(z.string()).optional(),
-    allowDns: z.boolean().optional(),
-    publish: z.array(z.string()).optional(),
-  }).strict().optional(),
-  limits: limitsSchema.optional(),
-}).strict() satisfies z.ZodType<PolicyDocument>;
+    allowConnect: z.array(z.string()).default([]),
+    denyConnect: z.array(z.string()).default([]),
+    allowDns: z.boolean().default(false),
+    publish: z.array(z.string()).default([]),
+  }).strict().default({ allowConnect: [], denyConnect: [], allowDns: false, publish: [] }),
+  limits: limitsSchema.default({}),
+}).strict();
 
-function fieldPath(p: readonly PropertyKey[]): string {
-  return p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+/** The document made into grants, or its first problem as "field: what was expected". */
+export function parsePolicy(raw: unknown): { ok: true; value: ParsedPolicy } | { ok: false; problem: string } {
+  const r = check(policySchema, raw);
+  return r.ok ? r : { ok: false, problem: `${r.field}: ${r.message}` };
 }
-
-/** The first problem with `raw` as "field: what was expected", or undefined if it is a valid document. */
-export function policyProblem(raw: unknown): string | undefined {
-  const r = policySchema.safeParse(raw);
-  if (r.success) return undefined;
-  const issue = r.error.issues[0]!;
-  return `${fieldPath(issue.path) || '(top level)'}: ${issue.message}`;
-}
-
-export { fieldPath };

@@ -139,6 +139,39 @@ describe('bad command lines and missing inputs', () => {
     assert.equal(r.stdout, '');
   });
 
+  it('a --dir with an unknown mount option is 64, naming the accepted ones, and mounts nothing', async () => {
+    for (const opt of ['rx', 'RO', 'r']) {
+      const r = await runCli(['run', '--dir', `${tmp.path}::/data:${opt}`, guest('hello')]);
+      assert.equal(r.code, 64);
+      assertOneLine(r, `unknown mount option '${opt}' (accepted: ro, rw)`);
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  it('a limit out of its bounds is 64 as a flag and 78 in a policy or system file, with the same words', async () => {
+    const flag = await runCli(['run', '--max-fds', '0', guest('hello')]);
+    assert.equal(flag.code, 64);
+    assertOneLine(flag, "--max-fds '0': must be between 4 and 65536");
+    const policy = path.join(tmp.path, 'fds-policy.json');
+    fs.writeFileSync(policy, JSON.stringify({ limits: { maxFds: 0 } }));
+    const file = await runCli(['run', '--policy', policy, guest('hello')]);
+    assert.equal(file.code, 78);
+    assertOneLine(file, 'limits.maxFds: must be between 4 and 65536');
+    const system = path.join(tmp.path, 'fds-system.json');
+    fs.writeFileSync(system, JSON.stringify({ limits: { maxFds: 0 }, guests: [{ name: 'a', module: guest('hello') }] }));
+    const up = await runCli(['up', system]);
+    assert.equal(up.code, 78);
+    assertOneLine(up, 'limits.maxFds: must be between 4 and 65536');
+  });
+
+  it('a system file guest with a mount typo is 78, naming the field', async () => {
+    const system = path.join(tmp.path, 'typo-system.json');
+    fs.writeFileSync(system, JSON.stringify({ guests: [{ name: 'a', module: guest('hello'), dirs: [`${tmp.path}::/data:rx`] }] }));
+    const r = await runCli(['up', system]);
+    assert.equal(r.code, 78);
+    assertOneLine(r, "guests[0].dirs[0]: unknown mount option 'rx' (accepted: ro, rw)");
+  });
+
   it('--dir naming a nonexistent host directory is 66', async () => {
     const missing = path.join(tmp.path, 'no-such-dir');
     const r = await runCli(['run', '--dir', `${missing}::/x`, guest('hello')]);

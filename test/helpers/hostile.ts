@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { Layer } from '../../src/api/layer.js';
-import { layerFor, policyFor, run, type RunOptions, type RunResult } from '../../src/api/run.js';
+import { defaultGuestName, layerFor, policyFor, run, type RunOptions, type RunResult } from '../../src/api/run.js';
 import { ROOT, guest } from './cli.js';
 import type { Watched } from './net.js';
 
@@ -157,7 +157,7 @@ export interface HostileOptions extends Omit<RunOptions, 'stdout' | 'stderr' | '
  * policy, whose audit log is read in full and which is closed afterwards.
  */
 export async function runHostile(name: string, opts: HostileOptions = {}): Promise<HostileRun> {
-  const guestName = (opts.name ?? name).toLowerCase();
+  const guestName = opts.name ?? defaultGuestName(hostileGuest(name));
   const { watch, ...rest } = opts;
   const runOpts: RunOptions = { timeoutMs: 20_000, ...rest, name: guestName, stdout: watch ? watch.stream : 'capture', stderr: 'capture' };
   const own = opts.layer === undefined;

@@ -197,7 +197,7 @@ describe('hostile guests: filesystem escapes (group 1)', () => {
       const denies = recordsOf(r.audit, 'deny');
       assert.equal(denies.length, c.denies, JSON.stringify(denies));
       for (const d of denies) {
-        assert.equal(d.enclave, 'hostile_fs');
+        assert.equal(d.enclave, 'hostile-fs');
         assert.match(d.reason, ESCAPE_REASON);
         assert.equal(d.errno, 'NOTCAPABLE');
         assert.ok(d.target.length > 0);

@@ -117,11 +117,11 @@ describe('hostile guests: network policy bypass (group 3)', () => {
   });
 
   it('resolving outside names without --allow-dns: EACCES before any lookup; guest names and the gateway resolve locally', { timeout: 30_000 }, async () => {
-    const names = ['example.com', 'EXAMPLE.com.', 'metadata.google.internal', 'localhost', 'hostile_net', 'host.capsule.internal'];
-    const r = await checkedRun('hostile_net', { args: ['resolve', ...names], name: 'hostile_net' });
+    const names = ['example.com', 'EXAMPLE.com.', 'metadata.google.internal', 'localhost', 'hostile-net', 'host.capsule.internal'];
+    const r = await checkedRun('hostile_net', { args: ['resolve', ...names], name: 'hostile-net' });
     assert.deepEqual(Object.fromEntries(names.map((n) => [n, r.verdicts.get(`resolve ${n}`)])), {
       'example.com': 'EACCES', 'EXAMPLE.com.': 'EACCES', 'metadata.google.internal': 'EACCES',
-      localhost: '127.0.0.1', hostile_net: '10.89.0.2', 'host.capsule.internal': '10.89.255.254',
+      localhost: '127.0.0.1', 'hostile-net': '10.89.0.2', 'host.capsule.internal': '10.89.255.254',
     });
     const denials = recordsOf(r.audit, 'deny', 'resolve');
     assert.deepEqual(denials.map((d) => d.target).sort(), ['example.com', 'example.com', 'metadata.google.internal']);

@@ -79,7 +79,7 @@ describe('hostile guests: writes to a read-only mount (group 2)', () => {
       const ro = recordsOf(r.audit, 'deny').filter((d) => d.target.startsWith('/ro') && /read-only/.test(d.reason));
       assert.equal(ro.length, c.audited, `deny records: ${JSON.stringify(recordsOf(r.audit, 'deny'))}`);
       for (const d of ro) {
-        assert.equal(d.enclave, 'hostile_fs');
+        assert.equal(d.enclave, 'hostile-fs');
         assert.match(d.errno ?? '', /^(ROFS|NOTCAPABLE|PERM|BADF)$/);
         assert.match(d.reason, /mount \/ro is read-only/);
       }

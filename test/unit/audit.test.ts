@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Aggregator } from '../../src/audit/aggregate.js';
+import { Aggregator, MAX_KINDS } from '../../src/audit/aggregate.js';
+import { MAX_TEXT_BYTES } from '../../src/audit/escape.js';
 import { AuditLog } from '../../src/audit/log.js';
 import type { AuditEvent, AuditRecord } from '../../src/audit/record.js';
 import { auditJsonSchema, auditRecordSchema } from '../../src/audit/schema.js';
@@ -103,5 +104,65 @@ describe('audit flood control', () => {
     const agg = new Aggregator((e) => out.push(e), () => 0);
     for (let i = 0; i < 100; i++) agg.add({ enclave: `g${i}`, op: 'start', target: 'm', decision: 'allow', reason: 'r' });
     assert.equal(out.length, 100);
+  });
+});
+
+describe('audit record bounds', () => {
+  /** A denial as the filesystem makes it: the reason names a mount built from the guest's path. */
+  const longDenial = (i: number, len: number): AuditEvent => ({
+    enclave: 'g', op: 'path_open', target: `/data/../${i}/${'a'.repeat(len)}`, decision: 'deny', errno: 'NOTCAPABLE',
+    reason: `the path leads outside its mount (a mount such as --dir HOST::/${i}/${'b'.repeat(len)} would grant it)`,
+  });
+
+  it('thousands of distinct long paths and reasons: every line small, the kinds capped, every event counted', () => {
+    const log = new AuditLog();
+    const seen: AuditRecord[] = [];
+    let bytes = 0;
+    log.addSink((r) => { seen.push(r); bytes += JSON.stringify(r).length + 1; });
+    const N = 5000;
+    const started = performance.now();
+    for (let i = 0; i < N; i++) log.record(longDenial(i, 64 * 1024));
+    log.close();
+    const windows = Math.ceil((performance.now() - started) / 1000) + 1;
+    const denies = seen.filter((r) => r.decision === 'deny');
+    assert.equal(denies.reduce((n, r) => n + (r.count ?? 1), 0), N);
+    assert.equal(log.counts.deny, N);
+    for (const r of denies) {
+      assert.ok(Buffer.byteLength(r.target) <= MAX_TEXT_BYTES + 16, `target of ${Buffer.byteLength(r.target)} bytes`);
+      assert.ok(Buffer.byteLength(r.reason) <= MAX_TEXT_BYTES + 24, `reason of ${Buffer.byteLength(r.reason)} bytes`);
+      assert.match(r.target, /…\[\+\d+ bytes\]/);
+    }
+    // One record per kind up to the cap, then per one-second window the merged kind's burst and its count.
+    assert.ok(denies.length <= MAX_KINDS + 11 * windows, `${denies.length} records in ${windows} windows`);
+    assert.ok(bytes < 1024 * 1024, `${bytes} bytes of log for ${N} denials of 64 KiB paths`);
+    const merged = denies.find((r) => r.count !== undefined);
+    assert.ok(merged && merged.reason.endsWith('(and other reasons)'), JSON.stringify(merged));
+  });
+
+  it('merged kinds are per op and decision: a flood of one op does not hide another', () => {
+    const out: AuditEvent[] = [];
+    const agg = new Aggregator((e) => out.push(e), () => 0);
+    for (let i = 0; i < 2000; i++) agg.add({ ...denial('x'), reason: `reason ${i}` });
+    for (let i = 0; i < 30; i++) agg.add({ ...denial('y'), op: 'resolve', reason: `name ${i}` });
+    agg.flush();
+    assert.equal(out.filter((e) => e.op === 'path_open').reduce((n, e) => n + (e.count ?? 1), 0), 2000);
+    assert.equal(out.filter((e) => e.op === 'resolve').reduce((n, e) => n + (e.count ?? 1), 0), 30);
+  });
+
+  it('control characters never reach a record raw; detail strings are bounded too', () => {
+    const log = new AuditLog();
+    const seen: AuditRecord[] = [];
+    log.addSink((r) => seen.push(r));
+    log.record({ ...denial('/x\n{"forged":1}\x1b[2J\u202e'), reason: 'r\r\x9b' });
+    log.record({ enclave: 'g', op: 'exit', target: 'm', decision: 'allow', reason: 'exited',
+      detail: { message: `trap\n${'z'.repeat(100_000)}`, list: Array.from({ length: 1000 }, (_, i) => `e${i}`), deep: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } } } });
+    log.close();
+    const text = JSON.stringify(seen);
+    assert.doesNotMatch(seen[0]!.target + seen[0]!.reason, /[\u0000-\u001f\u007f-\u009f\u202e]/);
+    assert.equal(seen[0]!.target, '/x\\n{"forged":1}\\x1b[2J\\u202e');
+    assert.ok(text.length < 16 * 1024, `${text.length} bytes`);
+    const detail = seen[1]!.detail as { message: string; list: string[] };
+    assert.ok(Buffer.byteLength(detail.message) <= MAX_TEXT_BYTES);
+    assert.ok(detail.list.length <= 65);
   });
 });

@@ -1,6 +1,7 @@
 // The wasi_snapshot_preview1 import object: every function of the module,
 // assembled from one file per group. CAPSULE_TRACE=1 logs each call.
 
+import { escapeText } from '../../audit/escape.js';
 import type { Preview1Context } from './context.js';
 import { fdFunctions } from './fd.js';
 import { pathFunctions } from './path.js';
@@ -32,7 +33,7 @@ function traced(fns: Imports): Imports {
         result = (fn as (...a: never[]) => unknown)(...args);
         return result;
       } finally {
-        process.stderr.write(`[capsule trace] ${name}(${args.map(String).join(', ')}) -> ${String(result)}\n`);
+        process.stderr.write(`[capsule trace] ${escapeText(`${name}(${args.map(String).join(', ')}) -> ${String(result)}`)}\n`);
       }
     };
   }

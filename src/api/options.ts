@@ -1,0 +1,29 @@
+// Checks run()'s own options (name, dirs, tmpfs, env, limits) with the same
+// field schemas as flags and policy files: a value refused there is refused
+// here with the same message, as a CapsuleError (USAGE) naming the option.
+
+import { z } from 'zod';
+import { check, guestName, guestPath, LIMIT_FIELDS, tmpfsSize, type LimitKey } from '../policy/fields.js';
+import { envSchema, hostMount } from '../policy/schema.js';
+import { CapsuleError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
+import type { RunOptions } from './run.js';
+
+const limitKeys = Object.keys(LIMIT_FIELDS) as LimitKey[];
+
+const optionsSchema = z.object({
+  name: guestName.optional(),
+  dirs: z.array(hostMount).optional(),
+  tmpfs: z.record(guestPath, tmpfsSize).optional(),
+  env: envSchema.optional(),
+  // undefined leaves a limit as the policy has it.
+  limits: z.object(Object.fromEntries(limitKeys.map((k) => [k, z.number().pipe(LIMIT_FIELDS[k].value as z.ZodType<number, number>).optional()]))).strict().optional(),
+  timeoutMs: z.number().pipe(LIMIT_FIELDS.timeoutMs.value as z.ZodType<number, number>).optional(),
+});
+
+/** Throws CapsuleError(USAGE) "option: what was expected" for the first value the schema refuses. */
+export function checkRunOptions(options: RunOptions): void {
+  const { name, dirs, tmpfs, env, limits, timeoutMs } = options;
+  const r = check(optionsSchema, { name, dirs, tmpfs, env, limits, timeoutMs });
+  if (!r.ok) throw new CapsuleError(ExitCode.USAGE, `${r.field}: ${r.message}`);
+}
