@@ -14,7 +14,7 @@ import { createPreview1, PREVIEW1_MODULE } from '../abi/preview1/index.js';
 import { sockFunctions } from '../abi/preview1/sock.js';
 import type { WasixContext } from '../abi/wasix/context.js';
 import { WASIX_MODULE, wasixSocketFunctions } from '../abi/wasix/sockets.js';
-import { DIRECTORY_RIGHTS, FILE_RIGHTS, WRITE_RIGHTS } from '../abi/witx.js';
+import { DIRECTORY_RIGHTS, FILE_RIGHTS, READ_ONLY_INHERITING, WRITE_RIGHTS } from '../abi/witx.js';
 import { HostDir } from '../host/fs.js';
 import { randomFill } from '../host/random.js';
 import { hostClocks } from '../layer/clocks.js';
@@ -72,14 +72,14 @@ function run(cfg: EnclaveConfig): EnclaveReport {
 
   try {
     for (const mount of cfg.mounts) {
-      const ro = mount.readOnly ? ~WRITE_RIGHTS : -1;
       const node: DirNode = mount.hostPath !== undefined
         ? HostDir.openRoot(mount.hostPath, mount.readOnly, mount.guestPath)
         : MemDir.create(mount.tmpfsBytes ?? 0);
       const counters: IoCounters = { read: 0, written: 0 };
       mountCounters.set(mount.guestPath, counters);
-      const root = new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ro, (DIRECTORY_RIGHTS | FILE_RIGHTS) & ro,
-        mount.guestPath, counters);
+      const root = mount.readOnly
+        ? new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, mount.guestPath, counters)
+        : new DirectoryDescriptor(node, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, mount.guestPath, counters);
       if (mount.readOnly) root.readOnlyMount = mount.guestPath;
       fds.add(root);
     }

@@ -135,19 +135,10 @@ export class HostDir implements DirNode {
   }
 
   openFile(name: string, o: OpenFileOptions): FileNode {
-    if (o.write || o.truncate) this.store.writable();
-    if (o.create && this.readOnly) {
-      // Creating is refused, but opening something that exists read-only is fine.
-      try {
-        this.statChild(name);
-      } catch {
-        this.store.writable();
-      }
-      if (o.exclusive) throw new SysError(Errno.EXIST);
-    }
+    if (o.write || o.truncate || o.create) this.store.writable();
     return hostCall(() => {
       let flags = (o.write ? (o.read ? C.O_RDWR : C.O_WRONLY) : C.O_RDONLY) | C.O_NOFOLLOW | C.O_NONBLOCK;
-      if (o.create && !this.readOnly) flags |= C.O_CREAT;
+      if (o.create) flags |= C.O_CREAT;
       if (o.exclusive) flags |= C.O_EXCL;
       if (o.truncate) flags |= C.O_TRUNC;
       const fd = fs.openSync(via(this.fd, name), flags, 0o666);

@@ -50,6 +50,11 @@ export abstract class Descriptor {
   close(): void {}
 }
 
+/** Refuses a change below a read-only mount, as POSIX does: EROFS, audited as a policy denial. */
+export function refuseReadOnly(d: Descriptor, target = d.guestPath ?? d.readOnlyMount): never {
+  throw new Denial(Errno.ROFS, 'deny', `mount ${d.readOnlyMount} is read-only (a mount without :ro would allow it)`, target);
+}
+
 /**
  * Refuses a call for lack of rights. Where the missing rights are write
  * rights of a descriptor in a read-only mount, that is a policy denial (and

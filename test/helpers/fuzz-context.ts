@@ -18,7 +18,7 @@ import { sockFunctions } from '../../src/abi/preview1/sock.js';
 import type { WasixContext } from '../../src/abi/wasix/context.js';
 import { wasixSocketFunctions } from '../../src/abi/wasix/sockets.js';
 import { ADDR_PORT_SIZE } from '../../src/abi/wasix/address.js';
-import { ClockId, DIRECTORY_RIGHTS, EventType, FILE_RIGHTS, Filetype, OFlags, SubClockFlags, WRITE_RIGHTS } from '../../src/abi/witx.js';
+import { ClockId, DIRECTORY_RIGHTS, EventType, FILE_RIGHTS, Filetype, OFlags, READ_ONLY_INHERITING, SubClockFlags, WRITE_RIGHTS } from '../../src/abi/witx.js';
 import type { Readiness } from '../../src/layer/descriptor.js';
 import { FdTable } from '../../src/layer/fdtable.js';
 import { DirectoryDescriptor } from '../../src/layer/fs/directory.js';
@@ -473,7 +473,7 @@ export function makeWorld(cfg: WorldConfig): World {
   // fd 10: a second, read-only preopen on another tmpfs (for EXDEV and write denials).
   const ro = MemDir.create(64 * 1024);
   ro.openFile('ro.txt', { read: true, write: true, create: true, exclusive: false, truncate: false }).write(encodeUtf8('ro'), 0);
-  fds.set(10, new DirectoryDescriptor(ro, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, (DIRECTORY_RIGHTS | FILE_RIGHTS) & ~WRITE_RIGHTS, '/ro', counters));
+  fds.set(10, new DirectoryDescriptor(ro, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, '/ro', counters));
 
   const ctx: WasixContext = {
     memory,

@@ -138,8 +138,10 @@ export class DirectoryDescriptor extends Descriptor {
     return this.about(path, () => {
       return withResolved(this.resolve(path, req.follow), (r) => {
         const wantsDir = (req.oflags & OFlags.DIRECTORY) !== 0 || r.mustBeDir;
-        const write = (req.rightsBase & WRITE_INTENT) !== 0 || (req.oflags & OFlags.TRUNC) !== 0;
-        const read = (req.rightsBase & (Rights.FD_READ | Rights.FD_READDIR)) !== 0 || !write;
+        // The host open mode follows the rights granted (never more than this directory passes on).
+        const granted = req.rightsBase & this.rightsInheriting;
+        const write = (granted & WRITE_INTENT) !== 0 || (req.oflags & OFlags.TRUNC) !== 0;
+        const read = (granted & (Rights.FD_READ | Rights.FD_READDIR)) !== 0 || !write;
         const inheriting = req.rightsInheriting & this.rightsInheriting;
   
         // What is opened below a directory inherits where it lies (for audit records and read-only refusals).
