@@ -74,7 +74,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     for (const mount of cfg.mounts) {
       const node: DirNode = mount.hostPath !== undefined
         ? HostDir.openRoot(mount.hostPath, mount.readOnly, mount.guestPath)
-        : MemDir.create(mount.tmpfsBytes ?? 0);
+        : MemDir.create(mount.tmpfsBytes ?? 0, mount.guestPath);
       const counters: IoCounters = { read: 0, written: 0 };
       mountCounters.set(mount.guestPath, counters);
       const root = mount.readOnly

@@ -432,7 +432,7 @@ export function makeWorld(cfg: WorldConfig): World {
   fds.set(1, new OutputStream(sink, 1, false));
   fds.set(2, new OutputStream(sink, 2, true));
 
-  const tmpfs = MemDir.create(1024 * 1024);
+  const tmpfs = MemDir.create(1024 * 1024, '/tmp');
   populate(tmpfs);
   const counters = { read: 0, written: 0 };
   const root = new DirectoryDescriptor(tmpfs, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, '/tmp', counters);
@@ -471,7 +471,7 @@ export function makeWorld(cfg: WorldConfig): World {
   fds.set(9, dgram);
 
   // fd 10: a second, read-only preopen on another tmpfs (for EXDEV and write denials).
-  const ro = MemDir.create(64 * 1024);
+  const ro = MemDir.create(64 * 1024, '/ro');
   ro.openFile('ro.txt', { read: true, write: true, create: true, exclusive: false, truncate: false }).write(encodeUtf8('ro'), 0);
   fds.set(10, new DirectoryDescriptor(ro, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, '/ro', counters));
 

@@ -3,6 +3,7 @@
 // and then acts on one name in the directory the walk ended in.
 
 import { Denial, Errno, SysError } from '../../abi/errno.js';
+import { encodeUtf8 } from '../../abi/memory.js';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, Filetype, OFlags, Rights } from '../../abi/witx.js';
 import { Descriptor } from '../descriptor.js';
 import type { DirEntry, DirNode, NodeStat, TimeSpec } from './backend.js';
@@ -22,6 +23,9 @@ export interface IoCounters {
   read: number;
   written: number;
 }
+
+/** Longest symlink target, in UTF-8 bytes (Linux's PATH_MAX less its NUL). */
+const PATH_MAX = 4095;
 
 const WRITE_INTENT = Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE;
 
@@ -228,6 +232,7 @@ export class DirectoryDescriptor extends Descriptor {
     return this.about(path, () => {
       if (target === '') throw new SysError(Errno.NOENT);
       if (target.includes('\0')) throw new SysError(Errno.INVAL);
+      if (encodeUtf8(target).byteLength > PATH_MAX) throw new SysError(Errno.NAMETOOLONG);
       // An absolute target could only ever point outside the mount (and could
       // mislead host programs that later follow it), so it is never created.
       if (target.startsWith('/')) {
