@@ -21,6 +21,7 @@ import { hostClocks } from '../layer/clocks.js';
 import { FdTable } from '../layer/fdtable.js';
 import type { DirNode } from '../layer/fs/backend.js';
 import { DirectoryDescriptor, type IoCounters } from '../layer/fs/directory.js';
+import { Listings } from '../layer/fs/listing.js';
 import { MemDir } from '../layer/fs/memfs.js';
 import type { EnclaveEvents, NetRequest, SocketContext } from '../layer/net/protocol.js';
 import { SocketDescriptor } from '../layer/net/socket.js';
@@ -70,6 +71,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   fds.set(1, new OutputStream(out, 1, cfg.terminals.stdout));
   fds.set(2, new OutputStream(out, 2, cfg.terminals.stderr));
 
+  const listings = new Listings();
   try {
     for (const mount of cfg.mounts) {
       const node: DirNode = mount.hostPath !== undefined
@@ -78,8 +80,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
       const counters: IoCounters = { read: 0, written: 0 };
       mountCounters.set(mount.guestPath, counters);
       const root = mount.readOnly
-        ? new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, mount.guestPath, counters)
-        : new DirectoryDescriptor(node, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, mount.guestPath, counters);
+        ? new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, mount.guestPath, counters, listings)
+        : new DirectoryDescriptor(node, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, mount.guestPath, counters, listings);
       if (mount.readOnly) root.readOnlyMount = mount.guestPath;
       fds.add(root);
     }

@@ -24,7 +24,8 @@ import { FdTable } from '../../src/layer/fdtable.js';
 import { DirectoryDescriptor } from '../../src/layer/fs/directory.js';
 import { FileDescriptor } from '../../src/layer/fs/file.js';
 import { MemDir } from '../../src/layer/fs/memfs.js';
-import type { DirNode } from '../../src/layer/fs/backend.js';
+import type { DirEntry, DirNode } from '../../src/layer/fs/backend.js';
+import { Listings } from '../../src/layer/fs/listing.js';
 import { canonicalIp, checkFamily, unspecified, type Family, type SockAddr } from '../../src/layer/net/address.js';
 import { ControlBlock } from '../../src/layer/net/control-block.js';
 import { putDatagram } from '../../src/layer/net/datagram.js';
@@ -406,7 +407,11 @@ function populate(root: MemDir): void {
 }
 
 function walk(dir: DirNode, prefix: string, out: string[]): void {
-  for (const e of dir.entries().sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  const entries: DirEntry[] = [];
+  const stream = dir.list();
+  for (let e = stream.next(); e !== undefined; e = stream.next()) entries.push(e);
+  stream.close();
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const s = dir.statChild(e.name);
     const path = prefix + e.name;
     if (s.filetype === Filetype.DIRECTORY) {
@@ -435,7 +440,8 @@ export function makeWorld(cfg: WorldConfig): World {
   const tmpfs = MemDir.create(1024 * 1024, '/tmp');
   populate(tmpfs);
   const counters = { read: 0, written: 0 };
-  const root = new DirectoryDescriptor(tmpfs, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, '/tmp', counters);
+  const listings = new Listings();
+  const root = new DirectoryDescriptor(tmpfs, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, '/tmp', counters, listings);
   fds.set(3, root);
   // fd 4: a.txt open for reading and writing; fd 5: the subdirectory "dir".
   fds.set(4, root.open('a.txt', { follow: false, oflags: 0, rightsBase: FILE_RIGHTS, rightsInheriting: 0, fdflags: 0 }) as FileDescriptor);
@@ -473,7 +479,7 @@ export function makeWorld(cfg: WorldConfig): World {
   // fd 10: a second, read-only preopen on another tmpfs (for EXDEV and write denials).
   const ro = MemDir.create(64 * 1024, '/ro');
   ro.openFile('ro.txt', { read: true, write: true, create: true, exclusive: false, truncate: false }).write(encodeUtf8('ro'), 0);
-  fds.set(10, new DirectoryDescriptor(ro, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, '/ro', counters));
+  fds.set(10, new DirectoryDescriptor(ro, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, '/ro', counters, listings));
 
   const ctx: WasixContext = {
     memory,

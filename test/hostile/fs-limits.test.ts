@@ -3,6 +3,8 @@
 // open files, headroom, entries, names) against its size; bad descriptor numbers are EBADF everywhere.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MiB, assertRecord, checkedRun, fsFixture, recordsOf, rss, type FsFixture, type HostileRun } from '../helpers/hostile.js';
 
@@ -36,6 +38,35 @@ function assertFullRecord(r: HostileRun): void {
 }
 
 describe('hostile guests: what files make the host hold (group 6)', () => {
+  describe('directory listings', () => {
+    const ENTRIES = 30_000;
+    let fx: FsFixture;
+    let big: string;
+    before(() => {
+      fx = fsFixture('capsule-hostile-list-');
+      big = path.join(fx.data, 'big');
+      fs.mkdirSync(big);
+      for (let i = 0; i < ENTRIES; i++) fs.writeFileSync(path.join(big, `entry_${String(i).padStart(6, '0')}_with_a_longer_name`), '');
+    });
+    after(() => fx.cleanup());
+
+    it('100 descriptors each with a listing of 30,000 entries started: host memory stays flat, every entry listed once', {
+      timeout: 60_000,
+    }, async () => {
+      const names = fs.readdirSync(big).sort();
+      const { value: r, growth } = await peakRssGrowth(() => checkedRun('hostile_fs_limits', {
+        args: ['listings', 'big', '100'], dirs: [{ host: fx.data, guest: '/data' }], limits: { memoryBytes: 16 * MiB },
+      }));
+      exitedZero(r);
+      assert.deepEqual(Object.fromEntries(r.verdicts), {
+        listings_held: '100 OK', listings_count: String(ENTRIES + 2), listings_same: 'OK', listings_seek: 'OK',
+      });
+      // Each descriptor kept a copy of its whole listing before: 230 MiB and more here.
+      assert.ok(growth < 64 * MiB, `RSS grew by ${Math.round(growth / MiB)} MiB`);
+      assert.deepEqual(fs.readdirSync(big).sort(), names, 'the listed directory is unchanged');
+    });
+  });
+
   describe('an in-memory mount of 1 MiB', () => {
     const t1 = { tmpfs: { '/t': MiB } };
 

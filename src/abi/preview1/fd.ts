@@ -290,14 +290,13 @@ export function fdFunctions(ctx: Preview1Context) {
         bufLen >>>= 0;
         m.check(bufUsed, 4);
         const out = m.slice(buf, bufLen);
-        const entries = d.listingFrom(BigInt.asUintN(64, cookie));
         const L = Layout.dirent;
         const scratch = new Uint8Array(L.size);
         const view = new DataView(scratch.buffer);
         let used = 0;
-        const start = BigInt.asUintN(64, cookie);
-        for (let i = start; i < BigInt(entries.length) && used < bufLen; i++) {
-          const e = entries[Number(i)]!;
+        for (let i = BigInt.asUintN(64, cookie); used < bufLen; i++) {
+          const e = d.entryAt(i);
+          if (e === undefined) break;
           const name = encodeUtf8(e.name);
           view.setBigUint64(L.next, i + 1n, true);
           view.setBigUint64(L.ino, e.ino, true);

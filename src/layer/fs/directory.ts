@@ -8,6 +8,7 @@ import { DIRECTORY_RIGHTS, FILE_RIGHTS, Filetype, OFlags, Rights } from '../../a
 import { Descriptor } from '../descriptor.js';
 import type { DirEntry, DirNode, NodeStat, TimeSpec } from './backend.js';
 import { FileDescriptor } from './file.js';
+import { Listing, type Listings } from './listing.js';
 import { resolve, type Resolved } from './resolve.js';
 
 export interface OpenRequest {
@@ -56,8 +57,8 @@ function joinGuest(dir: string | undefined, path: string): string {
 
 export class DirectoryDescriptor extends Descriptor {
   readonly filetype = Filetype.DIRECTORY;
-  /** Snapshot of the listing, taken when a guest starts reading at cookie 0. */
-  private listing: DirEntry[] | undefined;
+  /** Where fd_readdir is in this directory, made on its first call. */
+  private listing: Listing | undefined;
 
   constructor(
     readonly node: DirNode,
@@ -66,6 +67,8 @@ export class DirectoryDescriptor extends Descriptor {
     /** Guest path this directory was preopened as; undefined for directories opened later. */
     readonly preopenName: string | undefined,
     readonly counters: IoCounters,
+    /** The enclave's directory streams, shared by every directory descriptor it opens. */
+    readonly listings: Listings,
   ) {
     super(rightsBase, rightsInheriting);
     this.guestPath = preopenName;
@@ -113,24 +116,14 @@ export class DirectoryDescriptor extends Descriptor {
     throw new SysError(Errno.BADF);
   }
 
-  override readdir(): DirEntry[] {
-    return this.node.entries();
-  }
-
-  /** Entries for fd_readdir: ".", "..", then the directory's contents, stable per cookie-0 read. */
-  listingFrom(cookie: bigint): DirEntry[] {
-    if (cookie === 0n || !this.listing) {
-      const ino = this.node.stat().ino;
-      this.listing = [
-        { name: '.', filetype: Filetype.DIRECTORY, ino },
-        { name: '..', filetype: Filetype.DIRECTORY, ino },
-        ...this.node.entries(),
-      ];
-    }
-    return this.listing;
+  /** The entry fd_readdir gives at `cookie` (".", "..", then the directory's own), or undefined past the end. */
+  entryAt(cookie: bigint): DirEntry | undefined {
+    this.listing ??= new Listing(this.node, this.listings);
+    return this.listing.at(cookie);
   }
 
   override close(): void {
+    this.listing?.close();
     this.node.close();
   }
 
@@ -157,7 +150,7 @@ export class DirectoryDescriptor extends Descriptor {
         const openDirectory = (node: DirNode): Descriptor => {
           if (write) { node.close(); throw new SysError(Errno.ISDIR); }
           return inherit(new DirectoryDescriptor(node,
-            req.rightsBase & this.rightsInheriting & DIRECTORY_RIGHTS, inheriting, undefined, this.counters));
+            req.rightsBase & this.rightsInheriting & DIRECTORY_RIGHTS, inheriting, undefined, this.counters, this.listings));
         };
   
         if (r.name === '.') {

@@ -13,7 +13,7 @@
 import { Denial, Errno, SysError } from '../../abi/errno.js';
 import { Filetype } from '../../abi/witx.js';
 import { formatSize } from '../../policy/units.js';
-import type { DirEntry, DirNode, FileNode, NodeStat, OpenFileOptions, TimeSpec } from './backend.js';
+import type { DirNode, DirStream, FileNode, NodeStat, OpenFileOptions, TimeSpec } from './backend.js';
 
 /** Bytes charged per inode (the object, its times): empty files and directories count too. */
 const INODE_COST = 512;
@@ -144,8 +144,19 @@ export class MemDir implements DirNode {
   reopen(): DirNode { return new MemDir(this.node, this.store); }
   statChild(name: string): NodeStat { return statOf(this.store, this.child(name)); }
 
-  entries(): DirEntry[] {
-    return [...this.node.entries!].map(([name, n]) => ({ name, filetype: statOf(this.store, n).filetype, ino: n.ino }));
+  list(): DirStream {
+    // A Map iterator is a cursor: it survives inserts and deletes, visiting what is there when it arrives.
+    const it = this.node.entries!.entries();
+    return {
+      next: () => {
+        const r = it.next();
+        if (r.done) return undefined;
+        const [name, n] = r.value;
+        return { name, filetype: statOf(this.store, n).filetype, ino: n.ino };
+      },
+      skip: () => !it.next().done,
+      close: () => {},
+    };
   }
 
   openDir(name: string): DirNode {
