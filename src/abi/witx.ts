@@ -58,6 +58,21 @@ export const WRITE_RIGHTS =
   Rights.PATH_RENAME_TARGET | Rights.PATH_FILESTAT_SET_SIZE | Rights.PATH_FILESTAT_SET_TIMES |
   Rights.PATH_SYMLINK | Rights.PATH_REMOVE_DIRECTORY | Rights.PATH_UNLINK_FILE;
 
+/**
+ * Rights whose request at open means "open for writing", refused with EROFS
+ * on a read-only mount. Only these: wasi-libc, Go and Rust std also ask for
+ * FD_FILESTAT_SET_SIZE or PATH_CREATE_* when they open to read.
+ */
+export const OPEN_WRITE_RIGHTS = Rights.FD_WRITE | Rights.FD_ALLOCATE;
+
+/**
+ * What a read-only mount's directories pass on: nothing that writes, except
+ * that OPEN_WRITE_RIGHTS stay advertised, so a program that derives its
+ * request from them (wasi-libc's open(O_WRONLY)) asks for them and is refused
+ * at open, not at its first write.
+ */
+export const READ_ONLY_INHERITING = ((DIRECTORY_RIGHTS | FILE_RIGHTS) & ~WRITE_RIGHTS) | OPEN_WRITE_RIGHTS;
+
 export const SOCKET_RIGHTS =
   Rights.FD_READ | Rights.FD_WRITE | Rights.FD_FDSTAT_SET_FLAGS | Rights.FD_FILESTAT_GET |
   Rights.POLL_FD_READWRITE | Rights.SOCK_SHUTDOWN | Rights.SOCK_ACCEPT;

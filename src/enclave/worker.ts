@@ -15,13 +15,14 @@ import { createPreview1, PREVIEW1_MODULE } from '../abi/preview1/index.js';
 import { sockFunctions } from '../abi/preview1/sock.js';
 import type { WasixContext } from '../abi/wasix/context.js';
 import { WASIX_MODULE, wasixSocketFunctions } from '../abi/wasix/sockets.js';
-import { DIRECTORY_RIGHTS, FILE_RIGHTS, WRITE_RIGHTS } from '../abi/witx.js';
+import { DIRECTORY_RIGHTS, FILE_RIGHTS, READ_ONLY_INHERITING, WRITE_RIGHTS } from '../abi/witx.js';
 import { HostDir } from '../host/fs.js';
 import { randomFill } from '../host/random.js';
 import { hostClocks } from '../layer/clocks.js';
 import { FdTable } from '../layer/fdtable.js';
 import type { DirNode } from '../layer/fs/backend.js';
 import { DirectoryDescriptor, type IoCounters } from '../layer/fs/directory.js';
+import { Listings } from '../layer/fs/listing.js';
 import { MemDir } from '../layer/fs/memfs.js';
 import type { EnclaveEvents, NetRequest, SocketContext } from '../layer/net/protocol.js';
 import { SocketDescriptor } from '../layer/net/socket.js';
@@ -72,16 +73,17 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   fds.set(1, new OutputStream(out, 1, cfg.terminals.stdout));
   fds.set(2, new OutputStream(out, 2, cfg.terminals.stderr));
 
+  const listings = new Listings();
   try {
     for (const mount of cfg.mounts) {
-      const ro = mount.readOnly ? ~WRITE_RIGHTS : -1;
       const node: DirNode = mount.hostPath !== undefined
         ? HostDir.openRoot(mount.hostPath, mount.readOnly, mount.guestPath)
-        : MemDir.create(mount.tmpfsBytes ?? 0);
+        : MemDir.create(mount.tmpfsBytes ?? 0, mount.guestPath);
       const counters: IoCounters = { read: 0, written: 0 };
       mountCounters.set(mount.guestPath, counters);
-      const root = new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ro, (DIRECTORY_RIGHTS | FILE_RIGHTS) & ro,
-        mount.guestPath, counters);
+      const root = mount.readOnly
+        ? new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, mount.guestPath, counters, listings)
+        : new DirectoryDescriptor(node, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, mount.guestPath, counters, listings);
       if (mount.readOnly) root.readOnlyMount = mount.guestPath;
       fds.add(root);
     }

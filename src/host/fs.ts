@@ -10,7 +10,8 @@
 import fs from 'node:fs';
 import { Denial, Errno, SysError } from '../abi/errno.js';
 import { Filetype } from '../abi/witx.js';
-import type { DirEntry, DirNode, FileNode, NodeStat, OpenFileOptions, TimeSpec } from '../layer/fs/backend.js';
+import type { DirEntry, DirNode, DirStream, FileNode, NodeStat, OpenFileOptions, TimeSpec } from '../layer/fs/backend.js';
+import { STREAM_BUFFER_ENTRIES } from '../layer/fs/listing.js';
 import { hostCall } from './errors.js';
 import { ExactTimes } from './exact-times.js';
 
@@ -103,20 +104,8 @@ export class HostDir implements DirNode {
     hostCall(() => fs.fsyncSync(this.fd));
   }
 
-  entries(): DirEntry[] {
-    return hostCall(() => {
-      const out: DirEntry[] = [];
-      for (const d of fs.readdirSync(via(this.fd), { withFileTypes: true })) {
-        let ino = 0n;
-        try {
-          ino = fs.lstatSync(via(this.fd, d.name), { bigint: true }).ino;
-        } catch {
-          continue; // removed while listing
-        }
-        out.push({ name: d.name, filetype: filetypeOf(d), ino });
-      }
-      return out;
-    });
+  list(): DirStream {
+    return hostCall(() => new HostDirStream(this.fd));
   }
 
   statChild(name: string): NodeStat {
@@ -135,19 +124,10 @@ export class HostDir implements DirNode {
   }
 
   openFile(name: string, o: OpenFileOptions): FileNode {
-    if (o.write || o.truncate) this.store.writable();
-    if (o.create && this.readOnly) {
-      // Creating is refused, but opening something that exists read-only is fine.
-      try {
-        this.statChild(name);
-      } catch {
-        this.store.writable();
-      }
-      if (o.exclusive) throw new SysError(Errno.EXIST);
-    }
+    if (o.write || o.truncate || o.create) this.store.writable();
     return hostCall(() => {
       let flags = (o.write ? (o.read ? C.O_RDWR : C.O_WRONLY) : C.O_RDONLY) | C.O_NOFOLLOW | C.O_NONBLOCK;
-      if (o.create && !this.readOnly) flags |= C.O_CREAT;
+      if (o.create) flags |= C.O_CREAT;
       if (o.exclusive) flags |= C.O_EXCL;
       if (o.truncate) flags |= C.O_TRUNC;
       const fd = fs.openSync(via(this.fd, name), flags, 0o666);
@@ -221,6 +201,45 @@ export class HostDir implements DirNode {
       fs.closeSync(this.fd);
     } catch {
       // already gone; nothing to release
+    }
+  }
+}
+
+/** A host directory read through its own open stream (opendir(3)), a small buffer at a time. */
+class HostDirStream implements DirStream {
+  private readonly dir: fs.Dir;
+  private closed = false;
+
+  constructor(private readonly fd: number) {
+    // Opened through the directory held, so a rename on the host cannot swap what is listed.
+    this.dir = fs.opendirSync(via(fd), { bufferSize: STREAM_BUFFER_ENTRIES });
+  }
+
+  next(): DirEntry | undefined {
+    return hostCall(() => {
+      const d = this.dir.readSync();
+      if (d === null) return undefined;
+      let ino = 0n;
+      try {
+        ino = fs.lstatSync(via(this.fd, d.name), { bigint: true }).ino;
+      } catch {
+        // Removed since it was read: listed anyway, as readdir(3) would.
+      }
+      return { name: d.name, filetype: filetypeOf(d), ino };
+    });
+  }
+
+  skip(): boolean {
+    return hostCall(() => this.dir.readSync() !== null);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.dir.closeSync();
+    } catch {
+      // already gone
     }
   }
 }

@@ -4,7 +4,7 @@
 
 import { Denial, Errno, SysError } from '../abi/errno.js';
 import { WRITE_RIGHTS } from '../abi/witx.js';
-import type { NodeStat, TimeSpec, DirEntry } from './fs/backend.js';
+import type { NodeStat, TimeSpec } from './fs/backend.js';
 
 /** Readiness of a descriptor for poll_oneoff. */
 export interface Readiness {
@@ -43,11 +43,15 @@ export abstract class Descriptor {
   datasync(): void { throw new SysError(Errno.INVAL); }
   advise(_offset: number, _len: number, _advice: number): void { throw new SysError(Errno.SPIPE); }
   allocate(_offset: number, _len: number): void { throw new SysError(Errno.INVAL); }
-  readdir(): DirEntry[] { throw new SysError(Errno.NOTDIR); }
   pollRead(): Readiness { return READY; }
   pollWrite(): Readiness { return READY; }
   /** Releases what the descriptor holds; called once, when its last table slot goes. */
   close(): void {}
+}
+
+/** Refuses a change below a read-only mount, as POSIX does: EROFS, audited as a policy denial. */
+export function refuseReadOnly(d: Descriptor, target = d.guestPath ?? d.readOnlyMount): never {
+  throw new Denial(Errno.ROFS, 'deny', `mount ${d.readOnlyMount} is read-only (a mount without :ro would allow it)`, target);
 }
 
 /**

@@ -18,13 +18,14 @@ import { sockFunctions } from '../../src/abi/preview1/sock.js';
 import type { WasixContext } from '../../src/abi/wasix/context.js';
 import { wasixSocketFunctions } from '../../src/abi/wasix/sockets.js';
 import { ADDR_PORT_SIZE } from '../../src/abi/wasix/address.js';
-import { ClockId, DIRECTORY_RIGHTS, EventType, FILE_RIGHTS, Filetype, OFlags, SubClockFlags, WRITE_RIGHTS } from '../../src/abi/witx.js';
+import { ClockId, DIRECTORY_RIGHTS, EventType, FILE_RIGHTS, Filetype, OFlags, READ_ONLY_INHERITING, SubClockFlags, WRITE_RIGHTS } from '../../src/abi/witx.js';
 import type { Readiness } from '../../src/layer/descriptor.js';
 import { FdTable } from '../../src/layer/fdtable.js';
 import { DirectoryDescriptor } from '../../src/layer/fs/directory.js';
 import { FileDescriptor } from '../../src/layer/fs/file.js';
 import { MemDir } from '../../src/layer/fs/memfs.js';
-import type { DirNode } from '../../src/layer/fs/backend.js';
+import type { DirEntry, DirNode } from '../../src/layer/fs/backend.js';
+import { Listings } from '../../src/layer/fs/listing.js';
 import { canonicalIp, checkFamily, unspecified, type Family, type SockAddr } from '../../src/layer/net/address.js';
 import { ControlBlock } from '../../src/layer/net/control-block.js';
 import { putDatagram } from '../../src/layer/net/datagram.js';
@@ -406,7 +407,11 @@ function populate(root: MemDir): void {
 }
 
 function walk(dir: DirNode, prefix: string, out: string[]): void {
-  for (const e of dir.entries().sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  const entries: DirEntry[] = [];
+  const stream = dir.list();
+  for (let e = stream.next(); e !== undefined; e = stream.next()) entries.push(e);
+  stream.close();
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const s = dir.statChild(e.name);
     const path = prefix + e.name;
     if (s.filetype === Filetype.DIRECTORY) {
@@ -432,10 +437,11 @@ export function makeWorld(cfg: WorldConfig): World {
   fds.set(1, new OutputStream(sink, 1, false));
   fds.set(2, new OutputStream(sink, 2, true));
 
-  const tmpfs = MemDir.create(1024 * 1024);
+  const tmpfs = MemDir.create(1024 * 1024, '/tmp');
   populate(tmpfs);
   const counters = { read: 0, written: 0 };
-  const root = new DirectoryDescriptor(tmpfs, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, '/tmp', counters);
+  const listings = new Listings();
+  const root = new DirectoryDescriptor(tmpfs, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, '/tmp', counters, listings);
   fds.set(3, root);
   // fd 4: a.txt open for reading and writing; fd 5: the subdirectory "dir".
   fds.set(4, root.open('a.txt', { follow: false, oflags: 0, rightsBase: FILE_RIGHTS, rightsInheriting: 0, fdflags: 0 }) as FileDescriptor);
@@ -471,9 +477,9 @@ export function makeWorld(cfg: WorldConfig): World {
   fds.set(9, dgram);
 
   // fd 10: a second, read-only preopen on another tmpfs (for EXDEV and write denials).
-  const ro = MemDir.create(64 * 1024);
+  const ro = MemDir.create(64 * 1024, '/ro');
   ro.openFile('ro.txt', { read: true, write: true, create: true, exclusive: false, truncate: false }).write(encodeUtf8('ro'), 0);
-  fds.set(10, new DirectoryDescriptor(ro, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, (DIRECTORY_RIGHTS | FILE_RIGHTS) & ~WRITE_RIGHTS, '/ro', counters));
+  fds.set(10, new DirectoryDescriptor(ro, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, '/ro', counters, listings));
 
   const ctx: WasixContext = {
     memory,

@@ -5,7 +5,7 @@ import { errnoFor } from '../errors.js';
 import { encodeUtf8 } from '../memory.js';
 import { FdFlags, FstFlags, Layout, PREOPENTYPE_DIR, Rights } from '../witx.js';
 import { DirectoryDescriptor } from '../../layer/fs/directory.js';
-import { refuseRights } from '../../layer/descriptor.js';
+import { refuseReadOnly, refuseRights } from '../../layer/descriptor.js';
 import type { NodeStat, TimeSpec } from '../../layer/fs/backend.js';
 import type { GuestMemory } from '../memory.js';
 import type { Preview1Context } from './context.js';
@@ -246,6 +246,8 @@ export function fdFunctions(ctx: Preview1Context) {
 
     fd_filestat_set_times(fd: number, atim: bigint, mtim: bigint, flags: number): number {
       try {
+        // Times are the mount's to keep: below a read-only one, EROFS as futimens(2) gives.
+        if (fds.peek(fd)?.readOnlyMount !== undefined) refuseReadOnly(fds.get(fd));
         const d = fds.get(fd, Rights.FD_FILESTAT_SET_TIMES);
         const [a, t] = timeSpecs(atim, mtim, flags);
         d.setTimes(a, t);
@@ -288,14 +290,13 @@ export function fdFunctions(ctx: Preview1Context) {
         bufLen >>>= 0;
         m.check(bufUsed, 4);
         const out = m.slice(buf, bufLen);
-        const entries = d.listingFrom(BigInt.asUintN(64, cookie));
         const L = Layout.dirent;
         const scratch = new Uint8Array(L.size);
         const view = new DataView(scratch.buffer);
         let used = 0;
-        const start = BigInt.asUintN(64, cookie);
-        for (let i = start; i < BigInt(entries.length) && used < bufLen; i++) {
-          const e = entries[Number(i)]!;
+        for (let i = BigInt.asUintN(64, cookie); used < bufLen; i++) {
+          const e = d.entryAt(i);
+          if (e === undefined) break;
           const name = encodeUtf8(e.name);
           view.setBigUint64(L.next, i + 1n, true);
           view.setBigUint64(L.ino, e.ino, true);

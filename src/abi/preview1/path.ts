@@ -3,25 +3,38 @@
 
 import { Denial, Errno, SysError } from '../errno.js';
 import { errnoFor } from '../errors.js';
-import { LookupFlags, Layout, OFlags, Rights } from '../witx.js';
+import { FdFlags, LookupFlags, Layout, OFlags, OPEN_WRITE_RIGHTS, Rights } from '../witx.js';
 import { DirectoryDescriptor } from '../../layer/fs/directory.js';
-import { refuseRights } from '../../layer/descriptor.js';
+import { refuseReadOnly, refuseRights } from '../../layer/descriptor.js';
 import type { Preview1Context } from './context.js';
 import { timeSpecs, writeFilestat } from './fd.js';
+
+/** fdflags that only make sense for writing (POSIX refuses them on a read-only file system). */
+const WRITE_FDFLAGS = FdFlags.APPEND | FdFlags.DSYNC | FdFlags.RSYNC | FdFlags.SYNC;
+
+/** True when a path_open asks to write, create or truncate, however it is spelled. */
+function opensToWrite(oflags: number, rightsBase: bigint, fdflags: number): boolean {
+  return (oflags & (OFlags.CREAT | OFlags.TRUNC)) !== 0 || (fdflags & WRITE_FDFLAGS) !== 0 ||
+    (BigInt.asUintN(64, rightsBase) & BigInt(OPEN_WRITE_RIGHTS)) !== 0n;
+}
 
 export function pathFunctions(ctx: Preview1Context) {
   const { memory: m, fds } = ctx;
 
   /**
    * The directory behind `fd`, holding `rights`; ENOTDIR if it is not a
-   * directory. A refusal names the guest path (`pathPtr`/`pathLen`) it was about.
+   * directory, EROFS if the call `writes` and it lies in a read-only mount
+   * (before its missing write rights are looked at). A refusal names the
+   * guest path (`pathPtr`/`pathLen`) it was about.
    */
-  const dir = (fd: number, rights: number, pathPtr?: number, pathLen?: number): DirectoryDescriptor => {
+  const dir = (fd: number, rights: number, pathPtr?: number, pathLen?: number, writes = false): DirectoryDescriptor => {
     const d = fds.peek(fd);
     if (!d) throw new SysError(Errno.BADF);
     if (!(d instanceof DirectoryDescriptor)) throw new SysError(Errno.NOTDIR);
-    if ((d.rightsBase & rights) !== rights) {
+    const readOnly = writes && d.readOnlyMount !== undefined;
+    if (readOnly || (d.rightsBase & rights) !== rights) {
       try {
+        if (readOnly) refuseReadOnly(d);
         refuseRights(d, rights);
       } catch (err) {
         if (err instanceof Denial && pathPtr !== undefined && pathLen !== undefined) {
@@ -44,7 +57,7 @@ export function pathFunctions(ctx: Preview1Context) {
         let needed = Rights.PATH_OPEN;
         if (oflags & OFlags.CREAT) needed |= Rights.PATH_CREATE_FILE;
         if (oflags & OFlags.TRUNC) needed |= Rights.PATH_FILESTAT_SET_SIZE;
-        const d = dir(fd, needed, pathPtr, pathLen);
+        const d = dir(fd, needed, pathPtr, pathLen, opensToWrite(oflags, rightsBase, fdflags));
         m.check(fdPtr, 4);
         const path = str(pathPtr, pathLen);
         if (oflags & ~0xf || fdflags & ~0x1f) throw new SysError(Errno.INVAL);
@@ -71,7 +84,7 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_create_directory(fd: number, pathPtr: number, pathLen: number): number {
       try {
-        dir(fd, Rights.PATH_CREATE_DIRECTORY, pathPtr, pathLen).createDirectory(str(pathPtr, pathLen));
+        dir(fd, Rights.PATH_CREATE_DIRECTORY, pathPtr, pathLen, true).createDirectory(str(pathPtr, pathLen));
         return 0;
       } catch (e) {
         return errnoFor(e, 'path_create_directory');
@@ -80,7 +93,7 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_remove_directory(fd: number, pathPtr: number, pathLen: number): number {
       try {
-        dir(fd, Rights.PATH_REMOVE_DIRECTORY, pathPtr, pathLen).removeDirectory(str(pathPtr, pathLen));
+        dir(fd, Rights.PATH_REMOVE_DIRECTORY, pathPtr, pathLen, true).removeDirectory(str(pathPtr, pathLen));
         return 0;
       } catch (e) {
         return errnoFor(e, 'path_remove_directory');
@@ -89,7 +102,7 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_unlink_file(fd: number, pathPtr: number, pathLen: number): number {
       try {
-        dir(fd, Rights.PATH_UNLINK_FILE, pathPtr, pathLen).unlinkFile(str(pathPtr, pathLen));
+        dir(fd, Rights.PATH_UNLINK_FILE, pathPtr, pathLen, true).unlinkFile(str(pathPtr, pathLen));
         return 0;
       } catch (e) {
         return errnoFor(e, 'path_unlink_file');
@@ -98,7 +111,7 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_symlink(oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number): number {
       try {
-        const d = dir(fd, Rights.PATH_SYMLINK, newPtr, newLen);
+        const d = dir(fd, Rights.PATH_SYMLINK, newPtr, newLen, true);
         d.symlink(str(oldPtr, oldLen), str(newPtr, newLen));
         return 0;
       } catch (e) {
@@ -136,7 +149,7 @@ export function pathFunctions(ctx: Preview1Context) {
     path_filestat_set_times(fd: number, flags: number, pathPtr: number, pathLen: number,
       atim: bigint, mtim: bigint, fstflags: number): number {
       try {
-        const d = dir(fd, Rights.PATH_FILESTAT_SET_TIMES, pathPtr, pathLen);
+        const d = dir(fd, Rights.PATH_FILESTAT_SET_TIMES, pathPtr, pathLen, true);
         const [a, t] = timeSpecs(atim, mtim, fstflags);
         d.setTimesAt(str(pathPtr, pathLen), follows(flags), a, t);
         return 0;
@@ -147,8 +160,8 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_rename(fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number {
       try {
-        const src = dir(fd, Rights.PATH_RENAME_SOURCE, oldPtr, oldLen);
-        const dst = dir(newFd, Rights.PATH_RENAME_TARGET, newPtr, newLen);
+        const src = dir(fd, Rights.PATH_RENAME_SOURCE, oldPtr, oldLen, true);
+        const dst = dir(newFd, Rights.PATH_RENAME_TARGET, newPtr, newLen, true);
         src.rename(str(oldPtr, oldLen), dst, str(newPtr, newLen));
         return 0;
       } catch (e) {
@@ -158,8 +171,8 @@ export function pathFunctions(ctx: Preview1Context) {
 
     path_link(oldFd: number, oldFlags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number {
       try {
-        const src = dir(oldFd, Rights.PATH_LINK_SOURCE, oldPtr, oldLen);
-        const dst = dir(newFd, Rights.PATH_LINK_TARGET, newPtr, newLen);
+        const src = dir(oldFd, Rights.PATH_LINK_SOURCE, oldPtr, oldLen, true);
+        const dst = dir(newFd, Rights.PATH_LINK_TARGET, newPtr, newLen, true);
         src.link(str(oldPtr, oldLen), follows(oldFlags), dst, str(newPtr, newLen));
         return 0;
       } catch (e) {

@@ -33,13 +33,23 @@ export interface DirEntry {
   ino: bigint;
 }
 
+/** A directory's entries, read a few at a time ("." and ".." not included); holds at most a small buffer. */
+export interface DirStream {
+  /** The next entry, or undefined at the end. */
+  next(): DirEntry | undefined;
+  /** Passes over the next entry without looking it up; false at the end. */
+  skip(): boolean;
+  close(): void;
+}
+
 export interface DirNode {
   /** True when nothing below this directory may be changed. */
   readonly readOnly: boolean;
   stat(): NodeStat;
   setTimes(atim: TimeSpec, mtim: TimeSpec): void;
   sync(): void;
-  entries(): DirEntry[];
+  /** Starts reading the entries from the first; the caller closes the stream. */
+  list(): DirStream;
   /** A second, independent handle on this same directory. */
   reopen(): DirNode;
   /** lstat of a child. */

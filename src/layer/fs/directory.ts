@@ -3,10 +3,12 @@
 // and then acts on one name in the directory the walk ended in.
 
 import { Denial, Errno, SysError } from '../../abi/errno.js';
+import { encodeUtf8 } from '../../abi/memory.js';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, Filetype, OFlags, Rights } from '../../abi/witx.js';
 import { Descriptor } from '../descriptor.js';
 import type { DirEntry, DirNode, NodeStat, TimeSpec } from './backend.js';
 import { FileDescriptor } from './file.js';
+import { Listing, type Listings } from './listing.js';
 import { resolve, type Resolved } from './resolve.js';
 
 export interface OpenRequest {
@@ -22,6 +24,9 @@ export interface IoCounters {
   read: number;
   written: number;
 }
+
+/** Longest symlink target, in UTF-8 bytes (Linux's PATH_MAX less its NUL). */
+const PATH_MAX = 4095;
 
 const WRITE_INTENT = Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE;
 
@@ -52,8 +57,8 @@ function joinGuest(dir: string | undefined, path: string): string {
 
 export class DirectoryDescriptor extends Descriptor {
   readonly filetype = Filetype.DIRECTORY;
-  /** Snapshot of the listing, taken when a guest starts reading at cookie 0. */
-  private listing: DirEntry[] | undefined;
+  /** Where fd_readdir is in this directory, made on its first call. */
+  private listing: Listing | undefined;
 
   constructor(
     readonly node: DirNode,
@@ -62,6 +67,8 @@ export class DirectoryDescriptor extends Descriptor {
     /** Guest path this directory was preopened as; undefined for directories opened later. */
     readonly preopenName: string | undefined,
     readonly counters: IoCounters,
+    /** The enclave's directory streams, shared by every directory descriptor it opens. */
+    readonly listings: Listings,
   ) {
     super(rightsBase, rightsInheriting);
     this.guestPath = preopenName;
@@ -109,24 +116,14 @@ export class DirectoryDescriptor extends Descriptor {
     throw new SysError(Errno.BADF);
   }
 
-  override readdir(): DirEntry[] {
-    return this.node.entries();
-  }
-
-  /** Entries for fd_readdir: ".", "..", then the directory's contents, stable per cookie-0 read. */
-  listingFrom(cookie: bigint): DirEntry[] {
-    if (cookie === 0n || !this.listing) {
-      const ino = this.node.stat().ino;
-      this.listing = [
-        { name: '.', filetype: Filetype.DIRECTORY, ino },
-        { name: '..', filetype: Filetype.DIRECTORY, ino },
-        ...this.node.entries(),
-      ];
-    }
-    return this.listing;
+  /** The entry fd_readdir gives at `cookie` (".", "..", then the directory's own), or undefined past the end. */
+  entryAt(cookie: bigint): DirEntry | undefined {
+    this.listing ??= new Listing(this.node, this.listings);
+    return this.listing.at(cookie);
   }
 
   override close(): void {
+    this.listing?.close();
     this.node.close();
   }
 
@@ -138,8 +135,10 @@ export class DirectoryDescriptor extends Descriptor {
     return this.about(path, () => {
       return withResolved(this.resolve(path, req.follow), (r) => {
         const wantsDir = (req.oflags & OFlags.DIRECTORY) !== 0 || r.mustBeDir;
-        const write = (req.rightsBase & WRITE_INTENT) !== 0 || (req.oflags & OFlags.TRUNC) !== 0;
-        const read = (req.rightsBase & (Rights.FD_READ | Rights.FD_READDIR)) !== 0 || !write;
+        // The host open mode follows the rights granted (never more than this directory passes on).
+        const granted = req.rightsBase & this.rightsInheriting;
+        const write = (granted & WRITE_INTENT) !== 0 || (req.oflags & OFlags.TRUNC) !== 0;
+        const read = (granted & (Rights.FD_READ | Rights.FD_READDIR)) !== 0 || !write;
         const inheriting = req.rightsInheriting & this.rightsInheriting;
   
         // What is opened below a directory inherits where it lies (for audit records and read-only refusals).
@@ -151,7 +150,7 @@ export class DirectoryDescriptor extends Descriptor {
         const openDirectory = (node: DirNode): Descriptor => {
           if (write) { node.close(); throw new SysError(Errno.ISDIR); }
           return inherit(new DirectoryDescriptor(node,
-            req.rightsBase & this.rightsInheriting & DIRECTORY_RIGHTS, inheriting, undefined, this.counters));
+            req.rightsBase & this.rightsInheriting & DIRECTORY_RIGHTS, inheriting, undefined, this.counters, this.listings));
         };
   
         if (r.name === '.') {
@@ -226,6 +225,7 @@ export class DirectoryDescriptor extends Descriptor {
     return this.about(path, () => {
       if (target === '') throw new SysError(Errno.NOENT);
       if (target.includes('\0')) throw new SysError(Errno.INVAL);
+      if (encodeUtf8(target).byteLength > PATH_MAX) throw new SysError(Errno.NAMETOOLONG);
       // An absolute target could only ever point outside the mount (and could
       // mislead host programs that later follow it), so it is never created.
       if (target.startsWith('/')) {

@@ -3,13 +3,27 @@
 // (ENOSPC past it), gone when the guest ends. It implements the same backend
 // contract as host directories, so path resolution and every check are the
 // same code.
+//
+// Everything the store holds is charged to its size before it is taken:
+// file bytes (the backing arrays, not just the file sizes), every inode and
+// every directory entry. An inode is paid for until its last link and its
+// last open handle are both gone, as a kernel keeps an unlinked file that is
+// still open.
 
-import { Errno, SysError } from '../../abi/errno.js';
+import { Denial, Errno, SysError } from '../../abi/errno.js';
 import { Filetype } from '../../abi/witx.js';
-import type { DirEntry, DirNode, FileNode, NodeStat, OpenFileOptions, TimeSpec } from './backend.js';
+import { formatSize } from '../../policy/units.js';
+import type { DirNode, DirStream, FileNode, NodeStat, OpenFileOptions, TimeSpec } from './backend.js';
 
-/** Bytes charged per inode and per directory entry, so empty files and names count too. */
-const INODE_COST = 256;
+/** Bytes charged per inode (the object, its times): empty files and directories count too. */
+const INODE_COST = 512;
+/** Bytes charged per directory entry besides its name (the map slot): hard links count too. */
+const ENTRY_COST = 128;
+
+/** What a directory entry named `name` costs (names are held as UTF-16, two bytes a unit at worst). */
+function entryCost(name: string): number {
+  return ENTRY_COST + 2 * name.length;
+}
 
 function nowNs(): bigint {
   return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
@@ -28,6 +42,8 @@ interface Inode {
   target?: string;
   /** A directory removed while someone still holds it: nothing can be created in it. */
   removed?: boolean;
+  /** Handles (open files, held directories) on this inode; it is paid for until these and nlink are 0. */
+  opens: number;
 }
 
 class MemStore {
@@ -35,26 +51,36 @@ class MemStore {
   used = 0;
   readonly dev = BigInt(0x746d70); // "tmp"
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly capacity: number, private readonly label: string) {}
 
   charge(bytes: number): void {
-    if (bytes > 0 && this.used + bytes > this.capacity) throw new SysError(Errno.NOSPC);
+    if (bytes > 0 && this.used + bytes > this.capacity) {
+      throw new Denial(Errno.NOSPC, 'limit', `in-memory mount ${this.label} is full: its size is ${formatSize(this.capacity)} (--tmpfs ${this.label}:SIZE)`, this.label);
+    }
     this.used += bytes;
   }
 
-  inode(type: Inode['type']): Inode {
-    this.charge(INODE_COST);
+  /** Bytes still free. */
+  get room(): number {
+    return this.capacity - this.used;
+  }
+
+  /** A new inode; the caller has paid INODE_COST (and the target's bytes, for a symlink). */
+  inode(type: Inode['type'], target?: string): Inode {
     const t = nowNs();
-    const node: Inode = { ino: this.nextIno++, type, nlink: type === 'dir' ? 2 : 1, atim: t, mtim: t, ctim: t };
+    const node: Inode = { ino: this.nextIno++, type, nlink: type === 'dir' ? 2 : 1, atim: t, mtim: t, ctim: t, opens: 0 };
     if (type === 'dir') node.entries = new Map();
     if (type === 'file') { node.data = new Uint8Array(0); node.size = 0; }
+    if (type === 'symlink') node.target = target;
     return node;
   }
 
-  /** Releases an inode's storage once nothing links to it. */
+  /** Gives an inode's storage back once no link and no open handle is left. */
   release(node: Inode): void {
-    if (node.nlink > 0) return;
-    this.used -= INODE_COST + (node.data?.byteLength ?? 0) + (node.target?.length ?? 0);
+    if (node.nlink > 0 || node.opens > 0) return;
+    this.used -= INODE_COST + (node.data?.byteLength ?? 0) + 2 * (node.target?.length ?? 0);
+    // Dropped at once, not when the last handle object is collected.
+    if (node.data) node.data = new Uint8Array(0);
   }
 }
 
@@ -73,11 +99,16 @@ function setTimesOf(n: Inode, atim: TimeSpec, mtim: TimeSpec): void {
 
 export class MemDir implements DirNode {
   readonly readOnly = false;
+  private closed = false;
 
-  private constructor(private readonly node: Inode, private readonly store: MemStore) {}
+  private constructor(private readonly node: Inode, private readonly store: MemStore) {
+    node.opens++;
+  }
 
-  static create(capacity: number): MemDir {
-    const store = new MemStore(capacity);
+  /** A new, empty mount of `capacity` bytes, named `label` (its guest path) in refusals. */
+  static create(capacity: number, label: string): MemDir {
+    const store = new MemStore(capacity, label);
+    store.charge(INODE_COST);
     return new MemDir(store.inode('dir'), store);
   }
 
@@ -91,9 +122,10 @@ export class MemDir implements DirNode {
     this.node.mtim = this.node.ctim = nowNs();
   }
 
-  private insert(name: string, n: Inode): void {
+  /** Adds an entry; `extra` more bytes (a new inode) are charged with it, all or nothing. */
+  private insert(name: string, n: Inode, extra = 0): void {
     if (this.node.removed) throw new SysError(Errno.NOENT);
-    this.store.charge(name.length);
+    this.store.charge(entryCost(name) + extra);
     this.node.entries!.set(name, n);
     this.touch();
   }
@@ -101,7 +133,7 @@ export class MemDir implements DirNode {
   private detach(name: string): Inode {
     const n = this.child(name);
     this.node.entries!.delete(name);
-    this.store.used -= name.length;
+    this.store.used -= entryCost(name);
     this.touch();
     return n;
   }
@@ -112,8 +144,19 @@ export class MemDir implements DirNode {
   reopen(): DirNode { return new MemDir(this.node, this.store); }
   statChild(name: string): NodeStat { return statOf(this.store, this.child(name)); }
 
-  entries(): DirEntry[] {
-    return [...this.node.entries!].map(([name, n]) => ({ name, filetype: statOf(this.store, n).filetype, ino: n.ino }));
+  list(): DirStream {
+    // A Map iterator is a cursor: it survives inserts and deletes, visiting what is there when it arrives.
+    const it = this.node.entries!.entries();
+    return {
+      next: () => {
+        const r = it.next();
+        if (r.done) return undefined;
+        const [name, n] = r.value;
+        return { name, filetype: statOf(this.store, n).filetype, ino: n.ino };
+      },
+      skip: () => !it.next().done,
+      close: () => {},
+    };
   }
 
   openDir(name: string): DirNode {
@@ -128,7 +171,7 @@ export class MemDir implements DirNode {
     if (!c) {
       if (!o.create) throw new SysError(Errno.NOENT);
       c = this.store.inode('file');
-      this.insert(name, c);
+      this.insert(name, c, INODE_COST);
     }
     if (c.type === 'dir') throw new SysError(Errno.ISDIR);
     if (c.type === 'symlink') throw new SysError(Errno.LOOP);
@@ -145,7 +188,7 @@ export class MemDir implements DirNode {
 
   mkdir(name: string): void {
     if (this.node.entries!.has(name)) throw new SysError(Errno.EXIST);
-    this.insert(name, this.store.inode('dir'));
+    this.insert(name, this.store.inode('dir'), INODE_COST);
     this.node.nlink++;
   }
 
@@ -171,10 +214,7 @@ export class MemDir implements DirNode {
 
   symlink(target: string, name: string): void {
     if (this.node.entries!.has(name)) throw new SysError(Errno.EXIST);
-    const n = this.store.inode('symlink');
-    this.store.charge(target.length);
-    n.target = target;
-    this.insert(name, n);
+    this.insert(name, this.store.inode('symlink', target), INODE_COST + 2 * target.length);
   }
 
   link(name: string, target: DirNode, targetName: string): void {
@@ -200,6 +240,9 @@ export class MemDir implements DirNode {
     } else if (existing?.type === 'dir') {
       throw new SysError(Errno.ISDIR);
     }
+    // Refused before anything has moved: a full store, a removed target directory.
+    if (entryCost(targetName) > this.store.room + entryCost(name)) throw new SysError(Errno.NOSPC);
+    if (t.node.removed) throw new SysError(Errno.NOENT);
     if (existing) (existing.type === 'dir' ? t.rmdir(targetName) : t.unlink(targetName));
     this.detach(name);
     t.insert(targetName, c);
@@ -232,13 +275,21 @@ export class MemDir implements DirNode {
     return other;
   }
 
-  close(): void {}
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.node.opens--;
+    this.store.release(this.node);
+  }
 }
 
 class MemFile implements FileNode {
   readonly readOnly = false;
+  private closed = false;
 
-  constructor(private readonly node: Inode, private readonly store: MemStore) {}
+  constructor(private readonly node: Inode, private readonly store: MemStore) {
+    node.opens++;
+  }
 
   read(buf: Uint8Array, position: number): number {
     const size = this.node.size!;
@@ -249,14 +300,22 @@ class MemFile implements FileNode {
     return n;
   }
 
-  /** Grows the backing array (charged to the store) to hold `size` bytes. */
+  /** Grows the backing array (charged to the store) to hold `size` bytes, with some headroom. */
   private reserve(size: number): void {
     const data = this.node.data!;
     if (size <= data.byteLength) return;
-    const grown = Math.max(size, Math.min(data.byteLength * 2, size + (1 << 20)));
-    this.store.charge(grown - data.byteLength);
-    const next = new Uint8Array(grown);
-    next.set(data.subarray(0, this.node.size!));
+    const want = Math.min(data.byteLength * 2, size + (1 << 20));
+    // Headroom only out of half the room left, so that one growing file cannot take the others' space.
+    const spare = Math.floor(Math.max(0, this.store.room - (size - data.byteLength)) / 2);
+    this.resize(Math.max(size, Math.min(want, size + spare)));
+  }
+
+  /** Replaces the backing array by one of `length` bytes, charging or giving back the difference. */
+  private resize(length: number): void {
+    const data = this.node.data!;
+    this.store.charge(length - data.byteLength);
+    const next = new Uint8Array(length);
+    next.set(data.subarray(0, Math.min(this.node.size!, length)));
     this.node.data = next;
   }
 
@@ -276,6 +335,9 @@ class MemFile implements FileNode {
     if (size > this.node.size!) {
       this.reserve(size);
       this.node.data!.fill(0, this.node.size!, size);
+    } else if (size < this.node.data!.byteLength / 2) {
+      // Shrinking gives the space back (a copy, so only when it frees at least half).
+      this.resize(size);
     }
     this.node.size = size;
     this.node.mtim = this.node.ctim = nowNs();
@@ -289,5 +351,11 @@ class MemFile implements FileNode {
 
   sync(): void {}
   datasync(): void {}
-  close(): void {}
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.node.opens--;
+    this.store.release(this.node);
+  }
 }

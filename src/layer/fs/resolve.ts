@@ -5,11 +5,14 @@
 // absolute symlink is refused. Backends only ever see single names.
 
 import { Denial, Errno, SysError } from '../../abi/errno.js';
+import { encodeUtf8 } from '../../abi/memory.js';
 import { Filetype } from '../../abi/witx.js';
 import type { DirNode } from './backend.js';
 
 /** Symlinks followed in one resolution before ELOOP, as Linux's MAXSYMLINKS. */
 const MAX_SYMLINKS = 40;
+/** Longest name of one path component, in UTF-8 bytes (NAME_MAX): longer is ENAMETOOLONG, in every mount. */
+export const NAME_MAX = 255;
 
 export interface Resolved {
   /** The directory holding the final component (the start itself or one opened by the walk). */
@@ -27,7 +30,11 @@ function escape(path: string, viaSymlink = false): never {
 }
 
 function split(path: string): { parts: string[]; trailing: boolean } {
-  return { parts: path.split('/').filter((p) => p !== ''), trailing: path.endsWith('/') };
+  const parts = path.split('/').filter((p) => p !== '');
+  for (const p of parts) {
+    if (p.length > NAME_MAX || (p.length * 3 > NAME_MAX && encodeUtf8(p).byteLength > NAME_MAX)) throw new SysError(Errno.NAMETOOLONG);
+  }
+  return { parts, trailing: path.endsWith('/') };
 }
 
 /**

@@ -8,12 +8,14 @@
  * "SECRET"; files inside contain "inside". Raw WASI calls are used so the
  * errno is exactly what the runtime returned (no libc path rewriting),
  * except for attacks that target wasi-libc's own preopen matching. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <wasi/api.h>
 
@@ -300,14 +302,78 @@ static int ro_attack(const char *op) {
     int err = __wasi_path_open(ro, 0, "file.txt", 0, R_READ, 0, 0, &f);
     if (err) { verdict("ro_setsize_setup", err); return 0; }
     verdict("ro_setsize", __wasi_fd_filestat_set_size(f, 0));
-    verdict("ro_setsize_open", __wasi_path_open(ro, 0, "file.txt", 0, R_READ | __WASI_RIGHTS_FD_FILESTAT_SET_SIZE, 0, 0, &f));
+    /* Asking for the right is no write (Go's os.Open asks for it to read): opened, and the right is not granted. */
+    err = __wasi_path_open(ro, 0, "file.txt", 0, R_READ | __WASI_RIGHTS_FD_FILESTAT_SET_SIZE, 0, 0, &f);
+    verdict("ro_setsize_open", err);
+    if (!err) verdict("ro_setsize_after_open", __wasi_fd_filestat_set_size(f, 0));
   } else if (!strcmp(op, "regain")) {
     verdict("ro_regain_rights", __wasi_fd_fdstat_set_rights(ro, R_DIR, R_DIR));
     __wasi_fd_t sub;
     int err = __wasi_path_open(ro, 0, "sub", __WASI_OFLAGS_DIRECTORY, R_DIR, R_DIR, 0, &sub);
     if (err) { verdict("ro_regain_sub", err); return 0; }
+    verdict("ro_regain_sub_rights", __wasi_fd_fdstat_set_rights(sub, R_DIR, R_DIR));
     verdict("ro_regain_sub_create", __wasi_path_open(sub, 0, "new.txt", __WASI_OFLAGS_CREAT, R_ALL_FILE, 0, 0, &f));
     verdict("ro_regain_sub_mkdir", __wasi_path_create_directory(sub, "newdir"));
+  } else if (!strcmp(op, "libc")) {
+    /* What programs do: wasi-libc derives the rights it asks for from the directory's. */
+    static const struct { const char *label; int flags; } opens[] = {
+      { "ro_libc_wronly", O_WRONLY }, { "ro_libc_rdwr", O_RDWR }, { "ro_libc_rdwr_append", O_RDWR | O_APPEND },
+      { "ro_libc_append", O_WRONLY | O_APPEND }, { "ro_libc_creat", O_WRONLY | O_CREAT },
+      { "ro_libc_creat_existing", O_RDONLY | O_CREAT }, { "ro_libc_excl", O_WRONLY | O_CREAT | O_EXCL },
+      { "ro_libc_trunc", O_RDONLY | O_TRUNC }, { "ro_libc_sync", O_RDONLY | O_SYNC }, { "ro_libc_dsync", O_RDONLY | O_DSYNC },
+    };
+    for (size_t i = 0; i < sizeof opens / sizeof opens[0]; i++) {
+      int fd = open("/ro/file.txt", opens[i].flags, 0644);
+      printf("%s: %s\n", opens[i].label, fd < 0 ? ename(errno) : "OK (opened)");
+      if (fd >= 0) close(fd);
+    }
+    printf("ro_libc_fopen_w: %s\n", fopen("/ro/new.txt", "w") ? "OK (opened)" : ename(errno));
+    printf("ro_libc_fopen_a: %s\n", fopen("/ro/file.txt", "a") ? "OK (opened)" : ename(errno));
+    printf("ro_libc_fopen_rplus: %s\n", fopen("/ro/file.txt", "r+") ? "OK (opened)" : ename(errno));
+    printf("ro_libc_mkdir: %s\n", mkdir("/ro/newdir", 0755) ? ename(errno) : "OK");
+    printf("ro_libc_unlink: %s\n", unlink("/ro/file.txt") ? ename(errno) : "OK");
+    printf("ro_libc_rmdir: %s\n", rmdir("/ro/emptydir") ? ename(errno) : "OK");
+    printf("ro_libc_rename: %s\n", rename("/ro/file.txt", "/ro/moved.txt") ? ename(errno) : "OK");
+    printf("ro_libc_link: %s\n", link("/ro/file.txt", "/ro/hard.txt") ? ename(errno) : "OK");
+    printf("ro_libc_symlink: %s\n", symlink("file.txt", "/ro/sym") ? ename(errno) : "OK");
+    printf("ro_libc_utimens: %s\n", utimensat(AT_FDCWD, "/ro/file.txt", NULL, 0) ? ename(errno) : "OK");
+    /* Controls: reading still works, with libc's and with Go's read-only spelling of the rights. */
+    int fd = open("/ro/file.txt", O_RDONLY);
+    printf("ro_libc_rdonly: %s\n", fd < 0 ? ename(errno) : "OK");
+    printf("ro_libc_opendir: %s\n", opendir("/ro/sub") ? "OK" : ename(errno));
+  } else if (!strcmp(op, "spellings")) {
+    /* Raw path_open: every way of asking to write, one at a time, each on its own. */
+    static const struct { const char *label; __wasi_oflags_t o; __wasi_rights_t r; __wasi_fdflags_t f; } asks[] = {
+      { "ro_ask_fd_write", 0, R_READ | __WASI_RIGHTS_FD_WRITE, 0 },
+      { "ro_ask_fd_write_only", 0, __WASI_RIGHTS_FD_WRITE, 0 },
+      { "ro_ask_fd_allocate", 0, R_READ | __WASI_RIGHTS_FD_ALLOCATE, 0 },
+      { "ro_ask_creat", __WASI_OFLAGS_CREAT, R_READ, 0 },
+      { "ro_ask_creat_excl", __WASI_OFLAGS_CREAT | __WASI_OFLAGS_EXCL, R_READ, 0 },
+      { "ro_ask_creat_missing", __WASI_OFLAGS_CREAT, R_READ, 0 },
+      { "ro_ask_trunc", __WASI_OFLAGS_TRUNC, R_READ, 0 },
+      { "ro_ask_append", 0, R_READ, __WASI_FDFLAGS_APPEND },
+      { "ro_ask_dsync", 0, R_READ, __WASI_FDFLAGS_DSYNC },
+      { "ro_ask_rsync", 0, R_READ, __WASI_FDFLAGS_RSYNC },
+      { "ro_ask_sync", 0, R_READ, __WASI_FDFLAGS_SYNC },
+      { "ro_ask_high_bits", 0, R_READ | (__WASI_RIGHTS_FD_WRITE | (1ull << 40)), 0 },
+    };
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+      const char *path = strstr(asks[i].label, "missing") ? "missing.txt" : "file.txt";
+      verdict(asks[i].label, __wasi_path_open(ro, 0, path, asks[i].o, asks[i].r, 0, asks[i].f, &f));
+    }
+    /* Controls: Go's os.Open asks for FD_FILESTAT_SET_SIZE and PATH_CREATE_* to read; that is a read. */
+    __wasi_rights_t go_read = (__wasi_rights_t)0x1fffffffull & ~(__wasi_rights_t)(__WASI_RIGHTS_FD_DATASYNC |
+      __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_ALLOCATE | __WASI_RIGHTS_PATH_FILESTAT_SET_SIZE | __WASI_RIGHTS_SOCK_SHUTDOWN |
+      __WASI_RIGHTS_SOCK_ACCEPT);
+    int err = __wasi_path_open(ro, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "file.txt", 0, go_read, go_read, 0, &f);
+    verdict("ro_ask_go_read", err);
+    if (!err) {
+      __wasi_ciovec_t iov = { (const uint8_t *)"PWNED", 5 };
+      __wasi_size_t n;
+      verdict("ro_ask_go_read_write", __wasi_fd_write(f, &iov, 1, &n));
+      verdict("ro_ask_go_read_setsize", __wasi_fd_filestat_set_size(f, 0));
+    }
+    verdict("ro_ask_nonblock", __wasi_path_open(ro, 0, "file.txt", 0, R_READ, 0, __WASI_FDFLAGS_NONBLOCK, &f));
   } else if (!strcmp(op, "read")) {
     char text[64];
     int err = read_at(ro, "file.txt", 0, text);
