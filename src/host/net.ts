@@ -135,7 +135,7 @@ export class NodeHostNet implements HostNet {
       server.once('error', (err) => reject(new SysError(errnoOf(err), err.message)));
       server.listen({ host: addr.ip, port: addr.port, backlog, ipv6Only: false }, () => {
         const a = server.address() as net.AddressInfo;
-        resolve({ local: addrOf(a.address, a.port, a.family), close: () => server.close() });
+        resolve({ local: addrOf(a.address, a.port, a.family), close: () => new Promise((done) => server.close(() => done())) });
       });
     });
   }

@@ -32,7 +32,8 @@ export interface IncomingConnection {
 
 export interface HostServer {
   local: SockAddr;
-  close(): void;
+  /** Stops listening; resolves once the port is free again. */
+  close(): Promise<void>;
 }
 
 export interface HostDatagramSocket {

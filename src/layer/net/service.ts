@@ -4,7 +4,7 @@
 // allows. In normal mode every socket is a host socket and nothing is checked.
 
 import { Errno, SysError } from '../../abi/errno.js';
-import { decideConnect, decideResolve, hostLoopbackGrant, type NetworkPolicy } from '../../policy/network.js';
+import { decideConnect, decideResolve, hostLoopbackGrant, type NetworkPolicy, type PublishRule } from '../../policy/network.js';
 import { Ring, RingFlag } from '../ring.js';
 import { canonicalIp, checkFamily, formatAddr, HOST_GATEWAY, isLoopback, unspecified, type Family, type SockAddr } from './address.js';
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection } from './host-net.js';
@@ -66,7 +66,10 @@ export class NetService {
   /** IP -> names the layer resolved to it: what a name grant allows. */
   private readonly pinned = new Map<string, Set<string>>();
   private readonly extras = new Map<number, EntryExtras>();
-  private readonly publishServers: HostServer[] = [];
+  /** Host listeners of --publish: open only while the guest listens on the port (see publish()). */
+  private readonly publishServers = new Map<PublishRule, Promise<HostServer | undefined>>();
+  /** Host listeners of --publish being closed: the port is free again once these settle. */
+  private readonly publishClosing = new Map<PublishRule, Promise<void>>();
 
   private hostNet: Promise<HostNet> | undefined;
 
@@ -96,22 +99,74 @@ export class NetService {
     this.enclaves.delete(name);
   }
 
-  /** Starts the host listeners of --publish. */
+  /**
+   * Checks that every --publish host port can be listened on (it fails, and
+   * Capsule exits 69, if one is in use), then lets it go: the host port
+   * listens only while the guest does, so until then a host client is
+   * refused, never accepted and reset.
+   */
   async start(): Promise<void> {
     if (this.o.mode !== 'secure') return;
     for (const rule of this.o.policy.publish) {
-      const guest = rule.guest ?? this.vnet.guests()[0]?.name;
-      const server = await (await this.host()).listen({ family: canonicalIp(rule.hostAddress)!.family, ip: rule.hostAddress, port: rule.hostPort },
-        MAX_BACKLOG, (conn) => this.published(guest, rule.guestPort, rule.text, conn));
-      this.publishServers.push(server);
+      const server = await (await this.host()).listen(this.publishAddress(rule), 1, (conn) => conn.reject());
+      await server.close();
     }
   }
 
   /** Closes everything: publish listeners and every socket. */
   stop(): void {
-    for (const s of this.publishServers) s.close();
-    this.publishServers.length = 0;
+    for (const rule of [...this.publishServers.keys()]) this.unpublish(rule);
     for (const e of this.table.all()) this.closeEntry(e);
+  }
+
+  private publishAddress(rule: PublishRule): SockAddr {
+    return { family: canonicalIp(rule.hostAddress)!.family, ip: rule.hostAddress, port: rule.hostPort };
+  }
+
+  /** The guest a rule publishes (the only or first guest unless it names one) and its listener on the guest port, if any. */
+  private publishedListener(rule: PublishRule): { guest: string; listener: SocketEntry | undefined } | undefined {
+    const host = this.vnet.host(rule.guest ?? this.vnet.guests()[0]?.name ?? '');
+    if (!host) return undefined;
+    const id = this.vnet.find(host.name, 'tcp', 4, host.v4, rule.guestPort, (i) => this.table.find(i)?.status === SocketStatus.LISTENING);
+    return { guest: host.name, listener: id === undefined ? undefined : this.table.get(id) };
+  }
+
+  /** The guest now listens where rules publish: their host ports start listening (the guest's listen returns after). */
+  private async publish(enclave: string): Promise<void> {
+    for (const rule of this.o.policy.publish) {
+      const p = this.publishedListener(rule);
+      if (p?.guest !== enclave || !p.listener || this.publishServers.has(rule)) continue;
+      const at = `${formatAddr(this.publishAddress(rule))} -> ${rule.guestPort}`;
+      const opened = (async () => {
+        await this.publishClosing.get(rule);
+        try {
+          const server = await (await this.host()).listen(this.publishAddress(rule), MAX_BACKLOG, (conn) => this.published(rule, conn));
+          this.o.onDecision?.({ enclave, op: 'publish', target: at, decision: 'allow', reason: `the guest listens: published by --publish ${rule.text}` });
+          return server;
+        } catch (err) {
+          // Taken since start: the guest still listens on its own network.
+          this.o.onDecision?.({ enclave, op: 'publish', target: at, decision: 'deny', reason: `the host port cannot listen: ${(err as Error).message}` });
+          return undefined;
+        }
+      })();
+      this.publishServers.set(rule, opened);
+      await opened;
+    }
+  }
+
+  /** The guest no longer listens where a rule publishes: its host port refuses again. */
+  private unpublishIdle(): void {
+    for (const rule of [...this.publishServers.keys()]) if (!this.publishedListener(rule)?.listener) this.unpublish(rule);
+  }
+
+  private unpublish(rule: PublishRule): void {
+    const opened = this.publishServers.get(rule);
+    if (!opened) return;
+    this.publishServers.delete(rule);
+    const closing = opened.then((s) => s?.close()).finally(() => {
+      if (this.publishClosing.get(rule) === closing) this.publishClosing.delete(rule);
+    });
+    this.publishClosing.set(rule, closing);
   }
 
   /** Records a decision; a refusal becomes EACCES for the guest. */
@@ -228,7 +283,12 @@ export class NetService {
       if (!e.local.local) e.local.local = this.bindVirtual(e, unspecified(e.local.family));
       this.decide(e.local.owner.enclave, 'listen', `${formatAddr(e.local.local)}`, true,
         'the virtual network (reachable by guests of this layer, and from the host only through --publish)');
-    } else if (!this.extras.get(e.id)?.hostServer) {
+      this.table.apply(e, 'listen');
+      // A port published for it starts listening on the host now, before the guest's listen returns.
+      await this.publish(e.local.owner.enclave);
+      return { local: e.local.local };
+    }
+    if (!this.extras.get(e.id)?.hostServer) {
       const server = await (await this.host()).listen(e.local.local ?? unspecified(e.local.family), e.backlog, (c) => this.incoming(e, c, c.local));
       this.extra(e).hostServer = server;
       e.local.local = server.local;
@@ -422,14 +482,14 @@ export class NetService {
     this.wake(owner);
   }
 
-  private published(guest: string | undefined, port: number, rule: string, conn: IncomingConnection): void {
-    const host = guest ? this.vnet.host(guest) : undefined;
-    const id = host ? this.vnet.find(host.name, 'tcp', 4, host.v4, port, (i) => this.table.find(i)?.status === SocketStatus.LISTENING) : undefined;
-    const listener = id === undefined ? undefined : this.table.get(id);
-    this.o.onDecision?.({ enclave: guest ?? '-', op: 'publish', target: `${formatAddr(conn.peer)} -> ${port}`,
-      decision: listener ? 'allow' : 'deny', reason: listener ? `published by --publish ${rule}` : `nothing listens on port ${port} in the guest` });
-    if (!listener || !host) { conn.reject(); return; }
-    this.incoming(listener, conn, { family: 4, ip: host.v4, port });
+  private published(rule: PublishRule, conn: IncomingConnection): void {
+    const p = this.publishedListener(rule);
+    const port = rule.guestPort;
+    // The host port listens only while the guest does; a connection can still arrive as it stops.
+    this.o.onDecision?.({ enclave: p?.guest ?? '-', op: 'publish', target: `${formatAddr(conn.peer)} -> ${port}`,
+      decision: p?.listener ? 'allow' : 'deny', reason: p?.listener ? `published by --publish ${rule.text}` : `nothing listens on port ${port} in the guest` });
+    if (!p?.listener) { conn.reject(); return; }
+    this.incoming(p.listener, conn, { family: 4, ip: this.vnet.host(p.guest)!.v4, port });
   }
 
   private accept(e: SocketEntry, fd: number): AcceptReply {
@@ -488,12 +548,14 @@ export class NetService {
       e.receiveQueue?.setFlag(RingFlag.READER_CLOSED);
       e.sendQueue?.setFlag(RingFlag.WRITER_CLOSED);
     }
-    x?.hostServer?.close();
+    void x?.hostServer?.close();
     void x?.hostDatagram?.then((d) => d.close(), () => {});
     this.extras.delete(e.id);
     if (e.bound) this.vnet.unbind(e.bound.guest, e.local.protocol, e.bound.port, e.id);
+    const wasListening = e.status === SocketStatus.LISTENING;
     this.table.apply(e, 'close');
     this.table.remove(e);
+    if (wasListening) this.unpublishIdle();
   }
 
   private hostDatagram(e: SocketEntry): Promise<HostDatagramSocket> {

@@ -24,6 +24,8 @@
  *   poll_block PORT           block in poll_oneoff (no timeout) forever
  *   poll_spin                 poll_oneoff with a zero timeout, forever
  *   poll_peer PORT            accept one connection, then poll it (no timeout) forever
+ *   late_server PORT MS       listen only after MS ms; answer one connection, stop
+ *                             listening, then linger 2 s
  *   server_accept PORT        accept connections forever, never reading
  *   server_recv PORT          accept one connection, then report what recv gives
  *   client NAME PORT wait|trap  connect; then report recv and a reconnect, or trap
@@ -405,6 +407,21 @@ static int do_poll_spin(void) {
   return 0;
 }
 
+static int do_late_server(uint16_t port, int ms) {
+  wx_nap_ms((uint64_t)ms);
+  int32_t l = listener(port, 4);
+  printf("late_server: listening\n");
+  fflush(stdout);
+  int32_t c = accept_one(l);
+  printf("late_server: answered %s\n", ename(send_text(c, "hello\n")));
+  close(c);
+  close(l);
+  printf("late_server: closed\n");
+  fflush(stdout);
+  wx_nap_ms(2000);
+  return 0;
+}
+
 static int do_server_accept(uint16_t port) {
   int32_t l = listener(port, 8);
   printf("server_accept: listening\n");
@@ -496,6 +513,7 @@ int main(int argc, char **argv) {
   if (!strcmp(a, "spell") && argc > 3) return do_spell((uint16_t)port, argc - 3, argv + 3, 0);
   if (!strcmp(a, "reach") && argc > 3) return do_spell((uint16_t)port, argc - 3, argv + 3, 1);
   if (!strcmp(a, "udp") && argc > 3) return do_udp((uint16_t)port, argc - 3, argv + 3, 0);
+  if (!strcmp(a, "late_server") && argc > 3) return do_late_server((uint16_t)port, atoi(argv[3]));
   if (!strcmp(a, "udp_reply") && argc > 3) return do_udp((uint16_t)port, argc - 3, argv + 3, 1);
   if (!strcmp(a, "resolve") && argc > 2) return do_resolve(argc - 2, argv + 2);
   if (!strcmp(a, "bind_foreign")) return do_bind_foreign();
