@@ -40,6 +40,20 @@ describe('outbound through the bridge', () => {
     }
   });
 
+  for (const [grant, target] of [['127.0.0.1', '127.0.0.1'], ['127.0.0.1', 'localhost'], ['localhost', '127.0.0.1']]) {
+    it(`with --allow-connect ${grant}:PORT a guest that listens on nothing there reaches the host server at ${target}:PORT`, { timeout: 30_000 }, async () => {
+      const server = await hostServer('echo');
+      try {
+        const r = await runCli(['run', '--allow-connect', `${grant}:${server.port}`, guest('echo_client'), target, String(server.port), 'as elsewhere']);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.equal(r.stdout, 'echo: as elsewhere\n');
+        assert.equal(server.connections(), 1);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
   const denied: [string, (port: number) => string[]][] = [
     ['without any grant', () => []],
     ['with a grant for another port', (port) => ['--allow-connect', `127.0.0.1:${port === 65535 ? port - 1 : port + 1}`]],
