@@ -135,16 +135,17 @@ export class NodeHostNet implements HostNet {
       server.once('error', (err) => reject(new SysError(errnoOf(err), err.message)));
       server.listen({ host: addr.ip, port: addr.port, backlog, ipv6Only: false }, () => {
         const a = server.address() as net.AddressInfo;
-        resolve({ local: addrOf(a.address, a.port, a.family), close: () => server.close() });
+        resolve({ local: addrOf(a.address, a.port, a.family), close: () => new Promise((done) => server.close(() => done())) });
       });
     });
   }
 
-  datagram(family: Family, local: SockAddr | undefined, inbound: Ring, onReceive: () => void): Promise<HostDatagramSocket> {
+  datagram(family: Family, local: SockAddr | undefined, inbound: Ring, onReceive: () => void,
+    sender: (from: SockAddr) => SockAddr = (from) => from): Promise<HostDatagramSocket> {
     return new Promise((resolve, reject) => {
       const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
       socket.on('message', (msg, rinfo) => {
-        putDatagram(inbound, addrOf(rinfo.address, rinfo.port, rinfo.family), [msg]);
+        putDatagram(inbound, sender(addrOf(rinfo.address, rinfo.port, rinfo.family)), [msg]);
         onReceive();
       });
       socket.once('error', (err) => reject(new SysError(errnoOf(err), err.message)));

@@ -1,11 +1,14 @@
 // Network grants: which outside addresses a guest may connect to, whether it
-// may resolve names, and which of its ports the host can reach. Addresses are
-// compared parsed and canonical, never as strings; deny rules beat allow
-// rules; loopback, private, link-local and other non-public ranges are
-// refused unless a grant names an address in that same range.
+// may resolve names, and which of its ports the host can reach. One
+// destination gets one decision: the destination and every grant are made
+// canonical first (embedded IPv4 is IPv4, the gateway and its name are the
+// host's loopback, names are the addresses Capsule resolved for them); then
+// deny rules, then allow rules. Loopback, private, link-local and other
+// non-public ranges are refused unless a grant lies inside that same range.
 
-import { canonicalIp, rangeOf } from '../layer/net/address.js';
+import { canonicalDestination, canonicalIp, HOST_GATEWAY, IPV4_EMBEDDING, parseIp, type Family } from '../layer/net/address.js';
 import { ipaddr } from '../layer/net/ipaddr.js';
+import { blockWithin, classify, embeddedIpv4, inBlock, type Block } from '../layer/net/ranges.js';
 
 export interface HostPattern {
   /** As written, for messages. */
@@ -19,7 +22,8 @@ export interface HostPattern {
 
 export interface ConnectGrant {
   text: string;
-  host: HostPattern;
+  /** What HOST stands for, canonical: usually one pattern; `localhost` is two, an IPv6 block embedding IPv4 also covers that IPv4 block. */
+  hosts: HostPattern[];
   ports: [number, number];
 }
 
@@ -59,7 +63,9 @@ function parsePorts(text: string, whole: string): [number, number] {
 export function parseHostPattern(text: string, whole = text): HostPattern {
   const slash = text.lastIndexOf('/');
   if (slash !== -1) {
-    const base = canonicalIp(text.slice(0, slash));
+    // A block's base is kept in its own family (canonicalHosts adds the IPv4 it embeds).
+    const parsed = parseIp(text.slice(0, slash));
+    const base = parsed && { family: parsed.kind() === 'ipv4' ? 4 as const : 6 as const, ip: parsed.toString() };
     const prefix = Number(text.slice(slash + 1));
     const max = base?.family === 4 ? 32 : 128;
     if (!base || !/^\d{1,3}$/.test(text.slice(slash + 1)) || prefix > max) {
@@ -76,6 +82,36 @@ export function parseHostPattern(text: string, whole = text): HostPattern {
   return { text, kind: 'name', value: name, prefix: 0, family: undefined };
 }
 
+/**
+ * The canonical patterns a written host stands for: the gateway (by name or
+ * address) and `localhost` are the host's loopback; an IPv6 block that covers
+ * a prefix embedding IPv4 addresses also covers those IPv4 addresses.
+ */
+function canonicalHosts(p: HostPattern): HostPattern[] {
+  const ip = (value: string, family: Family): HostPattern => ({ text: p.text, kind: 'ip', value, prefix: family === 4 ? 32 : 128, family });
+  if (p.kind === 'name') {
+    if (p.value === HOST_GATEWAY.name) return [ip(HOST_GATEWAY.loopback, 4)];
+    if (p.value === 'localhost') return [ip(HOST_GATEWAY.loopback, 4), ip('::1', 6)];
+    return [p];
+  }
+  if (p.kind === 'ip') {
+    const c = canonicalDestination(p.value)!;
+    return [ip(c.ip, c.family)];
+  }
+  if (p.family !== 6) return [p];
+  const out = [p];
+  const own = toBlock(p);
+  const add = (value: string, prefix: number): void => {
+    if (!out.some((h) => h.value === value && h.prefix === prefix)) out.push({ text: p.text, kind: 'cidr', value, prefix, family: 4 });
+  };
+  for (const prefix of IPV4_EMBEDDING) {
+    const e: Block = { family: 6, bytes: [...prefix, 0, 0, 0, 0], prefix: 96 };
+    if (blockWithin(e, own)) add('0.0.0.0', 0);
+    else if (blockWithin(own, e)) add(own.bytes.slice(12).join('.'), p.prefix - 96);
+  }
+  return out;
+}
+
 /** `HOST:PORT`, HOST a name, an IP (IPv6 in brackets) or a CIDR; PORT a number, a range or `*`. */
 export function parseConnectGrant(text: string): ConnectGrant {
   const colon = text.lastIndexOf(':');
@@ -84,7 +120,7 @@ export function parseConnectGrant(text: string): ConnectGrant {
   }
   // IPv6 addresses go in brackets: [::1]:80, [fd00::]/8:*.
   const host = text.slice(0, colon).replace(/^\[([^\]]+)\]/, '$1');
-  return { text, host: parseHostPattern(host, text), ports: parsePorts(text.slice(colon + 1), text) };
+  return { text, hosts: canonicalHosts(parseHostPattern(host, text)), ports: parsePorts(text.slice(colon + 1), text) };
 }
 
 /** `[HOST_ADDRESS:]HOST_PORT:GUEST_PORT`, as docker's -p. */
@@ -103,54 +139,78 @@ export function parsePublish(text: string, guest?: string): PublishRule {
   return rule;
 }
 
-function ipMatches(p: HostPattern, ip: string): boolean {
-  if (p.kind === 'ip') return p.value === ip;
-  if (p.kind !== 'cidr') return false;
-  const a = ipaddr().parse(ip), base = ipaddr().parse(p.value);
-  return a.kind() === base.kind() && a.match(base, p.prefix);
+function toBlock(p: HostPattern): Block {
+  return { family: p.family ?? 4, bytes: ipaddr().parse(p.value).toByteArray(), prefix: p.prefix };
 }
 
-/** Looks a connection up: names resolved by the layer are passed in `namesOf`. */
+function ipMatches(p: HostPattern, ip: string): boolean {
+  if (p.kind === 'name') return false;
+  return inBlock(ipaddr().parse(ip).toByteArray(), toBlock(p));
+}
+
 export interface ConnectDecision {
   allowed: boolean;
   reason: string;
   grant?: string;
+  /** The canonical destination the decision is about (and where the host connects). */
+  target?: { family: Family; ip: string };
 }
 
+const show = (family: Family, ip: string): string => (family === 6 ? `[${ip}]` : ip);
+
+/**
+ * The one decision for a destination outside the virtual network, for TCP
+ * connect and UDP connect and send alike. `ipText` is any spelling; names
+ * the layer resolved are passed in `namesOf` (by canonical address). Deny
+ * rules match the destination or any IPv4 address it embeds; a non-public
+ * destination needs an allow rule that lies inside its range.
+ */
 export function decideConnect(policy: NetworkPolicy, ipText: string, port: number, namesOf: (ip: string) => readonly string[]): ConnectDecision {
-  const c = canonicalIp(ipText);
+  const c = canonicalDestination(ipText);
   if (!c) return { allowed: false, reason: `'${ipText}' is not an address` };
-  const ip = c.ip;
+  const { ip, family } = c;
+  const target = { family, ip };
+  const bytes = ipaddr().parse(ip).toByteArray();
   const names = namesOf(ip);
-  const matches = (g: ConnectGrant): boolean =>
+  const matches = (g: ConnectGrant, at: string, named: readonly string[]): boolean =>
     port >= g.ports[0] && port <= g.ports[1] &&
-    (g.host.kind === 'name' ? names.includes(g.host.value) : ipMatches(g.host, ip));
+    g.hosts.some((h) => (h.kind === 'name' ? named.includes(h.value) : ipMatches(h, at)));
 
-  const denied = policy.denyConnect.find(matches);
-  if (denied) return { allowed: false, reason: `denied by --deny-connect ${denied.text}`, grant: denied.text };
+  const identities = [ip, ...embeddedIpv4(bytes)];
+  const denied = policy.denyConnect.find((g) => identities.some((at) => matches(g, at, at === ip ? names : namesOf(at))));
+  if (denied) return { allowed: false, reason: `denied by --deny-connect ${denied.text}`, grant: denied.text, target };
 
-  const range = rangeOf(ip);
-  const special = range !== 'unicast';
+  const special = classify(bytes);
   for (const g of policy.allowConnect) {
-    if (!matches(g)) continue;
-    // A non-public address needs a grant that itself names an address of that range.
-    if (special && (g.host.kind === 'name' || rangeOf(g.host.value) !== range)) continue;
-    return { allowed: true, reason: `allowed by --allow-connect ${g.text}`, grant: g.text };
+    if (!matches(g, ip, names)) continue;
+    // A non-public address needs a grant that lies inside its range: 0.0.0.0/0 does not open 10.0.0.0/8.
+    if (special && !g.hosts.some((h) => h.kind !== 'name' && ipMatches(h, ip) && blockWithin(toBlock(h), special.block))) continue;
+    return { allowed: true, reason: `allowed by --allow-connect ${g.text}`, grant: g.text, target };
   }
-  const hint = names.length ? `${names[0]}:${port}` : (c.family === 6 ? `[${ip}]:${port}` : `${ip}:${port}`);
-  return {
-    allowed: false,
-    reason: special
-      ? `${ip} is a ${range} address; only a grant naming it allows it (--allow-connect ${c.family === 6 ? `[${ip}]` : ip}:${port})`
-      : `no grant allows it (--allow-connect ${hint} would)`,
-  };
+  const hint = names.length ? `${names[0]}:${port}` : `${show(family, ip)}:${port}`;
+  if (!special) return { allowed: false, reason: `no grant allows it (--allow-connect ${hint} would)`, target };
+  const what = special.via ? `${ip} embeds ${special.via}, a ${special.range} address` : `${ip} is a ${special.range} address`;
+  return { allowed: false, reason: `${what}; only a grant naming it allows it (--allow-connect ${show(family, ip)}:${port})`, target };
+}
+
+/**
+ * The grant that names loopback address `ip` and `port` exactly (not a block
+ * or a port range that merely contains them): it sends the guest's
+ * connections there to the host's loopback when the guest itself does not
+ * listen there.
+ */
+export function hostLoopbackGrant(policy: NetworkPolicy, ipText: string, port: number): ConnectGrant | undefined {
+  const c = canonicalIp(ipText);
+  if (!c || classify(ipaddr().parse(c.ip).toByteArray())?.range !== 'loopback') return undefined;
+  return policy.allowConnect.find((g) => g.ports[0] === port && g.ports[1] === port &&
+    g.hosts.some((h) => h.kind === 'ip' && h.value === c.ip));
 }
 
 /** May the guest resolve `name` through the host? */
 export function decideResolve(policy: NetworkPolicy, name: string): ConnectDecision {
   const n = name.toLowerCase().replace(/\.$/, '');
   if (policy.allowDns) return { allowed: true, reason: 'allowed by --allow-dns', grant: '--allow-dns' };
-  const g = policy.allowConnect.find((x) => x.host.kind === 'name' && x.host.value === n);
+  const g = policy.allowConnect.find((x) => x.hosts.some((h) => h.kind === 'name' && h.value === n));
   if (g) return { allowed: true, reason: `name granted by --allow-connect ${g.text}`, grant: g.text };
   return { allowed: false, reason: `resolving names is not granted (--allow-dns, or --allow-connect ${n}:PORT, would)` };
 }

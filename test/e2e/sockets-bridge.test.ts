@@ -1,10 +1,14 @@
 // The host bridge: a guest reaches a host server at host.capsule.internal
 // only with --allow-connect for that port; --publish makes a guest's port
-// reachable from the host; resolving outside names needs --allow-dns.
+// reachable from the host, and only while the guest listens there (refused
+// before and after); resolving outside names needs --allow-dns.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { guest, lines, runCli } from '../helpers/cli.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { guest, lines, runCli, tempDir } from '../helpers/cli.js';
+import { hostileGuest } from '../helpers/hostile.js';
 import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePort, hostRoundTrip, hostServer, startCli } from '../helpers/net.js';
@@ -35,6 +39,20 @@ describe('outbound through the bridge', () => {
       await server.close();
     }
   });
+
+  for (const [grant, target] of [['127.0.0.1', '127.0.0.1'], ['127.0.0.1', 'localhost'], ['localhost', '127.0.0.1']]) {
+    it(`with --allow-connect ${grant}:PORT a guest that listens on nothing there reaches the host server at ${target}:PORT`, { timeout: 30_000 }, async () => {
+      const server = await hostServer('echo');
+      try {
+        const r = await runCli(['run', '--allow-connect', `${grant}:${server.port}`, guest('echo_client'), target, String(server.port), 'as elsewhere']);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.equal(r.stdout, 'echo: as elsewhere\n');
+        assert.equal(server.connections(), 1);
+      } finally {
+        await server.close();
+      }
+    });
+  }
 
   const denied: [string, (port: number) => string[]][] = [
     ['without any grant', () => []],
@@ -113,6 +131,64 @@ describe('inbound through --publish', () => {
   it('a host client that half-closes still gets the guest\'s reply', { timeout: 30_000 }, async () => {
     const r = await published((port) => hostRoundTrip(port, 'published bytes', { halfClose: true }));
     assert.equal(r.reply.toString(), 'published bytes');
+  });
+
+  /** Connects to 127.0.0.1:port and reads until the end: the bytes, or the error's code. */
+  function readAll(port: number): Promise<string> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.on('data', (d: Buffer) => chunks.push(d));
+      s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? String(err)));
+      s.on('end', () => { resolve(Buffer.concat(chunks).toString()); s.end(); });
+    });
+  }
+
+  it('until the guest listens the published port refuses (never accepts and resets), and refuses again once it stops', { timeout: 30_000 }, async () => {
+    const tmp = tempDir('capsule-publish-');
+    const hostPort = await freePort();
+    const audit = path.join(tmp.path, 'audit.jsonl');
+    const cli = startCli(['run', '--publish', `${hostPort}:7000`, '--audit', audit, hostileGuest('hostile_net'), 'late_server', '7000', '1500']);
+    try {
+      const before: string[] = [];
+      // A client that retries only on "connection refused", as many do: it must get through.
+      let reply = 'ECONNREFUSED';
+      const deadline = Date.now() + 15_000;
+      while (reply === 'ECONNREFUSED' && Date.now() < deadline) {
+        reply = await readAll(hostPort);
+        if (reply === 'ECONNREFUSED') { before.push(reply); await delay(20); }
+      }
+      assert.equal(reply, 'hello\n');
+      assert.ok(before.length >= 5, `refused ${before.length} times while the guest was not listening yet`);
+      assert.match(cli.stdout(), /late_server: listening\n/);
+      await cli.waitFor('late_server: closed\n');
+      await delay(200);
+      assert.equal(await readAll(hostPort), 'ECONNREFUSED', 'refused again once the guest stopped listening');
+      assert.equal((await cli.exited).code, 0);
+      const records = fs.readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { op: string; decision: string; reason: string });
+      const published = records.filter((r) => r.op === 'publish');
+      assert.deepEqual(published.map((r) => [r.decision, r.reason]), [
+        ['allow', `the guest listens: published by --publish ${hostPort}:7000`],
+        ['allow', `published by --publish ${hostPort}:7000`],
+      ]);
+    } finally {
+      cli.dispose();
+      tmp.cleanup();
+    }
+  });
+
+  it('a published host port in use stops Capsule before the guest runs (exit 69), naming the port', { timeout: 30_000 }, async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const r = await runCli(['run', '--publish', `${port}:7000`, guest('echo_server'), '7000', '1']);
+      assert.equal(r.code, 69, r.stderr);
+      assert.match(r.stderr, new RegExp(`^capsule: cannot publish a port: .*EADDRINUSE.*127\\.0\\.0\\.1:${port}$`, 'm'));
+      assert.equal(r.stdout, '');
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 
   it('a host port without --publish does not reach the guest', { timeout: 30_000 }, async () => {

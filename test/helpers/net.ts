@@ -1,8 +1,9 @@
 // Helpers for the socket tests: system files for `capsule up`, long-running
-// CLI processes, host TCP servers on 127.0.0.1, free ports, and guests run
+// CLI processes, host TCP and UDP servers on 127.0.0.1, free ports, and guests run
 // through the API on a shared Layer.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -130,6 +131,31 @@ export async function hostServer(mode: 'echo' | 'sink' = 'echo'): Promise<HostSe
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
     }),
+  };
+}
+
+/** A UDP echo server of the test's own on 127.0.0.1: answers each datagram, remembering who sent what. */
+export interface HostUdpServer {
+  port: number;
+  received(): { from: string; data: string }[];
+  close(): Promise<void>;
+}
+
+export async function hostUdpServer(): Promise<HostUdpServer> {
+  const got: { from: string; data: string }[] = [];
+  const socket = dgram.createSocket('udp4');
+  socket.on('message', (msg, rinfo) => {
+    got.push({ from: rinfo.address, data: msg.toString() });
+    socket.send(msg, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: socket.address().port,
+    received: () => [...got],
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
 }
 

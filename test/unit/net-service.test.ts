@@ -1,14 +1,15 @@
 // NetService (src/layer/net/service.ts) with a fake host network: ports are
-// released when sockets close or fail, policy denials touch nothing, detach cleans up.
+// released when sockets close or fail, policy denials touch nothing, detach cleans up,
+// published host ports listen only while the guest does.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Errno, SysError } from '../../src/abi/errno.js';
 import type { SockAddr } from '../../src/layer/net/address.js';
-import type { Bridged, HostNet, StreamEvents } from '../../src/layer/net/host-net.js';
+import type { Bridged, HostNet, HostServer, StreamEvents } from '../../src/layer/net/host-net.js';
 import type { OpenReply } from '../../src/layer/net/protocol.js';
 import { NetService, type NetDecision } from '../../src/layer/net/service.js';
-import { emptyNetworkPolicy, parseConnectGrant } from '../../src/policy/network.js';
+import { emptyNetworkPolicy, parseConnectGrant, parsePublish } from '../../src/policy/network.js';
 
 /** A host network that never touches the host: connects are recorded and finished by the test. */
 class FakeHost implements HostNet {
@@ -17,7 +18,17 @@ class FakeHost implements HostNet {
     this.connects.push({ addr, events });
     return { release() {} };
   }
-  listen(): never { throw new Error('not in these tests'); }
+  /** Host ports listening now, and every listen and close in order. */
+  readonly listening = new Set<number>();
+  readonly log: string[] = [];
+  async listen(addr: SockAddr): Promise<HostServer> {
+    this.log.push(`listen ${addr.port}`);
+    this.listening.add(addr.port);
+    return {
+      local: addr,
+      close: async () => { this.log.push(`close ${addr.port}`); this.listening.delete(addr.port); },
+    };
+  }
   datagram(): never { throw new Error('not in these tests'); }
   lookup(): never { throw new Error('not in these tests'); }
 }
@@ -25,11 +36,11 @@ class FakeHost implements HostNet {
 const v4 = (ip: string, port: number): SockAddr => ({ family: 4, ip, port });
 const sysErr = (e: number) => (err: unknown): boolean => err instanceof SysError && err.errno === e;
 
-function service(allowConnect: string[] = [], decisions: NetDecision[] = []) {
+function service(allowConnect: string[] = [], decisions: NetDecision[] = [], publish: string[] = []) {
   const host = new FakeHost();
   const svc = new NetService({
     mode: 'secure', host, onDecision: (d) => decisions.push(d),
-    policy: { ...emptyNetworkPolicy(), allowConnect: allowConnect.map(parseConnectGrant) },
+    policy: { ...emptyNetworkPolicy(), allowConnect: allowConnect.map(parseConnectGrant), publish: publish.map((p) => parsePublish(p)) },
   });
   svc.attach('g', new SharedArrayBuffer(64));
   let fd = 3;
@@ -106,6 +117,47 @@ describe('NetService: a guest that goes away', () => {
     svc.detach('g');
     assert.equal(svc.table.size, 0);
     assert.deepEqual(svc.table.rows(), []);
+    svc.stop();
+  });
+});
+
+describe('NetService: --publish', () => {
+  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('checks the host port at start, then listens on it only while the guest listens on the published port', async () => {
+    const { svc, host, open, call } = service([], [], ['8080:7000', '8081:7001']);
+    await svc.start();
+    assert.deepEqual(host.log, ['listen 8080', 'close 8080', 'listen 8081', 'close 8081'], 'checked, then let go');
+    assert.deepEqual([...host.listening], []);
+    const other = open();
+    await call({ op: 'listen', id: other, backlog: 4 });
+    assert.deepEqual([...host.listening], [], 'a listener on an ephemeral port publishes nothing');
+    const l = open();
+    await call({ op: 'bind', id: l, addr: v4('0.0.0.0', 7000) });
+    await call({ op: 'listen', id: l, backlog: 4 });
+    assert.deepEqual([...host.listening], [8080], 'listening on the host by the time the guest\'s listen returns');
+    await call({ op: 'close', id: l });
+    await settle();
+    assert.deepEqual([...host.listening], [], 'refused again once the guest stops listening');
+    const again = open();
+    await call({ op: 'bind', id: again, addr: v4('127.0.0.1', 7000) });
+    await call({ op: 'listen', id: again, backlog: 4 });
+    assert.deepEqual([...host.listening], [], 'a listener on the guest\'s loopback only is not published');
+    svc.stop();
+  });
+
+  it('listening, closing and listening again opens and closes the host port each time, one listener at a time', async () => {
+    const { svc, host, open, call } = service([], [], ['8080:7000']);
+    await svc.start();
+    host.log.length = 0;
+    for (let round = 0; round < 3; round++) {
+      const l = open();
+      await call({ op: 'bind', id: l, addr: v4('0.0.0.0', 7000) });
+      await call({ op: 'listen', id: l, backlog: 4 });
+      await call({ op: 'close', id: l });
+    }
+    await settle();
+    assert.deepEqual(host.log, ['listen 8080', 'close 8080', 'listen 8080', 'close 8080', 'listen 8080', 'close 8080']);
     svc.stop();
   });
 });

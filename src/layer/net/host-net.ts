@@ -32,7 +32,8 @@ export interface IncomingConnection {
 
 export interface HostServer {
   local: SockAddr;
-  close(): void;
+  /** Stops listening; resolves once the port is free again. */
+  close(): Promise<void>;
 }
 
 export interface HostDatagramSocket {
@@ -45,7 +46,11 @@ export interface HostDatagramSocket {
 export interface HostNet {
   connect(addr: SockAddr, rx: Ring, tx: Ring, events: StreamEvents): Bridged;
   listen(addr: SockAddr, backlog: number, onConnection: (c: IncomingConnection) => void): Promise<HostServer>;
-  /** A host UDP socket; what arrives for it is appended to `inbound`, then `onReceive` runs. */
-  datagram(family: Family, local: SockAddr | undefined, inbound: Ring, onReceive: () => void): Promise<HostDatagramSocket>;
+  /**
+   * A host UDP socket; what arrives for it is appended to `inbound`, from the
+   * address `sender` gives for the host's (the one the guest sent to), then `onReceive` runs.
+   */
+  datagram(family: Family, local: SockAddr | undefined, inbound: Ring, onReceive: () => void,
+    sender?: (from: SockAddr) => SockAddr): Promise<HostDatagramSocket>;
   lookup(name: string): Promise<SockAddr[]>;
 }

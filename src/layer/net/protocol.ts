@@ -55,10 +55,12 @@ export interface AcceptReply {
 /** Where a datagram to some address goes: another socket's receive queue, or the host's. */
 export type RouteReply =
   | { kind: 'queue'; queue: SharedArrayBuffer; peerControl?: SharedArrayBuffer; local: SockAddr;
-      /** The queue is the host's outbound queue: records carry the destination, not the sender. */
-      host: boolean;
-      /** The sender address to stamp on datagrams (never a wildcard). */
-      source: SockAddr }
+      /**
+       * The address each record carries: in another guest's queue the sender
+       * (never a wildcard); in the host's outbound queue the destination the
+       * layer decided on (the host's own form of it, e.g. its loopback for the gateway).
+       */
+      stamp: SockAddr }
   | { kind: 'drop'; local: SockAddr };
 
 /** How an enclave reaches the layer's network: one blocking call per request. */

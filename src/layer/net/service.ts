@@ -4,9 +4,9 @@
 // allows. In normal mode every socket is a host socket and nothing is checked.
 
 import { Errno, SysError } from '../../abi/errno.js';
-import { decideConnect, decideResolve, type NetworkPolicy } from '../../policy/network.js';
+import { decideConnect, decideResolve, hostLoopbackGrant, type NetworkPolicy, type PublishRule } from '../../policy/network.js';
 import { Ring, RingFlag } from '../ring.js';
-import { canonicalIp, checkFamily, formatAddr, isLoopback, unspecified, type SockAddr } from './address.js';
+import { canonicalIp, checkFamily, formatAddr, HOST_GATEWAY, isLoopback, unspecified, type Family, type SockAddr } from './address.js';
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection } from './host-net.js';
 import { queueBytes, type SocketOptions } from './options.js';
 import type { AcceptReply, ConnectReply, NetRequest, OpenReply, RouteReply } from './protocol.js';
@@ -14,10 +14,10 @@ import { SocketStatus, transition, type SocketOp } from './status.js';
 import { SocketTable, type SocketEntry, type Tracer } from './table.js';
 import { VirtualNetwork } from './vnet.js';
 
-/** The host's loopback as seen from the virtual network (`host.capsule.internal`). */
-export const HOST_GATEWAY = { name: 'host.capsule.internal', v4: '10.89.255.254' } as const;
-
 const DATAGRAM_QUEUE_BYTES = 256 * 1024;
+const MAX_HOST_PEERS = 256;
+
+const peerKey = (a: SockAddr): string => `${canonicalIp(a.ip)?.ip ?? a.ip}|${a.port}`;
 const MAX_BACKLOG = 4096;
 
 /** A network decision, as the audit log records it. */
@@ -53,6 +53,8 @@ interface EnclaveNet {
 
 interface EntryExtras {
   hostDatagram?: Promise<HostDatagramSocket>;
+  /** Host address a datagram went to -> the address the guest wrote, so replies come from where it sent. */
+  hostPeers?: Map<string, SockAddr>;
   bridged?: Bridged;
   hostServer?: HostServer;
 }
@@ -64,7 +66,10 @@ export class NetService {
   /** IP -> names the layer resolved to it: what a name grant allows. */
   private readonly pinned = new Map<string, Set<string>>();
   private readonly extras = new Map<number, EntryExtras>();
-  private readonly publishServers: HostServer[] = [];
+  /** Host listeners of --publish: open only while the guest listens on the port (see publish()). */
+  private readonly publishServers = new Map<PublishRule, Promise<HostServer | undefined>>();
+  /** Host listeners of --publish being closed: the port is free again once these settle. */
+  private readonly publishClosing = new Map<PublishRule, Promise<void>>();
 
   private hostNet: Promise<HostNet> | undefined;
 
@@ -94,22 +99,74 @@ export class NetService {
     this.enclaves.delete(name);
   }
 
-  /** Starts the host listeners of --publish. */
+  /**
+   * Checks that every --publish host port can be listened on (it fails, and
+   * Capsule exits 69, if one is in use), then lets it go: the host port
+   * listens only while the guest does, so until then a host client is
+   * refused, never accepted and reset.
+   */
   async start(): Promise<void> {
     if (this.o.mode !== 'secure') return;
     for (const rule of this.o.policy.publish) {
-      const guest = rule.guest ?? this.vnet.guests()[0]?.name;
-      const server = await (await this.host()).listen({ family: canonicalIp(rule.hostAddress)!.family, ip: rule.hostAddress, port: rule.hostPort },
-        MAX_BACKLOG, (conn) => this.published(guest, rule.guestPort, rule.text, conn));
-      this.publishServers.push(server);
+      const server = await (await this.host()).listen(this.publishAddress(rule), 1, (conn) => conn.reject());
+      await server.close();
     }
   }
 
   /** Closes everything: publish listeners and every socket. */
   stop(): void {
-    for (const s of this.publishServers) s.close();
-    this.publishServers.length = 0;
+    for (const rule of [...this.publishServers.keys()]) this.unpublish(rule);
     for (const e of this.table.all()) this.closeEntry(e);
+  }
+
+  private publishAddress(rule: PublishRule): SockAddr {
+    return { family: canonicalIp(rule.hostAddress)!.family, ip: rule.hostAddress, port: rule.hostPort };
+  }
+
+  /** The guest a rule publishes (the only or first guest unless it names one) and its listener on the guest port, if any. */
+  private publishedListener(rule: PublishRule): { guest: string; listener: SocketEntry | undefined } | undefined {
+    const host = this.vnet.host(rule.guest ?? this.vnet.guests()[0]?.name ?? '');
+    if (!host) return undefined;
+    const id = this.vnet.find(host.name, 'tcp', 4, host.v4, rule.guestPort, (i) => this.table.find(i)?.status === SocketStatus.LISTENING);
+    return { guest: host.name, listener: id === undefined ? undefined : this.table.get(id) };
+  }
+
+  /** The guest now listens where rules publish: their host ports start listening (the guest's listen returns after). */
+  private async publish(enclave: string): Promise<void> {
+    for (const rule of this.o.policy.publish) {
+      const p = this.publishedListener(rule);
+      if (p?.guest !== enclave || !p.listener || this.publishServers.has(rule)) continue;
+      const at = `${formatAddr(this.publishAddress(rule))} -> ${rule.guestPort}`;
+      const opened = (async () => {
+        await this.publishClosing.get(rule);
+        try {
+          const server = await (await this.host()).listen(this.publishAddress(rule), MAX_BACKLOG, (conn) => this.published(rule, conn));
+          this.o.onDecision?.({ enclave, op: 'publish', target: at, decision: 'allow', reason: `the guest listens: published by --publish ${rule.text}` });
+          return server;
+        } catch (err) {
+          // Taken since start: the guest still listens on its own network.
+          this.o.onDecision?.({ enclave, op: 'publish', target: at, decision: 'deny', reason: `the host port cannot listen: ${(err as Error).message}` });
+          return undefined;
+        }
+      })();
+      this.publishServers.set(rule, opened);
+      await opened;
+    }
+  }
+
+  /** The guest no longer listens where a rule publishes: its host port refuses again. */
+  private unpublishIdle(): void {
+    for (const rule of [...this.publishServers.keys()]) if (!this.publishedListener(rule)?.listener) this.unpublish(rule);
+  }
+
+  private unpublish(rule: PublishRule): void {
+    const opened = this.publishServers.get(rule);
+    if (!opened) return;
+    this.publishServers.delete(rule);
+    const closing = opened.then((s) => s?.close()).finally(() => {
+      if (this.publishClosing.get(rule) === closing) this.publishClosing.delete(rule);
+    });
+    this.publishClosing.set(rule, closing);
   }
 
   /** Records a decision; a refusal becomes EACCES for the guest. */
@@ -226,7 +283,12 @@ export class NetService {
       if (!e.local.local) e.local.local = this.bindVirtual(e, unspecified(e.local.family));
       this.decide(e.local.owner.enclave, 'listen', `${formatAddr(e.local.local)}`, true,
         'the virtual network (reachable by guests of this layer, and from the host only through --publish)');
-    } else if (!this.extras.get(e.id)?.hostServer) {
+      this.table.apply(e, 'listen');
+      // A port published for it starts listening on the host now, before the guest's listen returns.
+      await this.publish(e.local.owner.enclave);
+      return { local: e.local.local };
+    }
+    if (!this.extras.get(e.id)?.hostServer) {
       const server = await (await this.host()).listen(e.local.local ?? unspecified(e.local.family), e.backlog, (c) => this.incoming(e, c, c.local));
       this.extra(e).hostServer = server;
       e.local.local = server.local;
@@ -245,16 +307,57 @@ export class NetService {
     checkFamily(addr, e.local.family);
     if (e.local.type === 'dgram') {
       this.guard(e, 'connect-datagram');
+      // A UDP peer outside gets the same decision now that every send to it gets later.
+      if (this.o.mode === 'secure' && this.where(e, addr, 'udp').kind === 'outside') this.outside(e, 'connect', addr, e.local.family);
       this.autobind(e, addr);
       e.local.peer = addr;
       this.table.apply(e, 'connect-datagram');
       return { local: e.local.local ?? unspecified(e.local.family), peer: addr, pending: false };
     }
     this.guard(e, 'connect');
-    const enclave = e.local.owner.enclave;
-    const dest = this.o.mode === 'secure' ? this.vnet.destination(enclave, addr.ip) : { kind: 'outside' as const };
+    const dest = this.where(e, addr, 'tcp');
     if (dest.kind === 'guest') return this.connectGuest(e, dest.guest, addr);
     return this.connectHost(e, addr);
+  }
+
+  /**
+   * Where a guest's connection or datagram to `addr` goes: another guest (or
+   * itself) on the virtual network, or the host. Its own loopback is its own,
+   * unless it has nothing there and a grant names that loopback address and
+   * port exactly: then it is the host's loopback.
+   */
+  private where(e: SocketEntry, addr: SockAddr, proto: 'tcp' | 'udp'): { kind: 'guest'; guest: string } | { kind: 'outside' } {
+    if (this.o.mode !== 'secure') return { kind: 'outside' };
+    const enclave = e.local.owner.enclave;
+    const dest = this.vnet.destination(enclave, addr.ip);
+    if (dest.kind !== 'guest' || dest.guest !== enclave || !isLoopback(addr.ip)) return dest;
+    const own = this.vnet.find(enclave, proto, addr.family, addr.ip, addr.port, (id) => {
+      const x = this.table.find(id);
+      return proto === 'tcp' ? x?.status === SocketStatus.LISTENING : x?.receiveQueue !== undefined;
+    });
+    if (own !== undefined || !hostLoopbackGrant(this.o.policy, addr.ip, addr.port)) return dest;
+    return { kind: 'outside' };
+  }
+
+  /**
+   * The policy's decision on a destination outside the virtual network,
+   * audited; EACCES if refused. Returns where the host sends, in the guest
+   * socket's family (an IPv6 host socket reaches IPv4 as IPv4-mapped).
+   */
+  private outside(e: SocketEntry, op: 'connect' | 'send', addr: SockAddr, family: Family): SockAddr {
+    const d = decideConnect(this.o.policy, addr.ip, addr.port, (ip) => [...(this.pinned.get(ip) ?? [])]);
+    const target = { family: d.target?.family ?? addr.family, ip: d.target?.ip ?? addr.ip, port: addr.port };
+    this.decide(e.local.owner.enclave, op, `${formatAddr(target)}${e.local.type === 'dgram' ? ' (udp)' : ''}`, d.allowed, d.reason);
+    return family === 6 && target.family === 4 ? { family: 6, ip: `::ffff:${target.ip}`, port: target.port } : target;
+  }
+
+  /** A loopback connection nobody accepts: audited with the grant that would have sent it to the host. */
+  private refusedOnLoopback(enclave: string, addr: SockAddr): never {
+    const c = canonicalIp(addr.ip)!;
+    const at = formatAddr({ ...addr, family: c.family, ip: c.ip });
+    const reason = `nothing listens on ${at} in the guest (its own loopback); --allow-connect ${at} would let it reach the host`;
+    this.o.onDecision?.({ enclave, op: 'connect', target: at, decision: 'deny', reason, errno: 'CONNREFUSED' });
+    throw new SysError(Errno.CONNREFUSED, reason);
   }
 
   /**
@@ -281,6 +384,7 @@ export class NetService {
     const listenerId = this.vnet.find(guest, 'tcp', addr.family, addr.ip, addr.port,
       (id) => this.table.find(id)?.status === SocketStatus.LISTENING);
     const listener = listenerId === undefined ? undefined : this.table.get(listenerId);
+    if (!listener && guest === e.local.owner.enclave && isLoopback(addr.ip)) this.refusedOnLoopback(guest, addr);
     // Nothing listening, or its backlog is full: refused, as a reset from the peer.
     if (!listener || listener.connectionQueue.length >= listener.backlog) throw new SysError(Errno.CONNREFUSED);
     this.checkSocketLimit(guest, 'accept', Errno.CONNREFUSED);
@@ -315,14 +419,7 @@ export class NetService {
 
   private async connectHost(e: SocketEntry, addr: SockAddr): Promise<ConnectReply> {
     const enclave = e.local.owner.enclave;
-    let target = addr;
-    if (this.o.mode === 'secure') {
-      const c = canonicalIp(addr.ip);
-      // The gateway address stands for the host's own loopback.
-      if (c?.ip === HOST_GATEWAY.v4) target = { family: 4, ip: '127.0.0.1', port: addr.port };
-      const d = decideConnect(this.o.policy, target.ip, target.port, (ip) => [...(this.pinned.get(ip) ?? [])]);
-      this.decide(enclave, 'connect', formatAddr(target), d.allowed, d.reason);
-    }
+    const target = this.o.mode === 'secure' ? this.outside(e, 'connect', addr, 4) : addr;
     const bytes = this.bridgedBytes(e.local.options);
     const rx = this.queue(bytes, enclave, undefined);
     const tx = this.queue(bytes, undefined, enclave);
@@ -336,7 +433,7 @@ export class NetService {
       connected: (local) => {
         if (e.status !== SocketStatus.CONNECTING) return;
         if (this.o.mode === 'normal') e.local.local = local;
-        else e.local.local ??= { family: e.local.family, ip: this.vnet.sourceFor(enclave, e.local.family, false), port: local.port };
+        else e.local.local ??= { family: e.local.family, ip: this.vnet.sourceFor(enclave, e.local.family, isLoopback(addr.ip)), port: local.port };
         this.table.apply(e, 'connected');
         this.wake(enclave);
       },
@@ -385,14 +482,14 @@ export class NetService {
     this.wake(owner);
   }
 
-  private published(guest: string | undefined, port: number, rule: string, conn: IncomingConnection): void {
-    const host = guest ? this.vnet.host(guest) : undefined;
-    const id = host ? this.vnet.find(host.name, 'tcp', 4, host.v4, port, (i) => this.table.find(i)?.status === SocketStatus.LISTENING) : undefined;
-    const listener = id === undefined ? undefined : this.table.get(id);
-    this.o.onDecision?.({ enclave: guest ?? '-', op: 'publish', target: `${formatAddr(conn.peer)} -> ${port}`,
-      decision: listener ? 'allow' : 'deny', reason: listener ? `published by --publish ${rule}` : `nothing listens on port ${port} in the guest` });
-    if (!listener || !host) { conn.reject(); return; }
-    this.incoming(listener, conn, { family: 4, ip: host.v4, port });
+  private published(rule: PublishRule, conn: IncomingConnection): void {
+    const p = this.publishedListener(rule);
+    const port = rule.guestPort;
+    // The host port listens only while the guest does; a connection can still arrive as it stops.
+    this.o.onDecision?.({ enclave: p?.guest ?? '-', op: 'publish', target: `${formatAddr(conn.peer)} -> ${port}`,
+      decision: p?.listener ? 'allow' : 'deny', reason: p?.listener ? `published by --publish ${rule.text}` : `nothing listens on port ${port} in the guest` });
+    if (!p?.listener) { conn.reject(); return; }
+    this.incoming(p.listener, conn, { family: 4, ip: this.vnet.host(p.guest)!.v4, port });
   }
 
   private accept(e: SocketEntry, fd: number): AcceptReply {
@@ -451,12 +548,14 @@ export class NetService {
       e.receiveQueue?.setFlag(RingFlag.READER_CLOSED);
       e.sendQueue?.setFlag(RingFlag.WRITER_CLOSED);
     }
-    x?.hostServer?.close();
+    void x?.hostServer?.close();
     void x?.hostDatagram?.then((d) => d.close(), () => {});
     this.extras.delete(e.id);
     if (e.bound) this.vnet.unbind(e.bound.guest, e.local.protocol, e.bound.port, e.id);
+    const wasListening = e.status === SocketStatus.LISTENING;
     this.table.apply(e, 'close');
     this.table.remove(e);
+    if (wasListening) this.unpublishIdle();
   }
 
   private hostDatagram(e: SocketEntry): Promise<HostDatagramSocket> {
@@ -464,7 +563,8 @@ export class NetService {
     if (!x.hostDatagram) {
       const enclave = e.local.owner.enclave;
       const local = this.o.mode === 'normal' ? e.local.local : undefined;
-      x.hostDatagram = this.host().then((host) => host.datagram(e.local.family, local, e.receiveQueue!, () => this.wake(enclave)).then((d) => {
+      const sender = (from: SockAddr): SockAddr => x.hostPeers?.get(peerKey(from)) ?? from;
+      x.hostDatagram = this.host().then((host) => host.datagram(e.local.family, local, e.receiveQueue!, () => this.wake(enclave), sender).then((d) => {
         if (this.o.mode === 'normal') e.local.local = d.local;
         e.sendQueue ??= this.queue(DATAGRAM_QUEUE_BYTES, undefined, enclave);
         d.drain(e.sendQueue);
@@ -478,26 +578,27 @@ export class NetService {
     if (e.local.type !== 'dgram') throw new SysError(Errno.INVAL);
     checkFamily(addr, e.local.family);
     const enclave = e.local.owner.enclave;
+    let stamp = addr;
     if (this.o.mode === 'secure') {
       this.autobind(e, addr);
-      const dest = this.vnet.destination(enclave, addr.ip);
+      const dest = this.where(e, addr, 'udp');
       if (dest.kind === 'guest') {
         this.checkReach(enclave, dest.guest, 'send', addr);
         const id = this.vnet.find(dest.guest, 'udp', addr.family, addr.ip, addr.port, (i) => this.table.find(i)?.receiveQueue !== undefined);
         const t = id === undefined ? undefined : this.table.get(id);
         if (!t?.receiveQueue) return { kind: 'drop', local: e.local.local! };
         const peerControl = this.controlOf(t.local.owner.enclave);
-        return { kind: 'queue', queue: t.receiveQueue.sab, ...(peerControl ? { peerControl } : {}), local: e.local.local!, host: false,
-          source: this.sourceAddress(e, addr) };
+        return { kind: 'queue', queue: t.receiveQueue.sab, ...(peerControl ? { peerControl } : {}), local: e.local.local!,
+          stamp: this.sourceAddress(e, addr) };
       }
-      let target = addr;
-      if (canonicalIp(addr.ip)?.ip === HOST_GATEWAY.v4) target = { family: 4, ip: '127.0.0.1', port: addr.port };
-      const d = decideConnect(this.o.policy, target.ip, target.port, (ip) => [...(this.pinned.get(ip) ?? [])]);
-      this.decide(enclave, 'send', `${formatAddr(target)} (udp)`, d.allowed, d.reason);
+      stamp = this.outside(e, 'send', addr, e.local.family);
+      const peers = (this.extra(e).hostPeers ??= new Map());
+      // Bounded: a guest spraying destinations cannot grow it without end.
+      if (peers.size >= MAX_HOST_PEERS) peers.delete(peers.keys().next().value!);
+      peers.set(peerKey(stamp), addr);
     }
     await this.hostDatagram(e);
-    const local = e.local.local ?? unspecified(e.local.family);
-    return { kind: 'queue', queue: e.sendQueue!.sab, local, host: true, source: local };
+    return { kind: 'queue', queue: e.sendQueue!.sab, local: e.local.local ?? unspecified(e.local.family), stamp };
   }
 
   /** The address a datagram from `e` to `to` carries: a wildcard binding speaks from the guest's own address. */

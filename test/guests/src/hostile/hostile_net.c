@@ -3,10 +3,15 @@
  * outside). argv[1] names the attack; each prints one verdict line per
  * attempt, "LABEL: RESULT" with RESULT an errno name (EACCES, ...),
  * CONNECTED / SENT, or counts.
- *   spell PORT NAME...        resolve each NAME and connect to it (a "6:" prefix
- *                             connects over IPv6 to the IPv4-mapped address)
+ *   spell PORT NAME...        resolve each NAME and connect to it; a prefix
+ *                             connects over IPv6 to an address embedding the
+ *                             IPv4 one: "6:" mapped ::ffff:A, "c6:" compatible
+ *                             ::A, "n6:" NAT64 64:ff9b::A, "x6:" translated
+ *                             ::ffff:0:A, "s6:" 6to4 2002:A::1, "t6:" Teredo
+ *                             2001:0:c000:201::~A (client A, obfuscated)
  *   reach PORT NAME...        the same, retrying while nobody listens yet
- *   udp PORT NAME...          resolve and send one datagram to each
+ *   udp PORT NAME...          resolve and send one datagram to each (prefixes as for spell)
+ *   udp_reply PORT NAME...    the same, then report whom the reply came from
  *   resolve NAME...           resolve only
  *   bind_foreign              bind to addresses that are not the guest's own
  *   sockets                   sock_open until it fails
@@ -19,6 +24,8 @@
  *   poll_block PORT           block in poll_oneoff (no timeout) forever
  *   poll_spin                 poll_oneoff with a zero timeout, forever
  *   poll_peer PORT            accept one connection, then poll it (no timeout) forever
+ *   late_server PORT MS       listen only after MS ms; answer one connection, stop
+ *                             listening, then linger 2 s
  *   server_accept PORT        accept connections forever, never reading
  *   server_recv PORT          accept one connection, then report what recv gives
  *   client NAME PORT wait|trap  connect; then report recv and a reconnect, or trap
@@ -72,15 +79,43 @@ static int32_t lookup(const char *name, uint16_t port, wx_addr_port *out) {
   return 0;
 }
 
-/* The IPv4-mapped IPv6 form of an IPv4 address. */
-static wx_addr_port mapped(const wx_addr_port *v4) {
+/* IPv6 forms that embed an IPv4 address: the prefix names the form. */
+static const struct { const char *prefix; uint8_t head[12]; int at; int invert; } WRAPS[] = {
+  { "6:", { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff }, 12, 0 },
+  { "c6:", { 0 }, 12, 0 },
+  { "n6:", { 0, 0x64, 0xff, 0x9b }, 12, 0 },
+  { "x6:", { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff }, 12, 0 },
+  { "s6:", { 0x20, 0x02 }, 2, 0 },
+  { "t6:", { 0x20, 0x01, 0, 0, 0xc0, 0, 0x02, 0x01 }, 12, 1 },
+};
+
+/* Splits a wrapping prefix off `name`; returns its index in WRAPS, or -1. */
+static int wrap_of(const char **name) {
+  for (int i = 0; i < (int)(sizeof WRAPS / sizeof WRAPS[0]); i++) {
+    size_t n = strlen(WRAPS[i].prefix);
+    if (strncmp(*name, WRAPS[i].prefix, n) == 0) { *name += n; return i; }
+  }
+  return -1;
+}
+
+/* The IPv6 form `w` of an IPv4 address. */
+static wx_addr_port wrapped(int w, const wx_addr_port *v4) {
   wx_addr_port x;
   memset(&x, 0, sizeof x);
   x.tag = WX_INET6;
   x.port = v4->port;
-  x.addr[10] = 0xff; x.addr[11] = 0xff;
-  memcpy(x.addr + 12, v4->addr, 4);
+  memcpy(x.addr, WRAPS[w].head, 12);
+  for (int i = 0; i < 4; i++) x.addr[WRAPS[w].at + i] = WRAPS[w].invert ? (uint8_t)~v4->addr[i] : v4->addr[i];
+  if (WRAPS[w].at == 2) x.addr[15] = 1;
   return x;
+}
+
+/* Resolves a spelled destination: NAME, or a wrapping prefix and NAME. */
+static int32_t spelled(const char *name, uint16_t port, wx_addr_port *to) {
+  int w = wrap_of(&name);
+  int32_t err = lookup(name, port, to);
+  if (!err && w >= 0 && to->tag == WX_INET4) *to = wrapped(w, to);
+  return err;
 }
 
 static int32_t send_text(int32_t fd, const char *s) {
@@ -93,11 +128,9 @@ static int32_t send_text(int32_t fd, const char *s) {
 static int do_spell(uint16_t port, int n, char **names, int retry) {
   for (int i = 0; i < n; i++) {
     const char *name = names[i];
-    int v6 = strncmp(name, "6:", 2) == 0;
     wx_addr_port to;
-    int32_t err = lookup(v6 ? name + 2 : name, port, &to);
+    int32_t err = spelled(name, port, &to);
     if (err) { say("spell %s: resolve %s\n", name, ename(err)); continue; }
-    if (v6 && to.tag == WX_INET4) to = mapped(&to);
     int32_t fd = open_sock(to.tag == WX_INET6 ? WX_INET6 : WX_INET4, WX_STREAM);
     err = wx_sock_connect(fd, &to);
     for (int attempt = 0; retry && err == ECONNREFUSED && attempt < 200; attempt++) {
@@ -117,16 +150,45 @@ static int do_spell(uint16_t port, int n, char **names, int retry) {
   return 0;
 }
 
-static int do_udp(uint16_t port, int n, char **names) {
+/* Text of an address as the guest sees it (IPv6 in full hex groups). */
+static void addr_text(const wx_addr_port *a, char *out, size_t len) {
+  if (a->tag == WX_INET4) {
+    snprintf(out, len, "%u.%u.%u.%u:%u", a->addr[0], a->addr[1], a->addr[2], a->addr[3], a->port);
+    return;
+  }
+  int n = snprintf(out, len, "[");
+  for (int i = 0; i < 16; i += 2) n += snprintf(out + n, len - (size_t)n, "%s%x", i ? ":" : "", (a->addr[i] << 8) | a->addr[i + 1]);
+  snprintf(out + n, len - (size_t)n, "]:%u", a->port);
+}
+
+/* With `reply`, waits up to 2 s for an answer and reports whom it came from. */
+static int do_udp(uint16_t port, int n, char **names, int reply) {
   for (int i = 0; i < n; i++) {
     wx_addr_port to;
-    int32_t err = lookup(names[i], port, &to);
+    int32_t err = spelled(names[i], port, &to);
     if (err) { say("udp %s: resolve %s\n", names[i], ename(err)); continue; }
     int32_t fd = open_sock(to.tag == WX_INET6 ? WX_INET6 : WX_INET4, WX_DGRAM);
     __wasi_ciovec_t iov = { (const uint8_t *)"datagram", 8 };
     int32_t sent = 0;
     err = wx_sock_send_to(fd, &iov, 1, 0, &to, &sent);
     say("udp %s: %s\n", names[i], err ? ename(err) : "SENT");
+    if (reply && !err) {
+      wx_opt_time t;
+      memset(&t, 0, sizeof t);
+      t.tag = 1;
+      t.ns = 2000000000ull;
+      wx_check(wx_sock_set_opt_time(fd, WX_OPT_RECV_TIMEOUT, &t), "sock_set_opt_time");
+      uint8_t buf[64];
+      __wasi_iovec_t in = { buf, sizeof buf };
+      int32_t got = 0;
+      uint16_t oflags = 0;
+      wx_addr_port from;
+      memset(&from, 0, sizeof from);
+      err = wx_sock_recv_from(fd, &in, 1, 0, &got, &oflags, &from);
+      char text[64];
+      if (!err) addr_text(&from, text, sizeof text);
+      say("reply %s: %s\n", names[i], err ? ename(err) : text);
+    }
     close(fd);
   }
   return 0;
@@ -345,6 +407,21 @@ static int do_poll_spin(void) {
   return 0;
 }
 
+static int do_late_server(uint16_t port, int ms) {
+  wx_nap_ms((uint64_t)ms);
+  int32_t l = listener(port, 4);
+  printf("late_server: listening\n");
+  fflush(stdout);
+  int32_t c = accept_one(l);
+  printf("late_server: answered %s\n", ename(send_text(c, "hello\n")));
+  close(c);
+  close(l);
+  printf("late_server: closed\n");
+  fflush(stdout);
+  wx_nap_ms(2000);
+  return 0;
+}
+
 static int do_server_accept(uint16_t port) {
   int32_t l = listener(port, 8);
   printf("server_accept: listening\n");
@@ -435,7 +512,9 @@ int main(int argc, char **argv) {
   int port = argc > 2 ? atoi(argv[2]) : 0;
   if (!strcmp(a, "spell") && argc > 3) return do_spell((uint16_t)port, argc - 3, argv + 3, 0);
   if (!strcmp(a, "reach") && argc > 3) return do_spell((uint16_t)port, argc - 3, argv + 3, 1);
-  if (!strcmp(a, "udp") && argc > 3) return do_udp((uint16_t)port, argc - 3, argv + 3);
+  if (!strcmp(a, "udp") && argc > 3) return do_udp((uint16_t)port, argc - 3, argv + 3, 0);
+  if (!strcmp(a, "late_server") && argc > 3) return do_late_server((uint16_t)port, atoi(argv[3]));
+  if (!strcmp(a, "udp_reply") && argc > 3) return do_udp((uint16_t)port, argc - 3, argv + 3, 1);
   if (!strcmp(a, "resolve") && argc > 2) return do_resolve(argc - 2, argv + 2);
   if (!strcmp(a, "bind_foreign")) return do_bind_foreign();
   if (!strcmp(a, "sockets")) return do_sockets();
