@@ -5,12 +5,14 @@
 //   node dist/bench/run.js                  both parts
 //   node dist/bench/run.js --only wasi      only the WASI part (Capsule vs node:wasi)
 //   node dist/bench/run.js --only sockets   only the socket part (guest-to-guest and bridged)
+//   node dist/bench/run.js --only containment  time to stop and host memory under hostile guests
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
 // socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
 // BENCH_NET_MIB (default 1024) MiB per socket throughput run,
 // BENCH_NET_ROUNDTRIPS (default 20000) timed 1-byte round trips per run (after
-// BENCH_NET_WARMUP, default 1000, untimed ones).
+// BENCH_NET_WARMUP, default 1000, untimed ones), BENCH_CONTAINMENT_ROUNDS
+// (default 3) rounds of each time-to-stop case.
 
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +21,9 @@ import { CONTENDERS, cases, commandFor, guest, makeDataFile, type Case, type Con
 import { alternate, canMeasureRss, devNull, peakRssKb, runProcess, type Series } from './lib/measure.js';
 import { machine, printSocketTable, printTable, summaryLine, writeJson, type CaseResult, type SocketResult } from './lib/report.js';
 import { socketBenchmarks } from './lib/sockets.js';
+import { containmentBenchmarks, printContainment, type ContainmentResults } from './lib/containment.js';
 
-const PARTS = ['wasi', 'sockets'] as const;
+const PARTS = ['wasi', 'sockets', 'containment'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -56,6 +59,7 @@ const FILE_MB = 200;
 const NET_MIB = envInt('BENCH_NET_MIB', 1024);
 const NET_ROUNDTRIPS = envInt('BENCH_NET_ROUNDTRIPS', 20000);
 const NET_WARMUP = envInt('BENCH_NET_WARMUP', 1000);
+const CONTAINMENT_ROUNDS = envInt('BENCH_CONTAINMENT_ROUNDS', 3);
 
 const status = (text: string): void => {
   if (process.stdout.isTTY) process.stdout.write(`\r\x1b[K${text}`);
@@ -176,8 +180,14 @@ if (parts.has('sockets')) {
   socketResults = await socketBenchmarks({ rounds: ROUNDS, mib: NET_MIB, roundTrips: NET_ROUNDTRIPS, warmup: NET_WARMUP, status });
 }
 
+let containment: ContainmentResults | undefined;
+if (parts.has('containment')) {
+  containment = await containmentBenchmarks({ rounds: CONTAINMENT_ROUNDS, status });
+}
+
 if (parts.has('wasi')) printTable(results);
 if (socketResults) printSocketTable(socketResults);
+if (containment) printContainment(containment);
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
 writeJson(out, results, {
   parts: [...parts],
@@ -185,5 +195,5 @@ writeJson(out, results, {
     inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB } : {}),
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
-}, socketResults);
+}, socketResults, containment);
 console.log(`\nResults written to ${out}`);

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { CONTENDERS, type ContenderId, type Goal } from './cases.js';
+import type { ContainmentResults } from './containment.js';
 import { median, min, type Series } from './measure.js';
 
 export interface CaseResult {
@@ -158,7 +159,8 @@ export function printSocketTable(results: SocketResult[]): void {
   }
 }
 
-export function writeJson(file: string, results: CaseResult[], config: Record<string, unknown>, sockets?: SocketResult[]): void {
+export function writeJson(file: string, results: CaseResult[], config: Record<string, unknown>, sockets?: SocketResult[],
+  containment?: ContainmentResults): void {
   const cases = results.map((r) => ({
     ...r,
     summary: Object.fromEntries(CONTENDERS.map(({ id }) => {
@@ -177,6 +179,9 @@ export function writeJson(file: string, results: CaseResult[], config: Record<st
     ratio: socketRatio(r) ?? null,
     goalMet: socketMet(r) ?? null,
   }));
-  const json = { date: new Date().toISOString(), machine: machine(), config, cases, ...(socketCases ? { sockets: socketCases } : {}) };
+  const json = {
+    date: new Date().toISOString(), machine: machine(), config, cases,
+    ...(socketCases ? { sockets: socketCases } : {}), ...(containment ? { containment } : {}),
+  };
   fs.writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
 }

@@ -254,6 +254,21 @@ export function rss(): number {
 
 export const MiB = 1024 * 1024;
 
+/** Samples this process's RSS while `fn` runs; returns fn's result and the peak growth over the start. */
+export async function peakRssGrowth<T>(fn: () => Promise<T>): Promise<{ value: T; growth: number }> {
+  const start = rss();
+  let peak = start;
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 5);
+  try {
+    const value = await fn();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { value, growth: peak - start };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+
 // ---------------------------------------------------------------- filesystem fixture
 
 export interface FsFixture {

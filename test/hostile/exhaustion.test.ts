@@ -12,23 +12,9 @@ import type { AuditRecord } from '../../src/audit/record.js';
 import { guest, runCli } from '../helpers/cli.js';
 import { watchedOutput } from '../helpers/net.js';
 import {
-  MiB, assertRecord, checkedRun, eventCount, feedableStdin, fsFixture, hostileGuest, recordsOf, rss, runHostile,
+  MiB, assertRecord, checkedRun, eventCount, feedableStdin, fsFixture, hostileGuest, recordsOf, peakRssGrowth, rss, runHostile,
   sharedLayer, warmUp, type FsFixture, type HostileRun,
 } from '../helpers/hostile.js';
-
-/** Samples this process's RSS while `fn` runs; returns fn's result and the peak growth over the start. */
-async function peakRssGrowth<T>(fn: () => Promise<T>): Promise<{ value: T; growth: number }> {
-  const start = rss();
-  let peak = start;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 5);
-  try {
-    const value = await fn();
-    peak = Math.max(peak, process.memoryUsage().rss);
-    return { value, growth: peak - start };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 function assertStoppedBy(r: HostileRun, limit: 'time' | 'memory' | 'output', exitCode: number): void {
   assert.equal(r.result.outcome.kind, 'limit', `${JSON.stringify(r.result.outcome)}\n${r.stdout.slice(0, 300)}${r.stderr.slice(0, 300)}`);

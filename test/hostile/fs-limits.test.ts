@@ -6,21 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MiB, assertRecord, checkedRun, fsFixture, recordsOf, rss, type FsFixture, type HostileRun } from '../helpers/hostile.js';
-
-/** Samples this process's RSS while `fn` runs; returns fn's result and the peak growth over the start. */
-async function peakRssGrowth<T>(fn: () => Promise<T>): Promise<{ value: T; growth: number }> {
-  const start = rss();
-  let peak = start;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 5);
-  try {
-    const value = await fn();
-    peak = Math.max(peak, process.memoryUsage().rss);
-    return { value, growth: peak - start };
-  } finally {
-    clearInterval(timer);
-  }
-}
+import { MiB, assertRecord, checkedRun, fsFixture, recordsOf, peakRssGrowth, type FsFixture, type HostileRun } from '../helpers/hostile.js';
 
 const exitedZero = (r: HostileRun): void => assert.deepEqual(r.result.outcome, { kind: 'exit', code: 0 }, r.stdout + r.stderr);
 

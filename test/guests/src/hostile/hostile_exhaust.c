@@ -26,24 +26,12 @@ int32_t raw_fd_write(int32_t fd, int32_t iovs, int32_t n, int32_t nwritten)
 int32_t raw_resolve(int32_t host, int32_t len, int32_t port, int32_t addrs, int32_t naddrs, int32_t nresolved)
     __attribute__((import_module("wasix_32v1"), import_name("resolve")));
 
+#include "preopen.h"
 #include "verdict.h"
 
 #define R_READ (__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_FILESTAT_GET)
 #define R_RW (R_READ | __WASI_RIGHTS_FD_WRITE)
 
-static int pre(const char *name) {
-  for (int fd = 3; fd < 64; fd++) {
-    __wasi_prestat_t ps;
-    if (__wasi_fd_prestat_get(fd, &ps) != 0) continue;
-    char buf[256];
-    if (ps.u.dir.pr_name_len >= sizeof buf) continue;
-    if (__wasi_fd_prestat_dir_name(fd, (uint8_t *)buf, ps.u.dir.pr_name_len) != 0) continue;
-    buf[ps.u.dir.pr_name_len] = 0;
-    if (strcmp(buf, name) == 0) return fd;
-  }
-  printf("setup: no mount %s\n", name);
-  exit(3);
-}
 
 /* Every block is kept reachable, so the compiler cannot elide the allocations. */
 static char *volatile blocks[65536];

@@ -24,6 +24,7 @@ int32_t raw_path_open(int32_t fd, int32_t dirflags, const char *path, int32_t le
                       int64_t base, int64_t inheriting, int32_t fdflags, int32_t *out)
     __attribute__((import_module("wasi_snapshot_preview1"), import_name("path_open")));
 
+#include "preopen.h"
 #include "verdict.h"
 
 #define R_READ (__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL | __WASI_RIGHTS_FD_FILESTAT_GET)
@@ -31,22 +32,9 @@ int32_t raw_path_open(int32_t fd, int32_t dirflags, const char *path, int32_t le
 /* Everything but the rights that mean writing a file (asking those for a directory is EISDIR). */
 #define R_DIR ((__wasi_rights_t)0x1fffffffull & ~(__wasi_rights_t)(__WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_ALLOCATE | __WASI_RIGHTS_FD_FILESTAT_SET_SIZE))
 
-/* The preopened directory the guest sees as `name`, or -1. */
-static int pre(const char *name) {
-  for (int fd = 3; fd < 64; fd++) {
-    __wasi_prestat_t ps;
-    if (__wasi_fd_prestat_get(fd, &ps) != 0) continue;
-    char buf[256];
-    if (ps.u.dir.pr_name_len >= sizeof buf) continue;
-    if (__wasi_fd_prestat_dir_name(fd, (uint8_t *)buf, ps.u.dir.pr_name_len) != 0) continue;
-    buf[ps.u.dir.pr_name_len] = 0;
-    if (strcmp(buf, name) == 0) return fd;
-  }
-  return -1;
-}
 
 static int need(const char *name) {
-  int fd = pre(name);
+  int fd = find_preopen(name);
   if (fd < 0) {
     printf("setup: no mount %s\n", name);
     exit(3);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <wasi/api.h>
 
+#include "preopen.h"
 #include "verdict.h"
 
 #define R_FILE (__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL | \
@@ -20,19 +21,6 @@
 #define R_LIST (__WASI_RIGHTS_FD_READDIR | __WASI_RIGHTS_FD_FILESTAT_GET)
 #define KiB 1024
 
-static int pre(const char *name) {
-  for (int fd = 3; fd < 64; fd++) {
-    __wasi_prestat_t ps;
-    if (__wasi_fd_prestat_get(fd, &ps) != 0) continue;
-    char buf[256];
-    if (ps.u.dir.pr_name_len >= sizeof buf) continue;
-    if (__wasi_fd_prestat_dir_name(fd, (uint8_t *)buf, ps.u.dir.pr_name_len) != 0) continue;
-    buf[ps.u.dir.pr_name_len] = 0;
-    if (strcmp(buf, name) == 0) return fd;
-  }
-  printf("setup: no mount %s\n", name);
-  exit(3);
-}
 
 static void verdict(const char *label, int err) { printf("%s: %s\n", label, ename(err)); }
 

@@ -17,24 +17,11 @@ int32_t raw_path_open(int32_t fd, int32_t dirflags, const char *path, int32_t le
                       int64_t base, int64_t inheriting, int32_t fdflags, int32_t *out)
     __attribute__((import_module("wasi_snapshot_preview1"), import_name("path_open")));
 
+#include "preopen.h"
 #include "verdict.h"
 
 #define R_READ (__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_SEEK)
 
-/* The preopened directory the guest sees as `name`. */
-static int pre(const char *name) {
-  for (int fd = 3; fd < 64; fd++) {
-    __wasi_prestat_t ps;
-    if (__wasi_fd_prestat_get(fd, &ps) != 0) continue;
-    char buf[256];
-    if (ps.u.dir.pr_name_len >= sizeof buf) continue;
-    if (__wasi_fd_prestat_dir_name(fd, (uint8_t *)buf, ps.u.dir.pr_name_len) != 0) continue;
-    buf[ps.u.dir.pr_name_len] = 0;
-    if (strcmp(buf, name) == 0) return fd;
-  }
-  printf("setup: no mount %s\n", name);
-  exit(3);
-}
 
 static int open_len(int dir, const char *path, size_t len) {
   int32_t fd;
