@@ -1,7 +1,7 @@
-// Datagrams in a receive queue: each one a record [len:u32][family:u8][0]
-// [port:u16][ip:16 bytes][payload], so boundaries and sender survive. Several
-// senders may write one queue, so writers take the ring's lock. In a send
-// queue drained by the host the address is the destination instead.
+// Datagrams in a ring: each one a record [len:u32][family:u8][0]
+// [port:u16][ip:16 bytes][payload], so boundaries and sender survive. A ring
+// has one writer (see inbox.ts), and a record appears whole or not at all. In
+// a send queue drained by the host the address is the destination instead.
 
 import { bytesOf, fromBytes, type SockAddr } from './address.js';
 import type { Ring } from '../ring.js';
@@ -20,12 +20,7 @@ export function putDatagram(ring: Ring, from: SockAddr, payload: readonly Uint8A
   header[4] = from.family;
   view.setUint16(6, from.port, true);
   header.set(bytesOf(from), 8);
-  ring.lock();
-  try {
-    return ring.tryWriteUnit([header, ...payload], DATAGRAM_HEADER + len);
-  } finally {
-    ring.unlock();
-  }
+  return ring.tryWriteUnit([header, ...payload], DATAGRAM_HEADER + len);
 }
 
 export interface Received {

@@ -6,8 +6,9 @@
 import { Errno, SysError } from '../../abi/errno.js';
 import { decideConnect, decideResolve, type NetworkPolicy } from '../../policy/network.js';
 import { Ring, RingFlag } from '../ring.js';
-import { canonicalIp, checkFamily, formatAddr, isLoopback, unspecified, type SockAddr } from './address.js';
+import { canonicalIp, checkFamily, formatAddr, isLoopback, isUnspecified, unspecified, type Family, type SockAddr } from './address.js';
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection } from './host-net.js';
+import { Inbox } from './inbox.js';
 import { queueBytes, type SocketOptions } from './options.js';
 import type { AcceptReply, ConnectReply, NetRequest, OpenReply, RouteReply } from './protocol.js';
 import { SocketStatus, transition, type SocketOp } from './status.js';
@@ -88,9 +89,10 @@ export class NetService {
     if (!this.vnet.host(name)) this.vnet.addGuest(name);
   }
 
-  /** The guest is gone: its sockets close as a process's do when it exits. */
+  /** The guest is gone: its sockets close as a process's do when it exits, and its datagrams in flight end. */
   detach(name: string): void {
     for (const e of this.table.ownedBy(name)) this.closeEntry(e);
+    for (const e of this.table.all()) e.inbox?.writerGone(name);
     this.enclaves.delete(name);
   }
 
@@ -168,6 +170,7 @@ export class NetService {
       case 'shutdown': return this.shutdown(this.own(enclave, req.id), req.write);
       case 'close': return this.closeEntry(this.own(enclave, req.id));
       case 'route': return this.route(this.own(enclave, req.id), req.addr);
+      case 'inbox': return this.own(enclave, req.id).inbox?.list() ?? [];
       case 'setopt': return this.setopt(this.own(enclave, req.id), req.option, req.value);
       case 'resolve': return this.resolve(enclave, req.name, req.port);
     }
@@ -178,8 +181,7 @@ export class NetService {
     this.checkSocketLimit(enclave, 'sock_open', Errno.NFILE);
     const e = this.table.create(type, family, { enclave, fd });
     if (type === 'dgram') {
-      e.receiveQueue = this.queue(DATAGRAM_QUEUE_BYTES, enclave, undefined);
-      return { id: e.id, block: e.local.event.sab, rx: e.receiveQueue.sab };
+      e.inbox = new Inbox(e.local.event, (writer) => this.queue(DATAGRAM_QUEUE_BYTES, enclave, writer), () => this.wake(enclave));
     }
     return { id: e.id, block: e.local.event.sab };
   }
@@ -297,10 +299,10 @@ export class NetService {
     server.remote = { kind: 'entry', id: e.id };
     e.local.peer = addr;
     server.local.local = { family: listener.local.family, ip: addr.ip, port: addr.port };
-    // An IPv4 client of an IPv6 (dual-stack) listener appears as an IPv4-mapped address, as on Linux.
-    server.local.peer = listener.local.family === 6 && e.local.local!.family === 4
-      ? { family: 6, ip: `::ffff:${e.local.local!.ip}`, port: e.local.local!.port }
-      : e.local.local;
+    const source = this.sourceToward(e, guest, addr);
+    // A connected socket's local address is the one it speaks from.
+    e.local.local = { ...source, family: e.local.family, ip: seenAs(source, e.local.family) };
+    server.local.peer = { family: listener.local.family, ip: seenAs(source, listener.local.family), port: source.port };
     server.local.options = { ...listener.local.options };
     for (const x of [e, server]) { this.table.apply(x, 'connect'); this.table.apply(x, 'connected'); }
     listener.connectionQueue.push(server.id);
@@ -332,6 +334,8 @@ export class NetService {
     this.table.apply(e, 'connect');
     const ev = e.local.event;
     const host = await this.host();
+    // The guest may have been stopped (and its sockets closed) meanwhile: open nothing for it.
+    if (e.status === SocketStatus.TERMINATED) throw new SysError(Errno.CONNABORTED);
     this.extra(e).bridged = host.connect(target, rx, tx, {
       connected: (local) => {
         if (e.status !== SocketStatus.CONNECTING) return;
@@ -448,7 +452,7 @@ export class NetService {
         this.wake(peer.local.owner.enclave);
       }
     } else {
-      e.receiveQueue?.setFlag(RingFlag.READER_CLOSED);
+      e.inbox?.close();
       e.sendQueue?.setFlag(RingFlag.WRITER_CLOSED);
     }
     x?.hostServer?.close();
@@ -464,7 +468,7 @@ export class NetService {
     if (!x.hostDatagram) {
       const enclave = e.local.owner.enclave;
       const local = this.o.mode === 'normal' ? e.local.local : undefined;
-      x.hostDatagram = this.host().then((host) => host.datagram(e.local.family, local, e.receiveQueue!, () => this.wake(enclave)).then((d) => {
+      x.hostDatagram = this.host().then((host) => host.datagram(e.local.family, local, e.inbox!.ringFor(undefined), () => this.wake(enclave)).then((d) => {
         if (this.o.mode === 'normal') e.local.local = d.local;
         e.sendQueue ??= this.queue(DATAGRAM_QUEUE_BYTES, undefined, enclave);
         d.drain(e.sendQueue);
@@ -483,12 +487,13 @@ export class NetService {
       const dest = this.vnet.destination(enclave, addr.ip);
       if (dest.kind === 'guest') {
         this.checkReach(enclave, dest.guest, 'send', addr);
-        const id = this.vnet.find(dest.guest, 'udp', addr.family, addr.ip, addr.port, (i) => this.table.find(i)?.receiveQueue !== undefined);
+        const id = this.vnet.find(dest.guest, 'udp', addr.family, addr.ip, addr.port, (i) => this.table.find(i)?.inbox !== undefined);
         const t = id === undefined ? undefined : this.table.get(id);
-        if (!t?.receiveQueue) return { kind: 'drop', local: e.local.local! };
+        if (!t?.inbox) return { kind: 'drop', local: e.local.local! };
         const peerControl = this.controlOf(t.local.owner.enclave);
-        return { kind: 'queue', queue: t.receiveQueue.sab, ...(peerControl ? { peerControl } : {}), local: e.local.local!, host: false,
-          source: this.sourceAddress(e, addr) };
+        const source = this.sourceToward(e, dest.guest, addr);
+        return { kind: 'queue', queue: t.inbox.ringFor(enclave).sab, ...(peerControl ? { peerControl } : {}), local: e.local.local!, host: false,
+          source: { family: t.local.family, ip: seenAs(source, t.local.family), port: source.port } };
       }
       let target = addr;
       if (canonicalIp(addr.ip)?.ip === HOST_GATEWAY.v4) target = { family: 4, ip: '127.0.0.1', port: addr.port };
@@ -500,13 +505,22 @@ export class NetService {
     return { kind: 'queue', queue: e.sendQueue!.sab, local, host: true, source: local };
   }
 
-  /** The address a datagram from `e` to `to` carries: a wildcard binding speaks from the guest's own address. */
-  private sourceAddress(e: SocketEntry, to: SockAddr): SockAddr {
+  /**
+   * The canonical address traffic from `e` to `to` in guest `guest` comes
+   * from. Toward another guest it is always the sender's own address,
+   * whatever it bound (loopback, a wildcard): no guest can pass for a
+   * neighbour's loopback. Within the guest a bound address is kept, and a
+   * wildcard speaks from loopback or the guest's own address as it aims.
+   */
+  private sourceToward(e: SocketEntry, guest: string, to: SockAddr): { family: Family; ip: string; port: number } {
     const local = e.local.local!;
-    if (!canonicalIp(local.ip) || !['0.0.0.0', '::'].includes(canonicalIp(local.ip)!.ip)) return local;
-    const target = canonicalIp(to.ip)?.ip ?? '';
-    const toLoopback = isLoopback(target) || target === '0.0.0.0' || target === '::';
-    return { family: local.family, ip: this.vnet.sourceFor(e.local.owner.enclave, local.family, toLoopback), port: local.port };
+    const sender = e.local.owner.enclave;
+    const target = canonicalIp(to.ip)!;
+    if (guest !== sender) return { family: target.family, ip: this.vnet.sourceFor(sender, target.family, false), port: local.port };
+    const bound = canonicalIp(local.ip)!;
+    if (!isUnspecified(bound.ip)) return { ...bound, port: local.port };
+    const toLoopback = isLoopback(target.ip) || isUnspecified(target.ip);
+    return { family: target.family, ip: this.vnet.sourceFor(sender, target.family, toLoopback), port: local.port };
   }
 
   private setopt(e: SocketEntry, option: string, value: number | boolean | null): void {
@@ -537,3 +551,7 @@ export class NetService {
   }
 }
 
+/** `a` as a socket of `family` sees it: IPv4 on an IPv6 (dual-stack) socket is IPv4-mapped, as on Linux. */
+function seenAs(a: { family: Family; ip: string }, family: Family): string {
+  return family === 6 && a.family === 4 ? `::ffff:${a.ip}` : a.ip;
+}
