@@ -348,7 +348,7 @@ export class FakeNet implements NetCalls {
         if (req.addr.port === 9) return { kind: 'drop', local: s.local };
         const q = this.ring(4096);
         s.rings.push(q);
-        return { kind: 'queue', queue: q.sab, local: s.local, host: true, source: s.local };
+        return { kind: 'queue', queue: q.sab, local: s.local, stamp: req.addr };
       }
       case 'setopt':
         this.own(req.id);

@@ -55,10 +55,12 @@ export interface AcceptReply {
 /** Where a datagram to some address goes: another socket's receive queue, or the host's. */
 export type RouteReply =
   | { kind: 'queue'; queue: SharedArrayBuffer; peerControl?: SharedArrayBuffer; local: SockAddr;
-      /** The queue is the host's outbound queue: records carry the destination, not the sender. */
-      host: boolean;
-      /** The sender address to stamp on datagrams (never a wildcard). */
-      source: SockAddr }
+      /**
+       * The address to stamp on each datagram: toward a guest the sender's
+       * (never a wildcard), toward the host the destination the host sends to
+       * (the gateway already turned into the host's loopback).
+       */
+      stamp: SockAddr }
   | { kind: 'drop'; local: SockAddr };
 
 /** How an enclave reaches the layer's network: one blocking call per request. */

@@ -482,6 +482,7 @@ export class NetService {
     if (e.local.type !== 'dgram') throw new SysError(Errno.INVAL);
     checkFamily(addr, e.local.family);
     const enclave = e.local.owner.enclave;
+    let target = addr;
     if (this.o.mode === 'secure') {
       this.autobind(e, addr);
       const dest = this.vnet.destination(enclave, addr.ip);
@@ -492,17 +493,16 @@ export class NetService {
         if (!t?.inbox) return { kind: 'drop', local: e.local.local! };
         const peerControl = this.controlOf(t.local.owner.enclave);
         const source = this.sourceToward(e, dest.guest, addr);
-        return { kind: 'queue', queue: t.inbox.ringFor(enclave).sab, ...(peerControl ? { peerControl } : {}), local: e.local.local!, host: false,
-          source: { family: t.local.family, ip: seenAs(source, t.local.family), port: source.port } };
+        return { kind: 'queue', queue: t.inbox.ringFor(enclave).sab, ...(peerControl ? { peerControl } : {}), local: e.local.local!,
+          stamp: { family: t.local.family, ip: seenAs(source, t.local.family), port: source.port } };
       }
-      let target = addr;
-      if (canonicalIp(addr.ip)?.ip === HOST_GATEWAY.v4) target = { family: 4, ip: '127.0.0.1', port: addr.port };
+      if (canonicalIp(addr.ip)?.ip === HOST_GATEWAY.v4) target = { family: e.local.family, ip: e.local.family === 4 ? '127.0.0.1' : '::ffff:127.0.0.1', port: addr.port };
       const d = decideConnect(this.o.policy, target.ip, target.port, (ip) => [...(this.pinned.get(ip) ?? [])]);
       this.decide(enclave, 'send', `${formatAddr(target)} (udp)`, d.allowed, d.reason);
     }
     await this.hostDatagram(e);
     const local = e.local.local ?? unspecified(e.local.family);
-    return { kind: 'queue', queue: e.sendQueue!.sab, local, host: true, source: local };
+    return { kind: 'queue', queue: e.sendQueue!.sab, local, stamp: target };
   }
 
   /**

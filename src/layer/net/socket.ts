@@ -50,7 +50,7 @@ export class SocketDescriptor extends Descriptor {
   private readShut = false;
   private closed = false;
   /** Datagram destinations already routed by the layer. */
-  private readonly routes = new Map<string, { ring: Ring; host: boolean; source: SockAddr }>();
+  private readonly routes = new Map<string, { ring: Ring; stamp: SockAddr }>();
 
   private readonly net: SocketContext['net'];
   private readonly events: SocketContext['events'];
@@ -264,11 +264,11 @@ export class SocketDescriptor extends Descriptor {
       const ring = new Ring(r.queue);
       const wake = waker(r.peerControl);
       if (wake) ring.onReaderWaiting = wake;
-      route = { ring, host: r.host, source: r.source };
+      route = { ring, stamp: r.stamp };
       this.routes.set(key, route);
     }
     // A full queue drops the datagram, as UDP does.
-    putDatagram(route.ring, route.host ? to : route.source, bufs);
+    putDatagram(route.ring, route.stamp, bufs);
     this.count(to, total, 0);
     return total;
   }
