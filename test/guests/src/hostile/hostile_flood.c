@@ -1,6 +1,7 @@
 /* Hostile guest: floods a neighbour until it is stopped from outside, so that
  * the test can kill it at any point of a send (test/hostile/kill.test.ts);
  * and the neighbour, which must keep working whatever dies around it.
+ * The flooders print "flooding" as they start.
  *   udp NAME PORT           send datagrams of changing sizes to NAME:PORT forever
  *   tcp NAME PORT           connect to NAME:PORT and send forever (reconnecting)
  *   sink PORT HOSTPORT      receive UDP and TCP on PORT from anyone, and UDP from
@@ -12,6 +13,9 @@
 
 
 #define MAX_CONNS 64
+/* Flooders pause 1 ms after this many datagrams (or 32 times fewer 16 KiB writes): busy about
+ * half the time, so that several of them leave the host thread some of a small machine's CPU. */
+#define BURST 1024
 
 static uint8_t buf[65536];
 
@@ -21,9 +25,12 @@ static int32_t open_sock(int type) {
   return fd;
 }
 
+/* Tells the test the flood starts, so that it can stop the guest in the middle of it. */
 static wx_addr_port target(const char *name, uint16_t port) {
   wx_addr_port to;
   wx_check(wx_lookup4(name, port, &to), "resolve");
+  printf("flooding\n");
+  fflush(stdout);
   return to;
 }
 
@@ -31,11 +38,12 @@ static int do_udp(const char *name, uint16_t port) {
   wx_addr_port to = target(name, port);
   int32_t fd = open_sock(WX_DGRAM);
   memset(buf, 'u', sizeof buf);
-  for (uint32_t i = 0;; i++) {
+  for (uint32_t i = 1;; i++) {
     __wasi_ciovec_t iov = { buf, 1 + (i * 7919) % 1400 };
     int32_t sent = 0;
     int32_t err = wx_sock_send_to(fd, &iov, 1, 0, &to, &sent);
     if (err) wx_check(err, "sock_send_to");
+    if (i % BURST == 0) wx_nap_ms(1);
   }
 }
 
@@ -45,7 +53,9 @@ static int do_tcp(const char *name, uint16_t port) {
   for (;;) {
     int32_t fd = wx_connect_retry(&to, 1000);
     /* A neighbour that resets is no reason to stop flooding. */
-    while (wx_send_all(fd, buf, 16384) == 0) {}
+    for (uint32_t i = 1; wx_send_all(fd, buf, 16384) == 0; i++) {
+      if (i % (BURST / 32) == 0) wx_nap_ms(1);
+    }
     close(fd);
   }
 }
