@@ -96,10 +96,11 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       o.signal?.removeEventListener('abort', onAbort);
       inputPump.stop();
       membership.leave();
-      const final: EnclaveReport = report ?? {
-        outcome: stopped ?? failure(crash),
-        usage: emptyUsage,
-      };
+      // A stop decided first wins over whatever the dying guest still reported: its last calls
+      // may have failed only because its thread was being torn down (ports closing under it).
+      const final: EnclaveReport = stopped
+        ? { outcome: stopped, usage: report?.usage ?? emptyUsage }
+        : report ?? { outcome: failure(crash), usage: emptyUsage };
       void outputPump.close().then(() => resolve(final), () => resolve(final));
     });
   });

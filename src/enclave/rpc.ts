@@ -1,43 +1,18 @@
 // Calls from an enclave to the layer on the host thread, for what needs
-// shared state (the socket table, the virtual network, the bridge). The
-// request goes as a message; the guest's thread then sleeps on a control word
-// until the layer posts the reply and bumps the word, and takes the reply
-// synchronously with receiveMessageOnPort, so replies may carry shared
-// buffers. About 15 microseconds a call: for control operations, not data.
+// shared state (the socket table, the virtual network, the bridge): the host
+// side, which answers each request and then bumps a control word the
+// enclave sleeps on (the enclave side is layer-client.ts). Replies go as
+// messages, so they may carry shared buffers.
 
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { Errno, SysError } from '../abi/errno.js';
 import { Control } from './protocol.js';
 
 export type Reply = { ok: true; value: unknown } | { ok: false; errno: number; message?: string };
 
-interface Envelope<T> {
+export interface Envelope<T> {
   seq: number;
   body: T;
-}
-
-/** Spins this many times on the reply word before sleeping. */
-const SPIN = 5000;
-
-export class LayerClient<Req> {
-  private seq = 0;
-
-  constructor(private readonly port: MessagePort, private readonly control: Int32Array) {}
-
-  call<R>(request: Req): R {
-    const seq = ++this.seq;
-    this.port.postMessage({ seq, body: request } satisfies Envelope<Req>);
-    let spins = 0;
-    while (Atomics.load(this.control, Control.REPLY) !== seq) {
-      if (++spins > SPIN) Atomics.wait(this.control, Control.REPLY, seq - 1, 1000);
-    }
-    const received = receiveMessageOnPort(this.port);
-    const envelope = received?.message as Envelope<Reply> | undefined;
-    if (!envelope || envelope.seq !== seq) throw new SysError(Errno.IO, 'layer reply lost');
-    const reply = envelope.body;
-    if (!reply.ok) throw new SysError(reply.errno, reply.message);
-    return reply.value as R;
-  }
 }
 
 /** Host side: answers one enclave's requests with `handle`, in order. */

@@ -1,4 +1,5 @@
-// Standard streams across the enclave boundary.
+// Standard streams across the enclave boundary, the host's side (the
+// enclave's side is guest-stdio.ts).
 //
 // Output: one ring carries stdout and stderr as records [fd:u8][len:u24][bytes],
 // so their relative order survives, a write costs a memory copy instead of a
@@ -8,15 +9,12 @@
 // Input: the host pumps its stdin into a ring, starting only when the guest
 // first reads or polls stdin (so a guest that never reads consumes nothing).
 
-import { Errno, SysError } from '../abi/errno.js';
-import type { Readiness } from '../layer/descriptor.js';
-import type { StreamSink, StreamSource } from '../layer/stdio.js';
 import type { Readable } from 'node:stream';
 import { Ring, RingFlag } from '../layer/ring.js';
 import { Control } from './protocol.js';
 
-const RECORD_HEADER = 4;
-const MAX_RECORD = 0xffffff;
+/** Output records are [fd:u8][len:u24][bytes]. */
+export const RECORD_HEADER = 4;
 /** Largest chunk the host side hands to a sink at once. */
 const MAX_CHUNK = 1 << 20;
 
@@ -30,55 +28,6 @@ export const MAX_PENDING_RECORDS = 8192;
 
 /** Set in the input ring's flags by the enclave to ask the host to start reading. */
 export const INPUT_WANTED = 4;
-
-/** Enclave side of the output ring. */
-export class OutputWriter implements StreamSink {
-  private readonly maxRecord: number;
-
-  private readonly roomForRecord = (): boolean =>
-    Atomics.load(this.control, Control.OUTPUT_RECORDS) < MAX_PENDING_RECORDS || this.ring.flag(RingFlag.READER_CLOSED);
-
-  /** `control` holds a bit per fd whose host stream has gone away (EPIPE from then on) and the record count. */
-  constructor(private readonly ring: Ring, private readonly control: Int32Array) {
-    this.maxRecord = Math.min(MAX_RECORD, ring.capacity - RECORD_HEADER);
-  }
-
-  private record(fd: number, bytes: Uint8Array): void {
-    if (!this.roomForRecord()) this.ring.waitUntil(false, this.roomForRecord, Infinity);
-    // Counted before it is published, so the host never takes a record it has not counted.
-    Atomics.add(this.control, Control.OUTPUT_RECORDS, 1);
-    while (!this.ring.tryWriteRecord(fd, bytes)) {
-      if (this.ring.flag(RingFlag.READER_CLOSED)) throw new SysError(Errno.PIPE);
-      this.ring.waitForSpace(bytes.byteLength + RECORD_HEADER);
-    }
-  }
-
-  write(fd: number, bufs: Uint8Array[]): number {
-    if (Atomics.load(this.control, Control.CLOSED_OUTPUTS) & (1 << fd) || this.ring.flag(RingFlag.READER_CLOSED)) {
-      throw new SysError(Errno.PIPE);
-    }
-    let total = 0;
-    for (let i = 0; i < bufs.length; i++) {
-      const b = bufs[i]!;
-      total += b.byteLength;
-      // One record per piece: records of one stream are merged again on the host side.
-      for (let off = 0; off < b.byteLength; off += this.maxRecord) {
-        this.record(fd, off === 0 && b.byteLength <= this.maxRecord ? b : b.subarray(off, off + this.maxRecord));
-      }
-    }
-    return total;
-  }
-
-  writable(): boolean {
-    return this.ring.free > RECORD_HEADER;
-  }
-
-  flush(): void {
-    while (this.ring.used > 0 && !this.ring.flag(RingFlag.READER_CLOSED)) {
-      this.ring.waitForSpace(this.ring.capacity, 50);
-    }
-  }
-}
 
 export type OutputSink = (fd: number, bytes: Uint8Array) => void | Promise<void>;
 
@@ -176,36 +125,6 @@ export class OutputPump {
   }
 }
 
-/** Enclave side of the input ring. */
-export class InputReader implements StreamSource {
-  constructor(private readonly ring: Ring) {}
-
-  private want(): void {
-    if (!this.ring.flag(INPUT_WANTED)) this.ring.setFlag(INPUT_WANTED);
-  }
-
-  read(buf: Uint8Array, nonblocking: boolean): number {
-    this.want();
-    for (;;) {
-      const n = this.ring.tryRead(buf);
-      if (n > 0) return n;
-      if (this.ring.flag(RingFlag.WRITER_CLOSED)) {
-        // Bytes may have landed between the read and the flag check.
-        return this.ring.tryRead(buf);
-      }
-      if (nonblocking) return -1;
-      this.ring.waitForData();
-    }
-  }
-
-  readiness(): Readiness {
-    this.want();
-    const used = this.ring.used;
-    const eof = this.ring.flag(RingFlag.WRITER_CLOSED);
-    return { ready: used > 0 || eof, nbytes: BigInt(used), hangup: eof && used === 0 };
-  }
-}
-
 /** Host side of the input ring. `onData` runs after each delivery (to wake pollers). */
 export class InputPump {
   private stopped = false;
@@ -244,7 +163,7 @@ export class InputPump {
       if (n > 0) this.onData();
       if (this.queue.length > 0) {
         this.source?.pause();
-        await Promise.race([this.ring.spaceAvailable(1), this.ring.flagSet(RingFlag.READER_CLOSED)]);
+        await this.ring.spaceAvailable(1);
       }
     }
     this.pumping = false;

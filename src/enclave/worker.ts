@@ -30,8 +30,8 @@ import { Ring } from '../layer/ring.js';
 import { InputStream, OutputStream } from '../layer/stdio.js';
 import { formatSize } from '../policy/units.js';
 import { AUDIT_FD, Control, type EnclaveConfig, type EnclaveReport, type Outcome, type Usage } from './protocol.js';
-import { LayerClient } from './rpc.js';
-import { InputReader, OutputWriter } from './stdio.js';
+import { LayerClient } from './layer-client.js';
+import { InputReader, OutputWriter } from './guest-stdio.js';
 import { describeTrap } from './traps.js';
 
 /** CPU time of this thread, from the kernel (Linux), in ms. */

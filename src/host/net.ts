@@ -38,7 +38,7 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
       else pending[0] = head.subarray(n);
       if (pending.length > 0) {
         socket.pause();
-        await Promise.race([rx.spaceAvailable(1), rx.flagSet(RingFlag.READER_CLOSED)]);
+        await rx.spaceAvailable(1);
         if (rx.flag(RingFlag.READER_CLOSED)) pending.length = 0;
       }
     }
@@ -153,17 +153,18 @@ export class NodeHostNet implements HostNet {
         socket.removeAllListeners('error');
         socket.on('error', () => { /* ICMP errors are not reported to UDP senders here */ });
         const a = socket.address();
-        let draining = false;
+        let draining: Ring | undefined;
+        let closed = false;
         const buf = new Uint8Array(MAX_DATAGRAM);
         resolve({
           local: addrOf(a.address, a.port, a.family),
           drain: (outbound: Ring) => {
             if (draining) return;
-            draining = true;
+            draining = outbound;
             void (async () => {
               for (;;) {
                 await outbound.dataAvailable();
-                if (outbound.flag(RingFlag.WRITER_CLOSED) && outbound.used === 0) break;
+                if (closed || (outbound.flag(RingFlag.WRITER_CLOSED) && outbound.used === 0)) break;
                 let d;
                 while ((d = takeDatagram(outbound, [buf]))) {
                   socket.send(buf.subarray(0, d.copied), d.from.port, d.from.ip);
@@ -171,7 +172,12 @@ export class NodeHostNet implements HostNet {
               }
             })();
           },
-          close: () => { try { socket.close(); } catch { /* already closed */ } },
+          close: () => {
+            closed = true;
+            // Ends the drain loop even on a queue nobody will close (the socket closed while it was being made).
+            draining?.setFlag(RingFlag.READER_CLOSED);
+            try { socket.close(); } catch { /* already closed */ }
+          },
         });
       });
     });

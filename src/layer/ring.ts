@@ -2,20 +2,26 @@
 // bytes cross between an enclave's thread and the host thread without a
 // message per write. Positions are free-running 32-bit counters; the
 // capacity is a power of two so they wrap cleanly.
+//
+// Exactly one thread writes a ring and one reads it, and each side publishes
+// with one atomic store after its copy: a thread killed at any point leaves
+// either nothing or a whole unit visible, and there is no lock for it to
+// hold. What a side may wait with is split by thread: this class never
+// blocks (the host thread awaits with Atomics.waitAsync); the blocking waits
+// of enclave threads are in ring-wait.ts, which the host never loads.
 
 const WRITE = 0;
 const READ = 1;
 const FLAGS = 2;
 const READER_WAITING = 3;
 const WRITER_WAITING = 4;
-const LOCK = 5;
 /**
  * Bumped by every change a waiter may be waiting for (data published while
  * the reader waits, space freed while the writer waits, any flag). Waiters
  * sleep on this one word, so no change can slip between their last check and
  * their sleep.
  */
-const SEQ = 6;
+export const SEQ = 6;
 const HEADER_INTS = 8;
 
 /** FLAGS bits. */
@@ -27,12 +33,6 @@ export const RingFlag = {
   /** The stream was torn down abnormally (ECONNRESET for whoever uses it next). */
   RESET: 8,
 } as const;
-
-/**
- * How long a waiter re-checks before sleeping in Atomics.wait: waking a
- * sleeping thread costs tens of microseconds, a short spin far less.
- */
-const SPIN_MS = 0.02;
 
 /** Copies up to this many bytes byte-by-byte instead of through set(). */
 const SMALL_COPY = 32;
@@ -64,16 +64,9 @@ export class Ring {
     return this.capacity - this.used;
   }
 
-  /** Takes the producers' lock: for queues several writers share (datagram receive queues). */
-  lock(): void {
-    while (Atomics.compareExchange(this.header, LOCK, 0, 1) !== 0) {
-      Atomics.wait(this.header, LOCK, 1, 1);
-    }
-  }
-
-  unlock(): void {
-    Atomics.store(this.header, LOCK, 0);
-    Atomics.notify(this.header, LOCK, 1);
+  /** The change counter waiters sleep on. */
+  get seq(): number {
+    return Atomics.load(this.header, SEQ);
   }
 
   /** True while the reader has said it is waiting for data. */
@@ -242,51 +235,15 @@ export class Ring {
   }
 
   /**
-   * Blocking wait (enclave thread only) until `ready()` holds, spinning
-   * briefly first: a sleeping thread pays tens of microseconds to wake.
-   * Returns false on timeout.
-   */
-  waitUntil(asReader: boolean, ready: () => boolean, timeoutMs: number): boolean {
-    return this.block(asReader ? READER_WAITING : WRITER_WAITING, ready, timeoutMs);
-  }
-
-  private block(waitingFlag: number, ready: () => boolean, timeoutMs: number): boolean {
-    const spinUntil = performance.now() + SPIN_MS;
-    do {
-      for (let i = 0; i < 64; i++) if (ready()) return true;
-    } while (performance.now() < spinUntil);
-    const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
-    for (;;) {
-      Atomics.store(this.header, waitingFlag, 1);
-      const seen = Atomics.load(this.header, SEQ);
-      if (ready()) { Atomics.store(this.header, waitingFlag, 0); return true; }
-      const left = deadline - performance.now();
-      if (left <= 0) { Atomics.store(this.header, waitingFlag, 0); return false; }
-      Atomics.wait(this.header, SEQ, seen, left === Infinity ? undefined : left);
-      Atomics.store(this.header, waitingFlag, 0);
-      if (ready()) return true;
-    }
-  }
-
-  /** Enclave side: waits until at least `n` bytes are free (or the reader closed). */
-  waitForSpace(n: number, timeoutMs = Infinity): boolean {
-    return this.block(WRITER_WAITING, () => this.free >= n || this.flag(RingFlag.READER_CLOSED), timeoutMs);
-  }
-
-  /** Enclave side: waits until data is available or the writer closed. */
-  waitForData(timeoutMs = Infinity): boolean {
-    return this.block(READER_WAITING, () => this.used > 0 || this.flag(RingFlag.WRITER_CLOSED), timeoutMs);
-  }
-
-  /**
-   * Host side: resolves once data is available or the writer closed. Uses
-   * Atomics.waitAsync so the host thread's event loop keeps running.
+   * Host side: resolves once data is available or any flag ends the stream
+   * (so a pump never outlives its ring). Uses Atomics.waitAsync so the host
+   * thread's event loop keeps running.
    */
   async dataAvailable(): Promise<void> {
     for (;;) {
       Atomics.store(this.header, READER_WAITING, 1);
       const seen = Atomics.load(this.header, SEQ);
-      if (this.used > 0 || this.flag(RingFlag.WRITER_CLOSED)) break;
+      if (this.used > 0 || this.flag(RingFlag.WRITER_CLOSED | RingFlag.READER_CLOSED | RingFlag.RESET)) break;
       const r = Atomics.waitAsync(this.header, SEQ, seen);
       if (r.async) await r.value;
     }

@@ -4,8 +4,8 @@
 import fs from 'node:fs/promises';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
-import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/index.js';
-import { WASIX_MODULE, WASIX_SOCKET_NAMES } from '../abi/wasix/sockets.js';
+import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/names.js';
+import { WASIX_MODULE, WASIX_SOCKET_NAMES } from '../abi/wasix/names.js';
 import type { ImportName } from '../enclave/protocol.js';
 import { formatSize } from '../policy/units.js';
 import { capMemory, MemoryTooLarge } from './memory-cap.js';

@@ -283,9 +283,14 @@ export class FakeNet implements NetCalls {
             putDatagram(rx, { family: req.family, ip: req.family === 4 ? '10.0.0.7' : 'fe80::7', port: 5000 + i }, [new Uint8Array(16).fill(i)]);
           }
           s.rings.push(rx);
-          return { id: s.id, block: s.block.sab, rx: rx.sab };
+          // The inbox holds one ring, from the host.
+          s.block.inbox = 1;
         }
         return { id: s.id, block: s.block.sab };
+      }
+      case 'inbox': {
+        const s = this.own(req.id);
+        return s.type === 'dgram' ? [{ id: s.id, sab: s.rings[0]!.sab }] : [];
       }
       case 'bind': {
         const s = this.own(req.id);

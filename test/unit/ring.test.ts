@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Ring, RingFlag } from '../../src/layer/ring.js';
+import { waitForData, waitForSpace } from '../../src/layer/ring-wait.js';
 
 /** Deterministic PRNG (mulberry32) so failures are reproducible. */
 function rng(seed: number): () => number {
@@ -154,21 +155,21 @@ describe('Ring flags and waiting', () => {
 
   it('waitForData/waitForSpace report readiness, and false on a zero timeout', () => {
     const r = Ring.create(16);
-    assert.equal(r.waitForData(0), false);
+    assert.equal(waitForData(r, 0), false);
     r.tryWrite(Buffer.from('x'));
-    assert.equal(r.waitForData(0), true);
-    assert.equal(r.waitForSpace(15, 0), true);
-    assert.equal(r.waitForSpace(16, 0), false);
+    assert.equal(waitForData(r, 0), true);
+    assert.equal(waitForSpace(r, 15, 0), true);
+    assert.equal(waitForSpace(r, 16, 0), false);
     const closed = Ring.create(16);
     closed.setFlag(RingFlag.WRITER_CLOSED);
-    assert.equal(closed.waitForData(0), true, 'a closed writer counts as ready (end of stream)');
+    assert.equal(waitForData(closed, 0), true, 'a closed writer counts as ready (end of stream)');
   });
 
   it('a close that lands just before the reader sleeps still wakes it', {
   }, () => {
     for (const [bit, wait] of [
-      [RingFlag.WRITER_CLOSED, (r: Ring) => r.waitForData()],
-      [RingFlag.READER_CLOSED, (r: Ring) => { r.tryWrite(Buffer.alloc(16)); return r.waitForSpace(1); }],
+      [RingFlag.WRITER_CLOSED, (r: Ring) => waitForData(r)],
+      [RingFlag.READER_CLOSED, (r: Ring) => { r.tryWrite(Buffer.alloc(16)); return waitForSpace(r, 1); }],
     ] as const) {
       const r = Ring.create(16);
       type Wait = (arr: Int32Array, index: number, value: number, timeout?: number) => string;

@@ -11,7 +11,7 @@ import type { SockAddr } from '../../layer/net/address.js';
 import { ADDR_IP_SIZE, ADDR_PORT_SIZE, AddressFamily, readAddrPort, writeAddrIp, writeAddrPort } from './address.js';
 import type { WasixContext } from './context.js';
 
-export const WASIX_MODULE = 'wasix_32v1';
+export { WASIX_MODULE, WASIX_SOCKET_NAMES } from './names.js';
 
 const SockType = { STREAM: 1, DGRAM: 2 } as const;
 const Proto = { IP: 0, TCP: 6, UDP: 17 } as const;
@@ -248,10 +248,3 @@ export function wasixSocketFunctions(ctx: WasixContext) {
 }
 
 /** Names the module provides, for checking a guest's imports before it starts. */
-export const WASIX_SOCKET_NAMES: ReadonlySet<string> = new Set([
-  'sock_open', 'sock_bind', 'sock_listen', 'sock_connect', 'sock_accept_v2', 'sock_recv_from', 'sock_send_to',
-  'sock_status', 'sock_addr_local', 'sock_addr_peer', 'sock_set_opt_flag', 'sock_get_opt_flag',
-  'sock_set_opt_time', 'sock_get_opt_time', 'sock_set_opt_size', 'sock_get_opt_size', 'resolve',
-  // Also offered under wasix_32v1 for toolchains that import them from there.
-  'sock_recv', 'sock_send', 'sock_shutdown', 'sock_accept',
-]);

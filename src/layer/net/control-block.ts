@@ -6,6 +6,7 @@
 const STATUS = 0;
 const PENDING = 1;
 const ERROR = 2;
+const INBOX = 3;
 const SIZE = 4;
 
 export class ControlBlock {
@@ -25,6 +26,10 @@ export class ControlBlock {
   /** A pending error (an errno) for SO_ERROR and failed non-blocking connects; 0 if none. */
   get error(): number { return Atomics.load(this.words, ERROR); }
   set error(e: number) { Atomics.store(this.words, ERROR, e); }
+
+  /** Datagram sockets: bumped whenever the layer adds a ring to the socket's inbox (see inbox.ts). */
+  get inbox(): number { return Atomics.load(this.words, INBOX); }
+  set inbox(n: number) { Atomics.store(this.words, INBOX, n); }
 
   /** Reads and clears the pending error, as SO_ERROR does. */
   takeError(): number {

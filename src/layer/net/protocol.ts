@@ -25,14 +25,14 @@ export type NetRequest =
   | { op: 'shutdown'; id: number; read: boolean; write: boolean }
   | { op: 'close'; id: number }
   | { op: 'route'; id: number; addr: SockAddr }
+  /** A datagram socket's receive rings (after its inbox counter moved). */
+  | { op: 'inbox'; id: number }
   | { op: 'setopt'; id: number; option: string; value: number | boolean | null }
   | { op: 'resolve'; name: string; port: number };
 
 export interface OpenReply {
   id: number;
   block: SharedArrayBuffer;
-  /** Datagram sockets: their receive queue. */
-  rx?: SharedArrayBuffer;
 }
 
 export interface ConnectReply {

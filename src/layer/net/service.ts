@@ -6,8 +6,9 @@
 import { Errno, SysError } from '../../abi/errno.js';
 import { decideConnect, decideResolve, hostLoopbackGrant, type NetworkPolicy, type PublishRule } from '../../policy/network.js';
 import { Ring, RingFlag } from '../ring.js';
-import { canonicalIp, checkFamily, formatAddr, HOST_GATEWAY, isLoopback, unspecified, type Family, type SockAddr } from './address.js';
+import { canonicalIp, checkFamily, formatAddr, HOST_GATEWAY, isLoopback, isUnspecified, unspecified, type Family, type SockAddr } from './address.js';
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection } from './host-net.js';
+import { Inbox } from './inbox.js';
 import { queueBytes, type SocketOptions } from './options.js';
 import type { AcceptReply, ConnectReply, NetRequest, OpenReply, RouteReply } from './protocol.js';
 import { SocketStatus, transition, type SocketOp } from './status.js';
@@ -93,9 +94,10 @@ export class NetService {
     if (!this.vnet.host(name)) this.vnet.addGuest(name);
   }
 
-  /** The guest is gone: its sockets close as a process's do when it exits. */
+  /** The guest is gone: its sockets close as a process's do when it exits, and its datagrams in flight end. */
   detach(name: string): void {
     for (const e of this.table.ownedBy(name)) this.closeEntry(e);
+    for (const e of this.table.all()) e.inbox?.writerGone(name);
     this.enclaves.delete(name);
   }
 
@@ -225,6 +227,7 @@ export class NetService {
       case 'shutdown': return this.shutdown(this.own(enclave, req.id), req.write);
       case 'close': return this.closeEntry(this.own(enclave, req.id));
       case 'route': return this.route(this.own(enclave, req.id), req.addr);
+      case 'inbox': return this.own(enclave, req.id).inbox?.list() ?? [];
       case 'setopt': return this.setopt(this.own(enclave, req.id), req.option, req.value);
       case 'resolve': return this.resolve(enclave, req.name, req.port);
     }
@@ -235,8 +238,7 @@ export class NetService {
     this.checkSocketLimit(enclave, 'sock_open', Errno.NFILE);
     const e = this.table.create(type, family, { enclave, fd });
     if (type === 'dgram') {
-      e.receiveQueue = this.queue(DATAGRAM_QUEUE_BYTES, enclave, undefined);
-      return { id: e.id, block: e.local.event.sab, rx: e.receiveQueue.sab };
+      e.inbox = new Inbox(e.local.event, (writer) => this.queue(DATAGRAM_QUEUE_BYTES, enclave, writer), () => this.wake(enclave));
     }
     return { id: e.id, block: e.local.event.sab };
   }
@@ -401,10 +403,10 @@ export class NetService {
     server.remote = { kind: 'entry', id: e.id };
     e.local.peer = addr;
     server.local.local = { family: listener.local.family, ip: addr.ip, port: addr.port };
-    // An IPv4 client of an IPv6 (dual-stack) listener appears as an IPv4-mapped address, as on Linux.
-    server.local.peer = listener.local.family === 6 && e.local.local!.family === 4
-      ? { family: 6, ip: `::ffff:${e.local.local!.ip}`, port: e.local.local!.port }
-      : e.local.local;
+    const source = this.sourceToward(e, guest, addr);
+    // A connected socket's local address is the one it speaks from.
+    e.local.local = { ...source, family: e.local.family, ip: seenAs(source, e.local.family) };
+    server.local.peer = { family: listener.local.family, ip: seenAs(source, listener.local.family), port: source.port };
     server.local.options = { ...listener.local.options };
     for (const x of [e, server]) { this.table.apply(x, 'connect'); this.table.apply(x, 'connected'); }
     listener.connectionQueue.push(server.id);
@@ -429,6 +431,8 @@ export class NetService {
     this.table.apply(e, 'connect');
     const ev = e.local.event;
     const host = await this.host();
+    // The guest may have been stopped (and its sockets closed) meanwhile: open nothing for it.
+    if (e.status === SocketStatus.TERMINATED) throw new SysError(Errno.CONNABORTED);
     this.extra(e).bridged = host.connect(target, rx, tx, {
       connected: (local) => {
         if (e.status !== SocketStatus.CONNECTING) return;
@@ -545,7 +549,7 @@ export class NetService {
         this.wake(peer.local.owner.enclave);
       }
     } else {
-      e.receiveQueue?.setFlag(RingFlag.READER_CLOSED);
+      e.inbox?.close();
       e.sendQueue?.setFlag(RingFlag.WRITER_CLOSED);
     }
     void x?.hostServer?.close();
@@ -564,7 +568,7 @@ export class NetService {
       const enclave = e.local.owner.enclave;
       const local = this.o.mode === 'normal' ? e.local.local : undefined;
       const sender = (from: SockAddr): SockAddr => x.hostPeers?.get(peerKey(from)) ?? from;
-      x.hostDatagram = this.host().then((host) => host.datagram(e.local.family, local, e.receiveQueue!, () => this.wake(enclave), sender).then((d) => {
+      x.hostDatagram = this.host().then((host) => host.datagram(e.local.family, local, e.inbox!.ringFor(undefined), () => this.wake(enclave), sender).then((d) => {
         if (this.o.mode === 'normal') e.local.local = d.local;
         e.sendQueue ??= this.queue(DATAGRAM_QUEUE_BYTES, undefined, enclave);
         d.drain(e.sendQueue);
@@ -584,12 +588,13 @@ export class NetService {
       const dest = this.where(e, addr, 'udp');
       if (dest.kind === 'guest') {
         this.checkReach(enclave, dest.guest, 'send', addr);
-        const id = this.vnet.find(dest.guest, 'udp', addr.family, addr.ip, addr.port, (i) => this.table.find(i)?.receiveQueue !== undefined);
+        const id = this.vnet.find(dest.guest, 'udp', addr.family, addr.ip, addr.port, (i) => this.table.find(i)?.inbox !== undefined);
         const t = id === undefined ? undefined : this.table.get(id);
-        if (!t?.receiveQueue) return { kind: 'drop', local: e.local.local! };
+        if (!t?.inbox) return { kind: 'drop', local: e.local.local! };
         const peerControl = this.controlOf(t.local.owner.enclave);
-        return { kind: 'queue', queue: t.receiveQueue.sab, ...(peerControl ? { peerControl } : {}), local: e.local.local!,
-          stamp: this.sourceAddress(e, addr) };
+        const source = this.sourceToward(e, dest.guest, addr);
+        return { kind: 'queue', queue: t.inbox.ringFor(enclave).sab, ...(peerControl ? { peerControl } : {}), local: e.local.local!,
+          stamp: { family: t.local.family, ip: seenAs(source, t.local.family), port: source.port } };
       }
       stamp = this.outside(e, 'send', addr, e.local.family);
       const peers = (this.extra(e).hostPeers ??= new Map());
@@ -601,13 +606,22 @@ export class NetService {
     return { kind: 'queue', queue: e.sendQueue!.sab, local: e.local.local ?? unspecified(e.local.family), stamp };
   }
 
-  /** The address a datagram from `e` to `to` carries: a wildcard binding speaks from the guest's own address. */
-  private sourceAddress(e: SocketEntry, to: SockAddr): SockAddr {
+  /**
+   * The canonical address traffic from `e` to `to` in guest `guest` comes
+   * from. Toward another guest it is always the sender's own address,
+   * whatever it bound (loopback, a wildcard): no guest can pass for a
+   * neighbour's loopback. Within the guest a bound address is kept, and a
+   * wildcard speaks from loopback or the guest's own address as it aims.
+   */
+  private sourceToward(e: SocketEntry, guest: string, to: SockAddr): { family: Family; ip: string; port: number } {
     const local = e.local.local!;
-    if (!canonicalIp(local.ip) || !['0.0.0.0', '::'].includes(canonicalIp(local.ip)!.ip)) return local;
-    const target = canonicalIp(to.ip)?.ip ?? '';
-    const toLoopback = isLoopback(target) || target === '0.0.0.0' || target === '::';
-    return { family: local.family, ip: this.vnet.sourceFor(e.local.owner.enclave, local.family, toLoopback), port: local.port };
+    const sender = e.local.owner.enclave;
+    const target = canonicalIp(to.ip)!;
+    if (guest !== sender) return { family: target.family, ip: this.vnet.sourceFor(sender, target.family, false), port: local.port };
+    const bound = canonicalIp(local.ip)!;
+    if (!isUnspecified(bound.ip)) return { ...bound, port: local.port };
+    const toLoopback = isLoopback(target.ip) || isUnspecified(target.ip);
+    return { family: target.family, ip: this.vnet.sourceFor(sender, target.family, toLoopback), port: local.port };
   }
 
   private setopt(e: SocketEntry, option: string, value: number | boolean | null): void {
@@ -638,3 +652,7 @@ export class NetService {
   }
 }
 
+/** `a` as a socket of `family` sees it: IPv4 on an IPv6 (dual-stack) socket is IPv4-mapped, as on Linux. */
+function seenAs(a: { family: Family; ip: string }, family: Family): string {
+  return family === 6 && a.family === 4 ? `::ffff:${a.ip}` : a.ip;
+}

@@ -8,9 +8,11 @@ import { FdFlags, Filetype, SOCKET_RIGHTS } from '../../abi/witx.js';
 import { Descriptor, type Readiness } from '../descriptor.js';
 import type { NodeStat } from '../fs/backend.js';
 import { Ring, RingFlag } from '../ring.js';
+import { spinUntil, waitUntil } from '../ring-wait.js';
 import type { Family, SockAddr } from './address.js';
 import { ControlBlock } from './control-block.js';
-import { MAX_DATAGRAM, putDatagram, takeDatagram } from './datagram.js';
+import { MAX_DATAGRAM, putDatagram } from './datagram.js';
+import { InboxReader, type InboxRing } from './inbox.js';
 import { defaultOptions, type SocketOptions } from './options.js';
 import type { AcceptReply, ConnectReply, OpenReply, RouteReply, SocketContext, SockType, StreamEnds } from './protocol.js';
 import { formatAddr } from './address.js';
@@ -40,6 +42,8 @@ export class SocketDescriptor extends Descriptor {
   readonly options: SocketOptions = defaultOptions();
   private rx: Ring | undefined;
   private tx: Ring | undefined;
+  /** Datagram sockets: what they receive, one ring per sender. */
+  private readonly inbox: InboxReader | undefined;
   private readonly block: ControlBlock;
   local: SockAddr | undefined;
   peer: SockAddr | undefined;
@@ -57,7 +61,6 @@ export class SocketDescriptor extends Descriptor {
     readonly family: Family,
     readonly type: SockType,
     block: SharedArrayBuffer,
-    rx?: SharedArrayBuffer,
   ) {
     super(SOCKET_RIGHTS, 0);
     this.net = ctx.net;
@@ -65,12 +68,12 @@ export class SocketDescriptor extends Descriptor {
     ctx.usage.socketsOpened++;
     this.filetype = type === 'stream' ? Filetype.SOCKET_STREAM : Filetype.SOCKET_DGRAM;
     this.block = new ControlBlock(block);
-    if (rx) this.rx = new Ring(rx);
+    if (type === 'dgram') this.inbox = new InboxReader(this.block, () => this.net.call<InboxRing[]>({ op: 'inbox', id: this.id }));
   }
 
   static open(ctx: SocketContext, fd: number, family: Family, type: SockType): SocketDescriptor {
     const r = ctx.net.call<OpenReply>({ op: 'open', fd, family, type });
-    return new SocketDescriptor(ctx, r.id, family, type, r.block, r.rx);
+    return new SocketDescriptor(ctx, r.id, family, type, r.block);
   }
 
   /** Counts bytes moved with `peer` for the usage report. */
@@ -230,7 +233,7 @@ export class SocketDescriptor extends Descriptor {
         if (sent > 0) return sent;
         throw new SysError(Errno.AGAIN);
       }
-      const ok = tx.waitUntil(false, () => tx.free > 0 || tx.flag(RingFlag.READER_CLOSED | RingFlag.RESET),
+      const ok = waitUntil(tx, false, () => tx.free > 0 || tx.flag(RingFlag.READER_CLOSED | RingFlag.RESET),
         nsToMs(this.options.sendTimeout));
       if (!ok) {
         if (sent > 0) return sent;
@@ -306,20 +309,32 @@ export class SocketDescriptor extends Descriptor {
       }
       if (rx.flag(RingFlag.WRITER_CLOSED)) return { bytes: got, truncated: false, from: this.peer };
       if (nonblocking) throw new SysError(Errno.AGAIN);
-      const ok = rx.waitUntil(true, () => rx.used > 0 || rx.flag(RingFlag.WRITER_CLOSED | RingFlag.RESET),
+      const ok = waitUntil(rx, true, () => rx.used > 0 || rx.flag(RingFlag.WRITER_CLOSED | RingFlag.RESET),
         nsToMs(this.options.recvTimeout));
       if (!ok) throw new SysError(Errno.AGAIN);
     }
   }
 
   private recvDatagram(bufs: Uint8Array[], peek: boolean, nonblocking: boolean): Received {
-    const rx = this.rx!;
+    const inbox = this.inbox!;
     for (;;) {
-      const d = takeDatagram(rx, bufs, peek);
+      const d = inbox.take(bufs, peek);
       if (d) return { bytes: d.copied, truncated: d.copied < d.length, from: d.from };
       if (this.closed) throw new SysError(Errno.BADF);
       if (nonblocking) throw new SysError(Errno.AGAIN);
-      if (!rx.waitUntil(true, () => rx.used > 0, nsToMs(this.options.recvTimeout))) throw new SysError(Errno.AGAIN);
+      if (!this.waitInbox(nsToMs(this.options.recvTimeout))) throw new SysError(Errno.AGAIN);
+    }
+  }
+
+  /** Waits for a datagram on any of the inbox's rings (each sender wakes this enclave's epoch); false on timeout. */
+  private waitInbox(timeoutMs: number): boolean {
+    const inbox = this.inbox!;
+    if (spinUntil(() => inbox.ready())) return true;
+    inbox.setWaiting(true);
+    try {
+      return this.waitFor(() => inbox.ready(), timeoutMs);
+    } finally {
+      inbox.setWaiting(false);
     }
   }
 
@@ -329,6 +344,7 @@ export class SocketDescriptor extends Descriptor {
       const n = this.block.pending;
       return n > 0 ? { ready: true, nbytes: BigInt(n), hangup: false } : NOT_READY;
     }
+    if (this.inbox) return this.pollInbox(this.inbox);
     const rx = this.rx;
     if (!rx) return { ready: true, nbytes: 0n, hangup: true };
     const used = rx.used;
@@ -341,6 +357,18 @@ export class SocketDescriptor extends Descriptor {
     rx.setWaiting(true, true);
     if (rx.used > 0) return { ready: true, nbytes: BigInt(rx.used), hangup: false };
     return NOT_READY;
+  }
+
+  private pollInbox(inbox: InboxReader): Readiness {
+    inbox.refresh();
+    if (inbox.used > 0 || this.block.error) {
+      inbox.setWaiting(false);
+      return { ready: true, nbytes: BigInt(inbox.used), hangup: false };
+    }
+    // Ask every sender to wake our polls; a new sender's ring moves the inbox counter, which wakes them too.
+    inbox.setWaiting(true);
+    const used = inbox.used;
+    return used > 0 ? { ready: true, nbytes: BigInt(used), hangup: false } : NOT_READY;
   }
 
   override pollWrite(): Readiness {

@@ -8,6 +8,7 @@ import { Errno, SysError } from '../../abi/errno.js';
 import { Ring } from '../ring.js';
 import { formatAddr, type Family, type SockAddr } from './address.js';
 import { ControlBlock } from './control-block.js';
+import type { Inbox } from './inbox.js';
 import { defaultOptions, type SocketOptions } from './options.js';
 import type { SockType } from './protocol.js';
 import { SocketStatus, statusName, transition, type SocketOp } from './status.js';
@@ -51,6 +52,8 @@ export interface SocketEntry {
   /** SEND QUEUE (4828) and RECEIVE QUEUE (4832). */
   sendQueue: Ring | undefined;
   receiveQueue: Ring | undefined;
+  /** A datagram socket's RECEIVE QUEUE: one ring per writer (receiveQueue is the host's). */
+  inbox: Inbox | undefined;
   /** CONNECTION QUEUE: entries waiting for accept(), bounded by the backlog. */
   connectionQueue: number[];
   backlog: number;
@@ -98,6 +101,7 @@ export class SocketTable {
       status: SocketStatus.UNCONNECTED,
       sendQueue: undefined,
       receiveQueue: undefined,
+      inbox: undefined,
       connectionQueue: [],
       backlog: 0,
       bound: undefined,
@@ -168,7 +172,7 @@ export class SocketTable {
       remote: e.remote.kind === 'host' ? `${formatAddr(e.local.peer)} (host)` : formatAddr(e.local.peer),
       status: statusName(this.observedStatus(e)),
       sendQueue: e.sendQueue?.used ?? 0,
-      receiveQueue: e.receiveQueue?.used ?? 0,
+      receiveQueue: e.inbox?.used ?? e.receiveQueue?.used ?? 0,
       connectionQueue: e.connectionQueue.length,
     }));
   }

@@ -1,0 +1,12 @@
+// The names of the WASIX socket functions Capsule provides, apart from their
+// implementation: what the host thread checks a module's imports against.
+
+export const WASIX_MODULE = 'wasix_32v1';
+
+export const WASIX_SOCKET_NAMES: ReadonlySet<string> = new Set([
+  'sock_open', 'sock_bind', 'sock_listen', 'sock_connect', 'sock_accept_v2', 'sock_recv_from', 'sock_send_to',
+  'sock_status', 'sock_addr_local', 'sock_addr_peer', 'sock_set_opt_flag', 'sock_get_opt_flag',
+  'sock_set_opt_time', 'sock_get_opt_time', 'sock_set_opt_size', 'sock_get_opt_size', 'resolve',
+  // Also offered under wasix_32v1 for toolchains that import them from there.
+  'sock_recv', 'sock_send', 'sock_shutdown', 'sock_accept',
+]);

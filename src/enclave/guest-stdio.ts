@@ -1,0 +1,92 @@
+// Standard streams across the enclave boundary, the enclave's side: guest
+// output into the shared output ring, guest input out of the input ring (see
+// stdio.ts for the host's side and the formats).
+
+import { Errno, SysError } from '../abi/errno.js';
+import type { Readiness } from '../layer/descriptor.js';
+import { Ring, RingFlag } from '../layer/ring.js';
+import { waitForData, waitForSpace, waitUntil } from '../layer/ring-wait.js';
+import type { StreamSink, StreamSource } from '../layer/stdio.js';
+import { Control } from './protocol.js';
+import { INPUT_WANTED, MAX_PENDING_RECORDS, RECORD_HEADER } from './stdio.js';
+
+const MAX_RECORD = 0xffffff;
+
+/** Enclave side of the output ring. */
+export class OutputWriter implements StreamSink {
+  private readonly maxRecord: number;
+
+  private readonly roomForRecord = (): boolean =>
+    Atomics.load(this.control, Control.OUTPUT_RECORDS) < MAX_PENDING_RECORDS || this.ring.flag(RingFlag.READER_CLOSED);
+
+  /** `control` holds a bit per fd whose host stream has gone away (EPIPE from then on) and the record count. */
+  constructor(private readonly ring: Ring, private readonly control: Int32Array) {
+    this.maxRecord = Math.min(MAX_RECORD, ring.capacity - RECORD_HEADER);
+  }
+
+  private record(fd: number, bytes: Uint8Array): void {
+    if (!this.roomForRecord()) waitUntil(this.ring, false, this.roomForRecord, Infinity);
+    // Counted before it is published, so the host never takes a record it has not counted.
+    Atomics.add(this.control, Control.OUTPUT_RECORDS, 1);
+    while (!this.ring.tryWriteRecord(fd, bytes)) {
+      if (this.ring.flag(RingFlag.READER_CLOSED)) throw new SysError(Errno.PIPE);
+      waitForSpace(this.ring, bytes.byteLength + RECORD_HEADER);
+    }
+  }
+
+  write(fd: number, bufs: Uint8Array[]): number {
+    if (Atomics.load(this.control, Control.CLOSED_OUTPUTS) & (1 << fd) || this.ring.flag(RingFlag.READER_CLOSED)) {
+      throw new SysError(Errno.PIPE);
+    }
+    let total = 0;
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      total += b.byteLength;
+      // One record per piece: records of one stream are merged again on the host side.
+      for (let off = 0; off < b.byteLength; off += this.maxRecord) {
+        this.record(fd, off === 0 && b.byteLength <= this.maxRecord ? b : b.subarray(off, off + this.maxRecord));
+      }
+    }
+    return total;
+  }
+
+  writable(): boolean {
+    return this.ring.free > RECORD_HEADER;
+  }
+
+  flush(): void {
+    while (this.ring.used > 0 && !this.ring.flag(RingFlag.READER_CLOSED)) {
+      waitForSpace(this.ring, this.ring.capacity, 50);
+    }
+  }
+}
+
+/** Enclave side of the input ring. */
+export class InputReader implements StreamSource {
+  constructor(private readonly ring: Ring) {}
+
+  private want(): void {
+    if (!this.ring.flag(INPUT_WANTED)) this.ring.setFlag(INPUT_WANTED);
+  }
+
+  read(buf: Uint8Array, nonblocking: boolean): number {
+    this.want();
+    for (;;) {
+      const n = this.ring.tryRead(buf);
+      if (n > 0) return n;
+      if (this.ring.flag(RingFlag.WRITER_CLOSED)) {
+        // Bytes may have landed between the read and the flag check.
+        return this.ring.tryRead(buf);
+      }
+      if (nonblocking) return -1;
+      waitForData(this.ring);
+    }
+  }
+
+  readiness(): Readiness {
+    this.want();
+    const used = this.ring.used;
+    const eof = this.ring.flag(RingFlag.WRITER_CLOSED);
+    return { ready: used > 0 || eof, nbytes: BigInt(used), hangup: eof && used === 0 };
+  }
+}
