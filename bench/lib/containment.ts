@@ -29,10 +29,10 @@ const MEMORY_LIMIT_MIB = 16;
 /** What the excess over a plain run may be (the documented constant's goal). */
 export const MEMORY_EXCESS_GOAL_MIB = 64;
 
-interface Scenario { id: string; title: string; module: string; args: string[] }
+interface Scenario { id: string; title: string; module: string; args: string[]; silent?: boolean }
 
 const SCENARIOS: Scenario[] = [
-  { id: 'spin', title: 'spinning, no calls', module: hostile('spin'), args: [] },
+  { id: 'spin', title: 'spinning, no calls', module: hostile('spin'), args: [], silent: true },
   { id: 'interleave', title: 'output flood, stdout/stderr alternating bytes', module: hostile('hostile_output'), args: ['interleave'] },
   { id: 'lines', title: 'output flood, short lines', module: hostile('hostile_output'), args: ['lines'] },
   { id: 'stdin', title: 'blocked reading stdin', module: hostile('hostile_output'), args: ['stdin_block'] },
@@ -105,8 +105,9 @@ function cliStop(s: Scenario, signal: 'SIGINT' | 'SIGTERM'): Promise<number> {
     };
     child.stdout.on('data', arm);
     child.stderr.on('data', arm);
-    // A guest that says nothing (spin) is armed once the CLI has had time to start it.
-    setTimeout(arm, 300);
+    // A guest that says nothing (spin) is armed once the CLI has surely started it and
+    // handles signals: before that, a signal ends Node itself, as it would any program.
+    if (s.silent) setTimeout(arm, 1500);
     child.on('error', reject);
     child.on('exit', (code, sig) => {
       const ended = performance.now();

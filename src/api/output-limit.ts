@@ -1,8 +1,13 @@
 // The output limit (--max-output): the first half of the allowance is passed
-// on as the guest writes it; after that only the most recent half is kept,
-// and what falls out between is cut. At the end the user sees the head, a
-// marker saying how much was cut, and the tail: never a silent truncation.
-// A guest that writes twice its allowance is stopped.
+// on as the guest writes it; after that only the most recent bytes are kept
+// (the other half, but never more than MAX_TAIL_BYTES: the tail is held in
+// the host's memory until the guest ends), and what falls out between is
+// cut. At the end the user sees the head, a marker saying how much was cut,
+// and the tail: never a silent truncation. A guest that writes twice its
+// allowance is stopped.
+
+/** Most of the tail held in memory, whatever the limit: part of Capsule's documented constant. */
+export const MAX_TAIL_BYTES = 4 * 1024 * 1024;
 
 /** Pieces of one stream in the tail window are merged up to this size. */
 const TAIL_MERGE = 64 * 1024;
@@ -44,7 +49,7 @@ export class OutputLimiter {
 
   /** Adds to the tail window, dropping its oldest bytes beyond half the allowance. */
   private keep(fd: number, bytes: Uint8Array): void {
-    const room = this.limit - Math.floor(this.limit / 2);
+    const room = Math.min(this.limit - Math.floor(this.limit / 2), MAX_TAIL_BYTES);
     if (bytes.byteLength >= room) {
       // The piece alone fills the window: everything before it falls out.
       for (let i = this.tailStart; i < this.tail.length; i++) this.cut += this.tail[i]!.length;
