@@ -12,6 +12,9 @@ export const MAX_TAIL_BYTES = 4 * 1024 * 1024;
 /** Pieces of one stream in the tail window are merged up to this size. */
 const TAIL_MERGE = 64 * 1024;
 
+/** What a dropped tail piece leaves behind until the array is compacted. */
+const DROPPED = { fd: 0, bytes: new Uint8Array(0), length: 0 };
+
 export type Deliver = (fd: number, bytes: Uint8Array) => void | Promise<void>;
 
 export class OutputLimiter {
@@ -28,6 +31,7 @@ export class OutputLimiter {
 
   constructor(private readonly limit: number, private readonly deliver: Deliver, private readonly onExceeded: () => void) {}
 
+  /** Takes `bytes` over (the output pump hands each chunk on once): the tail keeps it without a copy. */
   write(fd: number, bytes: Uint8Array): void | Promise<void> {
     if (this.limit <= 0) return this.deliver(fd, bytes);
     this.total += bytes.byteLength;
@@ -54,7 +58,7 @@ export class OutputLimiter {
       // The piece alone fills the window: everything before it falls out.
       for (let i = this.tailStart; i < this.tail.length; i++) this.cut += this.tail[i]!.length;
       this.cut += bytes.byteLength - room;
-      this.tail = [{ fd, bytes: bytes.slice(bytes.byteLength - room), length: room }];
+      this.tail = [{ fd, bytes: bytes.subarray(bytes.byteLength - room), length: room }];
       this.tailStart = 0;
       this.tailBytes = room;
       return;
@@ -73,14 +77,15 @@ export class OutputLimiter {
       last.bytes.set(bytes, last.length);
       last.length += bytes.byteLength;
     } else {
-      this.tail.push({ fd, bytes: bytes.slice(), length: bytes.byteLength });
+      this.tail.push({ fd, bytes, length: bytes.byteLength });
     }
     this.tailBytes += bytes.byteLength;
     while (this.tailBytes > room) {
       const first = this.tail[this.tailStart]!;
       const excess = this.tailBytes - room;
       if (first.length <= excess) {
-        this.tailStart++;
+        // Dropped at once, not at the next compaction: a dropped piece may hold a whole chunk.
+        this.tail[this.tailStart++] = DROPPED;
         this.tailBytes -= first.length;
         this.cut += first.length;
       } else {

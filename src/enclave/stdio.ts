@@ -92,21 +92,13 @@ export class OutputPump {
         if (bytes >= MAX_CHUNK) break;
       }
       if (fd === -1) return;
+      // Each record's bytes are copied straight from the ring into one chunk: one allocation per run.
       const chunk = new Uint8Array(bytes);
-      if (offset === RECORD_HEADER + bytes) {
-        // One record: copy its bytes straight out.
-        ring.peek(chunk, RECORD_HEADER);
-      } else {
-        // Several: copy the run out in one piece, then squeeze the headers out.
-        const raw = new Uint8Array(offset);
-        ring.peek(raw);
-        let at = 0;
-        for (let pos = 0; pos < offset;) {
-          const len = raw[pos + 1]! | (raw[pos + 2]! << 8) | (raw[pos + 3]! << 16);
-          chunk.set(raw.subarray(pos + RECORD_HEADER, pos + RECORD_HEADER + len), at);
-          at += len;
-          pos += RECORD_HEADER + len;
-        }
+      for (let pos = 0, at = 0; pos < offset;) {
+        const len = ring.byteAt(pos + 1) | (ring.byteAt(pos + 2) << 8) | (ring.byteAt(pos + 3) << 16);
+        ring.peek(chunk.subarray(at, at + len), pos + RECORD_HEADER);
+        at += len;
+        pos += RECORD_HEADER + len;
       }
       // Uncounted before consumed: consume() is what wakes a writer waiting for room.
       Atomics.sub(this.control, Control.OUTPUT_RECORDS, records);

@@ -26,10 +26,10 @@ const PORT = 7500;
 /**
  * Longest the host thread's 5 ms timer may be late. A host thread stuck in a
  * wait never fires it again; a busy two-core machine running this test's
- * guest threads (and other tests) delays it by 40-110 ms now and then, more
- * when the machine is shared.
+ * guest threads and another test file beside it delays it by 40-280 ms now
+ * and then. Liveness, not speed: the speed is the time-to-stop benchmark's.
  */
-const MAX_TICK_GAP_MS = 250;
+const MAX_TICK_GAP_MS = 1000;
 
 /** Deterministic PRNG (mulberry32), so a failing seed can be replayed. */
 function rng(seed: number): () => number {

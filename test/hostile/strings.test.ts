@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, tempDir, type TempDir } from '../helpers/cli.js';
-import { checkedRun, eventCount, hostileGuest, MiB, recordsOf, rss, warmUp } from '../helpers/hostile.js';
+import { checkedRun, eventCount, hostileGuest, MiB, peakRssGrowth, recordsOf, warmUp } from '../helpers/hostile.js';
 
 /** Anything a terminal would obey, or that would start a line. */
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
@@ -49,27 +49,28 @@ describe('hostile guests: strings in Capsule\'s own words', () => {
     assert.ok(denials.some((d) => d.op === 'path_symlink' && d.target.includes('-> /etc/\\ncapsule: FORGED\\x1b[0m')));
   });
 
-  it('2000 refusals of distinct 256 KiB paths: every record bounded, every refusal counted, the host\'s memory bounded', { timeout: 60_000 }, async () => {
+  it('2000 refusals of distinct 4000-byte paths: every record bounded, every refusal counted, the host\'s memory bounded', { timeout: 60_000 }, async () => {
     await warmUp();
-    const start = rss();
-    let peak = start;
-    const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 5);
-    let r;
-    try {
-      r = await checkedRun('hostile_strings', { args: ['long', '2000', String(256 * 1024)], dirs: [{ host: path.join(tmp.path, 'data'), guest: '/data' }] });
-    } finally {
-      clearInterval(timer);
-    }
-    peak = Math.max(peak, process.memoryUsage().rss);
-    assert.equal(r.verdicts.get('long'), 'refused=2000');
+    const { value: r, growth } = await peakRssGrowth(() =>
+      checkedRun('hostile_strings', { args: ['long', '2000', '4000'], dirs: [{ host: path.join(tmp.path, 'data'), guest: '/data' }] }));
+    assert.equal(r.verdicts.get('long'), 'refused=2000 toolong=0');
     const denies = recordsOf(r.audit, 'deny', 'path_open');
     assert.equal(eventCount(denies), 2000);
     assert.equal(r.result.audit.deny, 2000);
     const bytes = denies.reduce((n, d) => n + JSON.stringify(d).length, 0);
     for (const d of denies) assert.ok(JSON.stringify(d).length < 1024, `a record of ${JSON.stringify(d).length} bytes`);
-    // Unbounded, these 2000 refusals held 256 KiB paths in up to a thousand reasons: hundreds of MiB.
+    // Unbounded, each distinct path made a reason and a record of its own: megabytes here.
     assert.ok(bytes < 512 * 1024, `${bytes} bytes of audit records`);
-    // Unbounded, this run grew the host by about 385 MiB; bounded, by about 75 (the enclave's transient decoding of the paths).
-    assert.ok(peak - start < 160 * MiB, `RSS grew by ${Math.round((peak - start) / MiB)} MiB`);
+    assert.ok(growth < 64 * MiB, `RSS grew by ${Math.round(growth / MiB)} MiB`);
+  });
+
+  it('2000 opens of distinct 256 KiB paths: ENAMETOOLONG before they are decoded, no record, the host\'s memory flat', { timeout: 60_000 }, async () => {
+    await warmUp();
+    const { value: r, growth } = await peakRssGrowth(() =>
+      checkedRun('hostile_strings', { args: ['long', '2000', String(256 * 1024)], dirs: [{ host: path.join(tmp.path, 'data'), guest: '/data' }] }));
+    assert.equal(r.verdicts.get('long'), 'refused=0 toolong=2000');
+    assert.equal(recordsOf(r.audit, 'deny', 'path_open').length, 0);
+    // Decoded and walked, these paths grew the host by 75-385 MiB.
+    assert.ok(growth < 64 * MiB, `RSS grew by ${Math.round(growth / MiB)} MiB`);
   });
 });

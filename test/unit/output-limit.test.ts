@@ -46,12 +46,9 @@ describe('output limit', () => {
   it('the tail held in memory stops at MAX_TAIL_BYTES however large the limit', async () => {
     const limit = 64 * 1024 * 1024;
     const { limiter, delivered } = collecting(limit);
-    const piece = Buffer.alloc(64 * 1024);
-    const pieces = (limit / 2 + 3 * MAX_TAIL_BYTES) / piece.byteLength;
-    for (let i = 0; i < pieces; i++) {
-      piece.fill(i % 251);
-      void limiter.write(1, piece);
-    }
+    const size = 64 * 1024;
+    const pieces = (limit / 2 + 3 * MAX_TAIL_BYTES) / size;
+    for (let i = 0; i < pieces; i++) void limiter.write(1, Buffer.alloc(size, i % 251));
     await limiter.finish();
     const markerAt = delivered.findIndex((d) => d.text.startsWith('\n[capsule: output limit'));
     const tailBytes = delivered.slice(markerAt + 1).reduce((s, d) => s + d.text.length, 0);

@@ -5,6 +5,7 @@ import { Denial, Errno, SysError } from '../errno.js';
 import { errnoFor } from '../errors.js';
 import { FdFlags, LookupFlags, Layout, OFlags, OPEN_WRITE_RIGHTS, Rights } from '../witx.js';
 import { DirectoryDescriptor } from '../../layer/fs/directory.js';
+import { PATH_MAX } from '../../layer/fs/resolve.js';
 import { refuseReadOnly, refuseRights } from '../../layer/descriptor.js';
 import type { Preview1Context } from './context.js';
 import { timeSpecs, writeFilestat } from './fd.js';
@@ -47,7 +48,15 @@ export function pathFunctions(ctx: Preview1Context) {
     }
     return d;
   };
-  const str = (ptr: number, len: number): string => m.string(ptr, len);
+  // Longer paths are ENAMETOOLONG before they are decoded, as on Linux: a guest
+  // cannot make the enclave decode and walk megabytes of path per call.
+  const str = (ptr: number, len: number): string => {
+    if (len >>> 0 > PATH_MAX) {
+      m.slice(ptr, len); // a range outside memory is still EFAULT, as the kernel says
+      throw new SysError(Errno.NAMETOOLONG);
+    }
+    return m.string(ptr, len);
+  };
   const follows = (flags: number): boolean => (flags & LookupFlags.SYMLINK_FOLLOW) !== 0;
 
   return {

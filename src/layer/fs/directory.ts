@@ -9,7 +9,7 @@ import { Descriptor } from '../descriptor.js';
 import type { DirEntry, DirNode, NodeStat, TimeSpec } from './backend.js';
 import { FileDescriptor } from './file.js';
 import { Listing, type Listings } from './listing.js';
-import { resolve, type Resolved } from './resolve.js';
+import { PATH_MAX, resolve, type Resolved } from './resolve.js';
 
 export interface OpenRequest {
   follow: boolean;
@@ -25,8 +25,6 @@ export interface IoCounters {
   written: number;
 }
 
-/** Longest symlink target, in UTF-8 bytes (Linux's PATH_MAX less its NUL). */
-const PATH_MAX = 4095;
 
 const WRITE_INTENT = Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE;
 

@@ -13,6 +13,8 @@ import type { DirNode } from './backend.js';
 const MAX_SYMLINKS = 40;
 /** Longest name of one path component, in UTF-8 bytes (NAME_MAX): longer is ENAMETOOLONG, in every mount. */
 export const NAME_MAX = 255;
+/** Longest path or symlink target, in UTF-8 bytes (Linux's PATH_MAX less its NUL): longer is ENAMETOOLONG. */
+export const PATH_MAX = 4095;
 
 export interface Resolved {
   /** The directory holding the final component (the start itself or one opened by the walk). */

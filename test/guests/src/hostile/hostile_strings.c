@@ -5,7 +5,7 @@
  * there is Capsule's. argv[1] names the attack:
  *   forge               refused opens and a refused symlink whose path or target carries
  *                       "\ncapsule: ...", ESC and C1 sequences, \r, U+202E, and invalid UTF-8
- *   long N LEN          N refused opens of distinct paths of LEN bytes each
+ *   long N LEN          N refused opens of distinct paths of LEN bytes each (ENAMETOOLONG past 4095)
  * Verdict lines on stdout: "LABEL: RESULT" (RESULT the errno name, or a count). */
 #include <stdint.h>
 #include <stdio.h>
@@ -63,14 +63,16 @@ static int do_long(int n, size_t len) {
   /* Components of 200 bytes: under NAME_MAX, so the path is refused for leaving the mount. */
   for (size_t at = 200; at < len; at += 201) path[at] = '/';
   memcpy(path, "../", 3);
-  int refused = 0;
+  int refused = 0, toolong = 0;
   for (int i = 0; i < n; i++) {
     /* Distinct paths: the number leads, after the "../". */
     int k = snprintf(path + 3, 16, "%d", i);
     path[3 + k] = '/';
-    if (open_len(d, path, len) == __WASI_ERRNO_NOTCAPABLE) refused++;
+    int e = open_len(d, path, len);
+    if (e == __WASI_ERRNO_NOTCAPABLE) refused++;
+    if (e == __WASI_ERRNO_NAMETOOLONG) toolong++;
   }
-  printf("long: refused=%d\n", refused);
+  printf("long: refused=%d toolong=%d\n", refused, toolong);
   return 0;
 }
 
