@@ -6,13 +6,15 @@
 //   node dist/bench/run.js --only wasi      only the WASI part (Capsule vs node:wasi)
 //   node dist/bench/run.js --only sockets   only the socket part (guest-to-guest and bridged)
 //   node dist/bench/run.js --only containment  time to stop and host memory under hostile guests
+//   node dist/bench/run.js --only fairness  a guest's latency beside a flooding neighbour
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
 // socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
 // BENCH_NET_MIB (default 1024) MiB per socket throughput run,
 // BENCH_NET_ROUNDTRIPS (default 20000) timed 1-byte round trips per run (after
 // BENCH_NET_WARMUP, default 1000, untimed ones), BENCH_CONTAINMENT_ROUNDS
-// (default 3) rounds of each time-to-stop case.
+// (default 3) rounds of each time-to-stop case, BENCH_FAIRNESS_ROUNDS (default 3)
+// rounds of BENCH_FAIRNESS_PROBES (default 5000) probes per fairness case.
 
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +24,9 @@ import { alternate, canMeasureRss, devNull, peakRssKb, runProcess, type Series }
 import { machine, printSocketTable, printTable, summaryLine, writeJson, type CaseResult, type SocketResult } from './lib/report.js';
 import { socketBenchmarks } from './lib/sockets.js';
 import { containmentBenchmarks, printContainment, type ContainmentResults } from './lib/containment.js';
+import { fairnessBenchmarks, printFairness, type FairnessResult } from './lib/fairness.js';
 
-const PARTS = ['wasi', 'sockets', 'containment'] as const;
+const PARTS = ['wasi', 'sockets', 'containment', 'fairness'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -60,6 +63,8 @@ const NET_MIB = envInt('BENCH_NET_MIB', 1024);
 const NET_ROUNDTRIPS = envInt('BENCH_NET_ROUNDTRIPS', 20000);
 const NET_WARMUP = envInt('BENCH_NET_WARMUP', 1000);
 const CONTAINMENT_ROUNDS = envInt('BENCH_CONTAINMENT_ROUNDS', 3);
+const FAIRNESS_ROUNDS = envInt('BENCH_FAIRNESS_ROUNDS', 3);
+const FAIRNESS_PROBES = envInt('BENCH_FAIRNESS_PROBES', 5000);
 
 const status = (text: string): void => {
   if (process.stdout.isTTY) process.stdout.write(`\r\x1b[K${text}`);
@@ -185,9 +190,15 @@ if (parts.has('containment')) {
   containment = await containmentBenchmarks({ rounds: CONTAINMENT_ROUNDS, status });
 }
 
+let fairness: FairnessResult[] | undefined;
+if (parts.has('fairness')) {
+  fairness = await fairnessBenchmarks({ rounds: FAIRNESS_ROUNDS, probeRounds: FAIRNESS_PROBES, status });
+}
+
 if (parts.has('wasi')) printTable(results);
 if (socketResults) printSocketTable(socketResults);
 if (containment) printContainment(containment);
+if (fairness) printFairness(fairness);
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
 writeJson(out, results, {
   parts: [...parts],
@@ -195,5 +206,5 @@ writeJson(out, results, {
     inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB } : {}),
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
-}, socketResults, containment);
+}, socketResults, containment, fairness);
 console.log(`\nResults written to ${out}`);

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { CONTENDERS, type ContenderId, type Goal } from './cases.js';
 import type { ContainmentResults } from './containment.js';
+import type { FairnessResult } from './fairness.js';
 import { median, min, type Series } from './measure.js';
 
 export interface CaseResult {
@@ -160,7 +161,7 @@ export function printSocketTable(results: SocketResult[]): void {
 }
 
 export function writeJson(file: string, results: CaseResult[], config: Record<string, unknown>, sockets?: SocketResult[],
-  containment?: ContainmentResults): void {
+  containment?: ContainmentResults, fairness?: FairnessResult[]): void {
   const cases = results.map((r) => ({
     ...r,
     summary: Object.fromEntries(CONTENDERS.map(({ id }) => {
@@ -181,7 +182,7 @@ export function writeJson(file: string, results: CaseResult[], config: Record<st
   }));
   const json = {
     date: new Date().toISOString(), machine: machine(), config, cases,
-    ...(socketCases ? { sockets: socketCases } : {}), ...(containment ? { containment } : {}),
+    ...(socketCases ? { sockets: socketCases } : {}), ...(containment ? { containment } : {}), ...(fairness ? { fairness } : {}),
   };
   fs.writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
 }

@@ -24,7 +24,7 @@ const MAX_CHUNK = 1 << 20;
  * (a guest alternating 1-byte writes to stdout and stderr would otherwise
  * leave 200,000 records in a 1 MiB ring).
  */
-export const MAX_PENDING_RECORDS = 8192;
+export const MAX_PENDING_RECORDS = 2048;
 
 /** Set in the input ring's flags by the enclave to ask the host to start reading. */
 export const INPUT_WANTED = 4;
