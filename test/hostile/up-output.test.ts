@@ -36,27 +36,40 @@ describe('capsule up: a guest flooding its output', () => {
       onFailure: 'continue',
       guests: [
         { name: 'flood', module: hostileGuest('hostile_output'), args: ['lines'] },
+        // 64 KiB writes without a newline: one line without end.
+        { name: 'flood-long', module: hostileGuest('hostile_output'), args: ['big'] },
         { name: 'pingpong', module: hostileGuest('hostile_net'), args: ['bystander', '2000'] },
         systemGuest('server', 'echo_server', ['7000', '1']),
         systemGuest('client', 'echo_client', ['server', '7000', 'through the flood']),
       ],
     }, 'flood.json');
+    const started = Date.now();
     const up = spawnUp([file]);
     // Everything but the flood's lines is kept (the flood is hundreds of megabytes).
     const kept: string[] = [];
     let carry = '';
     let floodLines = 0;
+    let longPieces = 0;
     up.child.stdout.setEncoding('utf8').on('data', (s: string) => {
       const ls = (carry + s).split('\n');
       carry = ls.pop()!;
-      for (const l of ls) if (l.startsWith('flood ')) floodLines++; else kept.push(l);
+      for (const l of ls) {
+        if (l.startsWith('flood ')) floodLines++;
+        else if (l.startsWith('flood-long ')) longPieces++;
+        else kept.push(l);
+      }
     });
     const code = await up.exited;
+    // The limit is 5 s; before output was bounded per turn the system took 35 s to end (generous: 20 s).
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 20_000, `the system ended ${elapsed} ms after it started`);
     assert.equal(code, 102, up.stderr());
-    assert.ok(kept.includes('pingpong | bystander: ok 2000'), kept.join('\n'));
-    assert.ok(kept.includes('client   | echo: through the flood'), kept.join('\n'));
+    assert.ok(kept.includes('pingpong   | bystander: ok 2000'), kept.join('\n'));
+    assert.ok(kept.includes('client     | echo: through the flood'), kept.join('\n'));
     assert.ok(floodLines > 1000, `the flood was delivered too (${floodLines} lines)`);
+    assert.ok(longPieces > 10, `the line without end came in prefixed pieces (${longPieces})`);
     assert.match(up.stderr(), /^capsule: flood stopped: wall-time limit of 5000 ms reached$/m);
+    assert.match(up.stderr(), /^capsule: flood-long stopped: wall-time limit of 5000 ms reached$/m);
     assert.doesNotMatch(up.stderr(), /(pingpong|server|client).*(stopped|trapped)/);
   });
 
