@@ -134,6 +134,7 @@ export class System {
    * each, as for run()).
    */
   async run(options: { signal?: AbortSignal } = {}): Promise<SystemResult> {
+    if (this.closed) throw new CapsuleError(ExitCode.USAGE, 'this system has run (or was closed): load it again to run it again');
     await this.start();
     const o = this.o;
     const signal = options.signal;
@@ -143,11 +144,12 @@ export class System {
     if (signal?.aborted) forward();
     const width = Math.max(...this.members.map((m) => m.guest.name.length));
     const guests = new Map<string, RunResult>();
-    let failed: { name: string; code: number } | undefined;
+    const failures: { name: string; code: number }[] = [];
     const fail = (name: string, code: number): void => {
-      if (failed) return;
-      failed = { name, code };
-      if ((o.onFailure ?? 'stop') === 'stop') stopAll.abort(new StopRequest(`'${name}' failed, so the system stops (onFailure: stop)`));
+      failures.push({ name, code });
+      if (failures.length === 1 && (o.onFailure ?? 'stop') === 'stop') {
+        stopAll.abort(new StopRequest(`'${name}' failed, so the system stops (onFailure: stop)`));
+      }
     };
     try {
       const ends = await Promise.allSettled(this.members.map(async (m) => {
@@ -175,8 +177,8 @@ export class System {
       signal?.removeEventListener('abort', forward);
       this.close();
     }
-    const f = failed as { name: string; code: number } | undefined;
-    return { exitCode: f?.code ?? 0, ...(f ? { failed: f.name } : {}), guests };
+    const first = failures[0];
+    return { exitCode: first?.code ?? 0, ...(first ? { failed: first.name } : {}), guests };
   }
 
   /** Closes the layer (its published ports and audit log); run() does this when it ends. */
