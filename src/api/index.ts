@@ -3,6 +3,8 @@
 export { run, exitCodeOf, setSpareEnclaves } from './run.js';
 export type { RunOptions, RunResult, DirMount, OutputTarget, NetworkOptions, ExecutionMode, Outcome, Usage, ModuleSource, PolicyDocument, Limits } from './run.js';
 export { Layer } from './layer.js';
+export { System } from './system.js';
+export type { SystemOptions, SystemGuest, SystemResult } from './system.js';
 export type { AuditRecord } from '../audit/record.js';
 export { DEFAULT_LIMITS } from '../policy/policy.js';
 export { CapsuleError } from './errors.js';

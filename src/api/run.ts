@@ -10,7 +10,7 @@ import type { AuditRecord } from '../audit/record.js';
 import { launch, type EnclaveHandle } from '../enclave/launch.js';
 import { keepSpares } from '../enclave/pool.js';
 import { AUDIT_FD, type EnclaveLimits, type ExecutionMode, type MountSpec, type Outcome, type Usage } from '../enclave/protocol.js';
-import { loadModule, type ModuleSource } from '../module/load.js';
+import { loadModule, type LoadedModule, type ModuleSource } from '../module/load.js';
 import { buildPolicy, parsePolicyDocument, type PolicyDocument } from '../policy/document.js';
 import type { Limits, MountGrant, Policy } from '../policy/policy.js';
 import { CapsuleError } from './errors.js';
@@ -129,7 +129,8 @@ export function exitCodeOf(outcome: Outcome): number {
   }
 }
 
-function checkMounts(mounts: MountGrant[]): MountSpec[] {
+/** The mounts of a policy, each host directory checked to exist (CapsuleError 66 if not). */
+export function checkMounts(mounts: MountGrant[]): MountSpec[] {
   return mounts.map((m) => {
     if (m.host === undefined) return { guestPath: m.guest, readOnly: false, tmpfsBytes: m.tmpfsBytes ?? 0 };
     let stat: fs.Stats;
@@ -200,12 +201,26 @@ export function layerFor(policy: Policy, mode: ExecutionMode, traceSockets?: (li
   });
 }
 
-export async function run(source: ModuleSource, options: RunOptions = {}): Promise<RunResult> {
+export function run(source: ModuleSource, options: RunOptions = {}): Promise<RunResult> {
+  return runGuest(source, options);
+}
+
+/**
+ * What a System checked for one guest before any guest started: its policy,
+ * and its module loaded (and capped to that policy's memory) once.
+ */
+export interface PreparedGuest {
+  policy: Policy;
+  loaded: LoadedModule;
+}
+
+/** run(), for a guest whose policy and module may already be prepared (not part of the public API). */
+export async function runGuest(source: ModuleSource, options: RunOptions, prepared?: PreparedGuest): Promise<RunResult> {
   const started = performance.now();
   keepSpares(spareThreads);
   // Names are host names on the virtual network: case does not matter, so they are kept lower-case.
   const name = options.name?.toLowerCase() ?? defaultGuestName(source);
-  const policy = await policyFor(options, name);
+  const policy = prepared?.policy ?? await policyFor(options, name);
   const ownLayer = options.layer === undefined;
   const layer = options.layer ?? layerFor(policy, options.mode ?? 'secure', options.traceSockets);
   const secure = layer.mode === 'secure';
@@ -226,7 +241,7 @@ export async function run(source: ModuleSource, options: RunOptions = {}): Promi
   const label = typeof source === 'string' ? source : name;
   let loaded;
   try {
-    loaded = await loadModule(source, options.trapUnknownImports ?? false, secure ? policy.limits.memoryBytes : undefined);
+    loaded = prepared?.loaded ?? await loadModule(source, options.trapUnknownImports ?? false, secure ? policy.limits.memoryBytes : undefined);
   } catch (err) {
     if (err instanceof CapsuleError && err.exitCode === ExitCode.MEMORY_LIMIT) {
       audit.record({ enclave: name, op: 'start', target: label, decision: 'limit', reason: err.message });

@@ -64,7 +64,18 @@ function program(): Command {
   return cli;
 }
 
+/**
+ * A reader that went away (`capsule --help | head`) is not a failure: the
+ * stream is closed from then on and writes to it are dropped. A running
+ * guest hears of it as EPIPE on its next write (see api/run.ts); the exit
+ * code stays what it would have been.
+ */
+function tolerateClosedReaders(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+}
+
 export async function main(argv: string[]): Promise<void> {
+  tolerateClosedReaders();
   try {
     if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up or sockets (see capsule --help)');
     await program().parseAsync(argv);

@@ -13,6 +13,7 @@
 //       "peers": ["db"] }                     optional: the guests it may reach (default: all of them)
 //   ],
 //   "limits": { "memory": "128MiB", "timeout": "30s" }   optional: as in a policy file, per guest
+//   "onFailure": "stop"                      optional: "stop" (default) stops every guest when one fails; "continue"
 // }
 // Module and directory paths are relative to the system file.
 
@@ -44,6 +45,7 @@ const system = z.object({
     allowDns: z.boolean().default(false),
   }).strict().default({ allowConnect: [], denyConnect: [], allowDns: false }),
   limits: limitsSchema.default({}),
+  onFailure: z.enum(['stop', 'continue']).default('stop'),
   guests: z.array(guest).min(1, 'at least one guest'),
 }).strict();
 
@@ -63,6 +65,8 @@ export interface SystemSpec {
   network: { allowConnect: string[]; denyConnect: string[]; allowDns: boolean };
   limits: Partial<Limits>;
   guests: SystemGuest[];
+  /** Whether the first guest to fail stops the others. */
+  onFailure: 'stop' | 'continue';
   /** Where relative paths resolve. */
   base: string;
 }
@@ -100,5 +104,5 @@ export function readSystemFile(file: string): SystemSpec {
     const unknown = g.peers?.find((p) => !seen.has(p));
     if (unknown) throw configError(file, `guests[${i}].peers: '${unknown}' is not a guest of this system`);
   }
-  return { mode: spec.mode, network: spec.network, limits: spec.limits, guests, base };
+  return { mode: spec.mode, network: spec.network, limits: spec.limits, onFailure: spec.onFailure, guests, base };
 }

@@ -1,16 +1,14 @@
 // `capsule up system.json`: every guest of a system on one layer, sharing
-// its virtual network. Output lines carry the guest's name; the command ends
-// when every guest has; Ctrl-C stops them all.
+// its virtual network (the API's System runs it). Output lines carry the
+// guest's name; the command ends when every guest has, or when the first
+// fails (unless the file says "onFailure": "continue"); Ctrl-C stops them all.
 
 import { serveControl } from '../api/control.js';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
-import { Layer } from '../api/layer.js';
-import { run, setSpareEnclaves, type RunResult } from '../api/run.js';
+import { setSpareEnclaves } from '../api/run.js';
+import { System } from '../api/system.js';
 import { prewarm } from '../enclave/pool.js';
-import { loadModule } from '../module/load.js';
-import { buildPolicy } from '../policy/document.js';
-import { prefixedLines } from './prefix.js';
 import { reportOutcome } from './report.js';
 import { readSystemFile } from './system-file.js';
 import { interruptible, openAuditFile, traceLine } from './session.js';
@@ -25,58 +23,29 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
   const spec = readSystemFile(file);
   setSpareEnclaves(0);
   prewarm(spec.guests.length);
-  // Every module is checked before any guest starts.
-  await Promise.all(spec.guests.map((g) => loadModule(g.module, flags.trapUnknownImports ?? false)));
-
-  // The system's grants, limits for each guest, and every guest's published ports.
-  const policy = buildPolicy({ mounts: [], env: {}, limits: spec.limits, network: { ...spec.network, publish: [] } },
-    spec.base, {}, undefined);
+  let system: System;
   try {
-    policy.network.publish = spec.guests.flatMap((g) => buildPolicy(undefined, spec.base, { publish: g.publish }, g.name).network.publish);
+    system = await System.load({
+      guests: spec.guests, mode: spec.mode, network: spec.network, limits: spec.limits, onFailure: spec.onFailure, base: spec.base,
+      trapUnknownImports: flags.trapUnknownImports ?? false,
+      ...(flags.traceSockets ? { traceSockets: traceLine } : {}),
+      onExit: (name, result) => reportOutcome(result, name),
+    });
   } catch (err) {
-    if (err instanceof CapsuleError) throw new CapsuleError(ExitCode.CONFIG, `${file}: ${err.message.replace(/^flags: /, '')}`);
+    // A system description the schema let through but System refused is still the file's mistake.
+    if (err instanceof CapsuleError && err.exitCode === ExitCode.CONFIG) throw new CapsuleError(ExitCode.CONFIG, `${file}: ${err.message}`);
     throw err;
   }
-  const peers = new Map(spec.guests.filter((g) => g.peers).map((g) => [g.name, new Set(g.peers)]));
-  const layer = new Layer({
-    mode: spec.mode,
-    network: policy.network,
-    queueBytes: policy.limits.queueBytes,
-    maxSockets: policy.limits.maxSockets,
-    canReach: (from, to) => from === to || (peers.get(from)?.has(to) ?? true),
-    ...(flags.traceSockets ? { traceSockets: traceLine } : {}),
-  });
-  openAuditFile(layer, flags.audit);
-  for (const g of spec.guests) layer.addGuest(g.name);
-  let control: { close(): void } | undefined;
+  openAuditFile(system.layer, flags.audit);
   const interrupt = interruptible();
-
-  const width = Math.max(...spec.guests.map((g) => g.name.length));
-  let firstFailure: number | undefined;
+  let control: { close(): void } | undefined;
   try {
-    await layer.start();
-    control = await serveControl(layer, file);
-    await Promise.all(spec.guests.map(async (g) => {
-      const prefix = `${g.name.padEnd(width)} | `;
-      const out = prefixedLines(prefix, process.stdout);
-      const err = prefixedLines(prefix, process.stderr);
-      let result: RunResult;
-      try {
-        result = await run(g.module, {
-          layer, name: g.name, argv0: g.name, args: g.args, env: g.env, dirs: g.dirs, limits: policy.limits,
-          stdout: out, stderr: err, signal: interrupt.signal, trapUnknownImports: flags.trapUnknownImports ?? false,
-        });
-      } finally {
-        out.end();
-        err.end();
-      }
-      reportOutcome(result, g.name);
-      if (result.exitCode !== 0) firstFailure ??= result.exitCode;
-    }));
+    await system.start();
+    control = await serveControl(system.layer, file);
+    return (await system.run({ signal: interrupt.signal })).exitCode;
   } finally {
     interrupt.dispose();
     control?.close();
-    layer.close();
+    system.close();
   }
-  return firstFailure ?? 0;
 }

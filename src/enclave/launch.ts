@@ -37,6 +37,11 @@ export interface EnclaveHandle {
   stop(outcome: Outcome): void;
 }
 
+/** An abort reason that says why the guest is stopped (the rest of a system, when one guest failed). */
+export class StopRequest {
+  constructor(readonly message: string) {}
+}
+
 const emptyUsage: Usage = { files: {}, network: { peers: {}, socketsOpened: 0 }, peakMemory: 0, cpuMs: 0 };
 
 export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): Promise<EnclaveReport> {
@@ -82,6 +87,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     const onAbort = (): void => {
       // A host signal that asked for the stop travels as the abort reason (see cli/session.ts).
       const reason: unknown = o.signal?.reason;
+      if (reason instanceof StopRequest) return stop({ kind: 'killed', message: reason.message });
       const signal = typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason) ? reason : undefined;
       stop({ kind: 'killed', message: signal && signal !== 'SIGINT' ? `terminated by ${signal}` : 'interrupted', ...(signal ? { signal } : {}) });
     };

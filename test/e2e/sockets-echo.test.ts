@@ -35,8 +35,9 @@ describe('capsule up: guests talk by name', () => {
     for (const l of out) assert.match(l, /^(server    |client-one|client-two) \| /, `unprefixed line: ${l}`);
   });
 
-  it('a system in which one guest exits 3 exits 3', { timeout: 30_000 }, async () => {
+  it('a system in which one guest exits 3 exits 3 (onFailure "continue": the others run on)', { timeout: 30_000 }, async () => {
     const file = writeSystem(dir.path, {
+      onFailure: 'continue',
       guests: [systemGuest('fine', 'hello'), systemGuest('failing', 'exit_code', ['3'])],
     }, 'exit3.json');
     const r = await runCli(['up', file]);

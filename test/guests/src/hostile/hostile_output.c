@@ -2,12 +2,15 @@
  * outside (time limit, Ctrl-C, SIGTERM, an abort signal) can end. argv[1]
  * names the attack; each prints "NAME: started" on stderr first.
  *   interleave     1-byte writes alternating between stdout and stderr, forever
- *   lines          short lines on stdout, forever
+ *   lines [N]      short lines on stdout, forever (or N of them, then exit 0,
+ *                  whether or not the writes failed: a reader gone away is
+ *                  EPIPE, which this guest ignores as printf's callers do)
  *   big            64 KiB writes on stdout, forever
  *   stdin_block    block reading stdin (which never ends)
  *   sleep_block    block in poll_oneoff on a clock an hour away */
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +27,9 @@ int main(int argc, char **argv) {
     }
   }
   if (!strcmp(a, "lines")) {
-    for (unsigned long i = 0;; i++) printf("line %lu\n", i);
+    unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 10) : 0;
+    for (unsigned long i = 0; n == 0 || i < n; i++) printf("line %lu\n", i);
+    return 0;
   }
   if (!strcmp(a, "big")) {
     memset(block, 'x', sizeof block);
