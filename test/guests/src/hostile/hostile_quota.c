@@ -212,7 +212,7 @@ static int do_udp_spray(const char *name, uint16_t port, int n, int ms) {
     int32_t fd;
     wx_check(wx_sock_open(WX_INET4, WX_DGRAM, 0, &fd), "sock_open");
     to.port = (uint16_t)(port + i % n);
-    __wasi_ciovec_t iov = { buf, sizeof buf };
+    __wasi_ciovec_t iov = { buf, 1000 };
     int32_t got = 0;
     /* Several datagrams per socket: the receivers' queues fill. */
     for (int k = 0; k < 8; k++) {
