@@ -2,10 +2,11 @@
 // on the same modules and files, then Capsule's sockets against plain Node over
 // kernel TCP (bench/lib/sockets.ts). Speed is reported as ratios, never asserted.
 //
-//   node dist/bench/run.js                  both parts
+//   node dist/bench/run.js                  every part
 //   node dist/bench/run.js --only wasi      only the WASI part (Capsule vs node:wasi)
 //   node dist/bench/run.js --only sockets   only the socket part (guest-to-guest and bridged)
 //   node dist/bench/run.js --only containment  time to stop and host memory under hostile guests
+//   node dist/bench/run.js --only layer     a layer's host memory under socket churn and floods
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
 // socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
@@ -22,8 +23,9 @@ import { alternate, canMeasureRss, devNull, peakRssKb, runProcess, type Series }
 import { machine, printSocketTable, printTable, summaryLine, writeJson, type CaseResult, type SocketResult } from './lib/report.js';
 import { socketBenchmarks } from './lib/sockets.js';
 import { containmentBenchmarks, printContainment, type ContainmentResults } from './lib/containment.js';
+import { layerMemoryBenchmarks, printLayerMemory, type LayerMemoryResult } from './lib/layer-memory.js';
 
-const PARTS = ['wasi', 'sockets', 'containment'] as const;
+const PARTS = ['wasi', 'sockets', 'containment', 'layer'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -185,9 +187,13 @@ if (parts.has('containment')) {
   containment = await containmentBenchmarks({ rounds: CONTAINMENT_ROUNDS, status });
 }
 
+let layerMemory: LayerMemoryResult[] | undefined;
+if (parts.has('layer')) layerMemory = await layerMemoryBenchmarks({ status });
+
 if (parts.has('wasi')) printTable(results);
 if (socketResults) printSocketTable(socketResults);
 if (containment) printContainment(containment);
+if (layerMemory) printLayerMemory(layerMemory);
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
 writeJson(out, results, {
   parts: [...parts],
@@ -195,5 +201,5 @@ writeJson(out, results, {
     inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB } : {}),
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
-}, socketResults, containment);
+}, socketResults, containment, layerMemory);
 console.log(`\nResults written to ${out}`);
