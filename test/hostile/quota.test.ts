@@ -5,16 +5,17 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Layer } from '../../src/api/layer.js';
+import { MAX_USAGE_PEERS, OTHER_PEERS } from '../../src/layer/net/socket.js';
 import { watchedOutput } from '../helpers/net.js';
-import { MiB, assertRecord, feedableStdin, peakRssGrowth, runHostile, sharedLayer, warmUp, type HostileRun } from '../helpers/hostile.js';
+import { MiB, assertRecord, feedableStdin, peakRssGrowth, runHostile, sharedLayer, warmUp, type HostileOptions, type HostileRun } from '../helpers/hostile.js';
 
 const GUEST = 'hostile_quota';
 
 /** Starts `name` running `args` on `layer`; resolves once its stdout shows `ready` (told to go on by go()). */
-async function held(layer: Layer, name: string, args: string[], ready: string): Promise<{ go(): Promise<HostileRun> }> {
+async function held(layer: Layer, name: string, args: string[], ready: string, limits: HostileOptions['limits'] = {}): Promise<{ go(): Promise<HostileRun> }> {
   const watch = watchedOutput();
   const stdin = feedableStdin();
-  const pending = runHostile(GUEST, { layer, name, args, watch, stdin: stdin.stream, timeoutMs: 20_000 });
+  const pending = runHostile(GUEST, { layer, name, args, watch, stdin: stdin.stream, timeoutMs: 20_000, limits });
   await Promise.race([watch.waitFor(ready, 15_000), pending.then((r) => { throw new Error(`${name} ended early: ${r.stdout}${r.stderr}`); })]);
   return { go: () => { stdin.send('\n'); stdin.end(); return pending; } };
 }
@@ -108,6 +109,22 @@ describe('hostile guests: resource theft between guests (class 7)', () => {
       assert.ok(growth < 128 * MiB, `RSS grew by ${Math.round(growth / MiB)} MiB`);
       await sink.go();
       assert.equal(layer.sockets().length, 0);
+    } finally {
+      layer.close();
+    }
+  });
+
+  it('a guest sending to more peers than the usage report lists one by one: the rest are counted together', { timeout: 30_000 }, async () => {
+    const { layer } = systemOf({ maxSockets: 2048 }, ['sink', 'sprayer']);
+    try {
+      const n = MAX_USAGE_PEERS + 76;
+      const sink = await held(layer, 'sink', ['udp_sinks', '10000', String(n)], `udp_sinks: bound=${n}`, { maxFds: 2048 });
+      const spray = await runHostile(GUEST, { layer, name: 'sprayer', args: ['udp_spray', 'sink', '10000', String(n), '1500'] });
+      assert.match(spray.verdicts.get('udp_spray') ?? '', /^sent=yes other=0 /);
+      const peers = spray.result.usage.network.peers;
+      assert.equal(Object.keys(peers).length, MAX_USAGE_PEERS + 1);
+      assert.ok((peers[OTHER_PEERS]?.sent ?? 0) > 0, JSON.stringify(peers[OTHER_PEERS]));
+      await sink.go();
     } finally {
       layer.close();
     }
