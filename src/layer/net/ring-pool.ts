@@ -13,6 +13,7 @@ export const RING_POOL_BYTES = 32 * 1024 * 1024;
 export class RingPool {
   private readonly idle = new Map<number, Ring[]>();
   private bytes = 0;
+  private closed = false;
 
   /** An empty ring of `capacity` bytes, reused if one is idle. */
   take(capacity: number): Ring {
@@ -24,7 +25,7 @@ export class RingPool {
 
   /** `ring` is no thread's any more (both ends closed, or their threads gone). */
   give(ring: Ring): void {
-    if (this.bytes + ring.capacity > RING_POOL_BYTES) return;
+    if (this.closed || this.bytes + ring.capacity > RING_POOL_BYTES) return;
     ring.reset();
     let list = this.idle.get(ring.capacity);
     if (!list) this.idle.set(ring.capacity, (list = []));
@@ -32,8 +33,13 @@ export class RingPool {
     this.bytes += ring.capacity;
   }
 
-  /** Bytes held idle (for tests). */
-  get held(): number {
-    return this.bytes;
+  /**
+   * The layer stops: it closes sockets whose guests may still be running
+   * (and writing), so nothing closed from now on is ever handed out again.
+   */
+  close(): void {
+    this.closed = true;
+    this.idle.clear();
+    this.bytes = 0;
   }
 }

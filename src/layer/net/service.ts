@@ -99,7 +99,11 @@ export class NetService {
   /** The guest is gone: its sockets close as a process's do when it exits, and its datagrams in flight end. */
   detach(name: string): void {
     for (const e of this.table.ownedBy(name)) this.closeEntry(e);
-    for (const e of this.table.all()) e.inbox?.writerGone(name);
+    for (const e of this.table.all()) {
+      e.inbox?.writerGone(name);
+      // Connections it left waiting count against nobody now: a guest joining under its name starts afresh.
+      if (e.charged === name) e.charged = undefined;
+    }
     this.enclaves.delete(name);
   }
 
@@ -119,6 +123,7 @@ export class NetService {
 
   /** Closes everything: publish listeners and every socket. */
   stop(): void {
+    this.rings.close();
     for (const rule of [...this.publishServers.keys()]) this.unpublish(rule);
     for (const e of this.table.all()) this.closeEntry(e);
   }
