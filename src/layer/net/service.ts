@@ -407,13 +407,13 @@ export class NetService {
       (id) => this.table.find(id)?.status === SocketStatus.LISTENING);
     const listener = listenerId === undefined ? undefined : this.table.get(listenerId);
     if (!listener && guest === e.local.owner.enclave && isLoopback(addr.ip)) this.refusedOnLoopback(guest, addr);
-    // Nothing listening, or its backlog is full: refused, as a reset from the peer.
+    // Nothing listening, or its backlog is full (and fairly shared): refused, as a reset from the peer.
     if (!listener || !this.backlogRoom(listener, e.local.owner.enclave)) throw new SysError(Errno.CONNREFUSED);
     this.decide(e.local.owner.enclave, 'connect', `${guest} ${formatAddr(addr)}`, true, 'guest to guest on this layer');
     this.autobind(e, addr);
     const client = e.local.owner.enclave;
     const server = this.table.create('stream', listener.local.family, { enclave: guest, fd: -1 });
-    // The connecting socket stands for it until it closes (see charge()).
+    // The connecting socket stands for it until it closes (see closeEntry).
     server.charged = undefined;
     server.from = client;
     const bytes = this.streamBytes(e.local.options, listener.local.options);

@@ -60,7 +60,7 @@ export interface SocketEntry {
   /**
    * The guest whose --max-sockets this entry counts against: its owner, but
    * for a connection waiting in a backlog, nobody while the connecting socket
-   * stands for it, then the guest that connected (see NetService.charge).
+   * stands for it, then the guest that connected (see NetService.closeEntry).
    */
   charged: string | undefined;
   /** A connection waiting to be accepted: the guest that made it (undefined: the host). */
