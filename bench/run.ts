@@ -2,11 +2,12 @@
 // on the same modules and files, then Capsule's sockets against plain Node over
 // kernel TCP (bench/lib/sockets.ts). Speed is reported as ratios, never asserted.
 //
-//   node dist/bench/run.js                  both parts
+//   node dist/bench/run.js                  every part
 //   node dist/bench/run.js --only wasi      only the WASI part (Capsule vs node:wasi)
 //   node dist/bench/run.js --only sockets   only the socket part (guest-to-guest and bridged)
 //   node dist/bench/run.js --only containment  time to stop and host memory under hostile guests
 //   node dist/bench/run.js --only fairness  a guest's latency beside a flooding neighbour
+//   node dist/bench/run.js --only layer     a layer's host memory under socket churn and floods
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
 // socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
@@ -25,8 +26,9 @@ import { machine, printSocketTable, printTable, summaryLine, writeJson, type Cas
 import { socketBenchmarks } from './lib/sockets.js';
 import { containmentBenchmarks, printContainment, type ContainmentResults } from './lib/containment.js';
 import { fairnessBenchmarks, printFairness, type FairnessResult } from './lib/fairness.js';
+import { layerMemoryBenchmarks, printLayerMemory, type LayerMemoryResult } from './lib/layer-memory.js';
 
-const PARTS = ['wasi', 'sockets', 'containment', 'fairness'] as const;
+const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -194,11 +196,14 @@ let fairness: FairnessResult[] | undefined;
 if (parts.has('fairness')) {
   fairness = await fairnessBenchmarks({ rounds: FAIRNESS_ROUNDS, probeRounds: FAIRNESS_PROBES, status });
 }
+let layerMemory: LayerMemoryResult[] | undefined;
+if (parts.has('layer')) layerMemory = await layerMemoryBenchmarks({ status });
 
 if (parts.has('wasi')) printTable(results);
 if (socketResults) printSocketTable(socketResults);
 if (containment) printContainment(containment);
 if (fairness) printFairness(fairness);
+if (layerMemory) printLayerMemory(layerMemory);
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
 writeJson(out, results, {
   parts: [...parts],
@@ -206,5 +211,5 @@ writeJson(out, results, {
     inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB } : {}),
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
-}, socketResults, containment, fairness);
+}, socketResults, containment, fairness, layerMemory);
 console.log(`\nResults written to ${out}`);

@@ -55,6 +55,13 @@ export class Ring {
     return new Ring(new SharedArrayBuffer(HEADER_INTS * 4 + capacity));
   }
 
+  /** Empty, no flags, nobody waiting: as made (for a ring no thread uses any more, see ring-pool.ts). */
+  reset(): void {
+    this.header.fill(0);
+    this.onReaderWaiting = undefined;
+    this.onWriterWaiting = undefined;
+  }
+
   /** Bytes written and not yet read. */
   get used(): number {
     return (Atomics.load(this.header, WRITE) - Atomics.load(this.header, READ)) >>> 0;

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { Errno, SysError } from '../../src/abi/errno.js';
 import type { SockAddr } from '../../src/layer/net/address.js';
 import type { Bridged, HostNet, HostServer, StreamEvents } from '../../src/layer/net/host-net.js';
-import type { OpenReply } from '../../src/layer/net/protocol.js';
+import type { AcceptReply, ConnectReply, OpenReply, RouteReply } from '../../src/layer/net/protocol.js';
 import { NetService, type NetDecision } from '../../src/layer/net/service.js';
 import { emptyNetworkPolicy, parseConnectGrant, parsePublish } from '../../src/policy/network.js';
 
@@ -158,6 +158,87 @@ describe('NetService: --publish', () => {
     }
     await settle();
     assert.deepEqual(host.log, ['listen 8080', 'close 8080', 'listen 8080', 'close 8080', 'listen 8080', 'close 8080']);
+    svc.stop();
+  });
+});
+
+describe('NetService: queues of closed streams', () => {
+  /** A connection from guest g to its own listener on `port`, accepted: the queues both ends got. */
+  async function connected(s: ReturnType<typeof service>, port: number) {
+    const l = s.open();
+    await s.call({ op: 'bind', id: l, addr: v4('0.0.0.0', port) });
+    await s.call({ op: 'listen', id: l, backlog: 4 });
+    const c = s.open();
+    const r = await s.call({ op: 'connect', id: c, addr: v4('127.0.0.1', port) }) as ConnectReply;
+    const a = await s.call({ op: 'accept', id: l, fd: 99 }) as AcceptReply;
+    return { l, c, a: a.id, sabs: [r.ends!.rx, r.ends!.tx] };
+  }
+
+  it('are reused only once both ends are closed, and never after the layer stops', async () => {
+    const s = service();
+    const first = await connected(s, 6001);
+    await s.call({ op: 'close', id: first.c });
+    // One end still open: its guest may still read what is queued.
+    const second = await connected(s, 6002);
+    assert.ok(second.sabs.every((x) => !first.sabs.includes(x)));
+    await s.call({ op: 'close', id: first.a });
+    const third = await connected(s, 6003);
+    assert.deepEqual(new Set(third.sabs), new Set(first.sabs));
+    // A reused queue starts empty, with no flags.
+    for (const sab of third.sabs) assert.ok(new Int32Array(sab, 0, 8).every((w) => w === 0));
+    await s.call({ op: 'close', id: second.c });
+    await s.call({ op: 'close', id: second.a });
+    // Stopping closes sockets whose guests may still run: nothing is handed out again.
+    s.svc.stop();
+    const after = await connected(s, 6004);
+    assert.ok(after.sabs.every((x) => !second.sabs.includes(x) && !third.sabs.includes(x)));
+  });
+
+  it('a datagram socket\'s queues honour the layer\'s queue size', async () => {
+    const host = new FakeHost();
+    const svc = new NetService({ mode: 'secure', host, policy: emptyNetworkPolicy(), maxQueueBytes: 4096 });
+    svc.attach('a', new SharedArrayBuffer(64));
+    svc.attach('b', new SharedArrayBuffer(64));
+    const sink = (svc.handle('a', { op: 'open', fd: 3, family: 4, type: 'dgram' }) as OpenReply).id;
+    await svc.handle('a', { op: 'bind', id: sink, addr: v4('0.0.0.0', 6100) });
+    const from = (svc.handle('b', { op: 'open', fd: 3, family: 4, type: 'dgram' }) as OpenReply).id;
+    const to = svc.vnet.host('a')!.v4;
+    const r = await svc.handle('b', { op: 'route', id: from, addr: v4(to, 6100) }) as RouteReply;
+    assert.equal(r.kind, 'queue');
+    // 4 KiB of data after the ring's 32-byte header.
+    assert.equal((r as { queue: SharedArrayBuffer }).queue.byteLength, 4096 + 32);
+    svc.stop();
+  });
+});
+
+describe('NetService: connections waiting in a backlog', () => {
+  it('count against the guest that made them once it closed its end, not the listener\'s owner', async () => {
+    const host = new FakeHost();
+    const decisions: NetDecision[] = [];
+    const svc = new NetService({ mode: 'secure', host, policy: emptyNetworkPolicy(), maxSockets: 3, onDecision: (d) => decisions.push(d) });
+    svc.attach('victim', new SharedArrayBuffer(64));
+    svc.attach('thief', new SharedArrayBuffer(64));
+    const open = (g: string): number => (svc.handle(g, { op: 'open', fd: 3, family: 4, type: 'stream' }) as OpenReply).id;
+    const l = open('victim');
+    await svc.handle('victim', { op: 'listen', id: l, backlog: 8 });
+    const at = v4(svc.vnet.host('victim')!.v4, (svc.table.get(l).local.local!).port);
+    for (let i = 0; i < 3; i++) {
+      const c = open('thief');
+      await svc.handle('thief', { op: 'connect', id: c, addr: at });
+      await svc.handle('thief', { op: 'close', id: c });
+    }
+    assert.throws(() => open('thief'), sysErr(Errno.NFILE));
+    // The victim's quota is its own: two more sockets fit beside its listener.
+    open('victim');
+    const last = open('victim');
+    // Accepting would make a fourth: refused, and the connection keeps waiting.
+    assert.throws(() => svc.handle('victim', { op: 'accept', id: l, fd: 9 }), sysErr(Errno.NFILE));
+    assert.equal(svc.table.get(l).connectionQueue.length, 3);
+    await svc.handle('victim', { op: 'close', id: last });
+    svc.handle('victim', { op: 'accept', id: l, fd: 9 });
+    // The thief got one back.
+    open('thief');
+    assert.ok(decisions.some((d) => d.enclave === 'victim' && d.op === 'accept' && d.decision === 'limit'));
     svc.stop();
   });
 });

@@ -10,12 +10,12 @@ import { canonicalIp, checkFamily, formatAddr, HOST_GATEWAY, isLoopback, isUnspe
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection } from './host-net.js';
 import { Inbox } from './inbox.js';
 import { queueBytes, type SocketOptions } from './options.js';
+import { RingPool } from './ring-pool.js';
 import type { AcceptReply, ConnectReply, NetRequest, OpenReply, RouteReply } from './protocol.js';
 import { SocketStatus, transition, type SocketOp } from './status.js';
 import { SocketTable, type SocketEntry, type Tracer } from './table.js';
 import { VirtualNetwork } from './vnet.js';
 
-const DATAGRAM_QUEUE_BYTES = 256 * 1024;
 const MAX_HOST_PEERS = 256;
 
 const peerKey = (a: SockAddr): string => `${canonicalIp(a.ip)?.ip ?? a.ip}|${a.port}`;
@@ -71,6 +71,8 @@ export class NetService {
   private readonly publishServers = new Map<PublishRule, Promise<HostServer | undefined>>();
   /** Host listeners of --publish being closed: the port is free again once these settle. */
   private readonly publishClosing = new Map<PublishRule, Promise<void>>();
+  /** Queues of closed guest-to-guest streams, for the next connections. */
+  private readonly rings = new RingPool();
 
   private hostNet: Promise<HostNet> | undefined;
 
@@ -97,7 +99,11 @@ export class NetService {
   /** The guest is gone: its sockets close as a process's do when it exits, and its datagrams in flight end. */
   detach(name: string): void {
     for (const e of this.table.ownedBy(name)) this.closeEntry(e);
-    for (const e of this.table.all()) e.inbox?.writerGone(name);
+    for (const e of this.table.all()) {
+      e.inbox?.writerGone(name);
+      // Connections it left waiting count against nobody now: a guest joining under its name starts afresh.
+      if (e.charged === name) e.charged = undefined;
+    }
     this.enclaves.delete(name);
   }
 
@@ -117,6 +123,7 @@ export class NetService {
 
   /** Closes everything: publish listeners and every socket. */
   stop(): void {
+    this.rings.close();
     for (const rule of [...this.publishServers.keys()]) this.unpublish(rule);
     for (const e of this.table.all()) this.closeEntry(e);
   }
@@ -197,9 +204,13 @@ export class NetService {
     if (!t.ok) throw new SysError(t.errno);
   }
 
-  /** A queue whose reader is in `reader` and writer in `writer` (undefined: the host). */
-  private queue(bytes: number, reader: string | undefined, writer: string | undefined): Ring {
-    const r = Ring.create(bytes);
+  /**
+   * A queue whose reader is in `reader` and writer in `writer` (undefined:
+   * the host). Only guest-to-guest streams (`pooled`) reuse closed rings: the
+   * host's pumps and datagram senders may hold theirs a while after a close.
+   */
+  private queue(bytes: number, reader: string | undefined, writer: string | undefined, pooled = false): Ring {
+    const r = pooled ? this.rings.take(bytes) : Ring.create(bytes);
     if (reader) r.onReaderWaiting = () => this.wake(reader);
     if (writer) r.onWriterWaiting = () => this.wake(writer);
     return r;
@@ -215,6 +226,11 @@ export class NetService {
    */
   private bridgedBytes(a: SocketOptions): number {
     return queueBytes(4 * a.sendBufferSize, 4 * a.recvBufferSize, this.o.maxQueueBytes ?? Infinity);
+  }
+
+  /** A datagram queue: one of a socket's inbox rings (its receive buffer) or its send queue to the host. */
+  private datagramBytes(bufferSize: number): number {
+    return queueBytes(bufferSize, 0, this.o.maxQueueBytes ?? Infinity);
   }
 
   handle(enclave: string, req: NetRequest): unknown {
@@ -238,7 +254,8 @@ export class NetService {
     this.checkSocketLimit(enclave, 'sock_open', Errno.NFILE);
     const e = this.table.create(type, family, { enclave, fd });
     if (type === 'dgram') {
-      e.inbox = new Inbox(e.local.event, (writer) => this.queue(DATAGRAM_QUEUE_BYTES, enclave, writer), () => this.wake(enclave));
+      e.inbox = new Inbox(e.local.event, (writer) => this.queue(this.datagramBytes(e.local.options.recvBufferSize), enclave, writer),
+        () => this.wake(enclave));
     }
     return { id: e.id, block: e.local.event.sab };
   }
@@ -363,12 +380,15 @@ export class NetService {
   }
 
   /**
-   * A guest's sockets, counting connections still waiting in its backlogs
-   * (they hold queues too), are bounded by --max-sockets.
+   * A guest's sockets are bounded by --max-sockets: those it holds, and
+   * connections it made that wait in a backlog after it closed its end (they
+   * hold queues too). A waiting connection counts against the guest that
+   * made it, never against the listener's owner until it accepts it: a
+   * neighbour cannot use up a victim's quota by connecting and closing.
    */
   private checkSocketLimit(enclave: string, op: NetDecision['op'], errno: number): void {
     const max = this.o.maxSockets ?? Infinity;
-    if (this.table.ownedBy(enclave).length < max) return;
+    if (this.table.chargedTo(enclave) < max) return;
     const reason = `socket limit of ${max} reached (--max-sockets)`;
     this.o.onDecision?.({ enclave, op, target: 'sockets', decision: 'limit', reason, errno: errno === Errno.NFILE ? 'NFILE' : 'CONNREFUSED' });
     throw new SysError(errno, reason);
@@ -387,16 +407,18 @@ export class NetService {
       (id) => this.table.find(id)?.status === SocketStatus.LISTENING);
     const listener = listenerId === undefined ? undefined : this.table.get(listenerId);
     if (!listener && guest === e.local.owner.enclave && isLoopback(addr.ip)) this.refusedOnLoopback(guest, addr);
-    // Nothing listening, or its backlog is full: refused, as a reset from the peer.
-    if (!listener || listener.connectionQueue.length >= listener.backlog) throw new SysError(Errno.CONNREFUSED);
-    this.checkSocketLimit(guest, 'accept', Errno.CONNREFUSED);
+    // Nothing listening, or its backlog is full (and fairly shared): refused, as a reset from the peer.
+    if (!listener || !this.backlogRoom(listener, e.local.owner.enclave)) throw new SysError(Errno.CONNREFUSED);
     this.decide(e.local.owner.enclave, 'connect', `${guest} ${formatAddr(addr)}`, true, 'guest to guest on this layer');
     this.autobind(e, addr);
     const client = e.local.owner.enclave;
     const server = this.table.create('stream', listener.local.family, { enclave: guest, fd: -1 });
+    // The connecting socket stands for it until it closes (see closeEntry).
+    server.charged = undefined;
+    server.from = client;
     const bytes = this.streamBytes(e.local.options, listener.local.options);
-    const c2s = this.queue(bytes, guest, client);
-    const s2c = this.queue(bytes, client, guest);
+    const c2s = this.queue(bytes, guest, client, true);
+    const s2c = this.queue(bytes, client, guest, true);
     e.sendQueue = c2s; e.receiveQueue = s2c;
     server.sendQueue = s2c; server.receiveQueue = c2s;
     e.remote = { kind: 'entry', id: server.id };
@@ -458,12 +480,39 @@ export class NetService {
     return { local: e.local.local ?? unspecified(e.local.family), peer: addr, pending: true, ends: { rx: rx.sab, tx: tx.sab } };
   }
 
+  /**
+   * Whether a connection from `from` may wait in `listener`'s backlog. When
+   * it is full, a guest holding fewer waiting slots than another takes the
+   * newest of that one's (which is reset): no neighbour can keep the backlog
+   * to itself, however many connections it makes.
+   */
+  private backlogRoom(listener: SocketEntry, from: string): boolean {
+    const q = listener.connectionQueue;
+    if (q.length < listener.backlog) return true;
+    const held = new Map<string | undefined, number[]>();
+    for (const id of q) {
+      const who = this.table.find(id)?.from;
+      let ids = held.get(who);
+      if (!ids) held.set(who, (ids = []));
+      ids.push(id);
+    }
+    const mine = held.get(from)?.length ?? 0;
+    let top: number[] | undefined;
+    for (const ids of held.values()) if (!top || ids.length > top.length) top = ids;
+    if (!top || top.length <= mine + 1) return false;
+    const evicted = this.table.find(top[top.length - 1]!);
+    if (evicted) this.closeEntry(evicted);
+    q.splice(q.indexOf(top[top.length - 1]!), 1);
+    listener.local.event.pending = q.length;
+    return true;
+  }
+
   /** A host connection for `listener` (normal mode, or through --publish). */
   private incoming(listener: SocketEntry, conn: IncomingConnection, local: SockAddr): void {
     const owner = listener.local.owner.enclave;
     const max = this.o.maxSockets ?? Infinity;
     if (listener.status !== SocketStatus.LISTENING || listener.connectionQueue.length >= listener.backlog ||
-        this.table.ownedBy(owner).length >= max) {
+        this.table.chargedTo(owner) >= max) {
       conn.reject();
       return;
     }
@@ -498,11 +547,16 @@ export class NetService {
 
   private accept(e: SocketEntry, fd: number): AcceptReply {
     this.guard(e, 'accept');
-    const id = e.connectionQueue.shift();
+    const id = e.connectionQueue[0];
     if (id === undefined) throw new SysError(Errno.AGAIN);
-    e.local.event.pending = e.connectionQueue.length;
     const s = this.table.get(id);
+    // Accepting makes the connection the owner's: it counts against its limit from now on.
+    if (s.charged !== e.local.owner.enclave) this.checkSocketLimit(e.local.owner.enclave, 'accept', Errno.NFILE);
+    e.connectionQueue.shift();
+    e.local.event.pending = e.connectionQueue.length;
     s.local.owner.fd = fd;
+    s.charged = e.local.owner.enclave;
+    s.from = undefined;
     this.o.onDecision?.({ enclave: e.local.owner.enclave, op: 'accept', target: formatAddr(s.local.peer), decision: 'allow',
       reason: s.remote.kind === 'host' ? 'a host connection through --publish' : 'guest to guest on this layer' });
     const peer = s.remote.kind === 'entry' ? this.table.find(s.remote.id) : undefined;
@@ -548,6 +602,13 @@ export class NetService {
         this.table.apply(peer, 'peer-closed');
         this.wake(peer.local.owner.enclave);
       }
+      // A connection still waiting to be accepted now counts against the guest that made and closed it.
+      if (peer && peer.from !== undefined && peer.local.owner.fd === -1) peer.charged = peer.from;
+      // Both ends closed: no thread uses the queues any more.
+      if (e.remote.kind === 'entry' && !peer) {
+        if (e.sendQueue) this.rings.give(e.sendQueue);
+        if (e.receiveQueue) this.rings.give(e.receiveQueue);
+      }
     } else {
       e.inbox?.close();
       e.sendQueue?.setFlag(RingFlag.WRITER_CLOSED);
@@ -570,7 +631,7 @@ export class NetService {
       const sender = (from: SockAddr): SockAddr => x.hostPeers?.get(peerKey(from)) ?? from;
       x.hostDatagram = this.host().then((host) => host.datagram(e.local.family, local, e.inbox!.ringFor(undefined), () => this.wake(enclave), sender).then((d) => {
         if (this.o.mode === 'normal') e.local.local = d.local;
-        e.sendQueue ??= this.queue(DATAGRAM_QUEUE_BYTES, undefined, enclave);
+        e.sendQueue ??= this.queue(this.datagramBytes(e.local.options.sendBufferSize), undefined, enclave);
         d.drain(e.sendQueue);
         return d;
       }));

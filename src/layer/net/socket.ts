@@ -19,6 +19,11 @@ import { formatAddr } from './address.js';
 import { SocketStatus, transition } from './status.js';
 
 const NOT_READY: Readiness = { ready: false, nbytes: 0n, hangup: false };
+/** Datagram routes a socket remembers; past it the oldest is asked for again (a spray of destinations holds no more). */
+const MAX_ROUTES = 256;
+/** Peers the usage report counts one by one; the rest are counted together under OTHER_PEERS. */
+export const MAX_USAGE_PEERS = 1024;
+export const OTHER_PEERS = 'other peers';
 
 /** Wakes the enclave behind `control` (its event epoch is word 0). */
 function waker(control: SharedArrayBuffer | undefined): (() => void) | undefined {
@@ -78,9 +83,11 @@ export class SocketDescriptor extends Descriptor {
 
   /** Counts bytes moved with `peer` for the usage report. */
   private count(peer: SockAddr | undefined, sent: number, received: number): void {
-    const key = formatAddr(peer);
-    let c = this.ctx.usage.peers.get(key);
-    if (!c) this.ctx.usage.peers.set(key, (c = { sent: 0, received: 0 }));
+    const peers = this.ctx.usage.peers;
+    let key = formatAddr(peer);
+    if (!peers.has(key) && peers.size >= MAX_USAGE_PEERS) key = OTHER_PEERS;
+    let c = peers.get(key);
+    if (!c) peers.set(key, (c = { sent: 0, received: 0 }));
     c.sent += sent;
     c.received += received;
   }
@@ -265,6 +272,7 @@ export class SocketDescriptor extends Descriptor {
       const wake = waker(r.peerControl);
       if (wake) ring.onReaderWaiting = wake;
       route = { ring, stamp: r.stamp };
+      if (this.routes.size >= MAX_ROUTES) this.routes.delete(this.routes.keys().next().value!);
       this.routes.set(key, route);
     }
     // A full queue drops the datagram, as UDP does.

@@ -57,6 +57,14 @@ export interface SocketEntry {
   /** CONNECTION QUEUE: entries waiting for accept(), bounded by the backlog. */
   connectionQueue: number[];
   backlog: number;
+  /**
+   * The guest whose --max-sockets this entry counts against: its owner, but
+   * for a connection waiting in a backlog, nobody while the connecting socket
+   * stands for it, then the guest that connected (see NetService.closeEntry).
+   */
+  charged: string | undefined;
+  /** A connection waiting to be accepted: the guest that made it (undefined: the host). */
+  from: string | undefined;
   /** The virtual-network binding this entry holds, if any. */
   bound: { guest: string; port: number } | undefined;
   /** Release host resources (bridged sockets, host servers). */
@@ -104,6 +112,8 @@ export class SocketTable {
       inbox: undefined,
       connectionQueue: [],
       backlog: 0,
+      charged: owner.enclave,
+      from: undefined,
       bound: undefined,
       release: undefined,
     };
@@ -147,6 +157,13 @@ export class SocketTable {
 
   ownedBy(enclave: string): SocketEntry[] {
     return this.all().filter((e) => e.local.owner.enclave === enclave);
+  }
+
+  /** Entries that count against `enclave`'s --max-sockets. */
+  chargedTo(enclave: string): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.charged === enclave) n++;
+    return n;
   }
 
   /**
