@@ -8,7 +8,7 @@ import { Ring, RingFlag } from '../layer/ring.js';
 import { waitForData, waitForSpace, waitUntil } from '../layer/ring-wait.js';
 import type { StreamSink, StreamSource } from '../layer/stdio.js';
 import { Control } from './protocol.js';
-import { INPUT_WANTED, MAX_PENDING_RECORDS, RECORD_HEADER } from './stdio.js';
+import { INPUT_WANTED, MAX_PENDING_RUNS, RECORD_HEADER } from './stdio.js';
 
 const MAX_RECORD = 0xffffff;
 
@@ -16,8 +16,11 @@ const MAX_RECORD = 0xffffff;
 export class OutputWriter implements StreamSink {
   private readonly maxRecord: number;
 
-  private readonly roomForRecord = (): boolean =>
-    Atomics.load(this.control, Control.OUTPUT_RECORDS) < MAX_PENDING_RECORDS || this.ring.flag(RingFlag.READER_CLOSED);
+  /** Runs started so far (wrapping), counted at each switch of stream; the host publishes how many it took. */
+  private runs = 0;
+  private lastFd = -1;
+  private readonly pending = (): number => (this.runs - Atomics.load(this.control, Control.OUTPUT_RUNS_TAKEN)) | 0;
+  private readonly roomForRun = (): boolean => this.pending() < MAX_PENDING_RUNS || this.ring.flag(RingFlag.READER_CLOSED);
 
   /** `control` holds a bit per fd whose host stream has gone away (EPIPE from then on) and the record count. */
   constructor(private readonly ring: Ring, private readonly control: Int32Array) {
@@ -25,9 +28,12 @@ export class OutputWriter implements StreamSink {
   }
 
   private record(fd: number, bytes: Uint8Array): void {
-    if (!this.roomForRecord()) waitUntil(this.ring, false, this.roomForRecord, Infinity);
-    // Counted before it is published, so the host never takes a record it has not counted.
-    Atomics.add(this.control, Control.OUTPUT_RECORDS, 1);
+    if (fd !== this.lastFd) {
+      if (this.pending() >= MAX_PENDING_RUNS) waitUntil(this.ring, false, this.roomForRun, Infinity);
+      // Counted before it is published, so the host never takes a run not yet counted.
+      this.runs = (this.runs + 1) | 0;
+      this.lastFd = fd;
+    }
     while (!this.ring.tryWriteRecord(fd, bytes)) {
       if (this.ring.flag(RingFlag.READER_CLOSED)) throw new SysError(Errno.PIPE);
       waitForSpace(this.ring, bytes.byteLength + RECORD_HEADER);

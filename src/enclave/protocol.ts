@@ -54,8 +54,13 @@ export const Control = {
   CLOSED_OUTPUTS: 1,
   /** Sequence number of the last reply the layer posted to this enclave. */
   REPLY: 2,
-  /** Output records in the ring not yet taken by the host (bounds the host's work after a stop). */
-  OUTPUT_RECORDS: 3,
+  /**
+   * Runs of output (records of one stream between switches to another) the
+   * host has taken from the ring, a running count only the host writes: the
+   * enclave compares it with its own count to bound the runs waiting, and so
+   * the host's work after a stop.
+   */
+  OUTPUT_RUNS_TAKEN: 3,
   SIZE: 4,
 } as const;
 

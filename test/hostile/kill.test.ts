@@ -15,6 +15,7 @@ import { describe, it } from 'node:test';
 import { layerFor, policyFor, run } from '../../src/api/run.js';
 import { watchedOutput } from '../helpers/net.js';
 import { fdsBackTo, hostileGuest, runHostile, stableFds, warmUp } from '../helpers/hostile.js';
+import { rng } from '../helpers/random.js';
 
 const ROUNDS = 100;
 const FLOODERS = ['f1', 'f2', 'f3'];
@@ -30,16 +31,6 @@ const PORT = 7500;
  * and then. Liveness, not speed: the speed is the time-to-stop benchmark's.
  */
 const MAX_TICK_GAP_MS = 1000;
-
-/** Deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function threads(): number {
   return Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]);

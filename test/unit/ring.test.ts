@@ -5,16 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Ring, RingFlag } from '../../src/layer/ring.js';
 import { waitForData, waitForSpace } from '../../src/layer/ring-wait.js';
-
-/** Deterministic PRNG (mulberry32) so failures are reproducible. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/random.js';
 
 /** Streams `total` patterned bytes through `ring` in random chunk sizes; returns [sent, received]. */
 function pump(ring: Ring, total: number, seed: number): [Buffer, Buffer] {
