@@ -14,6 +14,7 @@ import { loadModule, type LoadedModule, type ModuleSource } from '../module/load
 import { buildPolicy, parsePolicyDocument, type PolicyDocument } from '../policy/document.js';
 import type { Limits, MountGrant, Policy } from '../policy/policy.js';
 import { CapsuleError } from './errors.js';
+import { optionsAreValid } from './option-values.js';
 import { ExitCode } from './exit-codes.js';
 import { Layer } from './layer.js';
 import { OutputLimiter } from './output-limit.js';
@@ -179,7 +180,8 @@ function hasCheckedOptions(o: RunOptions): boolean {
 
 /** The policy for one run: the document plus what the options add, every value checked (CapsuleError naming the option). */
 export async function policyFor(options: RunOptions, name: string): Promise<Policy> {
-  if (hasCheckedOptions(options)) (await import('./options.js')).checkRunOptions(options);
+  // Valid options never load zod; a problem is reported by the schema, in every channel's words.
+  if (hasCheckedOptions(options) && !optionsAreValid(options)) (await import('./options.js')).checkRunOptions(options);
   const doc = options.policy === undefined ? undefined : await parsePolicyDocument(options.policy, 'policy');
   const tmpfs = Object.entries(options.tmpfs ?? {}).map(([guest, bytes]) => ({ guest, readOnly: false, tmpfsBytes: bytes }));
   return buildPolicy(doc, options.policyBase ?? process.cwd(), {

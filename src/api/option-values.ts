@@ -1,0 +1,38 @@
+// A check of run()'s own options that needs no zod: the same parsers as
+// every channel (policy/values.ts), so valid options never load the schema
+// module. Only when this finds a problem does options.ts load, to name the
+// option and say what was expected in the words every channel uses.
+
+import { LIMITS, parseEnvName, parseEnvValue, parseGuestName, parseGuestPath, parseHostPath, parseTmpfsSize, type LimitKey } from '../policy/values.js';
+import type { RunOptions } from './run.js';
+
+const DIR_KEYS = new Set(['host', 'guest', 'readOnly']);
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const limitOk = (k: string, v: unknown): boolean =>
+  k in LIMITS && (v === undefined || (typeof v === 'number' && LIMITS[k as LimitKey].parse(v).ok));
+
+/** True when options.ts's schema accepts these options too (never the other way round). */
+export function optionsAreValid(o: RunOptions): boolean {
+  if (o.name !== undefined && !parseGuestName(o.name).ok) return false;
+  if (o.dirs !== undefined) {
+    if (!Array.isArray(o.dirs)) return false;
+    for (const d of o.dirs as unknown[]) {
+      if (!isRecord(d) || Object.keys(d).some((k) => !DIR_KEYS.has(k))) return false;
+      if (!parseHostPath(d.host).ok || !parseGuestPath(d.guest).ok) return false;
+      if (d.readOnly !== undefined && typeof d.readOnly !== 'boolean') return false;
+    }
+  }
+  if (o.tmpfs !== undefined) {
+    if (!isRecord(o.tmpfs)) return false;
+    if (Object.entries(o.tmpfs).some(([g, b]) => !parseGuestPath(g).ok || typeof b !== 'number' || !parseTmpfsSize(b).ok)) return false;
+  }
+  if (o.env !== undefined) {
+    if (!isRecord(o.env)) return false;
+    if (Object.entries(o.env).some(([k, v]) => !parseEnvName(k).ok || !parseEnvValue(v).ok)) return false;
+  }
+  if (o.limits !== undefined) {
+    if (!isRecord(o.limits)) return false;
+    if (Object.entries(o.limits).some(([k, v]) => !limitOk(k, v))) return false;
+  }
+  return limitOk('timeoutMs', o.timeoutMs);
+}
