@@ -22,7 +22,7 @@ export class OutputWriter implements StreamSink {
   private readonly pending = (): number => (this.runs - Atomics.load(this.control, Control.OUTPUT_RUNS_TAKEN)) | 0;
   private readonly roomForRun = (): boolean => this.pending() < MAX_PENDING_RUNS || this.ring.flag(RingFlag.READER_CLOSED);
 
-  /** `control` holds a bit per fd whose host stream has gone away (EPIPE from then on) and the record count. */
+  /** `control` holds a bit per fd whose host stream has gone away (EPIPE from then on) and the runs the host took. */
   constructor(private readonly ring: Ring, private readonly control: Int32Array) {
     this.maxRecord = Math.min(MAX_RECORD, ring.capacity - RECORD_HEADER);
   }
