@@ -17,11 +17,12 @@
 // }
 // Module and directory paths are relative to the system file.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
+import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../host/read-file.js';
+import { duplicateKey } from '../policy/json.js';
 import type { DirMount } from '../api/run.js';
 import { check, guestName } from '../policy/fields.js';
 import type { Limits } from '../policy/policy.js';
@@ -78,10 +79,10 @@ function configError(file: string, message: string): CapsuleError {
 export function readSystemFile(file: string): SystemSpec {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFile(file, MAX_DOCUMENT_BYTES).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CapsuleError(ExitCode.NO_INPUT, `cannot read system file '${file}': ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    if (!(err instanceof UnreadableFile)) throw err;
+    throw new CapsuleError(ExitCode.NO_INPUT, `cannot read system file '${file}': ${err.message}`);
   }
   let raw: unknown;
   try {
@@ -89,6 +90,8 @@ export function readSystemFile(file: string): SystemSpec {
   } catch (err) {
     throw configError(file, `not valid JSON: ${(err as Error).message}`);
   }
+  const twice = duplicateKey(text);
+  if (twice) throw configError(file, `${twice.where}: key '${twice.key}' appears twice in one object`);
   const parsed = check(system, raw);
   if (!parsed.ok) throw configError(file, `${parsed.field}: ${parsed.message}`);
   const spec = parsed.value;

@@ -1,12 +1,12 @@
 // Reading, compiling and checking a guest module before an enclave is made,
 // so that every problem with the module is one clear line, not a trap later.
 
-import fs from 'node:fs/promises';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/names.js';
 import { WASIX_MODULE, WASIX_SOCKET_NAMES } from '../abi/wasix/names.js';
 import type { ImportName } from '../enclave/protocol.js';
+import { readRegularFile, UnreadableFile } from '../host/read-file.js';
 import { formatSize } from '../policy/units.js';
 import { capMemory, MemoryTooLarge } from './memory-cap.js';
 import { capTables, TablesTooLarge } from './table-cap.js';
@@ -24,14 +24,15 @@ export interface LoadedModule {
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
-async function readBytes(source: string | URL, label: string): Promise<Uint8Array> {
+/** The engine's own limit on a module's size. */
+const MAX_MODULE_BYTES = 1024 * 1024 * 1024;
+
+function readBytes(source: string | URL, label: string): Uint8Array {
   try {
-    return await fs.readFile(source);
+    return readRegularFile(source, MAX_MODULE_BYTES);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory'
-      : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new CapsuleError(ExitCode.NO_INPUT, `cannot read module '${label}': ${why}`);
+    if (err instanceof UnreadableFile) throw new CapsuleError(ExitCode.NO_INPUT, `cannot read module '${label}': ${err.message}`);
+    throw err;
   }
 }
 
@@ -85,7 +86,9 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     module = source;
   } else {
     if (!(source instanceof Uint8Array)) label = source instanceof URL ? source.pathname : source;
-    bytes = source instanceof Uint8Array ? source : await readBytes(source, label);
+    // Bytes handed over are copied first: checked, capped and compiled, the copy cannot change underneath
+    // (another thread writing a SharedArrayBuffer could otherwise undo the cap between capping and compiling).
+    bytes = source instanceof Uint8Array ? Uint8Array.from(source) : readBytes(source, label);
     module = await compile(capped(bytes, label, memoryLimit), label);
   }
 

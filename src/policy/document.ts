@@ -3,10 +3,11 @@
 // fields.ts); an error names the exact field and what was expected. Turned
 // into a Policy by buildPolicy().
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
+import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../host/read-file.js';
+import { duplicateKey } from './json.js';
 import { emptyNetworkPolicy, parseConnectGrant, parsePublish, PolicyError } from './network.js';
 import { DEFAULT_LIMITS, type Limits, type MountGrant, type Policy } from './policy.js';
 
@@ -41,10 +42,10 @@ export async function parsePolicyDocument(raw: unknown, where: string): Promise<
 export async function readPolicyFile(file: string): Promise<{ doc: PolicyDocument; base: string }> {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFile(file, MAX_DOCUMENT_BYTES).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CapsuleError(ExitCode.NO_INPUT, `cannot read policy file '${file}': ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    if (!(err instanceof UnreadableFile)) throw err;
+    throw new CapsuleError(ExitCode.NO_INPUT, `cannot read policy file '${file}': ${err.message}`);
   }
   let raw: unknown;
   try {
@@ -52,6 +53,8 @@ export async function readPolicyFile(file: string): Promise<{ doc: PolicyDocumen
   } catch (err) {
     throw new CapsuleError(ExitCode.CONFIG, `${file}: not valid JSON: ${(err as Error).message}`);
   }
+  const twice = duplicateKey(text);
+  if (twice) throw new CapsuleError(ExitCode.CONFIG, `${file}: ${twice.where}: key '${twice.key}' appears twice in one object`);
   // Checked here so that an error names the file; run() takes the document as written.
   await parsePolicyDocument(raw, file);
   return { doc: raw as PolicyDocument, base: path.dirname(path.resolve(file)) };

@@ -17,7 +17,18 @@ export const limitsSchema = z.object(Object.fromEntries(limitKeys.map((k) => [LI
     return v === undefined ? [] : [[k, v]];
   })));
 
-export const envSchema = z.record(envName, envValue);
+const envRecord = z.record(envName, envValue);
+/**
+ * The environment, every name kept alike: zod's record output would assign
+ * `__proto__` (setting the prototype, so the variable vanished) where it
+ * keeps `constructor`. Checked as a record, then copied as own entries.
+ */
+export const envSchema = z.unknown().transform((raw, ctx): Record<string, string> => {
+  const r = envRecord.safeParse(raw);
+  if (r.success) return Object.fromEntries(Object.entries(raw as Record<string, string>));
+  for (const issue of r.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER as never;
+});
 
 /** A host-directory mount as an object: the form of policy files and of run()'s `dirs`. */
 export const hostMount = z.object({ host: hostPath, guest: guestPath, readOnly: z.boolean().optional() }).strict();
