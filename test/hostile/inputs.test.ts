@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { CapsuleError } from '../../src/api/errors.js';
 import { run } from '../../src/api/run.js';
 import { guest, runCli, tempDir, type TempDir } from '../helpers/cli.js';
 import { hostileGuest } from '../helpers/hostile.js';
@@ -99,6 +100,29 @@ describe('hostile inputs: files Capsule reads', () => {
     assert.equal(r.code, 0, r.stderr);
     for (const line of ['env __proto__=P', 'env constructor=C', 'env prototype=T']) assert.ok(r.stdout.includes(`${line}\n`), r.stdout);
   });
+});
+
+describe('hostile inputs: strings from files and the API', () => {
+  it('a system file whose module path carries a newline and escapes: one escaped line, no forged capsule: line', { timeout: 30_000 }, async () => {
+    const dir = tempDir('capsule-inputs-esc-');
+    try {
+      const file = path.join(dir.path, 'system.json');
+      fs.writeFileSync(file, JSON.stringify({ guests: [{ name: 'a', module: 'x\n\u001b[31mcapsule: FORGED.wasm' }] }));
+      const r = await runCli(['up', file]);
+      assert.equal(r.code, 66);
+      oneLine(r.stderr, /^capsule: cannot read module '.*x\\n\\x1b\[31mcapsule: FORGED\.wasm': no such file\n$/);
+      assert.ok(!r.stderr.includes('\u001b'), 'a raw ESC reached the terminal');
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  for (const name of ['A=B', 'A\0B', '']) {
+    it(`run() refuses the environment name ${JSON.stringify(name)} as the policy schema does (no 'A=B=1' for the guest)`, { timeout: 30_000 }, async () => {
+      await assert.rejects(run(guest('hello'), { env: { [name]: '1' }, stdout: 'ignore' }),
+        (err: unknown) => err instanceof CapsuleError && err.exitCode === 64 && /^env\./.test(err.message) || (err instanceof CapsuleError && name === '' && err.exitCode === 64));
+    });
+  }
 });
 
 describe('hostile inputs: bytes an embedding app hands over', () => {
