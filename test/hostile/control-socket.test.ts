@@ -151,6 +151,20 @@ describe('the control directory', () => {
     }
     assert.deepEqual(fs.readdirSync(dir), [], 'the socket is removed at exit');
   });
+
+  it('defaults to $XDG_RUNTIME_DIR/capsule where that is set', { timeout: 30_000 }, async () => {
+    const xdg = privateDir();
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: xdg };
+    delete env['CAPSULE_RUNTIME_DIR'];
+    const up = startCli(['run', guest('sleep_poll'), '60000'], { env });
+    try {
+      await waitForFile(path.join(xdg, 'capsule', `${up.pid}.sock`), up);
+      const r = await runCli(['sockets', '--pid', String(up.pid)], { env });
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      await up.stop('SIGTERM');
+    }
+  });
 });
 
 describe('sockets in the control directory', () => {
