@@ -1,13 +1,16 @@
-// The control endpoint of a running layer: a Unix socket, private to the
-// user, through which `capsule sockets` reads the live socket table of a
-// `capsule up` or `capsule run` in another process.
+// The control endpoint of a running layer: a Unix socket in the user's
+// private runtime directory, through which `capsule sockets` reads the live
+// socket table of a `capsule up` or `capsule run` in another process.
+//
+// Protocol: the client sends one JSON line, {"op":"snapshot","proof":NAME,
+// "token":TOKEN} (see control-proof.ts); the server answers with one JSON
+// document — the snapshot, or {"error":"..."} — and closes the connection.
 
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { CapsuleError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { checkProof } from './control-proof.js';
+import { privateRuntimeDir } from './runtime-dir.js';
 import type { Layer } from './layer.js';
 import type { TableRow } from '../layer/net/table.js';
 
@@ -18,77 +21,90 @@ export interface LayerSnapshot {
   sockets: TableRow[];
 }
 
-/** Where control sockets live: CAPSULE_RUNTIME_DIR, else a per-user folder in the temp dir. */
-export function runtimeDir(): string {
-  return process.env['CAPSULE_RUNTIME_DIR'] ?? path.join(os.tmpdir(), `capsule-${os.userInfo().uid}`);
-}
+/** How long either side waits for the other's whole message. */
+export const CONTROL_TIMEOUT_MS = 2000;
+/** The longest request line the server reads. */
+const MAX_REQUEST_BYTES = 4096;
+/** Connections served at once: a flood of idle clients holds no more than this. */
+const MAX_CONNECTIONS = 16;
 
 export interface ControlEndpoint {
   close(): void;
 }
 
-/** Serves `layer`'s table on runtimeDir()/<pid>.sock; silently does without if it cannot. */
-export async function serveControl(layer: Layer, label: string): Promise<ControlEndpoint> {
-  const dir = runtimeDir();
+/**
+ * Serves `layer`'s table on <runtime dir>/<pid>.sock. If the runtime
+ * directory is unsafe or the socket cannot be made, the guests run anyway:
+ * `warn` gets one line saying why, and there is no table to read.
+ */
+export async function serveControl(layer: Layer, label: string, warn: (line: string) => void): Promise<ControlEndpoint> {
+  const none: ControlEndpoint = { close() {} };
+  let dir: string;
+  try {
+    dir = privateRuntimeDir(true)!;
+  } catch (err) {
+    warn(`not serving the socket table: ${(err as Error).message}`);
+    return none;
+  }
   const file = path.join(dir, `${process.pid}.sock`);
   const started = new Date().toISOString();
-  try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.rmSync(file, { force: true });
-  } catch {
-    return { close() {} };
-  }
-  const server = net.createServer((conn) => {
+  // A socket left by an earlier process with this pid (it cannot be running: this one is).
+  fs.rmSync(file, { force: true });
+
+  const server = net.createServer((conn) => answer(conn, dir, (op) => {
+    if (op !== 'snapshot') return { error: 'unknown request' };
     const snapshot: LayerSnapshot = { pid: process.pid, label, started, sockets: layer.sockets() };
-    conn.end(JSON.stringify(snapshot));
-  });
+    return snapshot;
+  }));
+  server.maxConnections = MAX_CONNECTIONS;
   server.unref();
-  await new Promise<void>((resolve) => {
-    server.once('error', () => resolve());
-    server.listen(file, () => resolve());
+  const listening = await new Promise<boolean>((resolve) => {
+    server.once('error', (err) => {
+      warn(`not serving the socket table: ${file}: ${err.message}`);
+      resolve(false);
+    });
+    server.listen(file, () => resolve(true));
   });
+  if (!listening) return none;
+  // Also on process.exit (a second Ctrl-C) and an uncaught error; only SIGKILL leaves it (`capsule sockets` cleans those).
+  const remove = (): void => {
+    try { fs.rmSync(file, { force: true }); } catch { /* already gone */ }
+  };
+  process.on('exit', remove);
   return {
     close() {
       server.close();
-      try { fs.rmSync(file, { force: true }); } catch { /* already gone */ }
+      process.off('exit', remove);
+      remove();
     },
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** PIDs of running layers that serve a control socket. */
-export function runningLayers(): number[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(runtimeDir());
-  } catch {
-    return [];
-  }
-  return names.filter((n) => /^\d+\.sock$/.test(n)).map((n) => Number(n.slice(0, -5))).filter(alive).sort((a, b) => a - b);
-}
-
-/** Reads the live table of the layer in process `pid`. */
-export function readSnapshot(pid: number): Promise<LayerSnapshot> {
-  return new Promise((resolve, reject) => {
-    const conn = net.connect(path.join(runtimeDir(), `${pid}.sock`));
-    let text = '';
-    conn.setEncoding('utf8');
-    conn.on('data', (d: string) => { text += d; });
-    conn.on('error', () => reject(new CapsuleError(ExitCode.NO_INPUT, `no running layer with pid ${pid}`)));
-    conn.on('end', () => {
-      try {
-        resolve(JSON.parse(text) as LayerSnapshot);
-      } catch {
-        reject(new CapsuleError(ExitCode.INTERNAL, `layer ${pid} sent an unreadable answer`));
-      }
-    });
+/** Reads one request line from `conn`, checks its proof, and writes `handle`'s answer; refusals close too. */
+function answer(conn: net.Socket, dir: string, handle: (op: unknown) => object): void {
+  let text = '';
+  const reply = (value: object): void => {
+    conn.removeAllListeners('data');
+    conn.end(JSON.stringify(value));
+  };
+  conn.setTimeout(CONTROL_TIMEOUT_MS, () => conn.destroy());
+  conn.on('error', () => conn.destroy());
+  conn.setEncoding('utf8');
+  conn.on('data', (chunk: string) => {
+    text += chunk;
+    const end = text.indexOf('\n');
+    if (end < 0) {
+      if (Buffer.byteLength(text) > MAX_REQUEST_BYTES) reply({ error: 'request too long' });
+      return;
+    }
+    try {
+      const req = JSON.parse(text.slice(0, end)) as { op?: unknown; proof?: unknown; token?: unknown } | null;
+      if (typeof req !== 'object' || req === null) throw new Error('not an object');
+      const refused = checkProof(dir, req.proof, req.token);
+      reply(refused !== undefined ? { error: refused } : handle(req.op));
+    } catch {
+      // A malformed line, or a proof file that changed under us: refused either way; the layer runs on.
+      reply({ error: 'unreadable request' });
+    }
   });
 }

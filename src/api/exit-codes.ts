@@ -13,6 +13,8 @@ export const ExitCode = {
   UNAVAILABLE: 69,
   /** Capsule itself failed: a bug, or the host refused something it needs. */
   INTERNAL: 70,
+  /** `capsule sockets`: the runtime directory is not private to the user (a symlink, another owner, writable by others). */
+  NOT_PRIVATE: 77,
   /** A policy or system file is invalid. */
   CONFIG: 78,
   /** The guest trapped: unreachable, out-of-bounds access, stack exhaustion, ... */
@@ -35,6 +37,7 @@ export const EXIT_CODE_HELP: [string, string][] = [
   ['66', 'a module file or mounted directory does not exist or cannot be read'],
   ['69', 'a host resource is unavailable (e.g. a --publish port is in use)'],
   ['70', 'internal error in Capsule'],
+  ['77', 'capsule sockets: the runtime directory is not private to the user'],
   ['78', 'invalid policy or system file'],
   ['101', 'the guest trapped (unreachable, out-of-bounds access, stack exhausted, ...)'],
   ['102', 'the guest reached its wall-time limit'],

@@ -32,6 +32,14 @@ export function escapeText(s: string): string {
   return s.replace(UNSAFE, escapeChar);
 }
 
+// What JSON.stringify leaves as it is but a terminal acts on: DEL, C1 and the invisible and bidirectional controls.
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/** JSON text with every character a terminal would act on written as \uNNNN: the same value, safe to print. */
+export function escapeJson(json: string): string {
+  return json.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 /** Room kept for the cut marker: "…[+" (5 bytes), up to 16 digits, " bytes]". */

@@ -3,9 +3,10 @@
 // code (never a stack trace for a user mistake).
 
 import { Command, CommanderError } from 'commander';
-import { readSnapshot, runningLayers } from '../api/control.js';
+import { readSnapshot, runningLayers } from '../api/control-client.js';
 import { CapsuleError } from '../api/errors.js';
 import { EXIT_CODE_HELP, ExitCode } from '../api/exit-codes.js';
+import { escapeJson } from '../audit/escape.js';
 import { formatTable, say } from './report.js';
 import { runCommandSpec } from './run-command.js';
 
@@ -19,13 +20,13 @@ async function socketsCommand(flags: { pid?: string; json?: boolean }): Promise<
     if (!/^\d+$/.test(flags.pid)) throw new CapsuleError(ExitCode.USAGE, `--pid '${flags.pid}' is not a process id`);
     pid = Number(flags.pid);
   } else {
-    const running = runningLayers();
+    const running = await runningLayers();
     if (running.length === 0) throw new CapsuleError(ExitCode.NO_INPUT, 'no running capsule layer found');
     if (running.length > 1) throw new CapsuleError(ExitCode.USAGE, `several layers are running (pids ${running.join(', ')}): choose one with --pid`);
     pid = running[0]!;
   }
   const snapshot = await readSnapshot(pid);
-  process.stdout.write(flags.json ? JSON.stringify(snapshot, null, 2) + '\n' : formatTable(snapshot));
+  process.stdout.write(flags.json ? escapeJson(JSON.stringify(snapshot, null, 2)) + '\n' : formatTable(snapshot));
 }
 
 function program(): Command {

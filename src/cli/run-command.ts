@@ -76,7 +76,7 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
   let control: { close(): void } | undefined;
   try {
     await layer.start();
-    control = await serveControl(layer, module);
+    control = await serveControl(layer, module, say);
     const result = await run(module, {
       ...options, layer, args, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
     });

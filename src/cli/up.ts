@@ -9,7 +9,7 @@ import { ExitCode } from '../api/exit-codes.js';
 import { setSpareEnclaves } from '../api/run.js';
 import { System } from '../api/system.js';
 import { prewarm } from '../enclave/pool.js';
-import { reportOutcome } from './report.js';
+import { reportOutcome, say } from './report.js';
 import { readSystemFile } from './system-file.js';
 import { interruptible, openAuditFile, traceLine } from './session.js';
 
@@ -41,7 +41,7 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
   let control: { close(): void } | undefined;
   try {
     await system.start();
-    control = await serveControl(system.layer, file);
+    control = await serveControl(system.layer, file, say);
     return (await system.run({ signal: interrupt.signal })).exitCode;
   } finally {
     interrupt.dispose();
