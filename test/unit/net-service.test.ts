@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Errno, SysError } from '../../src/abi/errno.js';
 import type { SockAddr } from '../../src/layer/net/address.js';
-import type { Bridged, HostNet, HostServer, StreamEvents } from '../../src/layer/net/host-net.js';
+import type { Bridged, HostNet, HostServer, IncomingConnection, StreamEvents } from '../../src/layer/net/host-net.js';
 import type { AcceptReply, ConnectReply, OpenReply, RouteReply } from '../../src/layer/net/protocol.js';
 import { NetService, type NetDecision } from '../../src/layer/net/service.js';
 import { emptyNetworkPolicy, parseConnectGrant, parsePublish } from '../../src/policy/network.js';
@@ -21,9 +21,23 @@ class FakeHost implements HostNet {
   /** Host ports listening now, and every listen and close in order. */
   readonly listening = new Set<number>();
   readonly log: string[] = [];
-  async listen(addr: SockAddr): Promise<HostServer> {
+  /** A client knocking on the next port that listens, as one that connects at just that moment. */
+  private knocker: IncomingConnection | undefined;
+  knockOnce(): { state: () => string } {
+    let state = 'waiting';
+    this.knocker = {
+      local: v4('127.0.0.1', 0), peer: v4('127.0.0.1', 40000),
+      attach: () => { state = 'attached'; return { release() {} }; },
+      reject: () => { state = 'reset'; },
+    };
+    return { state: () => state };
+  }
+  async listen(addr: SockAddr, _backlog: number, onConnection: (c: IncomingConnection) => void): Promise<HostServer> {
     this.log.push(`listen ${addr.port}`);
     this.listening.add(addr.port);
+    const knocker = this.knocker;
+    this.knocker = undefined;
+    if (knocker) onConnection(knocker);
     return {
       local: addr,
       close: async () => { this.log.push(`close ${addr.port}`); this.listening.delete(addr.port); },
@@ -159,6 +173,31 @@ describe('NetService: --publish', () => {
     await settle();
     assert.deepEqual(host.log, ['listen 8080', 'close 8080', 'listen 8080', 'close 8080', 'listen 8080', 'close 8080']);
     svc.stop();
+  });
+});
+
+describe('NetService: --publish, a client at the start check', () => {
+  it('is held, not reset, and reaches the guest once it listens', async () => {
+    const { svc, host, open, call } = service([], [], ['8080:7000']);
+    const client = host.knockOnce();
+    await svc.start();
+    assert.equal(client.state(), 'waiting', 'accepted by the start check, but neither reset nor served yet');
+    const l = open();
+    await call({ op: 'bind', id: l, addr: v4('0.0.0.0', 7000) });
+    await call({ op: 'listen', id: l, backlog: 4 });
+    assert.equal(client.state(), 'attached');
+    const a = await call({ op: 'accept', id: l, fd: 9 }) as AcceptReply;
+    assert.ok(a.id > 0);
+    svc.stop();
+  });
+
+  it('is reset only when the layer stops with the guest never listening', async () => {
+    const { svc, host } = service([], [], ['8080:7000']);
+    const client = host.knockOnce();
+    await svc.start();
+    assert.equal(client.state(), 'waiting');
+    svc.stop();
+    assert.equal(client.state(), 'reset');
   });
 });
 

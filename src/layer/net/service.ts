@@ -20,6 +20,8 @@ const MAX_HOST_PEERS = 256;
 
 const peerKey = (a: SockAddr): string => `${canonicalIp(a.ip)?.ip ?? a.ip}|${a.port}`;
 const MAX_BACKLOG = 4096;
+/** Longest a connection that arrived while a published port was being checked waits for the guest to listen. */
+const HELD_MS = 10_000;
 
 /** A network decision, as the audit log records it. */
 export interface NetDecision {
@@ -71,6 +73,7 @@ export class NetService {
   private readonly publishServers = new Map<PublishRule, Promise<HostServer | undefined>>();
   /** Host listeners of --publish being closed: the port is free again once these settle. */
   private readonly publishClosing = new Map<PublishRule, Promise<void>>();
+  private readonly held = new Map<PublishRule, { conn: IncomingConnection; timer: NodeJS.Timeout }[]>();
   /** Queues of closed guest-to-guest streams, for the next connections. */
   private readonly rings = new RingPool();
 
@@ -111,19 +114,50 @@ export class NetService {
    * Checks that every --publish host port can be listened on (it fails, and
    * Capsule exits 69, if one is in use), then lets it go: the host port
    * listens only while the guest does, so until then a host client is
-   * refused, never accepted and reset.
+   * refused, never accepted and reset. A client that slips in while the
+   * check listens is held until the guest listens (see hold()).
    */
   async start(): Promise<void> {
     if (this.o.mode !== 'secure') return;
     for (const rule of this.o.policy.publish) {
-      const server = await (await this.host()).listen(this.publishAddress(rule), 1, (conn) => conn.reject());
-      await server.close();
+      const server = await (await this.host()).listen(this.publishAddress(rule), 1, (conn) => this.hold(rule, conn));
+      // The port is free again at once; the promise waits for held connections, which nothing needs to.
+      void server.close();
+    }
+  }
+
+  /**
+   * A connection that reached a published port before the guest listened:
+   * kept (at most MAX_BACKLOG per port, for at most HELD_MS) and handed to
+   * the guest's listener once it listens, instead of being reset.
+   */
+  private hold(rule: PublishRule, conn: IncomingConnection): void {
+    const held = this.held.get(rule) ?? [];
+    if (held.length >= MAX_BACKLOG) { conn.reject(); return; }
+    const entry = { conn, timer: setTimeout(() => {
+      held.splice(held.indexOf(entry), 1);
+      conn.reject();
+    }, HELD_MS) };
+    entry.timer.unref();
+    held.push(entry);
+    this.held.set(rule, held);
+  }
+
+  /** The guest listens: connections held for its published port go to it. */
+  private releaseHeld(rule: PublishRule): void {
+    const held = this.held.get(rule) ?? [];
+    this.held.delete(rule);
+    for (const { conn, timer } of held) {
+      clearTimeout(timer);
+      this.published(rule, conn);
     }
   }
 
   /** Closes everything: publish listeners and every socket. */
   stop(): void {
     this.rings.close();
+    for (const held of this.held.values()) for (const { conn, timer } of held) { clearTimeout(timer); conn.reject(); }
+    this.held.clear();
     for (const rule of [...this.publishServers.keys()]) this.unpublish(rule);
     for (const e of this.table.all()) this.closeEntry(e);
   }
@@ -151,6 +185,7 @@ export class NetService {
         try {
           const server = await (await this.host()).listen(this.publishAddress(rule), MAX_BACKLOG, (conn) => this.published(rule, conn));
           this.o.onDecision?.({ enclave, op: 'publish', target: at, decision: 'allow', reason: `the guest listens: published by --publish ${rule.text}` });
+          this.releaseHeld(rule);
           return server;
         } catch (err) {
           // Taken since start: the guest still listens on its own network.
