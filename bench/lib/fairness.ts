@@ -13,8 +13,8 @@ import { Layer, run } from '../../src/api/index.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const benchGuest = (name: string): string => path.join(ROOT, 'bench/guests', `${name}.wasm`);
 
-export const P99_GOAL = 2;
-export const STALL_GOAL_MS = 10;
+const P99_GOAL = 2;
+const STALL_GOAL_MS = 10;
 const PORT = 7001;
 
 export interface Latency { p50: number; p99: number; max: number }
