@@ -17,7 +17,7 @@ import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/api/index.js';
-import { median } from './measure.js';
+import { median, peakRssKb } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CAPSULE = path.join(ROOT, 'bin/capsule.js');
@@ -168,35 +168,17 @@ async function memorySeries(status: (t: string) => void): Promise<ContainmentRes
     fs.mkdirSync(path.join(dir, 'big'));
     for (let i = 0; i < 30_000; i++) fs.writeFileSync(path.join(dir, 'big', `entry-${i}`), '');
     status('host memory: a plain run');
-    const plain = await peakTolerant([process.execPath, CAPSULE, 'run', '--memory', `${MEMORY_LIMIT_MIB}MiB`, testGuest('hello')]);
+    const plain = await peakRssKb([process.execPath, CAPSULE, 'run', '--memory', `${MEMORY_LIMIT_MIB}MiB`, testGuest('hello')]);
     const cases: MemoryResult[] = [];
     for (const c of MEMORY_CASES) {
       status(`host memory: ${c.title}`);
-      const kb = await peakTolerant([process.execPath, CAPSULE, 'run', '--memory', `${MEMORY_LIMIT_MIB}MiB`, ...c.argv(dir)]);
+      // A stop by a limit is how these attacks end: any exit status will do.
+      const kb = await peakRssKb([process.execPath, CAPSULE, 'run', '--memory', `${MEMORY_LIMIT_MIB}MiB`, ...c.argv(dir)], true);
       cases.push(typeof kb === 'number' ? { id: c.id, title: c.title, peakMiB: kb / 1024 } : { id: c.id, title: c.title, error: kb });
     }
     return { limitMiB: MEMORY_LIMIT_MIB, ...(typeof plain === 'number' ? { plainMiB: plain / 1024 } : {}), cases };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Peak RSS in KiB of argv, whose exit status may be a limit's (the attack was stopped). */
-async function peakTolerant(argv: string[]): Promise<number | string> {
-  const file = path.join(os.tmpdir(), `capsule-bench-rss-${process.pid}.txt`);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('/usr/bin/time', ['-f', '%M', '-o', file, ...argv], { stdio: ['ignore', 'ignore', 'ignore'] });
-      child.on('error', reject);
-      child.on('close', () => resolve());
-    });
-    const last = fs.readFileSync(file, 'utf8').trim().split('\n').pop() ?? '';
-    const kb = parseInt(last, 10);
-    return Number.isFinite(kb) ? kb : `no figure (${last})`;
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    fs.rmSync(file, { force: true });
   }
 }
 

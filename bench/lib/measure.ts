@@ -75,12 +75,17 @@ export const min = (xs: number[]): number => Math.min(...xs);
 const TIME = '/usr/bin/time';
 export const canMeasureRss = fs.existsSync(TIME);
 
-/** Peak resident set size of one run of argv in KiB (GNU time's %M), or the failure. */
-export async function peakRssKb(argv: string[]): Promise<number | string> {
+/**
+ * Peak resident set size of one run of argv in KiB (GNU time's %M), or the
+ * failure; with `anyExit`, a run that ends with any status still counts.
+ */
+export async function peakRssKb(argv: string[], anyExit = false): Promise<number | string> {
   const file = path.join(os.tmpdir(), `capsule-bench-rss-${process.pid}.txt`);
   try {
     const r = await runProcess([TIME, '-f', '%M', '-o', file, ...argv]);
-    return r.failure ?? parseInt(fs.readFileSync(file, 'utf8').trim().split('\n').pop()!, 10);
+    if (r.failure && !anyExit) return r.failure;
+    const kb = parseInt(fs.readFileSync(file, 'utf8').trim().split('\n').pop() ?? '', 10);
+    return Number.isFinite(kb) ? kb : r.failure ?? 'no figure';
   } finally {
     fs.rmSync(file, { force: true });
   }

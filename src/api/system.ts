@@ -71,7 +71,6 @@ interface Member {
 }
 
 export class System {
-  private started = false;
   private closed = false;
 
   private constructor(readonly layer: Layer, private readonly members: Member[], private readonly o: SystemOptions) {}
@@ -118,9 +117,8 @@ export class System {
 
   /** Binds the published ports (CapsuleError 69 if one is taken). run() does this if not done. */
   async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
     try {
+      // The layer starts once; later calls return at once.
       await this.layer.start();
     } catch (err) {
       this.close();

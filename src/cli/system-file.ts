@@ -76,10 +76,10 @@ function configError(file: string, message: string): CapsuleError {
   return new CapsuleError(ExitCode.CONFIG, `${file}: ${message}`);
 }
 
-export function readSystemFile(file: string): SystemSpec {
+export async function readSystemFile(file: string): Promise<SystemSpec> {
   let text: string;
   try {
-    text = readRegularFile(file, MAX_DOCUMENT_BYTES).toString('utf8');
+    text = (await readRegularFile(file, MAX_DOCUMENT_BYTES)).toString('utf8');
   } catch (err) {
     if (!(err instanceof UnreadableFile)) throw err;
     throw new CapsuleError(ExitCode.NO_INPUT, `cannot read system file '${file}': ${err.message}`);

@@ -20,7 +20,7 @@ export interface UpFlags {
 }
 
 export async function upCommand(file: string, flags: UpFlags): Promise<number> {
-  const spec = readSystemFile(file);
+  const spec = await readSystemFile(file);
   setSpareEnclaves(0);
   prewarm(spec.guests.length);
   let system: System;

@@ -16,16 +16,17 @@ const why = (err: unknown): string => {
     : code === 'ELOOP' ? 'too many symbolic links' : (err as Error).message;
 };
 
-export function readRegularFile(file: string | URL, maxBytes: number): Buffer {
-  let fd: number;
+/** Asynchronous, so that reading a large module never holds up the host thread (and every guest it serves). */
+export async function readRegularFile(file: string | URL, maxBytes: number): Promise<Buffer> {
+  let handle: fs.promises.FileHandle;
   try {
     // Non-blocking, so that opening a FIFO with no writer returns at once (and is then refused).
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (err) {
     throw new UnreadableFile(why(err));
   }
   try {
-    const st = fs.fstatSync(fd);
+    const st = await handle.stat();
     if (st.isDirectory()) throw new UnreadableFile('it is a directory');
     if (!st.isFile()) throw new UnreadableFile('not a regular file (a device, FIFO or socket)');
     if (st.size > maxBytes) throw new UnreadableFile(`larger than ${formatSize(maxBytes)}`);
@@ -33,9 +34,9 @@ export function readRegularFile(file: string | URL, maxBytes: number): Buffer {
     const buf = Buffer.allocUnsafe(st.size + 1);
     let got = 0;
     while (got < buf.length) {
-      const n = fs.readSync(fd, buf, got, buf.length - got, null);
-      if (n === 0) break;
-      got += n;
+      const { bytesRead } = await handle.read(buf, got, buf.length - got, null);
+      if (bytesRead === 0) break;
+      got += bytesRead;
     }
     if (got > st.size) throw new UnreadableFile('it grew while being read');
     return buf.subarray(0, got);
@@ -43,7 +44,7 @@ export function readRegularFile(file: string | URL, maxBytes: number): Buffer {
     if (err instanceof UnreadableFile) throw err;
     throw new UnreadableFile(why(err));
   } finally {
-    fs.closeSync(fd);
+    await handle.close();
   }
 }
 

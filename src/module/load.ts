@@ -27,9 +27,9 @@ const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 /** The engine's own limit on a module's size. */
 const MAX_MODULE_BYTES = 1024 * 1024 * 1024;
 
-function readBytes(source: string | URL, label: string): Uint8Array {
+async function readBytes(source: string | URL, label: string): Promise<Uint8Array> {
   try {
-    return readRegularFile(source, MAX_MODULE_BYTES);
+    return await readRegularFile(source, MAX_MODULE_BYTES);
   } catch (err) {
     if (err instanceof UnreadableFile) throw new CapsuleError(ExitCode.NO_INPUT, `cannot read module '${label}': ${err.message}`);
     throw err;
@@ -88,7 +88,7 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     if (!(source instanceof Uint8Array)) label = source instanceof URL ? source.pathname : source;
     // Bytes handed over are copied first: checked, capped and compiled, the copy cannot change underneath
     // (another thread writing a SharedArrayBuffer could otherwise undo the cap between capping and compiling).
-    bytes = source instanceof Uint8Array ? Uint8Array.from(source) : readBytes(source, label);
+    bytes = source instanceof Uint8Array ? Uint8Array.from(source) : await readBytes(source, label);
     module = await compile(capped(bytes, label, memoryLimit), label);
   }
 

@@ -42,7 +42,7 @@ export async function parsePolicyDocument(raw: unknown, where: string): Promise<
 export async function readPolicyFile(file: string): Promise<{ doc: PolicyDocument; base: string }> {
   let text: string;
   try {
-    text = readRegularFile(file, MAX_DOCUMENT_BYTES).toString('utf8');
+    text = (await readRegularFile(file, MAX_DOCUMENT_BYTES)).toString('utf8');
   } catch (err) {
     if (!(err instanceof UnreadableFile)) throw err;
     throw new CapsuleError(ExitCode.NO_INPUT, `cannot read policy file '${file}': ${err.message}`);

@@ -95,14 +95,14 @@ describe('mount specs', () => {
       system({ dirs: ['h::/a\0b'] }), { dirs: [{ host: 'h', guest: '/a\0b' }] }, /NUL/);
   });
 
-  it('every accepted spelling still means what it says', () => {
+  it('every accepted spelling still means what it says', async () => {
     assert.deepEqual(parseDir('data::/data:ro'), { host: 'data', guest: '/data', readOnly: true });
     assert.deepEqual(parseDir('data::/data:rw'), { host: 'data', guest: '/data', readOnly: false });
     assert.deepEqual(parseDir('/srv/x'), { host: '/srv/x', guest: '/srv/x', readOnly: false });
     assert.deepEqual(parseDir('.'), { host: '.', guest: '.', readOnly: false });
     assert.deepEqual(parseTmpfs('/t'), ['/t', 64 << 20]);
     assert.deepEqual(parseTmpfs('/t:1MiB'), ['/t', 1 << 20]);
-    const spec = readSystemFile(system({ dirs: ['d::/d:ro', { host: 'e', guest: '/e' }] }));
+    const spec = await readSystemFile(system({ dirs: ['d::/d:ro', { host: 'e', guest: '/e' }] }));
     assert.deepEqual(spec.guests[0]!.dirs.map((d) => [d.guest, d.readOnly]), [['/d', true], ['/e', false]]);
   });
 });
@@ -169,9 +169,9 @@ describe('names and environment', () => {
     }
   });
 
-  it('names are case-insensitive everywhere', () => {
+  it('names are case-insensitive everywhere', async () => {
     assert.equal(parseName('Server'), 'server');
-    assert.equal(readSystemFile(system({ name: 'Server' })).guests[0]!.name, 'server');
+    assert.equal((await readSystemFile(system({ name: 'Server' }))).guests[0]!.name, 'server');
   });
 
   it('a bad variable is refused as --env, in a policy file, in a system file and through run()', async () => {
