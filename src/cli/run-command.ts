@@ -27,6 +27,7 @@ interface RunFlags {
   timeout?: string;
   maxFds?: string;
   maxSockets?: string;
+  maxThreads?: string;
   maxQueueBytes?: string;
   maxCallBytes?: string;
   maxOutput?: string;
@@ -42,7 +43,7 @@ interface RunFlags {
 async function optionsFrom(flags: RunFlags): Promise<RunOptions> {
   const doc = flags.policy !== undefined ? await readPolicyFile(flags.policy) : undefined;
   const given = {
-    memoryBytes: flags.memory, timeoutMs: flags.timeout, maxFds: flags.maxFds, maxSockets: flags.maxSockets,
+    memoryBytes: flags.memory, timeoutMs: flags.timeout, maxFds: flags.maxFds, maxSockets: flags.maxSockets, maxThreads: flags.maxThreads,
     queueBytes: flags.maxQueueBytes, callBytes: flags.maxCallBytes, outputBytes: flags.maxOutput,
   };
   // The flag schemas (and zod) load only when a flag that has one is given.
@@ -119,6 +120,7 @@ export function runCommandSpec(exitCodesHelp: string): Command {
     .option('--timeout <duration>', 'wall-time limit, e.g. 10s (default: none)')
     .option('--max-fds <n>', `open descriptor limit (default ${L.maxFds})`)
     .option('--max-sockets <n>', `open socket limit (default ${L.maxSockets})`)
+    .option('--max-threads <n>', `guest threads at once, the main thread included (default ${L.maxThreads})`)
     .option('--max-queue-bytes <size>', `bytes queued per socket direction (default ${formatSize(L.queueBytes)})`)
     .option('--max-call-bytes <size>', `bytes one call may make the host allocate (default ${formatSize(L.callBytes)})`)
     .option('--max-output <size>', `output kept; past it the middle is cut, past twice it the guest stops (default ${formatSize(L.outputBytes)})`)

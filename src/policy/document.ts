@@ -19,6 +19,7 @@ export interface PolicyDocument {
   network?: { allowConnect?: string[]; denyConnect?: string[]; allowDns?: boolean; publish?: string[] };
   limits?: {
     memory?: number | string; timeout?: number | string; maxFds?: number | string; maxSockets?: number | string;
+    maxThreads?: number | string;
     queueBytes?: number | string; callBytes?: number | string; maxOutput?: number | string;
   };
 }

@@ -24,6 +24,8 @@ export interface Limits {
   maxFds: number;
   /** Open sockets. Past it: ENFILE. */
   maxSockets: number;
+  /** Guest threads running at once, the main thread included. Past it: EAGAIN. */
+  maxThreads: number;
   /** Bytes queued per socket direction. */
   queueBytes: number;
   /** Bytes a single call may make the host allocate (path strings, iovec and poll arrays, listings). */
@@ -45,6 +47,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   timeoutMs: 0,                      // servers run until stopped; set --timeout for jobs
   maxFds: 256,                       // well above what command-line tools use
   maxSockets: 64,
+  maxThreads: 8,                     // a small pool: each guest thread is a host thread
   queueBytes: 1024 * 1024,           // per direction: throughput without unbounded buffering
   callBytes: 16 * 1024 * 1024,
   outputBytes: 1024 * 1024 * 1024,

@@ -49,6 +49,8 @@ export const LIMITS = {
   // stdin, stdout, stderr and one mount.
   maxFds: { field: 'maxFds', flag: '--max-fds', parse: count(4, 65536) },
   maxSockets: { field: 'maxSockets', flag: '--max-sockets', parse: count(0, 65536) },
+  // 1: the main thread only (no thread may be spawned); each thread is a host thread.
+  maxThreads: { field: 'maxThreads', flag: '--max-threads', parse: count(1, 1024) },
   queueBytes: { field: 'queueBytes', flag: '--max-queue-bytes', parse: size(4 * KiB, 1 * GiB) },
   // Enough for the arguments, environment and paths of an ordinary program.
   callBytes: { field: 'callBytes', flag: '--max-call-bytes', parse: size(64 * KiB, 1 * GiB) },

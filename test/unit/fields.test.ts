@@ -109,7 +109,7 @@ describe('mount specs', () => {
 
 describe('limits', () => {
   const FLAGS: Record<LimitKey, string> = {
-    memoryBytes: 'memory', timeoutMs: 'timeout', maxFds: 'maxFds', maxSockets: 'maxSockets',
+    memoryBytes: 'memory', timeoutMs: 'timeout', maxFds: 'maxFds', maxSockets: 'maxSockets', maxThreads: 'maxThreads',
     queueBytes: 'queueBytes', callBytes: 'callBytes', outputBytes: 'maxOutput',
   };
   // [limit, value as a flag would spell it, value in a file, value through the API (when the API can spell it), expected]
@@ -121,6 +121,8 @@ describe('limits', () => {
     ['maxFds', '2.5', 2.5, 2.5, /a whole number/],
     ['maxFds', 'many', 'many', undefined, /a whole number/],
     ['maxSockets', '99999999999', 99999999999, 99999999999, /between 0 and 65536/],
+    ['maxThreads', '0', 0, 0, /between 1 and 1024/],
+    ['maxThreads', '1025', 1025, 1025, /between 1 and 1024/],
     ['memoryBytes', '1k', '1k', 1024, /between 64 KiB and 4 GiB/],
     ['memoryBytes', '0', 0, 0, /between 64 KiB and 4 GiB/],
     ['memoryBytes', '5GiB', '5GiB', 5 * 2 ** 30, /between 64 KiB and 4 GiB/],

@@ -23,7 +23,7 @@ const paths = ['/data', '.', 'data', '/data/', '/a/../b', '/x:ro', '', '/t', '/a
 const hosts = ['./in', '/srv/x', '', 'a\0b'];
 const numbers = [0, 1, 3, 4, 4096, 65536, 65537, 64 * 1024, 16 * 1024 * 1024, 2 ** 32, 2 ** 40, -1, 1.5, Number.NaN];
 const envNames = ['LANG', 'A=B', '', 'X\0'];
-const limitKeys = ['memoryBytes', 'timeoutMs', 'maxFds', 'maxSockets', 'queueBytes', 'callBytes', 'outputBytes', 'bogus'];
+const limitKeys = ['memoryBytes', 'timeoutMs', 'maxFds', 'maxSockets', 'maxThreads', 'queueBytes', 'callBytes', 'outputBytes', 'bogus'];
 
 const options: fc.Arbitrary<RunOptions> = fc.record({
   name: fc.option(fc.constantFrom(...names), { nil: undefined }),
