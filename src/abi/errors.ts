@@ -3,7 +3,7 @@
 // an unexpected host exception never reaches the guest as anything but EIO.
 
 import { Denial, SysError, Errno } from './errno.js';
-import { ProcExit, ProcSignal } from './exit.js';
+import { ProcExit, ProcSignal, ThreadExit } from './exit.js';
 
 /** Thrown by the enclave to stop a guest at once (a limit, a kill); never caught as an errno. */
 export class GuestStop extends Error {
@@ -28,7 +28,7 @@ export function errnoFor(err: unknown, op: string): number {
     if (err instanceof Denial) onDenial?.(op, err);
     return err.errno;
   }
-  if (err instanceof ProcExit || err instanceof ProcSignal || err instanceof GuestStop) throw err;
+  if (err instanceof ProcExit || err instanceof ProcSignal || err instanceof ThreadExit || err instanceof GuestStop) throw err;
   if (err instanceof RangeError && /call stack/i.test(err.message)) throw err;
   if (debug) process.stderr.write(`capsule: unexpected host error in a guest call: ${(err as Error)?.stack ?? err}\n`);
   return Errno.IO;

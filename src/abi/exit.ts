@@ -16,3 +16,11 @@ export class ProcSignal extends Error {
     this.name = 'ProcSignal';
   }
 }
+
+/** The calling guest thread ends (thread_exit, or its start function returned); the guest goes on. */
+export class ThreadExit extends Error {
+  constructor(readonly code: number) {
+    super(`guest thread exited with ${code}`);
+    this.name = 'ThreadExit';
+  }
+}

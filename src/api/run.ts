@@ -261,8 +261,8 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   const argv0 = options.argv0 ?? (typeof source === 'string' ? path.basename(source) : loaded.label);
   const env = Object.entries(policy.env).map(([k, v]) => `${k}=${v}`);
   const limits: EnclaveLimits = secure
-    ? { maxFds: policy.limits.maxFds, memoryBytes: policy.limits.memoryBytes, callBytes: policy.limits.callBytes }
-    : { maxFds: 65536, memoryBytes: Infinity, callBytes: Infinity };
+    ? { maxFds: policy.limits.maxFds, memoryBytes: policy.limits.memoryBytes, callBytes: policy.limits.callBytes, maxThreads: policy.limits.maxThreads }
+    : { maxFds: 65536, memoryBytes: Infinity, callBytes: Infinity, maxThreads: policy.limits.maxThreads };
 
   const targets = [resolveTarget(options.stdout, process.stdout), resolveTarget(options.stderr, process.stderr)];
   const captured: Buffer[][] = [[], []];

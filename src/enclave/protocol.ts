@@ -20,6 +20,8 @@ export interface EnclaveLimits {
   memoryBytes: number;
   /** Bytes one call may make the host allocate. */
   callBytes: number;
+  /** Threads the guest may run at once, its main thread included (each is a host thread, in both modes). */
+  maxThreads: number;
 }
 
 export interface ImportName {
@@ -46,6 +48,54 @@ export interface EnclaveConfig {
   layerPort: import('node:worker_threads').MessagePort;
 }
 
+/** What a threaded guest's service tells the host once, before its first thread starts. */
+export interface ThreadingSetup {
+  kind: 'threading';
+  /** The guest's shared memory, given to every thread as `env.memory`. */
+  memory: WebAssembly.Memory;
+  /** The thread table (thread-table.ts) and the call mailbox (call-forwarding.ts). */
+  threads: SharedArrayBuffer;
+  calls: SharedArrayBuffer;
+}
+
+/** One guest thread to start: the main thread runs `_start`, the others `wasi_thread_start(tid, arg)`. */
+export interface ThreadStart {
+  kind: 'spawn';
+  tid: number;
+  slot: number;
+  arg: number;
+}
+
+/** A guest thread ended; with `outcome`, the guest ends with it (exit, a trap...). */
+export interface ThreadEnd {
+  kind: 'thread-end';
+  tid: number;
+  outcome?: Outcome;
+}
+
+/** What a guest thread's enclave thread is configured with. */
+export interface GuestThreadConfig {
+  kind: 'guest-thread';
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  threads: SharedArrayBuffer;
+  calls: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  trappingImports: ImportName[];
+  mode: ExecutionMode;
+  limits: EnclaveLimits;
+  start: ThreadStart;
+}
+
+/** An audit line (a denial) made on a guest thread, for the host's log. */
+export interface ThreadDenial {
+  kind: 'denial';
+  line: string;
+}
+
+/** Messages an enclave thread sends the host, besides its final EnclaveReport. */
+export type EnclaveMessage = ThreadingSetup | ThreadStart | ThreadEnd | ThreadDenial;
+
 /** Int32 slots of the control buffer. */
 export const Control = {
   /** Bumped (and notified) by the host whenever it delivers something the guest may wait for. */
@@ -61,7 +111,11 @@ export const Control = {
    * the host's work after a stop.
    */
   OUTPUT_RUNS_TAKEN: 3,
-  SIZE: 4,
+  /** Doorbell of a threaded guest's service: bumped (and notified) by a thread that forwarded a call. */
+  CALLS: 4,
+  /** Set by the host when a threaded guest has ended: its service stops serving and reports. */
+  FINISH: 5,
+  SIZE: 6,
 } as const;
 
 /** Why a guest stopped running. */

@@ -151,28 +151,6 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   return report;
 }
 
-function outcomeOf(err: unknown, cfg: EnclaveConfig, memory: GuestMemory): Outcome {
-  if (err instanceof ProcExit) return { kind: 'exit', code: err.code };
-  if (err instanceof ProcSignal) return { kind: 'signal', signal: err.signal, code: err.code };
-  if (err instanceof GuestStop) return { kind: 'limit', limit: err.reason, message: err.message };
-  if (err instanceof WebAssembly.LinkError) return { kind: 'failed', cause: 'link', message: `cannot link the module: ${err.message}` };
-  const trap = describeTrap(err);
-  if (trap) {
-    // A guest that traps with its memory at the limit almost surely failed to grow it (abort on OOM).
-    // "At the limit": too close to it for the allocations a program typically makes at once.
-    const slack = Math.max(2 * 65536, cfg.limits.memoryBytes / 16);
-    const atLimit = cfg.mode === 'secure' && memory.attached && memory.size + slack > cfg.limits.memoryBytes;
-    if (atLimit) {
-      return { kind: 'limit', limit: 'memory', message: `memory limit of ${formatSize(cfg.limits.memoryBytes)} reached (the guest then trapped: ${trap})` };
-    }
-    return { kind: 'trap', message: trap };
-  }
-  if (err instanceof RangeError && /allocation|Array buffer/i.test(err.message)) {
-    return { kind: 'failed', cause: 'memory', message: `the host could not allocate memory for the guest (${errnoName(Errno.NOMEM)})` };
-  }
-  return { kind: 'failed', cause: 'internal', message: `internal error: ${(err as Error)?.stack ?? String(err)}` };
-}
-
 // The thread may be started before its guest is known (see pool.ts): it waits for its one config.
 parentPort!.once('message', (cfg: EnclaveConfig) => {
   parentPort!.postMessage(run(cfg));

@@ -10,3 +10,13 @@ export const WASIX_SOCKET_NAMES: ReadonlySet<string> = new Set([
   // Also offered under wasix_32v1 for toolchains that import them from there.
   'sock_recv', 'sock_send', 'sock_shutdown', 'sock_accept',
 ]);
+
+/** The WASIX thread and futex functions Capsule provides (threads.ts). */
+export const WASIX_THREAD_NAMES: ReadonlySet<string> = new Set([
+  'thread_spawn_v2', 'thread_exit', 'thread_id', 'thread_join', 'thread_parallelism', 'thread_sleep',
+  'futex_wait', 'futex_wake', 'futex_wake_all',
+]);
+
+/** The wasi-threads proposal's module and its one function (wasi-threads.ts); early toolchains spelt it with '_'. */
+export const WASI_THREADS_MODULE = 'wasi';
+export const WASI_THREADS_NAMES: ReadonlySet<string> = new Set(['thread-spawn', 'thread_spawn']);
