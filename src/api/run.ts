@@ -334,6 +334,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       mode: layer.mode,
       limits,
       trappingImports: loaded.unknownImports,
+      ...(loaded.importedMemory ? { importedMemory: loaded.importedMemory } : {}),
       stdin: inputOf(options.stdin),
       onOutput,
       terminals: {

@@ -58,6 +58,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
   const config: EnclaveConfig = {
     name: o.name, module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode, limits: o.limits,
     trappingImports: o.trappingImports, terminals: o.terminals,
+    ...(o.importedMemory ? { importedMemory: o.importedMemory } : {}),
     output: output.sab, input: input.sab, control, layerPort: membership.port,
   };
 

@@ -38,6 +38,8 @@ export interface EnclaveConfig {
   mounts: MountSpec[];
   mode: ExecutionMode;
   limits: EnclaveLimits;
+  /** The memory to create and give the guest as `env.memory`, when it imports one. */
+  importedMemory?: import('../module/imported-memory.js').ImportedMemory;
   /** Imports to satisfy with functions that trap when called. */
   trappingImports: ImportName[];
   output: SharedArrayBuffer;

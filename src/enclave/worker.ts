@@ -29,6 +29,7 @@ import { SocketDescriptor } from '../layer/net/socket.js';
 import { Ring } from '../layer/ring.js';
 import { InputStream, OutputStream } from '../layer/stdio.js';
 import { formatSize } from '../policy/units.js';
+import { MEMORY_IMPORT } from '../module/imported-memory.js';
 import { AUDIT_FD, Control, type EnclaveConfig, type EnclaveReport, type Outcome, type Usage } from './protocol.js';
 import { LayerClient } from './layer-client.js';
 import { InputReader, OutputWriter } from './guest-stdio.js';
@@ -118,6 +119,16 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     [PREVIEW1_MODULE]: createPreview1(ctx),
     [WASIX_MODULE]: { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) },
   };
+  // A guest that imports its memory gets one made from its declared limits (capped in secure mode).
+  let importedMemory: WebAssembly.Memory | undefined;
+  if (cfg.importedMemory) {
+    try {
+      importedMemory = new WebAssembly.Memory(cfg.importedMemory);
+    } catch (err) {
+      return { outcome: { kind: 'failed', cause: 'memory', message: `cannot create the guest's memory: ${(err as Error).message}` }, usage: usage() };
+    }
+    imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: importedMemory };
+  }
   for (const { module, name } of cfg.trappingImports) {
     const ns = (imports[module] ??= {}) as Record<string, unknown>;
     ns[name] = () => {
@@ -128,7 +139,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   let outcome: Outcome;
   try {
     const instance = new WebAssembly.Instance(cfg.module, imports);
-    const mem = instance.exports['memory'];
+    const mem = importedMemory ?? instance.exports['memory'];
     if (!(mem instanceof WebAssembly.Memory)) {
       return { outcome: { kind: 'failed', cause: 'link', message: 'module does not export its memory as "memory"' }, usage: usage() };
     }

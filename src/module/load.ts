@@ -11,6 +11,7 @@ import { formatSize } from '../policy/units.js';
 import { capMemory, MemoryTooLarge } from './memory-cap.js';
 import { capTables, TablesTooLarge } from './table-cap.js';
 import { importTypes, PROVIDED_TYPES } from './import-types.js';
+import { importedMemory, ImportedMemoryTooLarge, MEMORY_IMPORT, type ImportedMemory } from './imported-memory.js';
 
 export type ModuleSource = string | URL | Uint8Array | WebAssembly.Module;
 
@@ -20,6 +21,8 @@ export interface LoadedModule {
   label: string;
   /** Function imports no provider knows; they trap when called if allowed. */
   unknownImports: ImportName[];
+  /** The memory to create for a module that imports `env.memory` (limits already capped in secure mode). */
+  importedMemory?: ImportedMemory;
 }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -98,9 +101,25 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
       `'${label}' has no _start function: it is not a WASI command module`);
   }
 
+  let memory: ImportedMemory | undefined;
+  try {
+    memory = bytes ? importedMemory(bytes, memoryLimit) : undefined;
+  } catch (err) {
+    if (!(err instanceof ImportedMemoryTooLarge)) throw err;
+    throw new CapsuleError(ExitCode.MEMORY_LIMIT, `'${label}' needs ${formatSize(err.initialBytes)} of memory at start, ` +
+      `over its limit of ${formatSize(err.limitBytes)} (--memory)`);
+  }
+
   const unknown: ImportName[] = [];
   const unusable: string[] = [];
   for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.kind === 'memory' && imp.module === MEMORY_IMPORT.module && imp.name === MEMORY_IMPORT.name) {
+      if (memory) continue;
+      throw new CapsuleError(ExitCode.BAD_MODULE, bytes
+        ? `'${label}' imports a memory Capsule cannot create (a 64-bit memory or custom page size)`
+        : `'${label}' imports its memory: pass the module's bytes or path, not a precompiled WebAssembly.Module, ` +
+          'so that Capsule can read the limits it declares');
+    }
     if (imp.kind === 'function' && ((imp.module === PREVIEW1_MODULE && PREVIEW1_NAMES.has(imp.name)) ||
         (imp.module === WASIX_MODULE && WASIX_SOCKET_NAMES.has(imp.name)))) continue;
     if (imp.kind === 'function') unknown.push({ module: imp.module, name: imp.name });
@@ -123,5 +142,5 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     throw new CapsuleError(ExitCode.BAD_MODULE,
       `'${label}' imports unknown functions: ${names} (--trap-unknown-imports lets them trap only when called)`);
   }
-  return { module, label, unknownImports: unknown };
+  return { module, label, unknownImports: unknown, ...(memory ? { importedMemory: memory } : {}) };
 }

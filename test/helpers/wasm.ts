@@ -32,7 +32,7 @@ export interface FuncType { params: number[]; results: number[] }
 export type Import =
   | { module: string; name: string; kind: 'func'; type: number }
   | { module: string; name: string; kind: 'global'; valtype: number }
-  | { module: string; name: string; kind: 'memory'; min: number };
+  | { module: string; name: string; kind: 'memory'; min: number; max?: number; shared?: boolean };
 export interface Export { name: string; kind: 'func' | 'memory'; index: number }
 export interface Func { type: number; body: number[] }
 
@@ -51,7 +51,8 @@ export function wasmModule(m: ModuleSpec): Uint8Array {
     const head = [...name(i.module), ...name(i.name)];
     if (i.kind === 'func') return [...head, 0x00, ...u32(i.type)];
     if (i.kind === 'global') return [...head, 0x03, i.valtype, 0x00];
-    return [...head, 0x02, 0x00, ...u32(i.min)];
+    const flags = (i.max !== undefined ? 0x01 : 0) | (i.shared ? 0x02 : 0);
+    return [...head, 0x02, flags, ...u32(i.min), ...(i.max !== undefined ? u32(i.max) : [])];
   });
   const funcs = (m.funcs ?? []).map((f) => u32(f.type));
   const memories = m.memory === undefined ? [] : [[0x00, ...u32(m.memory)]];
@@ -76,6 +77,14 @@ export function wasmModule(m: ModuleSpec): Uint8Array {
 export const op = {
   i32Const: (n: number): number[] => [0x41, ...signedLeb(n)],
   call: (f: number): number[] => [0x10, ...u32(f)],
+  /** i32.store at a constant address of a constant value. */
+  store: (addr: number, value: number): number[] => [0x41, ...signedLeb(addr), 0x41, ...signedLeb(value), 0x36, 0x02, 0x00],
+  /** memory.grow by `pages`, result on the stack (-1 when refused). */
+  grow: (pages: number): number[] => [0x41, ...signedLeb(pages), 0x40, 0x00],
+  drop: [0x1a],
+  i32Eq: [0x46],
+  /** if (no result) ... end */
+  ifThen: (body: number[]): number[] => [0x04, 0x40, ...body, 0x0b],
 };
 
 function signedLeb(n: number): number[] {
