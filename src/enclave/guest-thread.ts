@@ -54,7 +54,7 @@ export function runGuestThread(cfg: GuestThreadConfig, post: (m: EnclaveMessage)
     reason: boundText(d.reason), errno: errnoName(d.errno) }) }));
 
   const threads = threadContext({
-    memory: cfg.memory, guestMemory: memory, tid, table,
+    memory: () => cfg.memory, guestMemory: memory, tid, table,
     start: (newTid, newSlot, newArg) => post({ kind: 'spawn', tid: newTid, slot: newSlot, arg: newArg }),
   });
   // Clocks, randomness, exit and sleeping need nothing from the service.

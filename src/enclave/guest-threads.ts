@@ -13,8 +13,8 @@ import type { ThreadContext } from '../abi/wasix/thread-context.js';
 import { MAIN_TID, ThreadTable } from './thread-table.js';
 
 export interface ThreadHost {
-  /** The guest's memory, shared between its threads (or not, for a single-threaded guest). */
-  memory: WebAssembly.Memory;
+  /** The guest's memory, shared between its threads (or not, for a single-threaded guest); once it exists. */
+  memory: () => WebAssembly.Memory | undefined;
   guestMemory: GuestMemory;
   tid: number;
   /** Absent when the guest cannot have threads (its memory is not imported and shared). */
@@ -33,7 +33,7 @@ export function threadContext(h: ThreadHost): ThreadContext {
   let view: Int32Array | undefined;
   /** A view of the shared memory, renewed when the guest grew it. */
   const words = (): Int32Array | undefined => {
-    const buffer = h.memory.buffer;
+    const buffer = h.memory()?.buffer;
     if (!(buffer instanceof SharedArrayBuffer)) return undefined;
     if (view?.buffer !== buffer) view = new Int32Array(buffer);
     return view;

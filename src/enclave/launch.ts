@@ -5,14 +5,17 @@
 
 import type { Readable } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
-import { Control, type EnclaveConfig, type EnclaveReport, type Outcome, type Usage } from './protocol.js';
+import { Control, type EnclaveConfig, type EnclaveMessage, type EnclaveReport, type Outcome, type Usage } from './protocol.js';
 import { takeWorker } from './pool.js';
+import { GuestThreads } from './thread-host.js';
 import { Ring } from '../layer/ring.js';
 import { InputPump, OutputPump, type OutputSink } from './stdio.js';
 
 /** Output ring size: large enough that a chatty guest rarely waits for the host. */
 const OUTPUT_RING_BYTES = 1 << 20;
 const INPUT_RING_BYTES = 1 << 16;
+/** How long the service of a threaded guest that has ended may take to report its usage. */
+const FINISH_GRACE_MS = 1000;
 
 /** How an enclave joins its layer: a port for its calls, and what to do when it is gone. */
 export interface LayerMembership {
@@ -71,10 +74,25 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     let stopped: Outcome | undefined;
     const worker = takeWorker();
     worker.postMessage(config, [membership.port]);
+    const threads = new GuestThreads(o, control, (outcome) => finish(outcome));
     const stop = (outcome: Outcome): void => {
       if (report || stopped) return;
       stopped = outcome;
+      void threads.stopAll();
       void worker.terminate();
+    };
+    // A thread of a threaded guest ended it: its service reports the usage, then goes.
+    const finish = (outcome: Outcome): void => {
+      if (report || stopped) return;
+      stopped = outcome;
+      void threads.stopAll();
+      Atomics.store(ctrl, Control.FINISH, 1);
+      for (const word of [Control.CALLS, Control.EPOCH]) {
+        Atomics.add(ctrl, word, 1);
+        Atomics.notify(ctrl, word);
+      }
+      // A service held up in a host call is not waited for long.
+      setTimeout(() => void worker.terminate(), FINISH_GRACE_MS).unref();
     };
     onStart?.({
       closeOutput(fd: number) {
@@ -95,10 +113,14 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     o.signal?.addEventListener('abort', onAbort, { once: true });
     if (o.signal?.aborted) onAbort();
 
-    worker.on('message', (r: EnclaveReport) => { report = r; });
+    worker.on('message', (m: EnclaveReport | EnclaveMessage) => {
+      if ('kind' in m) threads.onMessage(m);
+      else report = m;
+    });
     let crash: Error | undefined;
     worker.on('error', (err) => { crash = err; });
-    worker.once('exit', () => {
+    worker.once('exit', async () => {
+      await threads.stopAll();
       if (timer) clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
       inputPump.stop();

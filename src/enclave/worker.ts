@@ -2,14 +2,15 @@
 // (descriptor table, mounts, stdio and sockets over shared memory),
 // instantiates the module with the ABI glue, runs `_start` and reports how it
 // ended. Calls that need no shared state are served right here, on this
-// thread; the rest go to the layer (rpc.ts).
+// thread; the rest go to the layer (rpc.ts). A threaded guest runs each of its
+// threads on an enclave thread of its own (guest-thread.ts); this thread then
+// holds its system view and answers the calls they forward.
 
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { Errno, errnoName } from '../abi/errno.js';
+import { errnoName } from '../abi/errno.js';
 import { GuestStop, setDenialHook } from '../abi/errors.js';
 import { boundText } from '../audit/escape.js';
-import { ProcExit, ProcSignal } from '../abi/exit.js';
 import { GuestMemory, encodeUtf8 } from '../abi/memory.js';
 import { createPreview1, PREVIEW1_MODULE } from '../abi/preview1/index.js';
 import { sockFunctions } from '../abi/preview1/sock.js';
@@ -30,10 +31,17 @@ import { Ring } from '../layer/ring.js';
 import { InputStream, OutputStream } from '../layer/stdio.js';
 import { formatSize } from '../policy/units.js';
 import { MEMORY_IMPORT } from '../module/imported-memory.js';
-import { AUDIT_FD, Control, type EnclaveConfig, type EnclaveReport, type Outcome, type Usage } from './protocol.js';
+import { AUDIT_FD, Control, type EnclaveConfig, type EnclaveMessage, type EnclaveReport, type GuestThreadConfig, type Outcome, type Usage } from './protocol.js';
+import { CallMailbox, type ImportFunction } from './call-forwarding.js';
+import { functionImports, importsSpawn, serveGuestThread } from './guest-thread.js';
+import { threadContext } from './guest-threads.js';
+import { outcomeOf } from './outcome.js';
+import { MAIN_TID, ThreadTable } from './thread-table.js';
+import { WASI_THREADS_MODULE } from '../abi/wasix/names.js';
+import { threadFunctions } from '../abi/wasix/threads.js';
+import { wasiThreadsFunctions } from '../abi/wasix/wasi-threads.js';
 import { LayerClient } from './layer-client.js';
 import { InputReader, OutputWriter } from './guest-stdio.js';
-import { describeTrap } from './traps.js';
 
 /** CPU time of this thread, from the kernel (Linux), in ms. */
 function threadCpuMs(): number | undefined {
@@ -92,6 +100,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     return { outcome: { kind: 'failed', cause: 'mount', message: `cannot open a mount: ${(err as Error).message}` }, usage: usage() };
   }
 
+  let serveNested: (() => void) | undefined;
   const net = new LayerClient<NetRequest>(cfg.layerPort, control);
   const events: EnclaveEvents = {
     epoch: () => Atomics.load(control, Control.EPOCH),
@@ -100,6 +109,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
       const t = performance.now();
       Atomics.wait(control, Control.EPOCH, seen, timeoutMs === Infinity ? undefined : timeoutMs);
       waited += performance.now() - t;
+      // The service of a threaded guest answers other threads' calls while one waits.
+      serveNested?.();
     },
   };
   const socketContext: SocketContext = { net, events, usage: sockets };
@@ -115,10 +126,6 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     net,
     openSocket: (fd, family, type) => SocketDescriptor.open(socketContext, fd, family, type),
   };
-  const imports: WebAssembly.Imports = {
-    [PREVIEW1_MODULE]: createPreview1(ctx),
-    [WASIX_MODULE]: { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) },
-  };
   // A guest that imports its memory gets one made from its declared limits (capped in secure mode).
   let importedMemory: WebAssembly.Memory | undefined;
   if (cfg.importedMemory) {
@@ -127,8 +134,19 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     } catch (err) {
       return { outcome: { kind: 'failed', cause: 'memory', message: `cannot create the guest's memory: ${(err as Error).message}` }, usage: usage() };
     }
-    imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: importedMemory };
   }
+  // A guest that imports a shared memory and a spawn call runs each of its threads (main included)
+  // on an enclave thread of its own; this one then serves their calls (guest-thread.ts).
+  const threaded = importedMemory?.buffer instanceof SharedArrayBuffer && importsSpawn(cfg.module);
+  // Single-threaded, the guest runs here: its thread calls are answered by a one-thread context.
+  let wasmMemory = importedMemory;
+  const threads = threadContext({ memory: () => wasmMemory, guestMemory: memory, tid: MAIN_TID });
+  const imports: WebAssembly.Imports = {
+    [PREVIEW1_MODULE]: createPreview1(ctx),
+    [WASIX_MODULE]: { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx), ...threadFunctions(threads) },
+    [WASI_THREADS_MODULE]: wasiThreadsFunctions(threads),
+  };
+  if (importedMemory) imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: importedMemory };
   for (const { module, name } of cfg.trappingImports) {
     const ns = (imports[module] ??= {}) as Record<string, unknown>;
     ns[name] = () => {
@@ -138,18 +156,22 @@ function run(cfg: EnclaveConfig): EnclaveReport {
 
   let outcome: Outcome;
   try {
-    const instance = new WebAssembly.Instance(cfg.module, imports);
-    const mem = importedMemory ?? instance.exports['memory'];
-    if (!(mem instanceof WebAssembly.Memory)) {
-      return { outcome: { kind: 'failed', cause: 'link', message: 'module does not export its memory as "memory"' }, usage: usage() };
+    if (threaded) {
+      memory.attach(importedMemory!);
+      checkStartMemory(cfg, memory);
+      outcome = serveThreads(cfg, control, importedMemory!, imports, (serve) => { serveNested = serve; });
+    } else {
+      const instance = new WebAssembly.Instance(cfg.module, imports);
+      const mem = importedMemory ?? instance.exports['memory'];
+      if (!(mem instanceof WebAssembly.Memory)) {
+        return { outcome: { kind: 'failed', cause: 'link', message: 'module does not export its memory as "memory"' }, usage: usage() };
+      }
+      memory.attach(mem);
+      wasmMemory = mem;
+      checkStartMemory(cfg, memory);
+      (instance.exports['_start'] as () => void)();
+      outcome = { kind: 'exit', code: 0 };
     }
-    memory.attach(mem);
-    // A precompiled module could not be capped before compiling: check it now.
-    if (cfg.mode === 'secure' && memory.size > cfg.limits.memoryBytes) {
-      throw new GuestStop('memory', `the module needs ${formatSize(memory.size)} of memory at start, over its limit of ${formatSize(cfg.limits.memoryBytes)}`);
-    }
-    (instance.exports['_start'] as () => void)();
-    outcome = { kind: 'exit', code: 0 };
   } catch (err) {
     outcome = outcomeOf(err, cfg, memory);
   }
@@ -162,8 +184,44 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   return report;
 }
 
+/** A precompiled module could not be capped before compiling: its memory is checked at start. */
+function checkStartMemory(cfg: EnclaveConfig, memory: GuestMemory): void {
+  if (cfg.mode === 'secure' && memory.size > cfg.limits.memoryBytes) {
+    throw new GuestStop('memory', `the module needs ${formatSize(memory.size)} of memory at start, over its limit of ${formatSize(cfg.limits.memoryBytes)}`);
+  }
+}
+
+/**
+ * The service of a threaded guest: starts its main thread, then answers the
+ * calls its threads forward until the host says the guest has ended (or a
+ * call ends it: an exit, a signal, a trap).
+ */
+function serveThreads(cfg: EnclaveConfig, control: Int32Array, shared: WebAssembly.Memory, imports: WebAssembly.Imports,
+  onServe: (serve: () => void) => void): Outcome {
+  const table = ThreadTable.create(cfg.limits.maxThreads);
+  const mailbox = CallMailbox.create(cfg.limits.maxThreads, control);
+  const fns = functionImports(cfg.module).map(({ module, name }) =>
+    (imports[module] as Record<string, ImportFunction> | undefined)?.[name] as ImportFunction);
+  const finished = (): boolean => Atomics.load(control, Control.FINISH) !== 0;
+  onServe(() => {
+    if (finished()) throw new GuestStop('finish', 'the guest has ended');
+    mailbox.serve(fns);
+  });
+  const post = (m: EnclaveMessage): void => parentPort!.postMessage(m);
+  post({ kind: 'threading', memory: shared, threads: table.sab, calls: mailbox.sab });
+  post({ kind: 'spawn', tid: MAIN_TID, slot: 0, arg: 0 });
+  while (!finished()) {
+    const seen = Atomics.load(control, Control.CALLS);
+    mailbox.serve(fns);
+    Atomics.wait(control, Control.CALLS, seen);
+  }
+  // The host ended the guest and decides how it ended.
+  return { kind: 'exit', code: 0 };
+}
+
 // The thread may be started before its guest is known (see pool.ts): it waits for its one config.
-parentPort!.once('message', (cfg: EnclaveConfig) => {
-  parentPort!.postMessage(run(cfg));
+parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig) => {
+  if ('kind' in cfg) serveGuestThread(cfg);
+  else parentPort!.postMessage(run(cfg));
   parentPort!.close();
 });

@@ -113,7 +113,14 @@ export const PROVIDED_TYPES: ReadonlyMap<string, string> = (() => {
     resolve: sig([I, I, I, I, I, I]),
     sock_recv: p1['sock_recv']!, sock_send: p1['sock_send']!, sock_shutdown: p1['sock_shutdown']!, sock_accept: p1['sock_accept']!,
   };
+  const threads: Record<string, string> = {
+    thread_spawn_v2: sig([I, I]), thread_exit: sig([I], false), thread_id: sig([I]), thread_join: sig([I]),
+    thread_parallelism: sig([I]), thread_sleep: sig([L]), futex_wait: sig([I, I, I, I]), futex_wake: sig([I, I]),
+    futex_wake_all: sig([I, I]),
+  };
   return new Map([
+    ...Object.entries(threads).map(([k, v]) => [`wasix_32v1.${k}`, v] as [string, string]),
+    ['wasi.thread-spawn', sig([I])], ['wasi.thread_spawn', sig([I])],
     ...Object.entries(p1).map(([k, v]) => [`wasi_snapshot_preview1.${k}`, v] as [string, string]),
     ...Object.entries(wasix).map(([k, v]) => [`wasix_32v1.${k}`, v] as [string, string]),
   ]);

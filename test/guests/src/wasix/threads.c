@@ -1,0 +1,185 @@
+// Threads test guest (WASIX toolchain): argv[1] picks a scenario.
+//   basic      workers add to a counter under a mutex, signal a condition
+//              variable, are joined; prints the total and thread ids
+//   futex      a timed condition wait and a raw futex_wait time out
+//   exhaust    spawns until pthread_create fails; prints how many ran
+//   block      a thread blocks in a futex forever, main joins it
+//   spin       a thread spins forever, main joins it
+//   trap       a thread traps (unreachable) while main waits
+//   exit       a thread calls exit(7) while main waits
+//   detach     main leaves with pthread_exit; the last thread exits with 5
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <wasi/api.h>
+
+#define WORKERS 4
+#define ROUNDS 1000
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+static long counter;
+static int finished;
+
+static void *add(void *arg) {
+  for (int i = 0; i < ROUNDS; i++) {
+    pthread_mutex_lock(&lock);
+    counter += (long)(intptr_t)arg;
+    pthread_mutex_unlock(&lock);
+  }
+  pthread_mutex_lock(&lock);
+  finished++;
+  pthread_cond_signal(&done_cond);
+  pthread_mutex_unlock(&lock);
+  __wasi_tid_t tid = 0;
+  (void)__wasi_thread_id(&tid);
+  return (void *)(intptr_t)tid;
+}
+
+static int basic(void) {
+  pthread_t t[WORKERS];
+  for (int i = 0; i < WORKERS; i++) {
+    if (pthread_create(&t[i], NULL, add, (void *)(intptr_t)(i + 1)) != 0) { perror("pthread_create"); return 1; }
+  }
+  pthread_mutex_lock(&lock);
+  while (finished < WORKERS) pthread_cond_wait(&done_cond, &lock);
+  pthread_mutex_unlock(&lock);
+  int distinct = 1;
+  intptr_t ids[WORKERS];
+  for (int i = 0; i < WORKERS; i++) {
+    void *r;
+    pthread_join(t[i], &r);
+    ids[i] = (intptr_t)r;
+    if (ids[i] <= 1) distinct = 0;
+    for (int j = 0; j < i; j++) if (ids[j] == ids[i]) distinct = 0;
+  }
+  __wasi_tid_t self = 0;
+  (void)__wasi_thread_id(&self);
+  __wasi_size_t par = 0;
+  (void)__wasi_thread_parallelism(&par);
+  printf("counter=%ld finished=%d main=%u distinct=%d parallelism>=1:%d\n", counter, finished, (unsigned)self, distinct, par >= 1);
+  return 0;
+}
+
+static long ms_since(struct timespec *a) {
+  struct timespec b;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
+static int futex(void) {
+  struct timespec start, deadline;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_nsec += 150 * 1000000;
+  if (deadline.tv_nsec >= 1000000000) { deadline.tv_sec++; deadline.tv_nsec -= 1000000000; }
+  pthread_mutex_lock(&lock);
+  int r = pthread_cond_timedwait(&done_cond, &lock, &deadline);
+  pthread_mutex_unlock(&lock);
+  long cond_ms = ms_since(&start);
+
+  static uint32_t word = 0;
+  __wasi_option_timestamp_t timeout = { .tag = __WASI_OPTION_SOME, .u = { .some = 100 * 1000000ull } };
+  __wasi_bool_t woken = 1;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  __wasi_errno_t e = __wasi_futex_wait(&word, 0, &timeout, &woken);
+  long futex_ms = ms_since(&start);
+  // A word that does not hold the expected value returns at once.
+  __wasi_errno_t e2 = __wasi_futex_wait(&word, 1, &timeout, &woken);
+  __wasi_bool_t none = 1;
+  (void)__wasi_futex_wake(&word, &none);
+  printf("cond=%s waited>=140:%d futex=%d woken=%d waited>=90:%d mismatch=%d nobody-woken=%d\n",
+    r == ETIMEDOUT ? "ETIMEDOUT" : strerror(r), cond_ms >= 140, e, woken, futex_ms >= 90, e2, none == 0);
+  return 0;
+}
+
+static void *park(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&lock);
+  while (!finished) pthread_cond_wait(&done_cond, &lock);
+  pthread_mutex_unlock(&lock);
+  return NULL;
+}
+
+static int exhaust(void) {
+  pthread_t t[64];
+  int n = 0, err = 0;
+  while (n < 64 && (err = pthread_create(&t[n], NULL, park, NULL)) == 0) n++;
+  printf("started=%d error=%s\n", n, err == EAGAIN ? "EAGAIN" : strerror(err));
+  fflush(stdout);
+  pthread_mutex_lock(&lock);
+  finished = 1;
+  pthread_cond_broadcast(&done_cond);
+  pthread_mutex_unlock(&lock);
+  for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
+  // The limit counts threads running at once: ended ones make room again.
+  pthread_t again;
+  int r = pthread_create(&again, NULL, park, NULL);
+  if (r == 0) pthread_join(again, NULL);
+  printf("after join: %s\n", r == 0 ? "ok" : strerror(r));
+  return 0;
+}
+
+static void *block(void *arg) {
+  (void)arg;
+  printf("blocking\n");
+  fflush(stdout);
+  static uint32_t word = 0;
+  __wasi_option_timestamp_t none = { .tag = __WASI_OPTION_NONE };
+  __wasi_bool_t woken;
+  for (;;) (void)__wasi_futex_wait(&word, 0, &none, &woken);
+  return NULL;
+}
+
+static volatile int sink;
+static void *spin(void *arg) {
+  (void)arg;
+  printf("spinning\n");
+  fflush(stdout);
+  for (;;) sink++;
+  return NULL;
+}
+
+static void *trap(void *arg) {
+  (void)arg;
+  usleep(20000);
+  __builtin_trap();
+  return NULL;
+}
+
+static void *leave(void *arg) {
+  usleep(20000);
+  exit((int)(intptr_t)arg);
+  return NULL;
+}
+
+static void *last(void *arg) {
+  (void)arg;
+  usleep(50000);
+  printf("last thread\n");
+  fflush(stdout);
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "basic";
+  pthread_t t;
+  if (!strcmp(mode, "basic")) return basic();
+  if (!strcmp(mode, "futex")) return futex();
+  if (!strcmp(mode, "exhaust")) return exhaust();
+  if (!strcmp(mode, "detach")) {
+    pthread_create(&t, NULL, last, NULL);
+    pthread_exit(NULL);
+  }
+  void *(*fn)(void *) = !strcmp(mode, "block") ? block : !strcmp(mode, "spin") ? spin
+    : !strcmp(mode, "trap") ? trap : !strcmp(mode, "exit") ? leave : NULL;
+  if (!fn) { fprintf(stderr, "unknown mode %s\n", mode); return 2; }
+  pthread_create(&t, NULL, fn, (void *)7);
+  pthread_join(t, NULL);
+  printf("joined\n");
+  return 0;
+}
