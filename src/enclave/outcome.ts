@@ -4,7 +4,7 @@
 
 import { Errno, errnoName } from '../abi/errno.js';
 import { GuestStop } from '../abi/errors.js';
-import { ProcExit, ProcSignal } from '../abi/exit.js';
+import { ProcExit, ProcSignal, ThreadExit } from '../abi/exit.js';
 import type { GuestMemory } from '../abi/memory.js';
 import { formatSize } from '../policy/units.js';
 import type { EnclaveConfig, Outcome } from './protocol.js';
@@ -12,6 +12,8 @@ import { describeTrap } from './traps.js';
 
 export function outcomeOf(err: unknown, cfg: Pick<EnclaveConfig, 'mode' | 'limits'>, memory: GuestMemory): Outcome {
   if (err instanceof ProcExit) return { kind: 'exit', code: err.code };
+  // The guest's last thread ended: the process ends with its status.
+  if (err instanceof ThreadExit) return { kind: 'exit', code: err.code };
   if (err instanceof ProcSignal) return { kind: 'signal', signal: err.signal, code: err.code };
   if (err instanceof GuestStop) return { kind: 'limit', limit: err.reason, message: err.message };
   if (err instanceof WebAssembly.LinkError) return { kind: 'failed', cause: 'link', message: `cannot link the module: ${err.message}` };

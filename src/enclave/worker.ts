@@ -13,9 +13,10 @@ import { GuestStop, setDenialHook } from '../abi/errors.js';
 import { boundText } from '../audit/escape.js';
 import { GuestMemory, encodeUtf8 } from '../abi/memory.js';
 import { createPreview1, PREVIEW1_MODULE } from '../abi/preview1/index.js';
-import { sockFunctions } from '../abi/preview1/sock.js';
 import type { WasixContext } from '../abi/wasix/context.js';
-import { WASIX_MODULE, wasixSocketFunctions } from '../abi/wasix/sockets.js';
+import { createWasix, WASIX_MODULE } from '../abi/wasix/index.js';
+import { Signals } from '../abi/wasix/signals.js';
+import { WorkingDirectory } from '../layer/fs/working-directory.js';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, READ_ONLY_INHERITING, WRITE_RIGHTS } from '../abi/witx.js';
 import { HostDir } from '../host/fs.js';
 import { randomFill } from '../host/random.js';
@@ -83,6 +84,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   fds.set(2, new OutputStream(out, 2, cfg.terminals.stderr));
 
   const listings = new Listings();
+  const roots: DirectoryDescriptor[] = [];
   try {
     for (const mount of cfg.mounts) {
       const node: DirNode = mount.hostPath !== undefined
@@ -95,6 +97,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
         : new DirectoryDescriptor(node, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, mount.guestPath, counters, listings);
       if (mount.readOnly) root.readOnlyMount = mount.guestPath;
       fds.add(root);
+      roots.push(root);
     }
   } catch (err) {
     return { outcome: { kind: 'failed', cause: 'mount', message: `cannot open a mount: ${(err as Error).message}` }, usage: usage() };
@@ -102,13 +105,19 @@ function run(cfg: EnclaveConfig): EnclaveReport {
 
   let serveNested: (() => void) | undefined;
   const net = new LayerClient<NetRequest>(cfg.layerPort, control);
+  const signals = new Signals();
   const events: EnclaveEvents = {
     epoch: () => Atomics.load(control, Control.EPOCH),
     wait: (seen, timeoutMs) => {
-      if (timeoutMs <= 0) return;
-      const t = performance.now();
-      Atomics.wait(control, Control.EPOCH, seen, timeoutMs === Infinity ? undefined : timeoutMs);
-      waited += performance.now() - t;
+      // A signal timer due before the wait would end cuts it short, and is delivered then.
+      const untilTimer = signals.nextTimer - performance.now();
+      const wait = Math.min(timeoutMs, untilTimer);
+      if (wait > 0) {
+        const t = performance.now();
+        Atomics.wait(control, Control.EPOCH, seen, wait === Infinity ? undefined : wait);
+        waited += performance.now() - t;
+      }
+      signals.fireDue();
       // The service of a threaded guest answers other threads' calls while one waits.
       serveNested?.();
     },
@@ -125,6 +134,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     waitForEvents: events.wait,
     net,
     openSocket: (fd, family, type) => SocketDescriptor.open(socketContext, fd, family, type),
+    signals,
+    cwd: new WorkingDirectory(roots),
   };
   // A guest that imports its memory gets one made from its declared limits (capped in secure mode).
   let importedMemory: WebAssembly.Memory | undefined;
@@ -142,8 +153,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   let wasmMemory = importedMemory;
   const threads = threadContext({ memory: () => wasmMemory, guestMemory: memory, tid: MAIN_TID });
   const imports: WebAssembly.Imports = {
-    [PREVIEW1_MODULE]: createPreview1(ctx),
-    [WASIX_MODULE]: { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx), ...threadFunctions(threads) },
+    [PREVIEW1_MODULE]: withSignalTimers(createPreview1(ctx), signals),
+    [WASIX_MODULE]: withSignalTimers({ ...createWasix(ctx), ...threadFunctions(threads) }, signals),
     [WASI_THREADS_MODULE]: wasiThreadsFunctions(threads),
   };
   if (importedMemory) imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: importedMemory };
@@ -168,6 +179,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
       }
       memory.attach(mem);
       wasmMemory = mem;
+      signals.attach(instance.exports);
       checkStartMemory(cfg, memory);
       (instance.exports['_start'] as () => void)();
       outcome = { kind: 'exit', code: 0 };
@@ -189,6 +201,22 @@ function checkStartMemory(cfg: EnclaveConfig, memory: GuestMemory): void {
   if (cfg.mode === 'secure' && memory.size > cfg.limits.memoryBytes) {
     throw new GuestStop('memory', `the module needs ${formatSize(memory.size)} of memory at start, over its limit of ${formatSize(cfg.limits.memoryBytes)}`);
   }
+}
+
+/**
+ * Delivers signal timers that fell due during a call when it returns, as a
+ * kernel does on the way back to user space; one comparison when none is set.
+ */
+function withSignalTimers(fns: Record<string, (...args: never[]) => unknown>, signals: Signals): Record<string, (...args: never[]) => unknown> {
+  const out: Record<string, (...args: never[]) => unknown> = {};
+  for (const [name, fn] of Object.entries(fns)) {
+    out[name] = (...args: never[]) => {
+      const result = fn(...args);
+      if (signals.nextTimer !== Infinity) signals.fireDue();
+      return result;
+    };
+  }
+  return out;
 }
 
 /**

@@ -112,6 +112,15 @@ export const PROVIDED_TYPES: ReadonlyMap<string, string> = (() => {
     sock_get_opt_time: sig([I, I, I]), sock_set_opt_size: sig([I, I, L]), sock_get_opt_size: sig([I, I, I]),
     resolve: sig([I, I, I, I, I, I]),
     sock_recv: p1['sock_recv']!, sock_send: p1['sock_send']!, sock_shutdown: p1['sock_shutdown']!, sock_accept: p1['sock_accept']!,
+    proc_exit2: sig([I], false), proc_id: sig([I]), proc_parent: sig([I, I]), proc_signals_sizes_get: sig([I]),
+    proc_signals_get: sig([I]), callback_signal: sig([I, I], false), thread_signal: sig([I, I]),
+    proc_raise_interval: sig([I, L, I]), proc_fork: sig([I, I]), proc_join: sig([I, I, I]),
+    fd_dup: sig([I, I]), fd_dup2: sig([I, I, I, I]), fd_fdflags_get: sig([I, I]), fd_fdflags_set: sig([I, I]),
+    fd_pipe: sig([I, I]), fd_event: sig([L, I, I]),
+    getcwd: sig([I, I]), chdir: sig([I, I]), path_open2: sig([I, I, I, I, I, L, L, I, I, I]),
+    epoll_create: sig([I]), epoll_ctl: sig([I, I, I, I]), epoll_wait: sig([I, I, I, L, I]),
+    thread_id: sig([I]), thread_exit: sig([I], false), futex_wait: sig([I, I, I, I]), futex_wake: sig([I, I]),
+    futex_wake_all: sig([I, I]),
   };
   const threads: Record<string, string> = {
     thread_spawn_v2: sig([I, I]), thread_exit: sig([I], false), thread_id: sig([I]), thread_join: sig([I]),

@@ -4,7 +4,7 @@
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/names.js';
-import { WASI_THREADS_MODULE, WASI_THREADS_NAMES, WASIX_MODULE, WASIX_SOCKET_NAMES, WASIX_THREAD_NAMES } from '../abi/wasix/names.js';
+import { WASI_THREADS_MODULE, WASI_THREADS_NAMES, WASIX_MODULE, WASIX_NAMES } from '../abi/wasix/names.js';
 import type { ImportName } from '../enclave/protocol.js';
 import { readRegularFile, UnreadableFile } from '../host/read-file.js';
 import { formatSize } from '../policy/units.js';
@@ -121,7 +121,7 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
           'so that Capsule can read the limits it declares');
     }
     if (imp.kind === 'function' && ((imp.module === PREVIEW1_MODULE && PREVIEW1_NAMES.has(imp.name)) ||
-        (imp.module === WASIX_MODULE && (WASIX_SOCKET_NAMES.has(imp.name) || WASIX_THREAD_NAMES.has(imp.name))) ||
+        (imp.module === WASIX_MODULE && WASIX_NAMES.has(imp.name)) ||
         (imp.module === WASI_THREADS_MODULE && WASI_THREADS_NAMES.has(imp.name)))) continue;
     if (imp.kind === 'function') unknown.push({ module: imp.module, name: imp.name });
     else unusable.push(`${imp.module}.${imp.name} (${imp.kind})`);

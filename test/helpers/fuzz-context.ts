@@ -14,9 +14,10 @@
 import { Errno, SysError } from '../../src/abi/errno.js';
 import { GuestMemory, encodeUtf8 } from '../../src/abi/memory.js';
 import { createPreview1 } from '../../src/abi/preview1/index.js';
-import { sockFunctions } from '../../src/abi/preview1/sock.js';
 import type { WasixContext } from '../../src/abi/wasix/context.js';
-import { wasixSocketFunctions } from '../../src/abi/wasix/sockets.js';
+import { createWasix } from '../../src/abi/wasix/index.js';
+import { Signals } from '../../src/abi/wasix/signals.js';
+import { WorkingDirectory } from '../../src/layer/fs/working-directory.js';
 import { ADDR_PORT_SIZE } from '../../src/abi/wasix/address.js';
 import { ClockId, DIRECTORY_RIGHTS, EventType, FILE_RIGHTS, Filetype, OFlags, READ_ONLY_INHERITING, SubClockFlags, WRITE_RIGHTS } from '../../src/abi/witx.js';
 import type { Readiness } from '../../src/layer/descriptor.js';
@@ -497,6 +498,8 @@ export function makeWorld(cfg: WorldConfig): World {
     waitForEvents: wait,
     net,
     openSocket: (fd, family, type) => SocketDescriptor.open(socketContext, fd, family, type),
+    signals: new Signals(),
+    cwd: new WorkingDirectory([fds.peek(3) as DirectoryDescriptor, fds.peek(10) as DirectoryDescriptor]),
   };
 
   const listing = (): string[] => {
@@ -508,7 +511,7 @@ export function makeWorld(cfg: WorldConfig): World {
   Object.assign(world, {
     ctx, memory, tmpfs, net, sink, stdin,
     preview1: createPreview1(ctx),
-    wasix: { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) } as Imports,
+    wasix: createWasix(ctx) as Imports,
     listing,
     snapshot(): string {
       const table = fds.numbers().map((n) => {

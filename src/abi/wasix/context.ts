@@ -1,11 +1,17 @@
-// What the WASIX socket glue needs beyond preview 1's context.
+// What the WASIX glue needs beyond preview 1's context.
 
 import type { Preview1Context } from '../preview1/context.js';
 import type { Family } from '../../layer/net/address.js';
 import type { NetCalls, SockType } from '../../layer/net/protocol.js';
 import type { SocketDescriptor } from '../../layer/net/socket.js';
+import type { WorkingDirectory } from '../../layer/fs/working-directory.js';
+import type { Signals } from './signals.js';
 
 export interface WasixContext extends Preview1Context {
   readonly net: NetCalls;
   openSocket(fd: number, family: Family, type: SockType): SocketDescriptor;
+  /** The guest's signal handling (callback, timers). */
+  readonly signals: Signals;
+  /** The guest's working directory (getcwd, chdir). */
+  readonly cwd: WorkingDirectory;
 }

@@ -1,4 +1,4 @@
-// The names of the WASIX socket functions Capsule provides, apart from their
+// The names of the WASIX functions Capsule provides, apart from their
 // implementation: what the host thread checks a module's imports against.
 
 export const WASIX_MODULE = 'wasix_32v1';
@@ -20,3 +20,19 @@ export const WASIX_THREAD_NAMES: ReadonlySet<string> = new Set([
 /** The wasi-threads proposal's module and its one function (wasi-threads.ts); early toolchains spelt it with '_'. */
 export const WASI_THREADS_MODULE = 'wasi';
 export const WASI_THREADS_NAMES: ReadonlySet<string> = new Set(['thread-spawn', 'thread_spawn']);
+
+/** Process, signal, descriptor, path and epoll calls (src/abi/wasix/*.ts, one file per area). */
+export const WASIX_SYSTEM_NAMES: ReadonlySet<string> = new Set([
+  'proc_exit2', 'proc_id', 'proc_parent', 'proc_signals_sizes_get', 'proc_signals_get', 'callback_signal',
+  'thread_signal', 'proc_raise_interval', 'proc_fork', 'proc_join',
+  'fd_dup', 'fd_dup2', 'fd_fdflags_get', 'fd_fdflags_set', 'fd_pipe', 'fd_event',
+  'getcwd', 'chdir', 'path_open2',
+  'epoll_create', 'epoll_ctl', 'epoll_wait',
+]);
+
+/** What a program that starts no thread needs of the thread calls (threads-single.ts; threads.ts provides them all). */
+export const WASIX_SINGLE_THREAD_NAMES: ReadonlySet<string> = new Set([
+  'thread_id', 'thread_exit', 'futex_wait', 'futex_wake', 'futex_wake_all',
+]);
+
+export const WASIX_NAMES: ReadonlySet<string> = new Set([...WASIX_SOCKET_NAMES, ...WASIX_SYSTEM_NAMES, ...WASIX_THREAD_NAMES]);

@@ -11,7 +11,7 @@ import type { SockAddr } from '../../layer/net/address.js';
 import { ADDR_IP_SIZE, ADDR_PORT_SIZE, AddressFamily, readAddrPort, writeAddrIp, writeAddrPort } from './address.js';
 import type { WasixContext } from './context.js';
 
-export { WASIX_MODULE, WASIX_SOCKET_NAMES } from './names.js';
+export { WASIX_MODULE, WASIX_NAMES, WASIX_SOCKET_NAMES } from './names.js';
 
 const SockType = { STREAM: 1, DGRAM: 2 } as const;
 const Proto = { IP: 0, TCP: 6, UDP: 17 } as const;
