@@ -23,6 +23,9 @@ export interface ThreadHost {
   start?(tid: number, slot: number, arg: number): void;
 }
 
+/** How long a spawn at --max-threads waits for a thread that is ending. */
+const EXIT_GRACE_MS = 100;
+
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 function sleep(ms: number): void {
@@ -48,7 +51,14 @@ export function threadContext(h: ThreadHost): ThreadContext {
       if (!h.table || !h.start) {
         throw new Denial(Errno.NOTSUP, 'deny', 'the guest cannot start threads: its memory is not imported and shared', 'threads');
       }
-      const claimed = h.table.claim();
+      let claimed = h.table.claim();
+      // A joined thread may still be on its way out (libc wakes its joiner just before thread_exit):
+      // at the limit, a spawn waits a moment for such a place to come free.
+      const until = performance.now() + EXIT_GRACE_MS;
+      for (let left = EXIT_GRACE_MS; !claimed && left > 0; left = until - performance.now()) {
+        h.table.waitWhileLive(max, left);
+        claimed = h.table.claim();
+      }
       if (!claimed) {
         throw new Denial(Errno.AGAIN, 'limit', `the guest already runs ${max} threads, its limit (--max-threads)`, 'threads');
       }

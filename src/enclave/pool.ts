@@ -52,3 +52,8 @@ export function takeWorker(): Worker {
   while (idle.length < pool.spares) boot();
   return w;
 }
+
+/** Keeps at least `count` threads booted now (a threaded guest's next thread starts sooner). */
+export function ensureIdle(count: number): void {
+  while (idle.length < count) boot();
+}

@@ -4,7 +4,7 @@
 // a trap) or when the last thread is gone. Stopping the guest stops them all.
 
 import type { Worker } from 'node:worker_threads';
-import { takeWorker } from './pool.js';
+import { ensureIdle, takeWorker } from './pool.js';
 import { AUDIT_FD, type EnclaveConfig, type EnclaveMessage, type GuestThreadConfig, type Outcome, type ThreadingSetup, type ThreadStart } from './protocol.js';
 import type { OutputSink } from './stdio.js';
 
@@ -31,6 +31,8 @@ export class GuestThreads {
   private start(start: ThreadStart): void {
     if (this.stopping || !this.setup) return;
     const w = takeWorker();
+    // A guest that started one thread is likely to start another: have one booting.
+    ensureIdle(1);
     this.workers.add(w);
     const cfg: GuestThreadConfig = {
       kind: 'guest-thread', module: this.o.module, memory: this.setup.memory, threads: this.setup.threads,

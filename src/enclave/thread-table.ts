@@ -79,9 +79,9 @@ export class ThreadTable {
     return Atomics.load(this.words, SLOTS + slot) !== tid;
   }
 
-  /** Waits (no CPU) up to `timeoutMs` while more than `count` threads run. */
-  waitLiveBelow(count: number, timeoutMs: number): void {
+  /** Waits (no CPU) up to `timeoutMs` for the count of running threads to change, if it is `count` or more. */
+  waitWhileLive(count: number, timeoutMs: number): void {
     const live = Atomics.load(this.words, LIVE);
-    if (live > count) Atomics.wait(this.words, LIVE, live, timeoutMs);
+    if (live >= count) Atomics.wait(this.words, LIVE, live, timeoutMs);
   }
 }

@@ -7,7 +7,10 @@
 //   spin       a thread spins forever, main joins it
 //   trap       a thread traps (unreachable) while main waits
 //   exit       a thread calls exit(7) while main waits
-//   detach     main leaves with pthread_exit; the last thread exits with 5
+//   detach     main leaves with pthread_exit; the last thread ends the process
+//   hostile    thread and futex calls with impossible arguments; prints errnos
+//   garbage    spawns a thread whose start argument points outside memory
+//   churn      starts and joins 200 threads one after another
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -166,12 +169,51 @@ static void *last(void *arg) {
   return NULL;
 }
 
+static int hostile(void) {
+  __wasi_tid_t tid = 0;
+  __wasi_bool_t woken = 0;
+  __wasi_option_timestamp_t t = { .tag = __WASI_OPTION_SOME, .u = { .some = 1 } };
+  int spawn_end = __wasi_thread_spawn_v2((__wasi_thread_start_t *)0xffffffc8, &tid);
+  int spawn_tid = __wasi_thread_spawn_v2((__wasi_thread_start_t *)0x10000, (__wasi_tid_t *)0xfffffffe);
+  int unaligned = __wasi_futex_wait((uint32_t *)0x10002, 0, &t, &woken);
+  int outside = __wasi_futex_wait((uint32_t *)0xfffffffc, 0, &t, &woken);
+  int bad_timeout = __wasi_futex_wait((uint32_t *)0x10000, *(volatile uint32_t *)0x10000, (__wasi_option_timestamp_t *)0xfffffff8, &woken);
+  int bad_woken = __wasi_futex_wake((uint32_t *)0x10000, (__wasi_bool_t *)0xffffffff);
+  __wasi_tid_t self = 0;
+  (void)__wasi_thread_id(&self);
+  int join_self = __wasi_thread_join(self);
+  int join_unknown = __wasi_thread_join(0x1fffffff);
+  int sleep_zero = __wasi_thread_sleep(0);
+  int id_outside = __wasi_thread_id((__wasi_tid_t *)0xfffffffd);
+  printf("spawn_end=%d spawn_tid=%d unaligned=%d outside=%d bad_timeout=%d bad_woken=%d join_self=%d join_unknown=%d sleep_zero=%d id_outside=%d\n",
+    spawn_end, spawn_tid, unaligned, outside, bad_timeout, bad_woken, join_self, join_unknown, sleep_zero, id_outside);
+  return 0;
+}
+
+static void *nothing(void *arg) { return arg; }
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "basic";
   pthread_t t;
   if (!strcmp(mode, "basic")) return basic();
   if (!strcmp(mode, "futex")) return futex();
   if (!strcmp(mode, "exhaust")) return exhaust();
+  if (!strcmp(mode, "hostile")) return hostile();
+  if (!strcmp(mode, "garbage")) {
+    int r = (int)__wasi_thread_spawn((void *)0xffffff00);
+    printf("spawned %d\n", r > 0);
+    fflush(stdout);
+    for (;;) usleep(1000000);
+  }
+  if (!strcmp(mode, "churn")) {
+    int ok = 0;
+    for (int i = 0; i < 200; i++) {
+      void *r;
+      if (pthread_create(&t, NULL, nothing, (void *)(intptr_t)i) == 0 && pthread_join(t, &r) == 0 && (intptr_t)r == i) ok++;
+    }
+    printf("churn ok=%d\n", ok);
+    return 0;
+  }
   if (!strcmp(mode, "detach")) {
     pthread_create(&t, NULL, last, NULL);
     pthread_exit(NULL);
