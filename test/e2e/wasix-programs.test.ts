@@ -136,18 +136,22 @@ describe('darkhttpd, a real static HTTP server built unmodified', () => {
     });
   }
 
-  it('is reached by name from another guest: testminiwget, a real HTTP client, fetches a page guest-to-guest', { timeout: 60_000 }, async () => {
+  for (const mode of MODES) {
+  const where = mode === 'secure' ? 'on the virtual network' : 'through the host\'s loopback, a guest name resolving to it';
+  it(`is reached by name from another guest ${where}: testminiwget, a real HTTP client, fetches a page (${mode} mode)`, { timeout: 60_000 }, async () => {
     const out = fs.mkdtempSync(path.join(tmp.path, 'out-'));
-    const layer = new Layer();
+    const layer = new Layer({ mode });
+    // Normal mode: the guest's port is a host port, so one that is free.
+    const port = mode === 'secure' ? 8080 : await freePort();
     layer.addGuest('web');
     layer.addGuest('client');
     const stop = new AbortController();
     const web = watchedOutput();
-    const served = run(wasix('darkhttpd'), { layer, name: 'web', args: ['/www', '--port', '8080'],
+    const served = run(wasix('darkhttpd'), { layer, mode, name: 'web', args: ['/www', '--port', String(port)],
       dirs: [{ host: www, guest: '/www', readOnly: true }], stdout: web.stream, stderr: 'capture', signal: stop.signal });
     try {
       // The server's "listening" line sits in its stdio buffer (stdout is a pipe): the client tries until it is up.
-      const fetchOnce = () => run(wasix('testminiwget'), { layer, name: 'client', args: ['http://web:8080/index.html', '/out/got.html'],
+      const fetchOnce = () => run(wasix('testminiwget'), { layer, mode, name: 'client', args: [`http://web:${port}/index.html`, '/out/got.html'],
         dirs: [{ host: out, guest: '/out' }], stdout: 'capture', stderr: 'capture' });
       let client = await fetchOnce();
       for (let i = 0; i < 50 && client.exitCode !== 0; i++) {
@@ -164,4 +168,5 @@ describe('darkhttpd, a real static HTTP server built unmodified', () => {
       layer.close();
     }
   });
+  }
 });
