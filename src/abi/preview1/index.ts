@@ -24,7 +24,8 @@ export function createPreview1(ctx: Preview1Context): Imports {
   return process.env['CAPSULE_TRACE'] === '1' ? traced(all) : all;
 }
 
-function traced(fns: Imports): Imports {
+/** `fns` logging each call with its arguments and result to stderr. */
+export function traced(fns: Imports): Imports {
   const out: Imports = {};
   for (const [name, fn] of Object.entries(fns)) {
     out[name] = (...args: never[]) => {

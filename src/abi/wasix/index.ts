@@ -1,6 +1,7 @@
 // The wasix_32v1 import object: every function Capsule provides of the
 // module, assembled from one file per area.
 
+import { traced } from '../preview1/index.js';
 import { sockFunctions } from '../preview1/sock.js';
 import type { WasixContext } from './context.js';
 import { wasixDescriptorFunctions } from './descriptors.js';
@@ -13,7 +14,7 @@ import { singleThreadFunctions } from './threads-single.js';
 export { WASIX_MODULE, WASIX_NAMES } from './names.js';
 
 export function createWasix(ctx: WasixContext): Record<string, (...args: never[]) => unknown> {
-  return {
+  const all = {
     ...wasixSocketFunctions(ctx),
     ...sockFunctions(ctx),
     ...wasixProcessFunctions(ctx),
@@ -22,4 +23,5 @@ export function createWasix(ctx: WasixContext): Record<string, (...args: never[]
     ...wasixEpollFunctions(ctx),
     ...singleThreadFunctions(ctx),
   };
+  return process.env['CAPSULE_TRACE'] === '1' ? traced(all) : all;
 }
