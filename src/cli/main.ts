@@ -9,6 +9,7 @@ import { EXIT_CODE_HELP, ExitCode } from '../api/exit-codes.js';
 import { escapeJson } from '../audit/escape.js';
 import { formatTable, say } from './report.js';
 import { runCommandSpec } from './run-command.js';
+import { addFleetCommands } from './fleet-commands.js';
 
 function exitCodesHelp(): string {
   return '\nExit codes:\n' + EXIT_CODE_HELP.map(([c, t]) => `  ${c.padEnd(7)} ${t}`).join('\n') + '\n';
@@ -62,6 +63,8 @@ function program(): Command {
     .option('--pid <pid>', 'which running layer (default: the only one)')
     .option('--json', 'print JSON instead of a table')
     .action(socketsCommand);
+
+  addFleetCommands(cli, help);
   return cli;
 }
 
@@ -78,7 +81,7 @@ function tolerateClosedReaders(): void {
 export async function main(argv: string[]): Promise<void> {
   tolerateClosedReaders();
   try {
-    if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up or sockets (see capsule --help)');
+    if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up, sockets, worker, submit or serve (see capsule --help)');
     await program().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -1,0 +1,92 @@
+// One job run once: its files laid out in a private directory, its module
+// run through run() under its policy with output captured, and the result
+// the fleet stores (output kept head and tail, audit records bounded).
+
+import path from 'node:path';
+import { CapsuleError } from '../api/errors.js';
+import { ExitCode } from '../api/exit-codes.js';
+import { run, type DirMount } from '../api/run.js';
+import type { AuditRecord } from '../audit/record.js';
+import type { FailureCause } from '../enclave/protocol.js';
+import { parsePolicyDocument, type PolicyDocument } from '../policy/document.js';
+import { jobLimits } from './ceiling.js';
+import { jobDirectory, readOutputTree, writeInputTree } from './job-files.js';
+import { JOB_LIMITS, type JobResult, type JobSpec, type KeptStream } from './job.js';
+
+/** `bytes` kept whole up to `max`, else its first and last max/2 bytes. */
+export function keepHeadAndTail(bytes: Buffer | undefined, max = JOB_LIMITS.streamBytes): KeptStream {
+  const b = bytes ?? Buffer.alloc(0);
+  if (b.byteLength <= max) return { base64: b.toString('base64'), bytes: b.byteLength, cut: 0 };
+  const half = Math.floor(max / 2);
+  const kept = Buffer.concat([b.subarray(0, half), b.subarray(b.byteLength - half)]);
+  return { base64: kept.toString('base64'), bytes: b.byteLength, cut: b.byteLength - kept.byteLength };
+}
+
+const causeOf = (code: number): FailureCause =>
+  code === ExitCode.BAD_MODULE ? 'link' : code === ExitCode.NO_INPUT ? 'mount' : code === ExitCode.MEMORY_LIMIT ? 'memory' : 'internal';
+
+export type RunOutcome = Omit<JobResult, 'worker' | 'attempts'>;
+
+/**
+ * Runs `spec` with `module`. A job Capsule refuses (bad policy, module,
+ * mount) gives a result with outcome "failed"; only a fault of the host throws.
+ */
+export async function executeJob(spec: JobSpec, module: Uint8Array, signal: AbortSignal): Promise<RunOutcome> {
+  const records: AuditRecord[] = [];
+  let dropped = 0;
+  const onAudit = (r: AuditRecord): void => {
+    if (records.length < JOB_LIMITS.auditRecords) records.push(r);
+    else dropped++;
+  };
+  const work = await jobDirectory();
+  try {
+    const dirs: DirMount[] = [];
+    if (spec.input) {
+      const root = path.join(work.dir, 'input');
+      await writeInputTree(root, spec.input.files);
+      dirs.push({ host: root, guest: spec.input.mount, readOnly: spec.input.mode === 'ro' });
+    }
+    const outputRoot = path.join(work.dir, 'output');
+    if (spec.output) {
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(outputRoot, { mode: 0o700 });
+      dirs.push({ host: outputRoot, guest: spec.output.mount, readOnly: false });
+    }
+    const asked = spec.policy === undefined ? undefined : await parsePolicyDocument(spec.policy, 'policy');
+    const limits = jobLimits(asked?.limits ?? {});
+    const result = await run(module, {
+      args: spec.args,
+      ...(spec.argv0 !== undefined ? { argv0: spec.argv0 } : { argv0: 'job.wasm' }),
+      name: 'job',
+      ...(spec.policy !== undefined ? { policy: spec.policy as PolicyDocument, policyBase: '/' } : {}),
+      dirs,
+      limits,
+      stdin: Buffer.from(spec.stdin, 'base64'),
+      stdout: 'capture',
+      stderr: 'capture',
+      signal,
+      onAudit,
+    });
+    const files = spec.output ? await readOutputTree(outputRoot) : { files: [], filesCut: false };
+    return {
+      exitCode: result.exitCode,
+      exitCodeFrom: result.exitCodeFrom,
+      outcome: result.outcome,
+      cancelled: signal.aborted,
+      stdout: keepHeadAndTail(result.stdout),
+      stderr: keepHeadAndTail(result.stderr),
+      ...files,
+      audit: { records, dropped },
+      usage: result.usage,
+    };
+  } catch (err) {
+    if (!(err instanceof CapsuleError)) throw err;
+    const empty = keepHeadAndTail(undefined);
+    return {
+      exitCode: err.exitCode, exitCodeFrom: 'capsule', outcome: { kind: 'failed', cause: causeOf(err.exitCode), message: err.message },
+      cancelled: signal.aborted, stdout: empty, stderr: empty, files: [], filesCut: false, audit: { records, dropped }, usage: null,
+    };
+  } finally {
+    await work.dispose();
+  }
+}

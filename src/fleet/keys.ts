@@ -1,0 +1,26 @@
+// Names in Redis. Every key of one fleet shares the prefix `capsule:{QUEUE}`:
+// the braces are a Redis Cluster hash tag, so one queue's keys (BullMQ's and
+// Capsule's own) live in one slot and a cluster shards by queue.
+
+export const DEFAULT_QUEUE = 'jobs';
+
+export function fleetKeys(queue: string) {
+  const base = `capsule:{${queue}}`;
+  return {
+    /** BullMQ's prefix: its keys are `<prefix>:<queue>:...`. */
+    bullPrefix: 'capsule',
+    bullQueue: `{${queue}}`,
+    module: (sha: string) => `${base}:module:${sha}`,
+    tenantRunning: (tenant: string) => `${base}:tenant:${tenant}:running`,
+    /** Runs started of one job, counted by the workers. */
+    runs: (jobId: string) => `${base}:runs:${jobId}`,
+    cancelChannel: `${base}:cancel`,
+  };
+}
+
+export type FleetKeys = ReturnType<typeof fleetKeys>;
+
+/** A queue name: what goes between the braces. */
+export function checkQueueName(name: string): string | undefined {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(name) ? undefined : `queue name '${name.slice(0, 80)}' is not 1-64 letters, digits, _ or -`;
+}
