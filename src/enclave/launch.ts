@@ -17,6 +17,8 @@ const INPUT_RING_BYTES = 1 << 16;
 /** How an enclave joins its layer: a port for its calls, and what to do when it is gone. */
 export interface LayerMembership {
   port: MessagePort;
+  /** The layer's board of coalesced small writes and this enclave's slot, when the cache is on. */
+  writeCache?: { board: SharedArrayBuffer; slot: number };
   leave(): void;
 }
 
@@ -59,6 +61,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     name: o.name, module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode, limits: o.limits,
     trappingImports: o.trappingImports, terminals: o.terminals,
     output: output.sab, input: input.sab, control, layerPort: membership.port,
+    ...(membership.writeCache ? { writeCache: membership.writeCache } : {}),
   };
 
   const outputPump = new OutputPump(output, ctrl, o.onOutput);

@@ -27,6 +27,8 @@ import { MemDir } from '../layer/fs/memfs.js';
 import type { EnclaveEvents, NetRequest, SocketContext } from '../layer/net/protocol.js';
 import { SocketDescriptor } from '../layer/net/socket.js';
 import { Ring } from '../layer/ring.js';
+import { WriteBoard } from '../layer/fs/write-cache.js';
+import { flushingFirst } from '../abi/flush-first.js';
 import { InputStream, OutputStream } from '../layer/stdio.js';
 import { formatSize } from '../policy/units.js';
 import { AUDIT_FD, Control, type EnclaveConfig, type EnclaveReport, type Outcome, type Usage } from './protocol.js';
@@ -74,6 +76,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   fds.set(2, new OutputStream(out, 2, cfg.terminals.stderr));
 
   const listings = new Listings();
+  const writeCache = cfg.writeCache ? new WriteBoard(cfg.writeCache.board).cache(cfg.writeCache.slot) : undefined;
+  const flushWrites = writeCache ? (): void => { if (writeCache.board.dirty()) writeCache.board.flushAll(); } : undefined;
   try {
     for (const mount of cfg.mounts) {
       const node: DirNode = mount.hostPath !== undefined
@@ -82,8 +86,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
       const counters: IoCounters = { read: 0, written: 0 };
       mountCounters.set(mount.guestPath, counters);
       const root = mount.readOnly
-        ? new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, mount.guestPath, counters, listings)
-        : new DirectoryDescriptor(node, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, mount.guestPath, counters, listings);
+        ? new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, mount.guestPath, counters, listings, writeCache)
+        : new DirectoryDescriptor(node, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, mount.guestPath, counters, listings, writeCache);
       if (mount.readOnly) root.readOnlyMount = mount.guestPath;
       fds.add(root);
     }
@@ -109,6 +113,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     env: cfg.env.map(encodeUtf8),
     clocks: hostClocks,
     randomFill,
+    ...(flushWrites ? { flushWrites } : {}),
     eventEpoch: events.epoch,
     waitForEvents: events.wait,
     net,
@@ -116,7 +121,9 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   };
   const imports: WebAssembly.Imports = {
     [PREVIEW1_MODULE]: createPreview1(ctx),
-    [WASIX_MODULE]: { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) },
+    [WASIX_MODULE]: flushWrites
+      ? flushingFirst({ ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) }, flushWrites)
+      : { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) },
   };
   for (const { module, name } of cfg.trappingImports) {
     const ns = (imports[module] ??= {}) as Record<string, unknown>;
@@ -143,6 +150,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     outcome = outcomeOf(err, cfg, memory);
   }
 
+  // Whatever the guest wrote reaches its files, however it ended (a trap included).
+  try { flushWrites?.(); } catch { /* a failure stays with its descriptor; closing reports nothing more */ }
   const report = { outcome, usage: usage() };
   fds.closeAll();
   cfg.layerPort.close();
