@@ -265,6 +265,14 @@ export class HostFile implements FileNode {
     return hostCall(() => fs.writeSync(this.fd, buf, 0, buf.byteLength, position));
   }
 
+  readInto(dst: Uint8Array, offset: number, len: number, position: number): number {
+    try {
+      return fs.readSync(this.fd, dst, offset, len, position);
+    } catch (err) {
+      throw new SysError(errnoOf(err), (err as Error)?.message);
+    }
+  }
+
   writeFrom(src: Uint8Array, offset: number, len: number, position: number): number {
     // No closure per call: this is the path of every uncached guest write.
     try {

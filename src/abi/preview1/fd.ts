@@ -75,7 +75,17 @@ export function fdFunctions(ctx: Preview1Context) {
       try {
         const d = fds.get(fd, Rights.FD_READ);
         m.check(nread, 4);
-        m.setU32(nread, d.read(m.iovecs(iovs, iovsLen)));
+        let n: number;
+        if (iovsLen === 1 && d instanceof FileDescriptor) {
+          // One buffer from a file: its memory, offset and length go straight down.
+          m.check(iovs, 8);
+          const ptr = m.u32(iovs), len = m.u32((iovs >>> 0) + 4);
+          m.check(ptr, len);
+          n = d.readMemory(m.bytes, ptr, len);
+        } else {
+          n = d.read(m.iovecs(iovs, iovsLen));
+        }
+        m.setU32(nread, n);
         return 0;
       } catch (e) {
         return errnoFor(e, 'fd_read');

@@ -53,6 +53,15 @@ export class FileDescriptor extends Descriptor {
     return n;
   }
 
+  /** fd_read into one buffer, given as guest memory, offset and length: no view is made per call. */
+  override readMemory(mem: Uint8Array, offset: number, len: number): number {
+    if (this.node.readInto === undefined) return this.read([mem.subarray(offset, offset + len)]);
+    const n = len === 0 ? 0 : this.node.readInto(mem, offset, len, this.position);
+    this.position += n;
+    this.counters.read += n;
+    return n;
+  }
+
   /**
    * fd_write of one buffer, given as guest memory, offset and length: no
    * view is made per call, and a small write at the file position is
