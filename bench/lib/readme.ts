@@ -70,13 +70,20 @@ function machineLine(p: Part): string {
   return `${m.cpus}-vCPU ${m.cpu}, ${m.memoryGiB} GiB, Node.js ${m.node.replace(/^v/, '')}, ${m.os}, ${p.date.slice(0, 10)}`;
 }
 
+/** The memory goal: Capsule's peak RSS at most node:wasi's plus this much. */
+const RSS_GOAL_MIB = 32;
+
 function rssLines(cases: WasiCase[]): string[] {
   return cases.filter((c) => c.rssKb).map((c) => {
-    const v = (id: string): string => {
+    const mib = (id: string): number | undefined => {
       const x = c.rssKb![id];
-      return typeof x === 'number' ? `${(x / 1024).toFixed(0)} MiB` : 'n/a';
+      return typeof x === 'number' ? x / 1024 : undefined;
     };
-    return `Peak RSS, ${c.title}: node:wasi ${v('nodewasi')}, Capsule secure ${v('secure')}, normal ${v('normal')}.`;
+    const show = (x: number | undefined): string => (x === undefined ? 'n/a' : `${x.toFixed(0)} MiB`);
+    const base = mib('nodewasi'), secure = mib('secure');
+    const over = base === undefined || secure === undefined ? undefined : secure - base;
+    const goal = over === undefined ? '' : ` (+${over.toFixed(0)} MiB; goal ≤ +${RSS_GOAL_MIB} MiB: ${over <= RSS_GOAL_MIB ? 'met' : 'not met'})`;
+    return `Peak RSS, ${c.title}: node:wasi ${show(base)}, Capsule secure ${show(secure)}${goal}, normal ${show(mib('normal'))}.`;
   });
 }
 
