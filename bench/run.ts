@@ -18,11 +18,12 @@
 // rounds of BENCH_FAIRNESS_PROBES (default 5000) probes per fairness case.
 
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { run } from '../src/api/index.js';
-import { CONTENDERS, cases, commandFor, guest, makeDataFile, type Case, type ContenderId } from './lib/cases.js';
-import { alternate, canMeasureRss, devNull, peakRssKb, runProcess, type Series } from './lib/measure.js';
-import { machine, printSocketTable, printTable, summaryLine, writeJson, type CaseResult, type SocketResult } from './lib/report.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CONTENDERS, RESULTS_FILE, STARTUP_STEPS, cases, commandFor, guest, makeDataFile, type Case, type ContenderId } from './lib/cases.js';
+import { alternate, canMeasureRss, devNull, median, peakRssKb, runProcess, type Series } from './lib/measure.js';
+import { machine, printSocketTable, printStartupSteps, printTable, summaryLine, writeJson, type CaseResult, type SocketResult, type StartupSteps } from './lib/report.js';
 import { socketBenchmarks } from './lib/sockets.js';
 import { containmentBenchmarks, printContainment, type ContainmentResults } from './lib/containment.js';
 import { fairnessBenchmarks, printFairness, type FairnessResult } from './lib/fairness.js';
@@ -81,7 +82,7 @@ async function measureCase(c: Case): Promise<CaseResult> {
   const outputs = new Map<ContenderId, string>();
   const problems = new Map<ContenderId, string>();
   for (const { id } of CONTENDERS) {
-    const r = await runProcess(commandFor(id, c.module, c.check.args, c.dirs), true);
+    const r = await runProcess(commandFor(id, c.module, c.check.args, c.dirs, c.capsuleFlags), true);
     if (r.failure) problems.set(id, `check run (args ${JSON.stringify(c.check.args)}) failed: ${r.failure}`);
     else outputs.set(id, r.stdout);
   }
@@ -96,7 +97,7 @@ async function measureCase(c: Case): Promise<CaseResult> {
   const series = await alternate(CONTENDERS.map((x) => x.id), c.rounds, async (id) => {
     const problem = problems.get(id);
     if (problem) throw new Error(problem);
-    const r = await runProcess(commandFor(id, c.module, c.args, c.dirs));
+    const r = await runProcess(commandFor(id, c.module, c.args, c.dirs, c.capsuleFlags));
     if (r.failure) throw new Error(`timed run failed: ${r.failure}`);
     return r.ms;
   }, (round) => status(`${c.title}: round ${round + 1}/${c.rounds}`));
@@ -106,7 +107,7 @@ async function measureCase(c: Case): Promise<CaseResult> {
     status(`${c.title}: peak RSS`);
     const rss: Partial<Record<ContenderId, number | string>> = {};
     for (const { id } of CONTENDERS) {
-      rss[id] = result.series[id].error !== undefined ? 'failed' : await peakRssKb(commandFor(id, c.module, c.args, c.dirs));
+      rss[id] = result.series[id].error !== undefined ? 'failed' : await peakRssKb(commandFor(id, c.module, c.args, c.dirs, c.capsuleFlags));
     }
     result.rssKb = rss as Record<ContenderId, number | string>;
   } else if (c.rss) {
@@ -152,6 +153,30 @@ async function inProcessStartup(): Promise<CaseResult> {
   return result;
 }
 
+/**
+ * Where a whole-process start-up goes: bare Node, Node loading the CLI
+ * (`capsule --help`), node:wasi's hello and Capsule's, in alternating rounds.
+ */
+async function startupSteps(): Promise<StartupSteps> {
+  const hello = guest('hello');
+  const commands: Record<keyof StartupSteps['medianMs'], string[]> = {
+    node: [...STARTUP_STEPS.node],
+    cli: [...STARTUP_STEPS.cliOnly],
+    nodewasi: commandFor('nodewasi', hello, [], []),
+    secure: commandFor('secure', hello, [], []),
+  };
+  const ids = Object.keys(commands) as (keyof typeof commands)[];
+  const series = await alternate(ids, STARTUP_ROUNDS, async (id) => {
+    const r = await runProcess(commands[id]);
+    if (r.failure) throw new Error(`${commands[id].join(' ')}: ${r.failure}`);
+    return r.ms;
+  }, (round) => status(`start-up steps: round ${round + 1}/${STARTUP_ROUNDS}`));
+  status('');
+  const failed = series.find((s) => s.error !== undefined);
+  if (failed) throw new Error(`start-up steps failed: ${failed.error}`);
+  return { rounds: STARTUP_ROUNDS, medianMs: Object.fromEntries(ids.map((id, i) => [id, median(series[i]!.samples)])) as StartupSteps['medianMs'] };
+}
+
 const info = machine();
 const loadAtStart = os.loadavg();
 console.log(`Capsule benchmarks on ${info.cpu} x${info.cpus}, ${info.memoryGiB} GiB, Node ${info.node}, ${info.os}`);
@@ -165,16 +190,21 @@ if (parts.has('sockets')) {
 }
 
 const results: CaseResult[] = [];
+let steps: StartupSteps | undefined;
 if (parts.has('wasi')) {
   status(`writing the ${FILE_MB} MB data file`);
   const data = makeDataFile(FILE_MB);
+  const scratch = fs.mkdtempSync(path.join(data.dir, 'out-'));
   const cleanup = (): void => data.remove();
   const onSigint = (): void => { cleanup(); process.exit(130); };
   process.once('SIGINT', onSigint);
   try {
-    for (const c of cases(data, ROUNDS, STARTUP_ROUNDS)) {
+    for (const c of cases(data, scratch, ROUNDS, STARTUP_ROUNDS)) {
       results.push(await measureCase(c));
-      if (c.id === 'startup') results.push(await inProcessStartup());
+      if (c.id === 'startup') {
+        results.push(await inProcessStartup());
+        steps = await startupSteps();
+      }
     }
   } finally {
     cleanup();
@@ -200,12 +230,13 @@ let layerMemory: LayerMemoryResult[] | undefined;
 if (parts.has('layer')) layerMemory = await layerMemoryBenchmarks({ status });
 
 if (parts.has('wasi')) printTable(results);
+if (steps) printStartupSteps(steps);
 if (socketResults) printSocketTable(socketResults);
 if (containment) printContainment(containment);
 if (fairness) printFairness(fairness);
 if (layerMemory) printLayerMemory(layerMemory);
-const out = fileURLToPath(new URL('./results.json', import.meta.url));
-writeJson(out, results, {
+const out = RESULTS_FILE;
+writeJson(out, [...parts], results, steps, {
   parts: [...parts],
   ...(parts.has('wasi') ? { rounds: ROUNDS, startupRounds: STARTUP_ROUNDS, inProcessRuns: IN_PROCESS_RUNS,
     inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB } : {}),

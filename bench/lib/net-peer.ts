@@ -11,7 +11,8 @@
 //                                             print "sent <bytes> ns <ns>"
 //   node net-peer.js pong PORT                echo one connection's bytes back; print "listening <port>"
 //                                             first and "echoed <bytes>" at its end
-//   node net-peer.js ping HOST PORT N WARMUP  WARMUP untimed then N timed 1-byte round trips; print
+//   node net-peer.js ping HOST PORT N WARMUP [SIZE]  WARMUP untimed then N timed round trips of SIZE
+//                                             bytes (default 1) each way; print
 //                                             "rtt_median_ns <m> rtt_mean_ns <a> n <N>"
 
 import net from 'node:net';
@@ -112,7 +113,9 @@ switch (role) {
     const count = Math.max(1, int(args[2], 20000));
     const warmup = Math.max(0, int(args[3], 1000));
     const rtt = new Float64Array(count);
-    const one = Buffer.of(120);
+    const size = Math.max(1, int(args[4], 1));
+    const one = Buffer.alloc(size, 120);
+    let got = 0;
     connect(args[0] ?? '127.0.0.1', int(args[1], 7001), (s) => {
       let i = -warmup;
       let t0 = process.hrtime.bigint();
@@ -121,7 +124,10 @@ switch (role) {
         s.write(one);
       };
       s.on('data', (b: Buffer) => {
-        if (b.byteLength !== 1) fail('ping')(new Error(`expected 1 byte, got ${b.byteLength}`));
+        got += b.byteLength;
+        if (got < size) return;
+        if (got > size) fail('ping')(new Error(`expected ${size} bytes back, got ${got}`));
+        got = 0;
         const dt = Number(process.hrtime.bigint() - t0);
         if (i >= 0) rtt[i] = dt;
         if (++i < count) {

@@ -161,7 +161,44 @@ export function printSocketTable(results: SocketResult[]): void {
   }
 }
 
-export function writeJson(file: string, results: CaseResult[], config: Record<string, unknown>, sockets?: SocketResult[],
+/** Median whole-process times (ms) of the steps of a start-up, measured side by side. */
+export interface StartupSteps {
+  rounds: number;
+  medianMs: { node: number; cli: number; nodewasi: number; secure: number };
+}
+
+/** The start-up steps as rows: what each step is and its median ms. */
+export function startupStepRows(s: StartupSteps): [string, number][] {
+  const m = s.medianMs;
+  return [
+    ['Node.js itself (`node -e 0`)', m.node],
+    ['loading the CLI (`capsule --help`, less Node itself)', m.cli - m.node],
+    ['the enclave thread, the module and the guest (`capsule run hello`, less `capsule --help`)', m.secure - m.cli],
+    ['whole `capsule run` of hello, secure mode', m.secure],
+    ['whole node:wasi run of hello, for comparison', m.nodewasi],
+  ];
+}
+
+export function printStartupSteps(s: StartupSteps): void {
+  console.log(`\nWhere a start-up goes (medians of ${s.rounds} rounds, ms):`);
+  for (const [what, ms] of startupStepRows(s)) console.log(`  ${ms.toFixed(1).padStart(7)}  ${what}`);
+}
+
+/** What one part of the benchmark wrote in the results file. */
+export interface PartResults {
+  date: string;
+  machine: Record<string, string | number>;
+  config: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/**
+ * Writes `file`: each part run now replaces its own section, the sections of
+ * parts not run are kept from the file as it was, so `--only PART` updates
+ * one part of the committed results.
+ */
+export function writeJson(file: string, parts: string[], results: CaseResult[], steps: StartupSteps | undefined,
+  config: Record<string, unknown>, sockets?: SocketResult[],
   containment?: ContainmentResults, fairness?: FairnessResult[], layerMemory?: LayerMemoryResult[]): void {
   const cases = results.map((r) => ({
     ...r,
@@ -181,10 +218,24 @@ export function writeJson(file: string, results: CaseResult[], config: Record<st
     ratio: socketRatio(r) ?? null,
     goalMet: socketMet(r) ?? null,
   }));
-  const json = {
-    date: new Date().toISOString(), machine: machine(), config, cases,
-    ...(socketCases ? { sockets: socketCases } : {}), ...(containment ? { containment } : {}), ...(fairness ? { fairness } : {}),
-    ...(layerMemory ? { layerMemory } : {}),
+  const now = { date: new Date().toISOString(), machine: machine(), config };
+  const sections: Record<string, Record<string, unknown>> = {
+    wasi: { cases, ...(steps ? { startupSteps: steps } : {}) },
+    sockets: { cases: socketCases },
+    containment: { results: containment },
+    fairness: { results: fairness },
+    layer: { results: layerMemory },
   };
+  let before: Record<string, unknown> = {};
+  try {
+    before = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    // No results yet (or unreadable): this run's parts only.
+  }
+  const json: Record<string, unknown> = {};
+  for (const part of Object.keys(sections)) {
+    if (parts.includes(part)) json[part] = { ...now, ...sections[part] } satisfies PartResults;
+    else if (before[part] !== undefined) json[part] = before[part];
+  }
   fs.writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
 }

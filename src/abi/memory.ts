@@ -12,7 +12,7 @@ export class GuestMemory {
   callBytes = Infinity;
   private memory: WebAssembly.Memory | undefined;
   private buffer: ArrayBuffer = new ArrayBuffer(0);
-  private bytes = new Uint8Array(0);
+  private bytesView = new Uint8Array(0);
   private view = new DataView(this.buffer);
 
   attach(memory: WebAssembly.Memory): void {
@@ -30,14 +30,14 @@ export class GuestMemory {
     const buffer = this.memory.buffer as ArrayBuffer;
     if (buffer !== this.buffer) {
       this.buffer = buffer;
-      this.bytes = new Uint8Array(buffer);
+      this.bytesView = new Uint8Array(buffer);
       this.view = new DataView(buffer);
     }
   }
 
   get size(): number {
     if (this.memory) this.refresh();
-    return this.bytes.byteLength;
+    return this.bytesView.byteLength;
   }
 
   /**
@@ -50,11 +50,16 @@ export class GuestMemory {
     // computed by the host (count * size) may exceed 32 bits and must not wrap.
     ptr >>>= 0;
     if (len < 0) len >>>= 0;
-    if (ptr + len <= this.bytes.byteLength) return;
+    if (ptr + len <= this.bytesView.byteLength) return;
     this.refresh();
-    if (ptr + len > this.bytes.byteLength) {
+    if (ptr + len > this.bytesView.byteLength) {
       throw new SysError(Errno.FAULT, `guest range ${ptr}+${len} outside memory`);
     }
+  }
+
+  /** All of linear memory, as of the last check(): valid for ranges check() has just passed. */
+  get bytes(): Uint8Array {
+    return this.bytesView;
   }
 
   /** A live view of guest bytes (valid until the next memory.grow). */
@@ -113,7 +118,7 @@ export class GuestMemory {
     for (let i = 0; i < count; i++) {
       const buf = view.getUint32(ptr + i * 8, true);
       const len = view.getUint32(ptr + i * 8 + 4, true);
-      if (buf + len > this.bytes.byteLength) {
+      if (buf + len > this.bytesView.byteLength) {
         throw new SysError(Errno.FAULT, `iovec ${i} outside memory`);
       }
       out[i] = new Uint8Array(this.buffer, buf, len);

@@ -18,6 +18,7 @@ import type { TableRow } from '../layer/net/table.js';
 import { emptyNetworkPolicy, type NetworkPolicy } from '../policy/network.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
 import { AuditLog } from '../audit/log.js';
+import { startFlushTimer, WriteBoard } from '../layer/fs/write-cache.js';
 
 export interface LayerOptions {
   mode?: ExecutionMode;
@@ -31,16 +32,28 @@ export interface LayerOptions {
   audit?: AuditLog;
   /** Which guests may reach which (the system file's "peers"); default: all. */
   canReach?: (from: string, to: string) => boolean;
+  /** Coalesce small sequential file writes (default true; see layer/fs/write-cache.ts). */
+  writeCache?: boolean;
 }
+
+/** Guests of one layer that get a write-cache slot; any more write straight through. */
+const WRITE_CACHE_SLOTS = 64;
 
 export class Layer {
   readonly mode: ExecutionMode;
   readonly net: NetService;
   readonly audit: AuditLog;
   private started = false;
+  private readonly writes: WriteBoard | undefined;
+  private readonly freeSlots: number[] = [];
+  private flushTimer = false;
 
   constructor(o: LayerOptions = {}) {
     this.mode = o.mode ?? 'secure';
+    if (o.writeCache !== false) {
+      this.writes = WriteBoard.create(WRITE_CACHE_SLOTS);
+      for (let s = WRITE_CACHE_SLOTS - 1; s >= 0; s--) this.freeSlots.push(s);
+    }
     this.audit = o.audit ?? new AuditLog();
     const secure = this.mode === 'secure';
     const trace = o.traceSockets;
@@ -85,11 +98,23 @@ export class Layer {
     const { port1, port2 } = new MessageChannel();
     this.net.attach(name, control);
     serveEnclave<NetRequest>(port1, new Int32Array(control), (req) => this.net.handle(name, req));
+    const board = this.writes;
+    const slot = this.freeSlots.pop();
+    if (board && !this.flushTimer) {
+      this.flushTimer = true;
+      startFlushTimer(board);
+    }
     return {
       port: port2,
+      ...(board && slot !== undefined ? { writeCache: { board: board.sab, slot } } : {}),
       leave: () => {
         this.net.detach(name);
         port1.close();
+        // The enclave's thread is gone (ended or killed): what its slot still holds goes out now.
+        if (board && slot !== undefined) {
+          board.releaseSlot(slot);
+          this.freeSlots.push(slot);
+        }
       },
     };
   }
@@ -100,6 +125,7 @@ export class Layer {
   }
 
   close(): void {
+    this.writes?.retire();
     this.net.stop();
     this.audit.close();
   }

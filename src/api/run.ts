@@ -74,6 +74,8 @@ export interface RunOptions {
   stderr?: OutputTarget;
   /** Let imports Capsule does not provide trap when called instead of refusing the module. */
   trapUnknownImports?: boolean;
+  /** false: write every small file write through at once (no coalescing; see README, "Small file writes"). */
+  writeCache?: boolean;
   /** Stops the guest when aborted. */
   signal?: AbortSignal;
   /** The guest's name on the network (default: the module's file name without .wasm). */
@@ -192,6 +194,7 @@ export async function policyFor(options: RunOptions, name: string): Promise<Poli
     ...(options.network?.allowDns ? { allowDns: true } : {}),
     ...(options.network?.publish ? { publish: options.network.publish } : {}),
     limits: { ...options.limits, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) },
+    ...(options.writeCache === false ? { writeCache: false } : {}),
   }, name);
 }
 
@@ -199,6 +202,7 @@ export async function policyFor(options: RunOptions, name: string): Promise<Poli
 export function layerFor(policy: Policy, mode: ExecutionMode, traceSockets?: (line: string) => void): Layer {
   return new Layer({
     mode, network: policy.network, queueBytes: policy.limits.queueBytes, maxSockets: policy.limits.maxSockets,
+    writeCache: policy.writeCache,
     ...(traceSockets ? { traceSockets } : {}),
   });
 }

@@ -49,6 +49,8 @@ export interface SystemOptions {
   /** Where relative paths of publish grants resolve (default the working directory). */
   base?: string;
   trapUnknownImports?: boolean;
+  /** false: no coalescing of small file writes for any guest (see README, "Small file writes"). */
+  writeCache?: boolean;
   traceSockets?: (line: string) => void;
   audit?: AuditLog;
   /** Told as each guest ends. */
@@ -80,7 +82,7 @@ export class System {
     const mode = o.mode ?? 'secure';
     const base = o.base ?? process.cwd();
     const network = { allowConnect: o.network?.allowConnect ?? [], denyConnect: o.network?.denyConnect ?? [], allowDns: o.network?.allowDns ?? false };
-    const policy = buildPolicy({ mounts: [], env: {}, limits: o.limits ?? {}, network: { ...network, publish: [] } }, base, {}, undefined);
+    const policy = buildPolicy({ mounts: [], env: {}, limits: o.limits ?? {}, network: { ...network, publish: [] }, writeCache: o.writeCache ?? true }, base, {}, undefined);
     policy.network.publish = o.guests.flatMap((g, i) => {
       try {
         return buildPolicy(undefined, base, { publish: g.publish ?? [] }, g.name).network.publish;
@@ -107,6 +109,7 @@ export class System {
       network: policy.network,
       queueBytes: policy.limits.queueBytes,
       maxSockets: policy.limits.maxSockets,
+      writeCache: policy.writeCache,
       canReach: (from, to) => from === to || (peers.get(from)?.has(to) ?? true),
       ...(o.audit ? { audit: o.audit } : {}),
       ...(o.traceSockets ? { traceSockets: o.traceSockets } : {}),

@@ -51,8 +51,9 @@ function program(): Command {
     .option('--audit <file>', 'append the audit log (JSON lines) of every guest to FILE')
     .option('--trace-sockets', 'log every socket status change to stderr')
     .option('--trap-unknown-imports', 'let imports Capsule does not provide trap when called')
+    .option('--no-write-cache', 'write every small file write through at once instead of coalescing them (see README)')
     .addHelpText('after', help)
-    .action(async (file: string, flags: { audit?: string; traceSockets?: boolean; trapUnknownImports?: boolean }) => {
+    .action(async (file: string, flags: { audit?: string; traceSockets?: boolean; trapUnknownImports?: boolean; writeCache?: boolean }) => {
       // Loaded on use: the system-file schema is not needed to start `capsule run`.
       const { upCommand } = await import('./up.js');
       process.exitCode = await upCommand(file, flags);

@@ -37,6 +37,8 @@ interface RunFlags {
   name?: string;
   mode: 'normal' | 'secure';
   trapUnknownImports?: boolean;
+  /** false with --no-write-cache. */
+  writeCache?: boolean;
   argv0?: string;
 }
 
@@ -61,6 +63,7 @@ async function optionsFrom(flags: RunFlags): Promise<RunOptions> {
     limits: parse?.parseLimits(given) ?? {},
     ...(flags.argv0 !== undefined ? { argv0: flags.argv0 } : {}),
     trapUnknownImports: flags.trapUnknownImports ?? false,
+    ...(flags.writeCache === false ? { writeCache: false } : {}),
   };
 }
 
@@ -129,6 +132,7 @@ export function runCommandSpec(exitCodesHelp: string): Command {
     .option('--name <name>', "the guest's name on the virtual network (default: the module file name)")
     .option('--argv0 <name>', 'argv[0] as the guest sees it (default: the module file name)')
     .option('--trace-sockets', 'log every socket status change to stderr')
+    .option('--no-write-cache', 'write every small file write through at once instead of coalescing them (see README)')
     .option('--trap-unknown-imports', 'let imports Capsule does not provide trap when called instead of refusing the module')
     .addHelpText('after', exitCodesHelp)
     .action(async (module: string, args: string[], flags: RunFlags) => {

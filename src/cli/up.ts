@@ -17,6 +17,8 @@ export interface UpFlags {
   audit?: string;
   traceSockets?: boolean;
   trapUnknownImports?: boolean;
+  /** false with --no-write-cache. */
+  writeCache?: boolean;
 }
 
 export async function upCommand(file: string, flags: UpFlags): Promise<number> {
@@ -28,6 +30,7 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
     system = await System.load({
       guests: spec.guests, mode: spec.mode, network: spec.network, limits: spec.limits, onFailure: spec.onFailure, base: spec.base,
       trapUnknownImports: flags.trapUnknownImports ?? false,
+      ...(flags.writeCache === false ? { writeCache: false } : {}),
       ...(flags.traceSockets ? { traceSockets: traceLine } : {}),
       onExit: (name, result) => reportOutcome(result, name),
     });

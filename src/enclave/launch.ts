@@ -20,6 +20,8 @@ const FINISH_GRACE_MS = 1000;
 /** How an enclave joins its layer: a port for its calls, and what to do when it is gone. */
 export interface LayerMembership {
   port: MessagePort;
+  /** The layer's board of coalesced small writes and this enclave's slot, when the cache is on. */
+  writeCache?: { board: SharedArrayBuffer; slot: number };
   leave(): void;
 }
 
@@ -63,6 +65,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     trappingImports: o.trappingImports, terminals: o.terminals,
     ...(o.importedMemory ? { importedMemory: o.importedMemory } : {}),
     output: output.sab, input: input.sab, control, layerPort: membership.port,
+    ...(membership.writeCache ? { writeCache: membership.writeCache } : {}),
   };
 
   const outputPump = new OutputPump(output, ctrl, o.onOutput);

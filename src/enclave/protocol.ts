@@ -46,6 +46,8 @@ export interface EnclaveConfig {
   input: SharedArrayBuffer;
   control: SharedArrayBuffer;
   terminals: { stdin: boolean; stdout: boolean; stderr: boolean };
+  /** The layer's board of coalesced small writes and this enclave's slot on it; absent when the cache is off. */
+  writeCache?: { board: SharedArrayBuffer; slot: number };
   /** Where the enclave's calls to the layer go (transferred with the config). */
   layerPort: import('node:worker_threads').MessagePort;
 }

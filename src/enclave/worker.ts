@@ -29,6 +29,8 @@ import { MemDir } from '../layer/fs/memfs.js';
 import type { EnclaveEvents, NetRequest, SocketContext } from '../layer/net/protocol.js';
 import { SocketDescriptor } from '../layer/net/socket.js';
 import { Ring } from '../layer/ring.js';
+import { WriteBoard } from '../layer/fs/write-cache.js';
+import { flushingFirst } from '../abi/flush-first.js';
 import { InputStream, OutputStream } from '../layer/stdio.js';
 import { formatSize } from '../policy/units.js';
 import { MEMORY_IMPORT } from '../module/imported-memory.js';
@@ -85,6 +87,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
 
   const listings = new Listings();
   const roots: DirectoryDescriptor[] = [];
+  const writeCache = cfg.writeCache ? new WriteBoard(cfg.writeCache.board).cache(cfg.writeCache.slot) : undefined;
+  const flushWrites = writeCache ? (): void => { if (writeCache.board.dirty()) writeCache.board.flushAll(); } : undefined;
   try {
     for (const mount of cfg.mounts) {
       const node: DirNode = mount.hostPath !== undefined
@@ -93,8 +97,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
       const counters: IoCounters = { read: 0, written: 0 };
       mountCounters.set(mount.guestPath, counters);
       const root = mount.readOnly
-        ? new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, mount.guestPath, counters, listings)
-        : new DirectoryDescriptor(node, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, mount.guestPath, counters, listings);
+        ? new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, mount.guestPath, counters, listings, writeCache)
+        : new DirectoryDescriptor(node, DIRECTORY_RIGHTS, DIRECTORY_RIGHTS | FILE_RIGHTS, mount.guestPath, counters, listings, writeCache);
       if (mount.readOnly) root.readOnlyMount = mount.guestPath;
       fds.add(root);
       roots.push(root);
@@ -130,6 +134,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     env: cfg.env.map(encodeUtf8),
     clocks: hostClocks,
     randomFill,
+    ...(flushWrites ? { flushWrites } : {}),
     eventEpoch: events.epoch,
     waitForEvents: events.wait,
     net,
@@ -152,9 +157,10 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   // Single-threaded, the guest runs here: its thread calls are answered by a one-thread context.
   let wasmMemory = importedMemory;
   const threads = threadContext({ memory: () => wasmMemory, guestMemory: memory, tid: MAIN_TID });
+  const wasixFns = { ...createWasix(ctx), ...threadFunctions(threads) };
   const imports: WebAssembly.Imports = {
     [PREVIEW1_MODULE]: withSignalTimers(createPreview1(ctx), signals),
-    [WASIX_MODULE]: withSignalTimers({ ...createWasix(ctx), ...threadFunctions(threads) }, signals),
+    [WASIX_MODULE]: withSignalTimers(flushWrites ? flushingFirst(wasixFns, flushWrites) : wasixFns, signals),
     [WASI_THREADS_MODULE]: wasiThreadsFunctions(threads),
   };
   if (importedMemory) imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: importedMemory };
@@ -188,6 +194,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     outcome = outcomeOf(err, cfg, memory);
   }
 
+  // Whatever the guest wrote reaches its files, however it ended (a trap included).
+  try { flushWrites?.(); } catch { /* a failure stays with its descriptor; closing reports nothing more */ }
   const report = { outcome, usage: usage() };
   fds.closeAll();
   cfg.layerPort.close();

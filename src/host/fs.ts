@@ -12,7 +12,7 @@ import { Denial, Errno, SysError } from '../abi/errno.js';
 import { Filetype } from '../abi/witx.js';
 import type { DirEntry, DirNode, DirStream, FileNode, NodeStat, OpenFileOptions, TimeSpec } from '../layer/fs/backend.js';
 import { STREAM_BUFFER_ENTRIES } from '../layer/fs/listing.js';
-import { hostCall } from './errors.js';
+import { errnoOf, hostCall } from './errors.js';
 import { ExactTimes } from './exact-times.js';
 
 const C = fs.constants;
@@ -253,12 +253,33 @@ export class HostFile implements FileNode {
     return this.store.readOnly;
   }
 
+  get hostFd(): number {
+    return this.fd;
+  }
+
   read(buf: Uint8Array, position: number): number {
     return hostCall(() => fs.readSync(this.fd, buf, 0, buf.byteLength, position));
   }
 
   write(buf: Uint8Array, position: number): number {
     return hostCall(() => fs.writeSync(this.fd, buf, 0, buf.byteLength, position));
+  }
+
+  readInto(dst: Uint8Array, offset: number, len: number, position: number): number {
+    try {
+      return fs.readSync(this.fd, dst, offset, len, position);
+    } catch (err) {
+      throw new SysError(errnoOf(err), (err as Error)?.message);
+    }
+  }
+
+  writeFrom(src: Uint8Array, offset: number, len: number, position: number): number {
+    // No closure per call: this is the path of every uncached guest write.
+    try {
+      return fs.writeSync(this.fd, src, offset, len, position);
+    } catch (err) {
+      throw new SysError(errnoOf(err), (err as Error)?.message);
+    }
   }
 
   stat(): NodeStat {

@@ -29,6 +29,10 @@ export abstract class Descriptor {
 
   read(_bufs: Uint8Array[]): number { throw new SysError(Errno.BADF); }
   write(_bufs: Uint8Array[]): number { throw new SysError(Errno.BADF); }
+  /** read() into one buffer given as guest memory, offset and length (checked by the caller). */
+  readMemory(mem: Uint8Array, offset: number, len: number): number { return this.read([mem.subarray(offset, offset + len)]); }
+  /** write() of one buffer given as guest memory, offset and length (checked by the caller). */
+  writeMemory(mem: Uint8Array, offset: number, len: number): number { return this.write([mem.subarray(offset, offset + len)]); }
   pread(_bufs: Uint8Array[], _offset: number): number { throw new SysError(Errno.SPIPE); }
   pwrite(_bufs: Uint8Array[], _offset: number): number { throw new SysError(Errno.SPIPE); }
   seek(_offset: bigint, _whence: number): bigint { throw new SysError(Errno.SPIPE); }

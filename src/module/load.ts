@@ -1,6 +1,7 @@
 // Reading, compiling and checking a guest module before an enclave is made,
 // so that every problem with the module is one clear line, not a trap later.
 
+import v8 from 'node:v8';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/names.js';
@@ -39,6 +40,33 @@ async function readBytes(source: string | URL, label: string): Promise<Uint8Arra
   }
 }
 
+/**
+ * Modules up to this size are compiled by V8's optimizing compiler up front:
+ * otherwise a short hot loop runs as baseline (Liftoff) code until V8 tiers
+ * it up, and many short runs never get there. Optimizing a module this small
+ * takes a few milliseconds; bigger ones start as baseline code and V8 tiers
+ * up what runs long (its dynamic tiering), so their start-up stays short.
+ */
+export const EAGER_OPTIMIZE_BYTES = 1024 * 1024;
+
+/** Whether Liftoff is on now (V8's default). */
+let liftoff = true;
+
+/**
+ * The flag is process-wide and V8 reads it while compiling in the background,
+ * after compile() has returned: it is left as the last module compiled
+ * needs, not switched back (two modules of different sizes compiled at once
+ * may get each other's compiler, which costs time, never correctness).
+ */
+function compileModule(bytes: Uint8Array): Promise<WebAssembly.Module> {
+  const want = bytes.byteLength > EAGER_OPTIMIZE_BYTES;
+  if (want !== liftoff) {
+    v8.setFlagsFromString(want ? '--liftoff' : '--no-liftoff');
+    liftoff = want;
+  }
+  return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+}
+
 async function compile(bytes: Uint8Array, label: string): Promise<WebAssembly.Module> {
   if (bytes.byteLength < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new CapsuleError(ExitCode.BAD_MODULE, `'${label}' is not a WebAssembly module (no \\0asm header)`);
@@ -48,7 +76,7 @@ async function compile(bytes: Uint8Array, label: string): Promise<WebAssembly.Mo
       `'${label}' is a WebAssembly component or an unsupported binary version, not a core module`);
   }
   try {
-    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    return await compileModule(bytes);
   } catch (err) {
     const detail = (err as Error).message.replace(/^WebAssembly\.\w+\(\): /, '');
     throw new CapsuleError(ExitCode.BAD_MODULE, `'${label}' is not a valid WebAssembly module: ${detail}`);

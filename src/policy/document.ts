@@ -22,6 +22,7 @@ export interface PolicyDocument {
     maxThreads?: number | string;
     queueBytes?: number | string; callBytes?: number | string; maxOutput?: number | string;
   };
+  writeCache?: boolean;
 }
 
 /** A document once checked: limits in bytes and ms, mounts as grants (host paths still relative), every default filled in. */
@@ -30,6 +31,7 @@ export interface ParsedPolicy {
   env: Record<string, string>;
   network: { allowConnect: string[]; denyConnect: string[]; allowDns: boolean; publish: string[] };
   limits: Partial<Limits>;
+  writeCache: boolean;
 }
 
 /** Checks a document; throws CapsuleError(CONFIG) naming the field. `where` prefixes the message. */
@@ -70,6 +72,8 @@ export interface PolicyAdditions {
   allowDns?: boolean;
   publish?: string[];
   limits?: Partial<Limits>;
+  /** false turns coalescing of small writes off (a flag can only turn it off, never on against the document). */
+  writeCache?: boolean;
 }
 
 /**
@@ -95,5 +99,6 @@ export function buildPolicy(doc: ParsedPolicy | undefined, base: string, add: Po
     ...doc?.limits,
     ...Object.fromEntries(Object.entries(add.limits ?? {}).filter(([, v]) => v !== undefined)),
   };
-  return { mounts: [...mounts, ...(add.mounts ?? [])], env: { ...doc?.env, ...add.env }, network, limits };
+  const writeCache = (doc?.writeCache ?? true) && add.writeCache !== false;
+  return { mounts: [...mounts, ...(add.mounts ?? [])], env: { ...doc?.env, ...add.env }, network, limits, writeCache };
 }

@@ -39,6 +39,8 @@ export interface Policy {
   env: Record<string, string>;
   network: NetworkPolicy;
   limits: Limits;
+  /** Coalesce small sequential file writes (see README, "Small file writes"); on unless turned off. */
+  writeCache: boolean;
 }
 
 /** The defaults, each with its reason. */

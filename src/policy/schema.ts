@@ -50,6 +50,7 @@ const policySchema = z.object({
     publish: z.array(z.string()).default([]),
   }).strict().default({ allowConnect: [], denyConnect: [], allowDns: false, publish: [] }),
   limits: limitsSchema.default({}),
+  writeCache: z.boolean().default(true),
 }).strict();
 
 /** The document made into grants, or its first problem as "field: what was expected". */

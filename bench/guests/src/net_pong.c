@@ -16,7 +16,7 @@ int main(int argc, char **argv) {
   wx_addr_port peer;
   wx_check(wx_sock_accept_v2(fd, 0, &c, &peer), "sock_accept_v2");
   wx_sock_set_opt_flag(c, WX_OPT_NO_DELAY, 1);
-  uint8_t buf[64];
+  static uint8_t buf[65536];
   uint64_t total = 0;
   for (;;) {
     int64_t n = wx_recv(c, buf, sizeof buf);

@@ -13,6 +13,8 @@ export interface Preview1Context {
   readonly env: readonly Uint8Array[];
   readonly clocks: Clocks;
   randomFill(buf: Uint8Array): void;
+  /** Writes out the layer's coalesced small writes (absent when the write cache is off). */
+  flushWrites?(): void;
   /** Counter the host bumps on every delivery; read it before checking readiness. */
   eventEpoch(): number;
   /**

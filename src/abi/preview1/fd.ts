@@ -5,6 +5,7 @@ import { errnoFor } from '../errors.js';
 import { encodeUtf8 } from '../memory.js';
 import { FdFlags, FstFlags, Layout, PREOPENTYPE_DIR, Rights } from '../witx.js';
 import { DirectoryDescriptor } from '../../layer/fs/directory.js';
+import { FileDescriptor } from '../../layer/fs/file.js';
 import { refuseReadOnly, refuseRights } from '../../layer/descriptor.js';
 import type { NodeStat, TimeSpec } from '../../layer/fs/backend.js';
 import type { GuestMemory } from '../memory.js';
@@ -52,7 +53,18 @@ export function fdFunctions(ctx: Preview1Context) {
       try {
         const d = fds.get(fd, Rights.FD_WRITE);
         m.check(nwritten, 4);
-        m.setU32(nwritten, d.write(m.iovecs(iovs, iovsLen)));
+        let n: number;
+        if (iovsLen === 1 && d instanceof FileDescriptor) {
+          // One buffer to a file: its memory, offset and length go straight down (and may be coalesced).
+          m.check(iovs, 8);
+          const ptr = m.u32(iovs), len = m.u32((iovs >>> 0) + 4);
+          m.check(ptr, len);
+          n = d.writeMemory(m.bytes, ptr, len);
+        } else {
+          ctx.flushWrites?.();
+          n = d.write(m.iovecs(iovs, iovsLen));
+        }
+        m.setU32(nwritten, n);
         return 0;
       } catch (e) {
         return errnoFor(e, 'fd_write');
@@ -63,7 +75,17 @@ export function fdFunctions(ctx: Preview1Context) {
       try {
         const d = fds.get(fd, Rights.FD_READ);
         m.check(nread, 4);
-        m.setU32(nread, d.read(m.iovecs(iovs, iovsLen)));
+        let n: number;
+        if (iovsLen === 1 && d instanceof FileDescriptor) {
+          // One buffer from a file: its memory, offset and length go straight down.
+          m.check(iovs, 8);
+          const ptr = m.u32(iovs), len = m.u32((iovs >>> 0) + 4);
+          m.check(ptr, len);
+          n = d.readMemory(m.bytes, ptr, len);
+        } else {
+          n = d.read(m.iovecs(iovs, iovsLen));
+        }
+        m.setU32(nread, n);
         return 0;
       } catch (e) {
         return errnoFor(e, 'fd_read');

@@ -4,6 +4,7 @@
 import { escapeText } from '../../audit/escape.js';
 import type { Preview1Context } from './context.js';
 import { fdFunctions } from './fd.js';
+import { flushingFirst } from '../flush-first.js';
 import { pathFunctions } from './path.js';
 import { pollFunctions } from './poll.js';
 import { processFunctions } from './process.js';
@@ -21,7 +22,8 @@ export function createPreview1(ctx: Preview1Context): Imports {
     ...pollFunctions(ctx),
     ...sockFunctions(ctx),
   };
-  return process.env['CAPSULE_TRACE'] === '1' ? traced(all) : all;
+  const flushed = ctx.flushWrites ? flushingFirst(all, ctx.flushWrites) : all;
+  return process.env['CAPSULE_TRACE'] === '1' ? traced(flushed) : flushed;
 }
 
 /** `fns` logging each call with its arguments and result to stderr. */

@@ -76,6 +76,12 @@ export interface FileNode {
   /** Reads at `position` into buf; returns bytes read (0 at end of file). */
   read(buf: Uint8Array, position: number): number;
   write(buf: Uint8Array, position: number): number;
+  /** Reads up to `len` bytes into `dst` from `offset`, at `position`, with no view made per call (host files). */
+  readInto?(dst: Uint8Array, offset: number, len: number, position: number): number;
+  /** Writes `len` bytes of `src` from `offset` at `position`, with no view made per call (host files). */
+  writeFrom?(src: Uint8Array, offset: number, len: number, position: number): number;
+  /** The host descriptor behind the file, where there is one (the write cache writes to it). */
+  readonly hostFd?: number;
   stat(): NodeStat;
   setSize(size: number): void;
   setTimes(atim: TimeSpec, mtim: TimeSpec): void;

@@ -8,6 +8,7 @@ import { DIRECTORY_RIGHTS, FILE_RIGHTS, Filetype, OFlags, Rights } from '../../a
 import { Descriptor } from '../descriptor.js';
 import type { DirEntry, DirNode, NodeStat, TimeSpec } from './backend.js';
 import { FileDescriptor } from './file.js';
+import type { WriteCache } from './write-cache.js';
 import { Listing, type Listings } from './listing.js';
 import { PATH_MAX, resolve, type Resolved } from './resolve.js';
 
@@ -67,6 +68,8 @@ export class DirectoryDescriptor extends Descriptor {
     readonly counters: IoCounters,
     /** The enclave's directory streams, shared by every directory descriptor it opens. */
     readonly listings: Listings,
+    /** The enclave's slot for coalesced small writes, when the layer has the write cache on. */
+    readonly writeCache?: WriteCache,
   ) {
     super(rightsBase, rightsInheriting);
     this.guestPath = preopenName;
@@ -148,7 +151,7 @@ export class DirectoryDescriptor extends Descriptor {
         const openDirectory = (node: DirNode): Descriptor => {
           if (write) { node.close(); throw new SysError(Errno.ISDIR); }
           return inherit(new DirectoryDescriptor(node,
-            req.rightsBase & this.rightsInheriting & DIRECTORY_RIGHTS, inheriting, undefined, this.counters, this.listings));
+            req.rightsBase & this.rightsInheriting & DIRECTORY_RIGHTS, inheriting, undefined, this.counters, this.listings, this.writeCache));
         };
   
         if (r.name === '.') {
@@ -177,7 +180,7 @@ export class DirectoryDescriptor extends Descriptor {
             truncate: (req.oflags & OFlags.TRUNC) !== 0,
           });
           return inherit(new FileDescriptor(node, req.rightsBase & this.rightsInheriting & FILE_RIGHTS,
-            inheriting, req.fdflags, this.counters));
+            inheriting, req.fdflags, this.counters, this.writeCache));
         } catch (err) {
           if (err instanceof SysError && err.errno === Errno.ISDIR && !(req.oflags & OFlags.CREAT && req.oflags & OFlags.EXCL)) {
             return openDirectory(r.dir.openDir(r.name));

@@ -6,6 +6,7 @@ import { Errno, SysError } from '../../abi/errno.js';
 import { FdFlags, Filetype, Whence } from '../../abi/witx.js';
 import { Descriptor } from '../descriptor.js';
 import type { FileNode, NodeStat, TimeSpec } from './backend.js';
+import { SMALL_WRITE_BYTES, type WriteCache } from './write-cache.js';
 
 const MAX_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -20,6 +21,8 @@ export class FileDescriptor extends Descriptor {
     fdflags: number,
     /** Host bytes moved, for usage reports. */
     private readonly counters: { read: number; written: number },
+    /** Where small sequential writes to a host file are coalesced (write-cache.ts); absent when off. */
+    private readonly cache?: WriteCache,
   ) {
     super(rightsBase, rightsInheriting);
     this.fdflags = fdflags;
@@ -48,6 +51,37 @@ export class FileDescriptor extends Descriptor {
     const n = this.pwrite(bufs, this.position);
     this.position += n;
     return n;
+  }
+
+  /** fd_read into one buffer, given as guest memory, offset and length: no view is made per call. */
+  override readMemory(mem: Uint8Array, offset: number, len: number): number {
+    if (this.node.readInto === undefined) return this.read([mem.subarray(offset, offset + len)]);
+    const n = len === 0 ? 0 : this.node.readInto(mem, offset, len, this.position);
+    this.position += n;
+    this.counters.read += n;
+    return n;
+  }
+
+  /**
+   * fd_write of one buffer, given as guest memory, offset and length: no
+   * view is made per call, and a small write at the file position is
+   * coalesced when the cache is on.
+   */
+  override writeMemory(mem: Uint8Array, offset: number, len: number): number {
+    const fd = this.node.hostFd;
+    if (this.cache !== undefined && fd !== undefined && len <= SMALL_WRITE_BYTES && !(this.fdflags & FdFlags.APPEND)) {
+      this.cache.write(fd, this.position, mem, offset, len);
+    } else {
+      this.cache?.board.flushAll();
+      if (fd !== undefined) this.cache?.flushFd(fd);
+      if (this.fdflags & FdFlags.APPEND) this.position = Number(this.node.stat().size);
+      if (this.node.writeFrom === undefined) return this.write([mem.subarray(offset, offset + len)]);
+      let done = 0;
+      while (done < len) done += this.node.writeFrom(mem, offset + done, len - done, this.position + done);
+    }
+    this.position += len;
+    this.counters.written += len;
+    return len;
   }
 
   override pwrite(bufs: Uint8Array[], offset: number): number {
@@ -95,11 +129,19 @@ export class FileDescriptor extends Descriptor {
   }
 
   override sync(): void {
+    this.flushCache();
     this.node.sync();
   }
 
   override datasync(): void {
+    this.flushCache();
     this.node.datasync();
+  }
+
+  /** Writes out this file's coalesced writes, and reports one that failed. */
+  private flushCache(): void {
+    const fd = this.node.hostFd;
+    if (this.cache !== undefined && fd !== undefined) this.cache.flushFd(fd);
   }
 
   override advise(_offset: number, _len: number, _advice: number): void {
@@ -111,6 +153,10 @@ export class FileDescriptor extends Descriptor {
   }
 
   override close(): void {
-    this.node.close();
+    try {
+      this.flushCache();
+    } finally {
+      this.node.close();
+    }
   }
 }

@@ -1,0 +1,23 @@
+// Coalesced small writes (layer/fs/write-cache.ts) must be invisible: every
+// call a guest makes, save the few that cannot observe a file, first writes
+// out whatever any guest of the layer still holds. With nothing held that
+// is one shared-memory load per call.
+
+type Fns = Record<string, (...args: never[]) => unknown>;
+
+/** Calls that see no file: nothing needs writing out before them. fd_write decides for itself (fd.ts). */
+const BLIND = new Set([
+  'fd_write', 'clock_time_get', 'clock_res_get', 'random_get', 'args_get', 'args_sizes_get', 'environ_get', 'environ_sizes_get',
+]);
+
+/** `fns` with `flush` run before each call that could observe a file. */
+export function flushingFirst<T extends Fns>(fns: T, flush: () => void): T {
+  const out: Fns = {};
+  for (const [name, fn] of Object.entries(fns)) {
+    out[name] = BLIND.has(name) ? fn : (...args: never[]) => {
+      flush();
+      return (fn as (...a: never[]) => unknown)(...args);
+    };
+  }
+  return out as T;
+}
