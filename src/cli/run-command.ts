@@ -19,6 +19,7 @@ interface RunFlags {
   dir: string[];
   tmpfs: string[];
   env: string[];
+  envFile: string[];
   allowConnect: string[];
   denyConnect: string[];
   allowDns?: boolean;
@@ -49,11 +50,13 @@ async function optionsFrom(flags: RunFlags): Promise<RunOptions> {
   const checked = flags.dir.length + flags.tmpfs.length + flags.env.length > 0 || flags.name !== undefined
     || Object.values(given).some((v) => v !== undefined);
   const parse = checked ? await import('./parse.js') : undefined;
+  const fromFiles = flags.envFile.length > 0 ? await (await import('./env-file.js')).readEnvFiles(flags.envFile) : {};
   return {
     mode: flags.mode,
     ...(flags.name !== undefined ? { name: parse!.parseName(flags.name) } : {}),
     ...(doc ? { policy: doc.doc, policyBase: doc.base } : {}),
-    env: parse?.parseEnv(flags.env, process.env) ?? {},
+    // --env wins over --env-file, as in docker.
+    env: { ...fromFiles, ...parse?.parseEnv(flags.env, process.env) },
     dirs: parse ? flags.dir.map(parse.parseDir) : [],
     tmpfs: parse ? Object.fromEntries(flags.tmpfs.map(parse.parseTmpfs)) : {},
     network: { allowConnect: flags.allowConnect, denyConnect: flags.denyConnect, allowDns: flags.allowDns ?? false, publish: flags.publish },
@@ -111,6 +114,7 @@ export function runCommandSpec(exitCodesHelp: string): Command {
     .option('--dir <HOST::GUEST[:ro]>', 'mount a host directory at GUEST (repeatable); :ro makes it read-only', collect, [])
     .option('--tmpfs <GUEST[:SIZE]>', 'mount an in-memory directory at GUEST, default 64MiB (repeatable)', collect, [])
     .option('--env <NAME[=VALUE]>', 'set an environment variable; bare NAME passes the host value (repeatable)', collect, [])
+    .option('--env-file <file>', 'read environment variables from FILE, one NAME=VALUE a line (dotenv format; --env wins) (repeatable)', collect, [])
     .option('--allow-connect <HOST:PORT>', 'let the guest connect out to HOST (name, IP or CIDR) on PORT (number, range or *) (repeatable)', collect, [])
     .option('--deny-connect <HOST:PORT>', 'refuse HOST:PORT even where a grant allows it (repeatable)', collect, [])
     .option('--allow-dns', 'let the guest resolve any host name through the host')

@@ -82,4 +82,14 @@ describe('messages that teach', () => {
     const r = await runCli(['run', '--dir', `${data}::/data:ro`, wordcount, '/data/../config/x']);
     assert.match(r.stderr, /^capsule: .*a mount such as --dir HOST::\/config would grant it\)$/m);
   });
+
+  it('--env-file: variables reach the guest, --env wins, a bad line is named', async () => {
+    const env = file('app.env', '# settings\nexport A=1\nB="two words"\nC=from-file\n');
+    const r = await runCli(['run', '--env-file', env, '--env', 'C=from-flag', guest('hello')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.split('\n').filter((l) => l.startsWith('env ')), ['env A=1', 'env B=two words', 'env C=from-flag']);
+    const bad = file('bad.env', 'A=1\nthis line has no equals sign\n');
+    oneLine(await runCli(['run', '--env-file', bad, guest('hello')]), 78, /bad\.env: line 2: expected NAME=VALUE$/);
+    oneLine(await runCli(['run', '--env-file', path.join(tmp.path, 'missing.env'), guest('hello')]), 66, /cannot read env file '.*missing\.env': no such file$/);
+  });
 });
