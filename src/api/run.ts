@@ -14,6 +14,7 @@ import { loadModule, type LoadedModule, type ModuleSource } from '../module/load
 import { buildPolicy, parsePolicyDocument, type PolicyDocument } from '../policy/document.js';
 import type { Limits, MountGrant, Policy } from '../policy/policy.js';
 import { CapsuleError } from './errors.js';
+import { capsuleVersion } from './version.js';
 import { optionsAreValid } from './option-values.js';
 import { ExitCode } from './exit-codes.js';
 import { Layer } from './layer.js';
@@ -100,7 +101,17 @@ export interface RunResult {
   /** Present when the stream was "capture". */
   stdout?: Buffer;
   stderr?: Buffer;
-  usage: Usage & { wallMs: number };
+  /**
+   * What the run used. `cpuMs` counts every thread of this process while the
+   * guest ran — its own, the host's, V8's compiler and garbage collector —
+   * so it can exceed `wallMs` (and guests run side by side share it);
+   * `threadCpuMs` is the guest's own thread alone.
+   */
+  usage: Usage & { wallMs: number; cpuMs: number };
+  /** SHA-256 (hex) of the module's bytes; absent when a precompiled WebAssembly.Module was given. */
+  moduleSha256?: string;
+  /** The version of Capsule that ran it. */
+  capsuleVersion: string;
   /** Bytes of output cut by the output limit (0 if none). */
   outputCut: number;
   /** Audit records made during the run, by decision. */
@@ -219,6 +230,7 @@ export interface PreparedGuest {
 /** run(), for a guest whose policy and module may already be prepared (not part of the public API). */
 export async function runGuest(source: ModuleSource, options: RunOptions, prepared?: PreparedGuest): Promise<RunResult> {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   keepSpares(spareThreads);
   // Names are host names on the virtual network: case does not matter, so they are kept lower-case.
   const name = options.name?.toLowerCase() ?? defaultGuestName(source);
@@ -359,13 +371,17 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     if (limiter.cut > 0 && outcome.kind !== 'limit') {
       audit.record({ enclave: name, op: 'fd_write', target: 'output', decision: 'limit', reason: `output limit of ${outputLimit} bytes: ${limiter.cut} bytes cut (--max-output)` });
     }
-    const usage = { ...report.usage, wallMs: performance.now() - started };
+    const cpu = process.cpuUsage(cpuStarted);
+    const usage = { ...report.usage, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - started };
     // Counted floods are reported before the exit record, and count in the result.
     audit.flush();
     audit.record({ enclave: name, op: 'exit', target: label, decision: 'allow', reason: describe(outcome),
       detail: { exitCode, exitCodeFrom, outcome, usage } });
     audit.flush();
-    const result: RunResult = { exitCode, exitCodeFrom, outcome, usage, outputCut: limiter.cut, audit: auditCounts() };
+    const result: RunResult = {
+      exitCode, exitCodeFrom, outcome, usage, outputCut: limiter.cut, audit: auditCounts(),
+      ...(loaded.sha256 !== undefined ? { moduleSha256: loaded.sha256 } : {}), capsuleVersion: capsuleVersion(),
+    };
     if (targets[0] === 'capture') result.stdout = Buffer.concat(captured[0]!);
     if (targets[1] === 'capture') result.stderr = Buffer.concat(captured[1]!);
     return result;

@@ -42,7 +42,7 @@ export class StopRequest {
   constructor(readonly message: string) {}
 }
 
-const emptyUsage: Usage = { files: {}, network: { peers: {}, socketsOpened: 0 }, peakMemory: 0, cpuMs: 0 };
+const emptyUsage: Usage = { files: {}, network: { peers: {}, socketsOpened: 0 }, peakMemory: 0, threadCpuMs: 0 };
 
 export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): Promise<EnclaveReport> {
   const output = Ring.create(OUTPUT_RING_BYTES);

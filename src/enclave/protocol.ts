@@ -84,8 +84,11 @@ export interface Usage {
   network: { peers: Record<string, { sent: number; received: number }>; socketsOpened: number };
   /** Peak size of linear memory in bytes. */
   peakMemory: number;
-  /** CPU time of the guest's thread, ms (from the kernel where it tells, else time not spent waiting). */
-  cpuMs: number;
+  /**
+   * CPU time of the guest's own thread during the run, ms: from the kernel
+   * where it tells (Linux, in 10 ms ticks), else the time it did not wait.
+   */
+  threadCpuMs: number;
 }
 
 /** Audit events cross from the enclave in the output ring as records on this pseudo-fd. */

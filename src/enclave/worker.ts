@@ -48,6 +48,8 @@ function threadCpuMs(): number | undefined {
 
 function run(cfg: EnclaveConfig): EnclaveReport {
   const started = performance.now();
+  // The thread's CPU before this run (its boot, a previous guest of a pooled thread) is not the guest's.
+  const cpuBefore = threadCpuMs();
   let waited = 0;
   const memory = new GuestMemory();
   memory.callBytes = cfg.limits.callBytes;
@@ -59,7 +61,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     files: Object.fromEntries([...mountCounters].map(([k, c]) => [k, { read: c.read, written: c.written }])),
     network: { peers: Object.fromEntries(sockets.peers), socketsOpened: sockets.socketsOpened },
     peakMemory: memory.attached ? memory.size : 0,
-    cpuMs: threadCpuMs() ?? performance.now() - started - waited,
+    threadCpuMs: cpuBefore !== undefined ? (threadCpuMs() ?? cpuBefore) - cpuBefore : performance.now() - started - waited,
   });
 
   const out = new OutputWriter(new Ring(cfg.output), control);

@@ -1,6 +1,7 @@
 // Reading, compiling and checking a guest module before an enclave is made,
 // so that every problem with the module is one clear line, not a trap later.
 
+import crypto from 'node:crypto';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/names.js';
@@ -20,6 +21,8 @@ export interface LoadedModule {
   label: string;
   /** Function imports no provider knows; they trap when called if allowed. */
   unknownImports: ImportName[];
+  /** SHA-256 of the module's bytes as given (before any cap), hex; absent for a precompiled Module. */
+  sha256?: string;
 }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -123,5 +126,5 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     throw new CapsuleError(ExitCode.BAD_MODULE,
       `'${label}' imports unknown functions: ${names} (--trap-unknown-imports lets them trap only when called)`);
   }
-  return { module, label, unknownImports: unknown };
+  return { module, label, unknownImports: unknown, ...(bytes ? { sha256: crypto.createHash('sha256').update(bytes).digest('hex') } : {}) };
 }
