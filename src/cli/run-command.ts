@@ -9,6 +9,7 @@ import { defaultGuestName, layerFor, policyFor, run, setSpareEnclaves, type RunO
 import { readPolicyFile } from '../policy/document.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
 import { formatSize } from '../policy/units.js';
+import { formatWasmValue } from '../module/invoke.js';
 import { reportOutcome, say } from './report.js';
 import { interruptible, openAuditFile, traceLine } from './session.js';
 
@@ -38,6 +39,7 @@ interface RunFlags {
   mode: 'normal' | 'secure';
   trapUnknownImports?: boolean;
   argv0?: string;
+  invoke?: string;
 }
 
 async function optionsFrom(flags: RunFlags): Promise<RunOptions> {
@@ -80,10 +82,14 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
   try {
     await layer.start();
     control = await serveControl(layer, module, say);
+    // With --invoke the arguments are the function's, not the guest's argv.
+    const call = flags.invoke !== undefined ? { invoke: { name: flags.invoke, args } } : { args };
     const result = await run(module, {
-      ...options, layer, args, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
+      ...options, ...call, layer, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
     });
     reportOutcome(result, module);
+    // Printed as wasmtime prints them: one line per result.
+    if (result.results) process.stdout.write(result.results.map((v) => `${formatWasmValue(v)}\n`).join(''));
     if (result.audit.deny > 0 && flags.audit === undefined && result.audit.first) {
       const f = result.audit.first;
       // The target and reason carry what the guest chose (bounded by the audit log; escaped by say()).
@@ -132,6 +138,7 @@ export function runCommandSpec(exitCodesHelp: string): Command {
     .option('--argv0 <name>', 'argv[0] as the guest sees it (default: the module file name)')
     .option('--trace-sockets', 'log every socket status change to stderr')
     .option('--trap-unknown-imports', 'let imports Capsule does not provide trap when called instead of refusing the module')
+    .option('--invoke <name>', 'call the exported function NAME instead of _start; the arguments after the module are its (i32, i64, f32, f64); results are printed')
     .addHelpText('after', exitCodesHelp)
     .action(async (module: string, args: string[], flags: RunFlags) => {
       // `capsule run m.wasm -- --flag`: the "--" only marks where guest arguments start.

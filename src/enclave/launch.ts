@@ -57,7 +57,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
   const membership = o.join(control);
   const config: EnclaveConfig = {
     name: o.name, module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode, limits: o.limits,
-    trappingImports: o.trappingImports, terminals: o.terminals,
+    trappingImports: o.trappingImports, terminals: o.terminals, ...(o.invoke ? { invoke: o.invoke } : {}),
     output: output.sab, input: input.sab, control, layerPort: membership.port,
   };
 

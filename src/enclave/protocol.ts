@@ -44,6 +44,8 @@ export interface EnclaveConfig {
   terminals: { stdin: boolean; stdout: boolean; stderr: boolean };
   /** Where the enclave's calls to the layer go (transferred with the config). */
   layerPort: import('node:worker_threads').MessagePort;
+  /** Call this export with these (already typed) arguments instead of `_start`. */
+  invoke?: { name: string; args: (number | bigint)[]; results: string[] };
 }
 
 /** Int32 slots of the control buffer. */
@@ -97,4 +99,6 @@ export const AUDIT_FD = 3;
 export interface EnclaveReport {
   outcome: Outcome;
   usage: Usage;
+  /** What the invoked function returned (see EnclaveConfig.invoke), when it returned. */
+  results?: (number | bigint)[];
 }

@@ -128,6 +128,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   }
 
   let outcome: Outcome;
+  let results: (number | bigint)[] | undefined;
   try {
     const instance = new WebAssembly.Instance(cfg.module, imports);
     const mem = instance.exports['memory'];
@@ -139,13 +140,20 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     if (cfg.mode === 'secure' && memory.size > cfg.limits.memoryBytes) {
       throw new GuestStop('memory', `the module needs ${formatSize(memory.size)} of memory at start, over its limit of ${formatSize(cfg.limits.memoryBytes)}`);
     }
-    (instance.exports['_start'] as () => void)();
+    if (cfg.invoke) {
+      // A reactor is initialised first, as wasmtime does before --invoke.
+      (instance.exports['_initialize'] as (() => void) | undefined)?.();
+      const returned: unknown = (instance.exports[cfg.invoke.name] as (...a: unknown[]) => unknown)(...cfg.invoke.args);
+      results = cfg.invoke.results.length === 0 ? [] : cfg.invoke.results.length === 1 ? [returned as number | bigint] : (returned as (number | bigint)[]);
+    } else {
+      (instance.exports['_start'] as () => void)();
+    }
     outcome = { kind: 'exit', code: 0 };
   } catch (err) {
     outcome = outcomeOf(err, cfg, memory);
   }
 
-  const report = { outcome, usage: usage() };
+  const report: EnclaveReport = { outcome, usage: usage(), ...(results ? { results } : {}) };
   fds.closeAll();
   cfg.layerPort.close();
   // Protected application memory: nothing the guest held outlives it.
