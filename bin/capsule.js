@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// `--`: Node 20 reads an `--env-file` anywhere on its command line as its own, even after the script; `--` ends its options.
 // Entry point of the `capsule` command. The code is built into dist/ by `npm run build`
 // (run by `npm ci`): bundled CommonJS files for start-up speed, the module tree as a fallback.
 import { createRequire } from 'node:module';

@@ -22,9 +22,9 @@ const common = {
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
-  // Loaded from node_modules only when needed: a policy or system file to check, an address to parse.
+  // Loaded from node_modules only when needed: a policy or system file to check (or to locate its syntax error), an address to parse.
+  external: ['zod', 'ipaddr.js', 'jsonc-parser', 'bullmq', 'ioredis', 'express', '@bull-board/*'],
   // The fleet's libraries (BullMQ, Redis, the HTTP server and dashboard) load only for its commands.
-  external: ['zod', 'ipaddr.js', 'bullmq', 'ioredis', 'express', '@bull-board/*'],
   plugins: [requireIpaddr],
   // The sources are ES modules that locate files beside themselves.
   define: { 'import.meta.url': '__capsuleModuleUrl' },

@@ -11,22 +11,10 @@ import { CONTROL_TIMEOUT_MS, type LayerSnapshot } from './control.js';
 import { writeProof } from './control-proof.js';
 import { CapsuleError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import { ownSocket, privateRuntimeDir } from './runtime-dir.js';
+import { ownSocket, privateRuntimeDir, processAlive, SOCKET_NAME } from './runtime-dir.js';
 
 /** The largest answer read from a layer (a table of some hundred thousand sockets). */
 export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
-
-const SOCKET_NAME = /^(\d{1,10})\.sock$/;
-
-/** False only when no process has this pid (EPERM: one of another user's is running). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /** Removes a stale socket; `file` is this user's socket inside the checked directory. */
 function removeStale(file: string): void {
@@ -56,7 +44,7 @@ export async function runningLayers(): Promise<number[]> {
     const pid = Number(SOCKET_NAME.exec(name)?.[1] ?? NaN);
     const file = path.join(dir, name);
     if (!Number.isSafeInteger(pid) || !ownSocket(file)) continue;
-    if (!alive(pid)) {
+    if (!processAlive(pid)) {
       removeStale(file);
       continue;
     }
@@ -79,7 +67,7 @@ export async function readSnapshot(pid: number): Promise<LayerSnapshot> {
     if (fs.existsSync(file)) throw new CapsuleError(ExitCode.NO_INPUT, `no running layer with pid ${pid}: ${file} is not a socket of this user's (ignored)`);
     throw gone;
   }
-  if (!alive(pid)) {
+  if (!processAlive(pid)) {
     removeStale(file);
     throw gone;
   }

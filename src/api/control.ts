@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkProof } from './control-proof.js';
-import { privateRuntimeDir } from './runtime-dir.js';
+import { privateRuntimeDir, sweepStale } from './runtime-dir.js';
 import type { Layer } from './layer.js';
 import type { TableRow } from '../layer/net/table.js';
 
@@ -48,7 +48,8 @@ export async function serveControl(layer: Layer, label: string, warn: (line: str
   }
   const file = path.join(dir, `${process.pid}.sock`);
   const started = new Date().toISOString();
-  // A socket left by an earlier process with this pid (it cannot be running: this one is).
+  // What killed layers and clients left behind; and a socket of an earlier process with this pid (it cannot be running: this one is).
+  sweepStale(dir);
   fs.rmSync(file, { force: true });
 
   const server = net.createServer((conn) => answer(conn, dir, (op) => {

@@ -6,6 +6,7 @@ export { Layer } from './layer.js';
 export { System } from './system.js';
 export type { SystemOptions, SystemGuest, SystemResult } from './system.js';
 export type { AuditRecord } from '../audit/record.js';
+export type { WasmValue } from '../module/invoke.js';
 export { DEFAULT_LIMITS } from '../policy/policy.js';
 export { CapsuleError } from './errors.js';
 export { ExitCode } from './exit-codes.js';

@@ -3,7 +3,7 @@
 // here with the same message, as a CapsuleError (USAGE) naming the option.
 
 import { z } from 'zod';
-import { check, guestName, guestPath, LIMIT_FIELDS, tmpfsSize, type LimitKey } from '../policy/fields.js';
+import { check, strictObject, guestName, guestPath, LIMIT_FIELDS, tmpfsSize, type LimitKey } from '../policy/fields.js';
 import { envSchema, hostMount } from '../policy/schema.js';
 import { CapsuleError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -17,7 +17,7 @@ const optionsSchema = z.object({
   tmpfs: z.record(guestPath, tmpfsSize).optional(),
   env: envSchema.optional(),
   // undefined leaves a limit as the policy has it.
-  limits: z.object(Object.fromEntries(limitKeys.map((k) => [k, z.number().pipe(LIMIT_FIELDS[k].value as z.ZodType<number, number>).optional()]))).strict().optional(),
+  limits: strictObject(Object.fromEntries(limitKeys.map((k) => [k, z.number().pipe(LIMIT_FIELDS[k].value as z.ZodType<number, number>).optional()]))).optional(),
   timeoutMs: z.number().pipe(LIMIT_FIELDS.timeoutMs.value as z.ZodType<number, number>).optional(),
 });
 

@@ -14,6 +14,8 @@ import { loadModule, type LoadedModule, type ModuleSource } from '../module/load
 import { buildPolicy, parsePolicyDocument, type PolicyDocument } from '../policy/document.js';
 import type { Limits, MountGrant, Policy } from '../policy/policy.js';
 import { CapsuleError } from './errors.js';
+import { capsuleVersion } from './version.js';
+import { parseWasmArg, type FunctionType, type NumType, type WasmValue } from '../module/invoke.js';
 import { optionsAreValid } from './option-values.js';
 import { ExitCode } from './exit-codes.js';
 import { Layer } from './layer.js';
@@ -86,6 +88,13 @@ export interface RunOptions {
   traceSockets?: (line: string) => void;
   /** Run on this layer (shared with other guests) instead of a new one. */
   layer?: Layer;
+  /**
+   * Call this exported function instead of `_start` (wasmtime's --invoke),
+   * with these arguments: numbers (bigints for i64) or text, read per the
+   * function's parameter types (i32, i64, f32, f64). `_initialize` runs first
+   * if exported. The result's `results` holds what it returned.
+   */
+  invoke?: { name: string; args?: (string | number | bigint)[] };
 }
 
 export interface RunResult {
@@ -102,7 +111,19 @@ export interface RunResult {
   /** Present when the stream was "capture". */
   stdout?: Buffer;
   stderr?: Buffer;
-  usage: Usage & { wallMs: number };
+  /**
+   * What the run used. `cpuMs` counts every thread of this process while the
+   * guest ran — its own, the host's, V8's compiler and garbage collector —
+   * so it can exceed `wallMs` (and guests run side by side share it);
+   * `threadCpuMs` is the guest's own thread alone.
+   */
+  usage: Usage & { wallMs: number; cpuMs: number };
+  /** SHA-256 (hex) of the module's bytes; absent when a precompiled WebAssembly.Module was given. */
+  moduleSha256?: string;
+  /** The version of Capsule that ran it. */
+  capsuleVersion: string;
+  /** With `invoke`: the values the function returned, typed (present when it returned). */
+  results?: WasmValue[];
   /** Bytes of output cut by the output limit (0 if none). */
   outputCut: number;
   /** Audit records made during the run, by decision. */
@@ -223,6 +244,7 @@ export interface PreparedGuest {
 /** run(), for a guest whose policy and module may already be prepared (not part of the public API). */
 export async function runGuest(source: ModuleSource, options: RunOptions, prepared?: PreparedGuest): Promise<RunResult> {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   keepSpares(spareThreads);
   // Names are host names on the virtual network: case does not matter, so they are kept lower-case.
   const name = options.name?.toLowerCase() ?? defaultGuestName(source);
@@ -247,7 +269,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   const label = typeof source === 'string' ? source : name;
   let loaded;
   try {
-    loaded = prepared?.loaded ?? await loadModule(source, options.trapUnknownImports ?? false, secure ? policy.limits.memoryBytes : undefined);
+    loaded = prepared?.loaded ?? await loadModule(source, options.trapUnknownImports ?? false, secure ? policy.limits.memoryBytes : undefined, options.invoke?.name);
   } catch (err) {
     if (err instanceof CapsuleError && err.exitCode === ExitCode.MEMORY_LIMIT) {
       audit.record({ enclave: name, op: 'start', target: label, decision: 'limit', reason: err.message });
@@ -258,6 +280,13 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   let mounts: MountSpec[];
   try {
     mounts = checkMounts(policy.mounts);
+  } catch (err) {
+    if (ownLayer) layer.close();
+    throw err;
+  }
+  let invoke: LaunchInvoke | undefined;
+  try {
+    invoke = options.invoke && loaded.invokeType ? invokeArgs(options.invoke.name, loaded.invokeType, options.invoke.args ?? []) : undefined;
   } catch (err) {
     if (ownLayer) layer.close();
     throw err;
@@ -348,6 +377,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       },
       ...(policy.limits.timeoutMs > 0 ? { timeoutMs: policy.limits.timeoutMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(invoke ? { invoke } : {}),
     }, (h) => { handle = h; });
     await limiter.finish();
     const outputMessage = `output limit reached: more than twice the ${outputLimit} bytes allowed were written`;
@@ -364,13 +394,18 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     if (limiter.cut > 0 && outcome.kind !== 'limit') {
       audit.record({ enclave: name, op: 'fd_write', target: 'output', decision: 'limit', reason: `output limit of ${outputLimit} bytes: ${limiter.cut} bytes cut (--max-output)` });
     }
-    const usage = { ...report.usage, wallMs: performance.now() - started };
+    const cpu = process.cpuUsage(cpuStarted);
+    const usage = { ...report.usage, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - started };
     // Counted floods are reported before the exit record, and count in the result.
     audit.flush();
     audit.record({ enclave: name, op: 'exit', target: label, decision: 'allow', reason: describe(outcome),
       detail: { exitCode, exitCodeFrom, outcome, usage } });
     audit.flush();
-    const result: RunResult = { exitCode, exitCodeFrom, outcome, usage, outputCut: limiter.cut, audit: auditCounts() };
+    const result: RunResult = {
+      exitCode, exitCodeFrom, outcome, usage, outputCut: limiter.cut, audit: auditCounts(),
+      ...(loaded.sha256 !== undefined ? { moduleSha256: loaded.sha256 } : {}), capsuleVersion: capsuleVersion(),
+      ...(invoke && report.results && outcome.kind === 'exit' ? { results: report.results.map((value, i) => ({ type: invoke.results[i] as NumType, value })) } : {}),
+    };
     if (targets[0] === 'capture') result.stdout = Buffer.concat(captured[0]!);
     if (targets[1] === 'capture') result.stderr = Buffer.concat(captured[1]!);
     return result;
@@ -378,6 +413,22 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     for (const c of cleanups) c();
     if (ownLayer) layer.close();
   }
+}
+
+type LaunchInvoke = { name: string; args: (number | bigint)[]; results: string[] };
+
+/** The invoked function's arguments, each read per its parameter type; a wrong count or value is a one-line usage error. */
+function invokeArgs(name: string, type: FunctionType, given: (string | number | bigint)[]): LaunchInvoke {
+  if (given.length !== type.params.length) {
+    throw new CapsuleError(ExitCode.USAGE, `--invoke ${name}: takes ${type.params.length} argument${type.params.length === 1 ? '' : 's'} (${type.params.join(', ')}), ${given.length} given`);
+  }
+  const args = given.map((v, i) => {
+    const t = type.params[i] as NumType;
+    const r = parseWasmArg(t, String(v));
+    if (!r.ok) throw new CapsuleError(ExitCode.USAGE, `--invoke ${name}: argument ${i + 1}: ${r.message}`);
+    return r.value;
+  });
+  return { name, args, results: type.results };
 }
 
 function describe(o: Outcome): string {

@@ -75,3 +75,49 @@ export function ownSocket(file: string): boolean {
     return false;
   }
 }
+
+/** Whether process `pid` exists (one of another user's counts: it cannot be signalled but is there). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** A control socket's name: the pid of the process serving it. */
+export const SOCKET_NAME = /^(\d{1,10})\.sock$/;
+const PROOF_NAME = /^proof-[0-9a-f]{32}$/;
+/** A proof lives for one request (a few seconds at most); older ones were left by a client that was killed. */
+const STALE_PROOF_MS = 60_000;
+
+/**
+ * Removes what ended processes left in the private runtime directory `dir`:
+ * sockets of processes that no longer exist (a layer killed with SIGKILL
+ * cannot remove its own) and old proof files. Only this user's sockets and
+ * regular files are touched; a socket whose pid is alive stays (a client's
+ * probe tells whether it still answers).
+ */
+export function sweepStale(dir: string, now = Date.now()): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = path.join(dir, name);
+    try {
+      const pid = SOCKET_NAME.exec(name)?.[1];
+      if (pid !== undefined) {
+        if (ownSocket(file) && !processAlive(Number(pid))) fs.rmSync(file, { force: true });
+      } else if (PROOF_NAME.test(name)) {
+        const st = fs.lstatSync(file);
+        if (st.isFile() && st.uid === myUid() && now - st.mtimeMs > STALE_PROOF_MS) fs.rmSync(file, { force: true });
+      }
+    } catch {
+      // Gone meanwhile, or removed by another sweeper: nothing to do.
+    }
+  }
+}

@@ -139,8 +139,11 @@ export class System {
     await this.start();
     const o = this.o;
     const signal = options.signal;
-    const stopAll = new AbortController();
-    const forward = (): void => stopAll.abort(signal?.reason);
+    // One controller per guest, not one signal they all listen on: a shared
+    // signal with more than ten listeners makes Node warn of a leak.
+    const stops = this.members.map(() => new AbortController());
+    const stopAll = (reason: unknown): void => { for (const s of stops) s.abort(reason); };
+    const forward = (): void => stopAll(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
     if (signal?.aborted) forward();
     const width = Math.max(...this.members.map((m) => m.guest.name.length));
@@ -149,17 +152,17 @@ export class System {
     const fail = (name: string, code: number): void => {
       failures.push({ name, code });
       if (failures.length === 1 && (o.onFailure ?? 'stop') === 'stop') {
-        stopAll.abort(new StopRequest(`'${name}' failed, so the system stops (onFailure: stop)`));
+        stopAll(new StopRequest(`'${name}' failed, so the system stops (onFailure: stop)`));
       }
     };
     try {
-      const ends = await Promise.allSettled(this.members.map(async (m) => {
+      const ends = await Promise.allSettled(this.members.map(async (m, i) => {
         const prefix = `${m.guest.name.padEnd(width)} | `;
         const out = prefixedLines(prefix, o.stdout ?? process.stdout);
         const err = prefixedLines(prefix, o.stderr ?? process.stderr);
         let result: RunResult;
         try {
-          result = await runGuest(m.guest.module, { ...m.options, layer: this.layer, stdout: out, stderr: err, signal: stopAll.signal }, m.prepared);
+          result = await runGuest(m.guest.module, { ...m.options, layer: this.layer, stdout: out, stderr: err, signal: stops[i]!.signal }, m.prepared);
         } catch (e) {
           // Checked before any guest started, but a directory may vanish since: that guest fails, like any other.
           fail(m.guest.name, e instanceof CapsuleError ? e.exitCode : ExitCode.INTERNAL);

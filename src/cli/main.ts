@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { readSnapshot, runningLayers } from '../api/control-client.js';
 import { CapsuleError } from '../api/errors.js';
 import { EXIT_CODE_HELP, ExitCode } from '../api/exit-codes.js';
+import { capsuleVersion } from '../api/version.js';
 import { escapeJson } from '../audit/escape.js';
 import { formatTable, say } from './report.js';
 import { runCommandSpec } from './run-command.js';
@@ -35,6 +36,7 @@ function program(): Command {
   const cli = new Command('capsule')
     .description('Run WebAssembly (WASI) programs in an isolated enclave under a deny-by-default policy.')
     .enablePositionalOptions()
+    .version(capsuleVersion(), '-V, --version', "print Capsule's version")
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => {} })
@@ -97,7 +99,8 @@ export async function main(argv: string[]): Promise<void> {
         process.exitCode = cause.exitCode;
         return;
       }
-      const text = err.message.replace(/^error: /, '');
+      // Commander puts its suggestion on a second line: every error here is one line.
+      const text = err.message.replace(/^error: /, '').replace(/\s*\n\s*\(Did you mean ([^)]*)\)/, ': did you mean $1').replace(/\s*\n\s*/g, ' ');
       say(`${text} (see capsule --help)`);
       process.exitCode = ExitCode.USAGE;
       return;

@@ -9,6 +9,7 @@ import { defaultGuestName, layerFor, policyFor, run, setSpareEnclaves, type RunO
 import { readPolicyFile } from '../policy/document.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
 import { formatSize } from '../policy/units.js';
+import { formatWasmValue } from '../module/invoke.js';
 import { reportOutcome, say } from './report.js';
 import { interruptible, openAuditFile, traceLine } from './session.js';
 
@@ -19,6 +20,7 @@ interface RunFlags {
   dir: string[];
   tmpfs: string[];
   env: string[];
+  envFile: string[];
   allowConnect: string[];
   denyConnect: string[];
   allowDns?: boolean;
@@ -40,6 +42,7 @@ interface RunFlags {
   /** false with --no-write-cache. */
   writeCache?: boolean;
   argv0?: string;
+  invoke?: string;
 }
 
 async function optionsFrom(flags: RunFlags): Promise<RunOptions> {
@@ -52,11 +55,13 @@ async function optionsFrom(flags: RunFlags): Promise<RunOptions> {
   const checked = flags.dir.length + flags.tmpfs.length + flags.env.length > 0 || flags.name !== undefined
     || Object.values(given).some((v) => v !== undefined);
   const parse = checked ? await import('./parse.js') : undefined;
+  const fromFiles = flags.envFile.length > 0 ? await (await import('./env-file.js')).readEnvFiles(flags.envFile) : {};
   return {
     mode: flags.mode,
     ...(flags.name !== undefined ? { name: parse!.parseName(flags.name) } : {}),
     ...(doc ? { policy: doc.doc, policyBase: doc.base } : {}),
-    env: parse?.parseEnv(flags.env, process.env) ?? {},
+    // --env wins over --env-file, as in docker.
+    env: { ...fromFiles, ...parse?.parseEnv(flags.env, process.env) },
     dirs: parse ? flags.dir.map(parse.parseDir) : [],
     tmpfs: parse ? Object.fromEntries(flags.tmpfs.map(parse.parseTmpfs)) : {},
     network: { allowConnect: flags.allowConnect, denyConnect: flags.denyConnect, allowDns: flags.allowDns ?? false, publish: flags.publish },
@@ -81,10 +86,14 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
   try {
     await layer.start();
     control = await serveControl(layer, module, say);
+    // With --invoke the arguments are the function's, not the guest's argv.
+    const call = flags.invoke !== undefined ? { invoke: { name: flags.invoke, args } } : { args };
     const result = await run(module, {
-      ...options, layer, args, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
+      ...options, ...call, layer, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
     });
     reportOutcome(result, module);
+    // Printed as wasmtime prints them: one line per result.
+    if (result.results) process.stdout.write(result.results.map((v) => `${formatWasmValue(v)}\n`).join(''));
     if (result.audit.deny > 0 && flags.audit === undefined && result.audit.first) {
       const f = result.audit.first;
       // The target and reason carry what the guest chose (bounded by the audit log; escaped by say()).
@@ -115,6 +124,7 @@ export function runCommandSpec(exitCodesHelp: string): Command {
     .option('--dir <HOST::GUEST[:ro]>', 'mount a host directory at GUEST (repeatable); :ro makes it read-only', collect, [])
     .option('--tmpfs <GUEST[:SIZE]>', 'mount an in-memory directory at GUEST, default 64MiB (repeatable)', collect, [])
     .option('--env <NAME[=VALUE]>', 'set an environment variable; bare NAME passes the host value (repeatable)', collect, [])
+    .option('--env-file <file>', 'read environment variables from FILE, one NAME=VALUE a line (dotenv format; --env wins) (repeatable)', collect, [])
     .option('--allow-connect <HOST:PORT>', 'let the guest connect out to HOST (name, IP or CIDR) on PORT (number, range or *) (repeatable)', collect, [])
     .option('--deny-connect <HOST:PORT>', 'refuse HOST:PORT even where a grant allows it (repeatable)', collect, [])
     .option('--allow-dns', 'let the guest resolve any host name through the host')
@@ -134,6 +144,7 @@ export function runCommandSpec(exitCodesHelp: string): Command {
     .option('--trace-sockets', 'log every socket status change to stderr')
     .option('--no-write-cache', 'write every small file write through at once instead of coalescing them (see README)')
     .option('--trap-unknown-imports', 'let imports Capsule does not provide trap when called instead of refusing the module')
+    .option('--invoke <name>', 'call the exported function NAME instead of _start; the arguments after the module are its (i32, i64, f32, f64); results are printed')
     .addHelpText('after', exitCodesHelp)
     .action(async (module: string, args: string[], flags: RunFlags) => {
       // `capsule run m.wasm -- --flag`: the "--" only marks where guest arguments start.

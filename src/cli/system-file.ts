@@ -22,13 +22,13 @@ import { z } from 'zod';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../host/read-file.js';
-import { duplicateKey } from '../policy/json.js';
+import { parseJsonDocument } from '../policy/json.js';
 import type { DirMount } from '../api/run.js';
-import { check, guestName } from '../policy/fields.js';
+import { check, guestName, strictObject } from '../policy/fields.js';
 import type { Limits } from '../policy/policy.js';
 import { dirEntry, envSchema, limitsSchema } from '../policy/schema.js';
 
-const guest = z.object({
+const guest = strictObject({
   name: guestName,
   module: z.string().min(1),
   args: z.array(z.string()).default([]),
@@ -36,19 +36,19 @@ const guest = z.object({
   dirs: z.array(dirEntry).default([]),
   publish: z.array(z.string()).default([]),
   peers: z.array(guestName).optional(),
-}).strict();
+});
 
-const system = z.object({
+const system = strictObject({
   mode: z.enum(['secure', 'normal']).default('secure'),
-  network: z.object({
+  network: strictObject({
     allowConnect: z.array(z.string()).default([]),
     denyConnect: z.array(z.string()).default([]),
     allowDns: z.boolean().default(false),
-  }).strict().default({ allowConnect: [], denyConnect: [], allowDns: false }),
+  }).default({ allowConnect: [], denyConnect: [], allowDns: false }),
   limits: limitsSchema.default({}),
   onFailure: z.enum(['stop', 'continue']).default('stop'),
   guests: z.array(guest).min(1, 'at least one guest'),
-}).strict();
+});
 
 export interface SystemGuest {
   name: string;
@@ -84,14 +84,9 @@ export async function readSystemFile(file: string): Promise<SystemSpec> {
     if (!(err instanceof UnreadableFile)) throw err;
     throw new CapsuleError(ExitCode.NO_INPUT, `cannot read system file '${file}': ${err.message}`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw configError(file, `not valid JSON: ${(err as Error).message}`);
-  }
-  const twice = duplicateKey(text);
-  if (twice) throw configError(file, `${twice.where}: key '${twice.key}' appears twice in one object`);
+  const json = await parseJsonDocument(text);
+  if (!json.ok) throw configError(file, json.message);
+  const raw = json.value;
   const parsed = check(system, raw);
   if (!parsed.ok) throw configError(file, `${parsed.field}: ${parsed.message}`);
   const spec = parsed.value;

@@ -47,7 +47,7 @@ export class StopRequest {
   constructor(readonly message: string) {}
 }
 
-const emptyUsage: Usage = { files: {}, network: { peers: {}, socketsOpened: 0 }, peakMemory: 0, cpuMs: 0 };
+const emptyUsage: Usage = { files: {}, network: { peers: {}, socketsOpened: 0 }, peakMemory: 0, threadCpuMs: 0 };
 
 export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): Promise<EnclaveReport> {
   const output = Ring.create(OUTPUT_RING_BYTES);
@@ -62,7 +62,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
   const membership = o.join(control);
   const config: EnclaveConfig = {
     name: o.name, module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode, limits: o.limits,
-    trappingImports: o.trappingImports, terminals: o.terminals,
+    trappingImports: o.trappingImports, terminals: o.terminals, ...(o.invoke ? { invoke: o.invoke } : {}),
     ...(o.importedMemory ? { importedMemory: o.importedMemory } : {}),
     output: output.sab, input: input.sab, control, layerPort: membership.port,
     ...(membership.writeCache ? { writeCache: membership.writeCache } : {}),

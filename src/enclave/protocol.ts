@@ -50,6 +50,8 @@ export interface EnclaveConfig {
   writeCache?: { board: SharedArrayBuffer; slot: number };
   /** Where the enclave's calls to the layer go (transferred with the config). */
   layerPort: import('node:worker_threads').MessagePort;
+  /** Call this export with these (already typed) arguments instead of `_start`. */
+  invoke?: { name: string; args: (number | bigint)[]; results: string[] };
 }
 
 /** What a threaded guest's service tells the host once, before its first thread starts. */
@@ -142,8 +144,11 @@ export interface Usage {
   network: { peers: Record<string, { sent: number; received: number }>; socketsOpened: number };
   /** Peak size of linear memory in bytes. */
   peakMemory: number;
-  /** CPU time of the guest's thread, ms (from the kernel where it tells, else time not spent waiting). */
-  cpuMs: number;
+  /**
+   * CPU time of the guest's own thread during the run, ms: from the kernel
+   * where it tells (Linux, in 10 ms ticks), else the time it did not wait.
+   */
+  threadCpuMs: number;
 }
 
 /** Audit events cross from the enclave in the output ring as records on this pseudo-fd. */
@@ -152,4 +157,6 @@ export const AUDIT_FD = 3;
 export interface EnclaveReport {
   outcome: Outcome;
   usage: Usage;
+  /** What the invoked function returned (see EnclaveConfig.invoke), when it returned. */
+  results?: (number | bigint)[];
 }

@@ -60,6 +60,8 @@ function threadCpuMs(): number | undefined {
 
 function run(cfg: EnclaveConfig): EnclaveReport {
   const started = performance.now();
+  // The thread's CPU before this run (its boot, a previous guest of a pooled thread) is not the guest's.
+  const cpuBefore = threadCpuMs();
   let waited = 0;
   const memory = new GuestMemory();
   memory.callBytes = cfg.limits.callBytes;
@@ -71,7 +73,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     files: Object.fromEntries([...mountCounters].map(([k, c]) => [k, { read: c.read, written: c.written }])),
     network: { peers: Object.fromEntries(sockets.peers), socketsOpened: sockets.socketsOpened },
     peakMemory: memory.attached ? memory.size : 0,
-    cpuMs: threadCpuMs() ?? performance.now() - started - waited,
+    threadCpuMs: cpuBefore !== undefined ? (threadCpuMs() ?? cpuBefore) - cpuBefore : performance.now() - started - waited,
   });
 
   const out = new OutputWriter(new Ring(cfg.output), control);
@@ -172,6 +174,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   }
 
   let outcome: Outcome;
+  let results: (number | bigint)[] | undefined;
   try {
     if (threaded) {
       memory.attach(importedMemory!);
@@ -187,7 +190,14 @@ function run(cfg: EnclaveConfig): EnclaveReport {
       wasmMemory = mem;
       signals.attach(instance.exports);
       checkStartMemory(cfg, memory);
-      (instance.exports['_start'] as () => void)();
+      if (cfg.invoke) {
+        // A reactor is initialised first, as wasmtime does before --invoke.
+        (instance.exports['_initialize'] as (() => void) | undefined)?.();
+        const returned: unknown = (instance.exports[cfg.invoke.name] as (...a: unknown[]) => unknown)(...cfg.invoke.args);
+        results = cfg.invoke.results.length === 0 ? [] : cfg.invoke.results.length === 1 ? [returned as number | bigint] : (returned as (number | bigint)[]);
+      } else {
+        (instance.exports['_start'] as () => void)();
+      }
       outcome = { kind: 'exit', code: 0 };
     }
   } catch (err) {
@@ -196,7 +206,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
 
   // Whatever the guest wrote reaches its files, however it ended (a trap included).
   try { flushWrites?.(); } catch { /* a failure stays with its descriptor; closing reports nothing more */ }
-  const report = { outcome, usage: usage() };
+  const report: EnclaveReport = { outcome, usage: usage(), ...(results ? { results } : {}) };
   fds.closeAll();
   cfg.layerPort.close();
   // Protected application memory: nothing the guest held outlives it.

@@ -21,6 +21,7 @@ export const DEFAULT_CEILING: ParsedPolicy = {
   env: {},
   network: { allowConnect: [], denyConnect: [], allowDns: false, publish: [] },
   limits: { timeoutMs: 10 * 60_000 },
+  writeCache: true,
 };
 
 /** A limit's value as the ceiling compares it: 0 ("none") is unbounded. */

@@ -6,9 +6,9 @@
 const TYPE_SECTION = 1;
 const IMPORT_SECTION = 2;
 
-const VALTYPES: Record<number, string> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
+export const VALTYPES: Record<number, string> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
 
-class Reader {
+export class Reader {
   pos = 8;
   constructor(readonly bytes: Uint8Array) {}
   byte(): number {

@@ -2,6 +2,7 @@
 // so that every problem with the module is one clear line, not a trap later.
 
 import v8 from 'node:v8';
+import crypto from 'node:crypto';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/names.js';
@@ -13,6 +14,7 @@ import { capMemory, MemoryTooLarge } from './memory-cap.js';
 import { capTables, TablesTooLarge } from './table-cap.js';
 import { importTypes, PROVIDED_TYPES } from './import-types.js';
 import { importedMemory, ImportedMemoryTooLarge, MEMORY_IMPORT, type ImportedMemory } from './imported-memory.js';
+import { exportedFunctionType, uninvokable, type FunctionType } from './invoke.js';
 
 export type ModuleSource = string | URL | Uint8Array | WebAssembly.Module;
 
@@ -24,6 +26,10 @@ export interface LoadedModule {
   unknownImports: ImportName[];
   /** The memory to create for a module that imports `env.memory` (limits already capped in secure mode). */
   importedMemory?: ImportedMemory;
+  /** SHA-256 of the module's bytes as given (before any cap), hex; absent for a precompiled Module. */
+  sha256?: string;
+  /** The type of the function `--invoke` calls, when one is named. */
+  invokeType?: FunctionType;
 }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -105,7 +111,7 @@ function capped(bytes: Uint8Array, label: string, memoryLimit: number | undefine
  * one-line reason. With `memoryLimit` (secure mode), the module's memory and
  * tables are capped first; a precompiled Module cannot be, so it is refused.
  */
-export async function loadModule(source: ModuleSource, trapUnknownImports: boolean, memoryLimit?: number): Promise<LoadedModule> {
+export async function loadModule(source: ModuleSource, trapUnknownImports: boolean, memoryLimit?: number, invoke?: string): Promise<LoadedModule> {
   let module: WebAssembly.Module;
   let label = 'module';
   let bytes: Uint8Array | undefined;
@@ -123,10 +129,24 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     module = await compile(capped(bytes, label, memoryLimit), label);
   }
 
-  const start = WebAssembly.Module.exports(module).find((e) => e.name === '_start');
-  if (!start || start.kind !== 'function') {
-    throw new CapsuleError(ExitCode.BAD_MODULE,
-      `'${label}' has no _start function: it is not a WASI command module`);
+  const exported = WebAssembly.Module.exports(module);
+  let invokeType: FunctionType | undefined;
+  if (invoke !== undefined) {
+    const functions = exported.filter((e) => e.kind === 'function').map((e) => e.name);
+    if (!functions.includes(invoke)) {
+      throw new CapsuleError(ExitCode.USAGE, `--invoke: '${label}' exports no function '${invoke}' (it exports: ${functions.join(', ') || 'none'})`);
+    }
+    invokeType = bytes ? exportedFunctionType(bytes, invoke) : undefined;
+    if (!invokeType) throw new CapsuleError(ExitCode.USAGE, `--invoke: the type of '${invoke}' cannot be read: pass the module's bytes or path`);
+    const why = uninvokable(invokeType);
+    if (why) throw new CapsuleError(ExitCode.USAGE, `--invoke: '${invoke}' cannot be called with command-line values: its ${why}`);
+  } else {
+    const start = exported.find((e) => e.name === '_start');
+    if (!start || start.kind !== 'function') {
+      const functions = exported.filter((e) => e.kind === 'function').map((e) => e.name).filter((n) => !n.startsWith('_'));
+      throw new CapsuleError(ExitCode.BAD_MODULE, `'${label}' has no _start function: it is not a WASI command module` +
+        (functions.length > 0 ? ` (to call one of its functions: --invoke ${functions.slice(0, 5).join(', ')}${functions.length > 5 ? ', ...' : ''})` : ''));
+    }
   }
 
   let memory: ImportedMemory | undefined;
@@ -171,5 +191,6 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     throw new CapsuleError(ExitCode.BAD_MODULE,
       `'${label}' imports unknown functions: ${names} (--trap-unknown-imports lets them trap only when called)`);
   }
-  return { module, label, unknownImports: unknown, ...(memory ? { importedMemory: memory } : {}) };
+  return { module, label, unknownImports: unknown, ...(memory ? { importedMemory: memory } : {}), ...(invokeType ? { invokeType } : {}),
+    ...(bytes ? { sha256: crypto.createHash('sha256').update(bytes).digest('hex') } : {}) };
 }

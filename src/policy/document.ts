@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../host/read-file.js';
-import { duplicateKey } from './json.js';
+import { parseJsonDocument } from './json.js';
 import { emptyNetworkPolicy, parseConnectGrant, parsePublish, PolicyError } from './network.js';
 import { DEFAULT_LIMITS, type Limits, type MountGrant, type Policy } from './policy.js';
 
@@ -50,14 +50,9 @@ export async function readPolicyFile(file: string): Promise<{ doc: PolicyDocumen
     if (!(err instanceof UnreadableFile)) throw err;
     throw new CapsuleError(ExitCode.NO_INPUT, `cannot read policy file '${file}': ${err.message}`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new CapsuleError(ExitCode.CONFIG, `${file}: not valid JSON: ${(err as Error).message}`);
-  }
-  const twice = duplicateKey(text);
-  if (twice) throw new CapsuleError(ExitCode.CONFIG, `${file}: ${twice.where}: key '${twice.key}' appears twice in one object`);
+  const parsed = await parseJsonDocument(text);
+  if (!parsed.ok) throw new CapsuleError(ExitCode.CONFIG, `${file}: ${parsed.message}`);
+  const raw = parsed.value;
   // Checked here so that an error names the file; run() takes the document as written.
   await parsePolicyDocument(raw, file);
   return { doc: raw as PolicyDocument, base: path.dirname(path.resolve(file)) };

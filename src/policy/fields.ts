@@ -5,6 +5,7 @@
 // The checks themselves are values.ts's; these schemas carry them into zod for
 // documents, where zod says which field. Loaded on first use: zod is large.
 
+import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import type { DirMount } from '../api/run.js';
 import { escapeText } from '../audit/escape.js';
@@ -16,6 +17,32 @@ import {
 export type { LimitKey };
 
 type Ctx = z.core.$RefinementCtx;
+
+/** The known key a typo'd one most likely meant: close in spelling (case aside), or none. */
+export function nearestKey(key: string, known: readonly string[]): string | undefined {
+  if (known.length === 0) return undefined;
+  const lower = key.toLowerCase();
+  const best = closest(lower, known.map((k) => k.toLowerCase()));
+  const found = known.find((k) => k.toLowerCase() === best)!;
+  return distance(lower, best) <= Math.max(2, Math.floor(key.length / 3)) ? found : undefined;
+}
+
+/**
+ * An object of exactly these keys. An unknown key is refused naming it and,
+ * if one is close, the key it most likely meant (`unknown field 'limts' (did
+ * you mean 'limits'?)`); zod alone says only "Unrecognized key".
+ */
+export function strictObject<S extends z.core.$ZodLooseShape>(shape: S) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code !== 'unrecognized_keys') return undefined;
+      const key = issue.keys[0]!;
+      const near = nearestKey(key, known);
+      return `unknown field '${key}'${near ? ` (did you mean '${near}'?)` : ` (known: ${known.join(', ')})`}`;
+    },
+  });
+}
 
 /** A zod transform that runs one of values.ts's parsers: its message is the issue's. */
 function by<I, T>(parse: (v: I) => Parsed<T>) {

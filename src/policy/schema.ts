@@ -3,15 +3,14 @@
 // document has to be checked.
 
 import { z } from 'zod';
-import { check, dirSpec, envName, envValue, guestPath, hostPath, LIMIT_FIELDS, tmpfsSize, type LimitKey } from './fields.js';
+import { check, dirSpec, strictObject, envName, envValue, guestPath, hostPath, LIMIT_FIELDS, tmpfsSize, type LimitKey } from './fields.js';
 import type { Limits } from './policy.js';
 import type { ParsedPolicy } from './document.js';
 
 const limitKeys = Object.keys(LIMIT_FIELDS) as LimitKey[];
 
 /** `limits` as files write them (memory, timeout, maxOutput, ...), made into Limits fields in bytes and ms. */
-export const limitsSchema = z.object(Object.fromEntries(limitKeys.map((k) => [LIMIT_FIELDS[k].field, LIMIT_FIELDS[k].value.optional()])))
-  .strict()
+export const limitsSchema = strictObject(Object.fromEntries(limitKeys.map((k) => [LIMIT_FIELDS[k].field, LIMIT_FIELDS[k].value.optional()])))
   .transform((l): Partial<Limits> => Object.fromEntries(limitKeys.flatMap((k) => {
     const v = (l as Record<string, number | undefined>)[LIMIT_FIELDS[k].field];
     return v === undefined ? [] : [[k, v]];
@@ -31,27 +30,27 @@ export const envSchema = z.unknown().transform((raw, ctx): Record<string, string
 });
 
 /** A host-directory mount as an object: the form of policy files and of run()'s `dirs`. */
-export const hostMount = z.object({ host: hostPath, guest: guestPath, readOnly: z.boolean().optional() }).strict();
+export const hostMount = strictObject({ host: hostPath, guest: guestPath, readOnly: z.boolean().optional() });
 
 /** A mount of the system file: the --dir spelling or the object form. */
 export const dirEntry = z.union([dirSpec, hostMount.transform((m) => ({ ...m, readOnly: m.readOnly ?? false }))]);
 
-const policySchema = z.object({
+const policySchema = strictObject({
   version: z.literal(1).optional(),
   mounts: z.array(z.union([
     hostMount.transform((m) => ({ host: m.host, guest: m.guest, readOnly: m.readOnly ?? false })),
-    z.object({ tmpfs: tmpfsSize, guest: guestPath }).strict().transform((m) => ({ guest: m.guest, readOnly: false, tmpfsBytes: m.tmpfs })),
+    strictObject({ tmpfs: tmpfsSize, guest: guestPath }).transform((m) => ({ guest: m.guest, readOnly: false, tmpfsBytes: m.tmpfs })),
   ])).default([]),
   env: envSchema.default({}),
-  network: z.object({
+  network: strictObject({
     allowConnect: z.array(z.string()).default([]),
     denyConnect: z.array(z.string()).default([]),
     allowDns: z.boolean().default(false),
     publish: z.array(z.string()).default([]),
-  }).strict().default({ allowConnect: [], denyConnect: [], allowDns: false, publish: [] }),
+  }).default({ allowConnect: [], denyConnect: [], allowDns: false, publish: [] }),
   limits: limitsSchema.default({}),
   writeCache: z.boolean().default(true),
-}).strict();
+});
 
 /** The document made into grants, or its first problem as "field: what was expected". */
 export function parsePolicy(raw: unknown): { ok: true; value: ParsedPolicy } | { ok: false; problem: string } {

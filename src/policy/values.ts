@@ -120,6 +120,10 @@ export function parseDirSpec(spec: unknown): Parsed<DirMount> {
   if (host === '') return no('the host directory is empty (expected HOST::GUEST[:ro])');
   if (guest === '') return no('the guest path is empty (expected HOST::GUEST[:ro])');
   const unknown = options.find((o) => !(MOUNT_OPTIONS as readonly string[]).includes(o));
+  // `data:/data`: a guest path where an option goes means '::' was meant (a single ':' starts the options).
+  if (unknown !== undefined && sep === -1 && options.length === 1 && unknown.startsWith('/')) {
+    return no(`unknown mount option '${unknown}': to mount ${rest} at ${unknown}, separate them with '::' (${rest}::${unknown})`);
+  }
   if (unknown !== undefined) return no(`unknown mount option '${unknown}' (accepted: ${MOUNT_OPTIONS.join(', ')})`);
   if (options.includes('ro') && options.includes('rw')) return no("mount options 'ro' and 'rw' conflict");
   const checked = parseGuestPath(guest);

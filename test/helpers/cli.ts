@@ -31,7 +31,8 @@ export interface CliResult {
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    // `--` as bin/capsule.js's shebang has it: Node 20 would take a guest's --env-file as its own.
+    const child = spawn(process.execPath, ['--', CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: opts.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -9,6 +9,7 @@ import { Descriptor } from '../descriptor.js';
 import type { DirEntry, DirNode, NodeStat, TimeSpec } from './backend.js';
 import { FileDescriptor } from './file.js';
 import type { WriteCache } from './write-cache.js';
+import { escapeReason } from './escape-hint.js';
 import { Listing, type Listings } from './listing.js';
 import { PATH_MAX, resolve, type Resolved } from './resolve.js';
 
@@ -83,10 +84,9 @@ export class DirectoryDescriptor extends Descriptor {
       if (err instanceof Denial) {
         const guest = joinGuest(this.guestPath, path);
         err.target = err.target === undefined ? guest : err.target.replace(path, guest);
-        // Say which grant would have allowed it: a mount of the directory the path means.
+        // Say which grant would have allowed it (a mount of the directory the path means), unless that is a system directory.
         if (err.errno === Errno.NOTCAPABLE && err.reason.startsWith('the path leads outside') && guest.startsWith('/')) {
-          const dir = lexical(guest).replace(/\/[^/]*$/, '') || '/';
-          err.reason = `the path leads outside its mount (a mount such as --dir HOST::${dir} would grant it)`;
+          err.reason = escapeReason(lexical(guest).replace(/\/[^/]*$/, '') || '/');
         }
       }
       throw err;
