@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { serveControl } from '../api/control.js';
+import { OutputLog } from '../api/output-log.js';
+import { StopRequest } from '../enclave/launch.js';
 import { defaultGuestName, layerFor, policyFor, run, setSpareEnclaves, type RunOptions } from '../api/run.js';
 import { readPolicyFile } from '../policy/document.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
@@ -74,11 +76,21 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
   openAuditFile(layer, flags.audit);
   const interrupt = interruptible();
   let control: { close(): void } | undefined;
+  // Its recent output, for `capsule logs NAME`; `capsule stop` stops it as SIGTERM would.
+  const log = new OutputLog();
   try {
     await layer.start();
-    control = await serveControl(layer, module, say);
+    control = await serveControl(layer, module, say, {
+      logs: (n) => (n === name.toLowerCase() ? log : undefined),
+      stop: (n) => {
+        if (n !== undefined && n !== name.toLowerCase()) return { error: `no running guest named '${n}'` };
+        interrupt.stop(new StopRequest('stopped by capsule stop', 'SIGTERM'));
+        return { stopping: [name] };
+      },
+    });
     const result = await run(module, {
       ...options, layer, args, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
+      onOutput: (fd, bytes) => log.append(fd, bytes),
     });
     reportOutcome(result, module);
     if (result.audit.deny > 0 && flags.audit === undefined && result.audit.first) {
@@ -92,6 +104,7 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
     }
     return result.exitCode;
   } finally {
+    log.end();
     interrupt.dispose();
     control?.close();
     layer.close();
