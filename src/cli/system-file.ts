@@ -33,6 +33,15 @@ import { checkStartOrder } from '../api/start-order.js';
 import { DEFAULT_READY_TIMEOUT_MS } from '../api/system.js';
 import { LIMIT_FIELDS } from '../policy/fields.js';
 
+const afterRecord = z.record(z.string(), z.number().int().min(1).max(65535));
+/** Guest name -> port, every name kept (zod's record output would drop `__proto__`, so the wait would vanish). */
+const afterSchema = z.unknown().transform((raw, ctx): Record<string, number> => {
+  const r = afterRecord.safeParse(raw);
+  if (r.success) return Object.fromEntries(Object.entries(raw as Record<string, number>));
+  for (const issue of r.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER as never;
+});
+
 const guest = z.object({
   name: guestName,
   module: z.string().min(1),
@@ -41,7 +50,7 @@ const guest = z.object({
   dirs: z.array(dirEntry).default([]),
   publish: z.array(z.string()).default([]),
   peers: z.array(guestName).optional(),
-  after: z.record(z.string(), z.number().int().min(1).max(65535)).optional(),
+  after: afterSchema.optional(),
 }).strict();
 
 const system = z.object({

@@ -53,6 +53,10 @@ describe('capsule up: "after"', () => {
 
   const refusals: [string, unknown[], RegExp][] = [
     ['an unknown guest', [{ name: 'a', module: guest('hello'), after: { nobody: 80 } }], /guests\[0\]\.after: 'nobody' is not a guest of this system$/m],
+    ['a name that is an object key', [{ name: 'a', module: guest('hello') }, { name: 'b', module: guest('hello'), after: JSON.parse('{"__proto__": 80}') as unknown }],
+      /guests\[1\]\.after: '__proto__' is not a guest of this system$/m],
+    ['a guest in another spelling', [{ name: 'a', module: guest('hello') }, { name: 'b', module: guest('hello'), after: { 'a.': 80 } }],
+      /guests\[1\]\.after: 'a\.' is not a guest of this system$/m],
     ['itself', [{ name: 'a', module: guest('hello'), after: { a: 80 } }], /guests\[0\]\.after: 'a' waits for itself, so it would never start$/m],
     ['a cycle', [
       { name: 'a', module: guest('hello'), after: { b: 80 } },
