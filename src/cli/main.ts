@@ -33,7 +33,7 @@ function program(): Command {
 
   cli.command('up')
     .description('run a system of guests (a JSON system file) on one layer with a shared virtual network')
-    .argument('<system.json>', 'the system file (see README: guests, modules, args, env, dirs, publish, network, limits)')
+    .argument('<system.json>', 'the system file (see README: guests, modules, args, env, dirs, publish, after, network, limits)')
     .option('-d, --detach', 'run the system in the background; reach it with capsule logs, sockets and stop')
     .option('--audit <file>', 'append the audit log (JSON lines) of every guest to FILE')
     .option('--report <file>', "write the system's result and each guest's usage as JSON to FILE")
