@@ -4,7 +4,8 @@
 // - guest-to-guest throughput: net_source -> net_sink on one layer (`capsule up`)
 //   against net-peer.js source -> sink, two Node processes over TCP loopback;
 // - guest-to-guest 1-byte round trip: net_ping <-> net_pong against net-peer.js
-//   ping <-> pong, likewise;
+//   ping <-> pong, likewise, in secure mode and in normal mode (where the
+//   guests' sockets are host sockets and `pong` resolves to the host's loopback);
 // - bridged throughput: `capsule run --allow-connect` of net_source to a host sink
 //   (a Node process on 127.0.0.1) against net-peer.js source to the same sink.
 //
@@ -15,6 +16,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,11 +168,18 @@ async function nodePair<T>(server: string[], client: (port: number) => string[],
   }
 }
 
+interface BenchGuest {
+  name: string;
+  module: string;
+  args: (string | number)[];
+  after?: Record<string, number>;
+}
+
 /** Runs a system of guests with `capsule up`; returns the child once it has exited with 0. */
-async function capsuleUp(guests: { name: string; module: string; args: (string | number)[] }[]): Promise<Child> {
+async function capsuleUp(guests: BenchGuest[], mode: 'secure' | 'normal' = 'secure'): Promise<Child> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsule-bench-net-'));
   const file = path.join(dir, 'system.json');
-  fs.writeFileSync(file, JSON.stringify({ guests: guests.map((g) => ({ ...g, args: g.args.map(String) })) }));
+  fs.writeFileSync(file, JSON.stringify({ mode, guests: guests.map((g) => ({ ...g, args: g.args.map(String) })) }));
   const c = new Child([process.execPath, CAPSULE, 'up', file]);
   try {
     await c.success();
@@ -209,11 +218,22 @@ async function nodePingPong(count: number, warmup: number): Promise<RoundTrip> {
     async (_s, c) => roundTrip(await c.line(RTT), count));
 }
 
-async function guestPingPong(count: number, warmup: number): Promise<RoundTrip> {
+/** A TCP port of the host that was free a moment ago (normal-mode guests listen on host ports). */
+async function freeHostPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function guestPingPong(count: number, warmup: number, mode: 'secure' | 'normal' = 'secure'): Promise<RoundTrip> {
+  const port = mode === 'normal' ? await freeHostPort() : PONG_PORT;
   const up = await capsuleUp([
-    { name: 'pong', module: guest('net_pong'), args: [PONG_PORT] },
-    { name: 'ping', module: guest('net_ping'), args: ['pong', PONG_PORT, count, warmup] },
-  ]);
+    { name: 'pong', module: guest('net_pong'), args: [port] },
+    // Started once pong listens: no connect retries in the way.
+    { name: 'ping', module: guest('net_ping'), args: ['pong', port, count, warmup], after: { pong: port } },
+  ], mode);
   return roundTrip(lineOf(up, RTT, 'ping'), count);
 }
 
@@ -280,6 +300,19 @@ export async function socketBenchmarks(o: SocketBenchOptions): Promise<SocketRes
     report({
       id: 'net_g2g_rtt', title, unit: 'µs', better: 'lower', baseline: 'node<->node TCP loopback',
       goal: { kind: 'max', ratio: 1 / 3, text: '<= 0.33x (1/3)' }, series: m.series,
+      extra: { label: 'mean round trip (µs)', ...m.extra },
+    });
+  }
+  {
+    const title = 'guest-to-guest 1-byte RTT, normal mode (µs)';
+    const m = await measure(title, o,
+      (who) => (who === 'baseline' ? nodePingPong(checkTrips, 10) : guestPingPong(checkTrips, 10, 'normal')),
+      (who) => (who === 'baseline' ? nodePingPong(o.roundTrips, o.warmup) : guestPingPong(o.roundTrips, o.warmup, 'normal')),
+      (t) => t.medianNs / 1000, (t) => t.meanNs / 1000);
+    report({
+      // Normal mode goes through the host's TCP stack, as the baseline does: the goal is to cost little more.
+      id: 'net_g2g_rtt_normal', title, unit: 'µs', better: 'lower', baseline: 'node<->node TCP loopback',
+      goal: { kind: 'max', ratio: 3, text: '<= 3.00x' }, series: m.series,
       extra: { label: 'mean round trip (µs)', ...m.extra },
     });
   }

@@ -12,6 +12,7 @@ import { serveControl, type ControlHandlers } from '../api/control.js';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { setSpareEnclaves } from '../api/run.js';
+import { privateRuntimeDir } from '../api/runtime-dir.js';
 import { System, type SystemResult } from '../api/system.js';
 import { prewarm } from '../enclave/pool.js';
 import { isDetachedChild, reportReady, startDetached } from './detach.js';
@@ -46,6 +47,8 @@ function writeReport(file: string, result: SystemResult): void {
 export async function upCommand(file: string, flags: UpFlags): Promise<number> {
   const detached = isDetachedChild();
   if (flags.detach && !detached) {
+    // The control socket is the only handle on a background system: no private runtime directory, no start (77).
+    privateRuntimeDir(true);
     const started = await startDetached();
     if ('code' in started) return started.code;
     const pid = started.pid;
