@@ -4,7 +4,8 @@
 // - guest-to-guest throughput: net_source -> net_sink on one layer (`capsule up`)
 //   against net-peer.js source -> sink, two Node processes over TCP loopback;
 // - guest-to-guest 1-byte round trip: net_ping <-> net_pong against net-peer.js
-//   ping <-> pong, likewise;
+//   ping <-> pong, likewise, in secure mode and in normal mode (where the
+//   guests' sockets are host sockets and `pong` resolves to the host's loopback);
 // - bridged throughput: `capsule run --allow-connect` of net_source to a host sink
 //   (a Node process on 127.0.0.1) against net-peer.js source to the same sink;
 // - bridged 16 KiB request/response: `capsule run` of net_ping to a host echo
@@ -20,6 +21,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,11 +173,18 @@ async function nodePair<T>(server: string[], client: (port: number) => string[],
   }
 }
 
+interface BenchGuest {
+  name: string;
+  module: string;
+  args: (string | number)[];
+  after?: Record<string, number>;
+}
+
 /** Runs a system of guests with `capsule up`; returns the child once it has exited with 0. */
-async function capsuleUp(guests: { name: string; module: string; args: (string | number)[] }[]): Promise<Child> {
+async function capsuleUp(guests: BenchGuest[], mode: 'secure' | 'normal' = 'secure'): Promise<Child> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsule-bench-net-'));
   const file = path.join(dir, 'system.json');
-  fs.writeFileSync(file, JSON.stringify({ guests: guests.map((g) => ({ ...g, args: g.args.map(String) })) }));
+  fs.writeFileSync(file, JSON.stringify({ mode, guests: guests.map((g) => ({ ...g, args: g.args.map(String) })) }));
   const c = new Child([process.execPath, CAPSULE, 'up', file]);
   try {
     await c.success();
@@ -214,11 +223,22 @@ async function nodePingPong(count: number, warmup: number, size = 1): Promise<Ro
     async (_s, c) => roundTrip(await c.line(RTT), count));
 }
 
-async function guestPingPong(count: number, warmup: number, size = 1): Promise<RoundTrip> {
+/** A TCP port of the host that was free a moment ago (normal-mode guests listen on host ports). */
+async function freeHostPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function guestPingPong(count: number, warmup: number, size = 1, mode: 'secure' | 'normal' = 'secure'): Promise<RoundTrip> {
+  const port = mode === 'normal' ? await freeHostPort() : PONG_PORT;
   const up = await capsuleUp([
-    { name: 'pong', module: guest('net_pong'), args: [PONG_PORT] },
-    { name: 'ping', module: guest('net_ping'), args: ['pong', PONG_PORT, count, warmup, size] },
-  ]);
+    { name: 'pong', module: guest('net_pong'), args: [port] },
+    // Started once pong listens: no connect retries in the way.
+    { name: 'ping', module: guest('net_ping'), args: ['pong', port, count, warmup, size], after: { pong: port } },
+  ], mode);
   return roundTrip(lineOf(up, RTT, 'ping'), count);
 }
 
@@ -332,6 +352,19 @@ export async function socketBenchmarks(o: SocketBenchOptions): Promise<SocketRes
       // At least 0.8x the plain client's speed: a round trip at most 1/0.8 = 1.25x as long.
       id: 'net_bridged_rtt_16k', title, unit: 'µs', better: 'lower', baseline: 'node client -> node server',
       goal: { kind: 'max', ratio: 1.25, text: '<= 1.25x (>= 0.8x speed)' }, series: m.series,
+      extra: { label: 'mean round trip (µs)', ...m.extra },
+    });
+  }
+  {
+    const title = 'guest-to-guest 1-byte RTT, normal mode (µs)';
+    const m = await measure(title, o,
+      (who) => (who === 'baseline' ? nodePingPong(checkTrips, 10) : guestPingPong(checkTrips, 10, 1, 'normal')),
+      (who) => (who === 'baseline' ? nodePingPong(o.roundTrips, o.warmup) : guestPingPong(o.roundTrips, o.warmup, 1, 'normal')),
+      (t) => t.medianNs / 1000, (t) => t.meanNs / 1000);
+    report({
+      // Normal mode goes through the host's TCP stack, as the baseline does: the goal is to cost little more.
+      id: 'net_g2g_rtt_normal', title, unit: 'µs', better: 'lower', baseline: 'node<->node TCP loopback',
+      goal: { kind: 'max', ratio: 3, text: '<= 3.00x' }, series: m.series,
       extra: { label: 'mean round trip (µs)', ...m.extra },
     });
   }

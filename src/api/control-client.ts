@@ -57,8 +57,23 @@ export async function runningLayers(): Promise<number[]> {
   return found.sort((a, b) => a - b);
 }
 
-/** Reads the live table of the layer in process `pid`. */
-export async function readSnapshot(pid: number): Promise<LayerSnapshot> {
+/**
+ * The layer a command addresses: `pid` as given (a --pid flag's text), else
+ * the only running one; a one-line error when there is none or several.
+ */
+export async function pickLayer(pid: string | undefined): Promise<number> {
+  if (pid !== undefined) {
+    if (!/^\d{1,10}$/.test(pid)) throw new CapsuleError(ExitCode.USAGE, `--pid '${pid}' is not a process id`);
+    return Number(pid);
+  }
+  const running = await runningLayers();
+  if (running.length === 0) throw new CapsuleError(ExitCode.NO_INPUT, 'no running capsule layer found');
+  if (running.length > 1) throw new CapsuleError(ExitCode.USAGE, `several layers are running (pids ${running.join(', ')}): choose one with --pid`);
+  return running[0]!;
+}
+
+/** Connects to layer `pid` and sends `body` with a fresh proof; `use` reads the answer. */
+async function ask<T>(pid: number, body: object, use: (conn: net.Socket) => Promise<T>): Promise<T> {
   const gone = new CapsuleError(ExitCode.NO_INPUT, `no running layer with pid ${pid}`);
   const dir = privateRuntimeDir(false);
   if (dir === undefined) throw gone;
@@ -79,15 +94,108 @@ export async function readSnapshot(pid: number): Promise<LayerSnapshot> {
       if (conn === 'ETIMEDOUT') throw new CapsuleError(ExitCode.UNAVAILABLE, `layer ${pid} did not answer within ${CONTROL_TIMEOUT_MS / 1000} s`);
       throw gone;
     }
-    const text = await request(conn, pid, `${JSON.stringify({ op: 'snapshot', proof: proof.name, token: proof.token })}\n`);
-    return parseAnswer(text, pid);
+    conn.write(`${JSON.stringify({ ...body, proof: proof.name, token: proof.token })}\n`);
+    return await use(conn);
   } finally {
     proof.remove();
   }
 }
 
-/** Sends `line` and reads the whole answer, within the time and size limits. */
-function request(conn: net.Socket, pid: number, line: string): Promise<string> {
+/** Reads the live table of the layer in process `pid`. */
+export async function readSnapshot(pid: number): Promise<LayerSnapshot> {
+  return parseAnswer(await ask(pid, { op: 'snapshot' }, (conn) => request(conn, pid)), pid);
+}
+
+/** Asks layer `pid` to stop guest `guest` (every guest if undefined); the names it is stopping. */
+export async function stopGuests(pid: number, guest: string | undefined): Promise<string[]> {
+  const text = await ask(pid, { op: 'stop', ...(guest !== undefined ? { guest } : {}) }, (conn) => request(conn, pid));
+  let refusal: unknown;
+  try {
+    refusal = (JSON.parse(text) as { error?: unknown } | null)?.error;
+  } catch { /* parseObject says it is unreadable */ }
+  if (isString(refusal)) throw new CapsuleError(ExitCode.NO_INPUT, `layer ${pid}: ${refusal}`);
+  const v = parseObject(text, pid);
+  if (!Array.isArray(v['stopping']) || !v['stopping'].every(isString)) throw new CapsuleError(ExitCode.INTERNAL, `layer ${pid} sent an unreadable answer`);
+  return v['stopping'];
+}
+
+/** Resolves true once layer `pid` has ended (its socket gone, or its process), false if it still runs after `timeoutMs`. */
+export async function layerEnded(pid: number, timeoutMs: number): Promise<boolean> {
+  const dir = privateRuntimeDir(false);
+  const file = dir === undefined ? undefined : path.join(dir, `${pid}.sock`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!processAlive(pid) || file === undefined || !ownSocket(file)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The longest line of a log stream (a chunk of output, base64). */
+const MAX_LOG_LINE = 1024 * 1024;
+
+/**
+ * Writes the kept output of guest `guest` of layer `pid` through `write`
+ * (and, with `follow`, what it writes next, until it ends). Resolves with
+ * the layer's reason for ending the stream.
+ */
+export async function readLogs(pid: number, guest: string, follow: boolean, write: (fd: 1 | 2, bytes: Buffer) => void): Promise<string> {
+  return ask(pid, { op: 'logs', guest, follow }, (conn) => new Promise<string>((resolve, reject) => {
+    const unreadable = (): void => { conn.destroy(); reject(new CapsuleError(ExitCode.INTERNAL, `layer ${pid} sent an unreadable answer`)); };
+    let text = '';
+    let first = true;
+    let ended: string | undefined;
+    // Only the answer's first line has a deadline; the output comes when the guest writes it.
+    const timer = setTimeout(() => { conn.destroy(); reject(new CapsuleError(ExitCode.UNAVAILABLE, `layer ${pid} did not answer within ${CONTROL_TIMEOUT_MS / 1000} s`)); }, CONTROL_TIMEOUT_MS);
+    const take = (line: string): boolean => {
+      let v: Record<string, unknown>;
+      try {
+        v = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        unreadable();
+        return false;
+      }
+      if (typeof v !== 'object' || v === null) { unreadable(); return false; }
+      if (first) {
+        first = false;
+        clearTimeout(timer);
+        if (isString(v['error'])) {
+          conn.destroy();
+          reject(new CapsuleError(ExitCode.NO_INPUT, `layer ${pid}: ${v['error']}`));
+          return false;
+        }
+        if (v['ok'] !== true) { unreadable(); return false; }
+        return true;
+      }
+      if (isString(v['end'])) { ended = v['end']; return true; }
+      if ((v['fd'] !== 1 && v['fd'] !== 2) || !isString(v['data'])) { unreadable(); return false; }
+      write(v['fd'], Buffer.from(v['data'], 'base64'));
+      return true;
+    };
+    conn.setEncoding('utf8');
+    conn.on('data', (chunk: string) => {
+      text += chunk;
+      let nl: number;
+      while ((nl = text.indexOf('\n')) >= 0) {
+        const line = text.slice(0, nl);
+        text = text.slice(nl + 1);
+        if (!take(line)) return;
+      }
+      if (text.length > MAX_LOG_LINE) unreadable();
+    });
+    conn.on('error', () => { clearTimeout(timer); reject(new CapsuleError(ExitCode.UNAVAILABLE, `layer ${pid} closed the connection`)); });
+    conn.on('end', () => {
+      clearTimeout(timer);
+      // A one-document refusal ends without a newline.
+      if (text !== '' && !take(text)) return;
+      if (first) { unreadable(); return; }
+      resolve(ended ?? 'the layer has ended');
+    });
+  }));
+}
+
+/** Reads the whole answer, within the time and size limits. */
+function request(conn: net.Socket, pid: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -110,7 +218,6 @@ function request(conn: net.Socket, pid: number, line: string): Promise<string> {
       clearTimeout(timer);
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
-    conn.write(line);
   });
 }
 
@@ -119,8 +226,8 @@ const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as nu
 const ROW_STRINGS = ['owner', 'family', 'type', 'protocol', 'local', 'remote', 'status'] as const;
 const ROW_COUNTS = ['id', 'sendQueue', 'receiveQueue', 'connectionQueue'] as const;
 
-/** The snapshot in `text`, checked field by field; a refusal or anything else is a one-line error. */
-function parseAnswer(text: string, pid: number): LayerSnapshot {
+/** The JSON object in `text`; a refusal ({"error"}) or anything else is a one-line error. */
+function parseObject(text: string, pid: number): Record<string, unknown> {
   const unreadable = new CapsuleError(ExitCode.INTERNAL, `layer ${pid} sent an unreadable answer`);
   let v: Record<string, unknown>;
   try {
@@ -130,6 +237,13 @@ function parseAnswer(text: string, pid: number): LayerSnapshot {
   }
   if (typeof v !== 'object' || v === null) throw unreadable;
   if (isString(v['error'])) throw new CapsuleError(ExitCode.UNAVAILABLE, `layer ${pid} refused the request: ${v['error']}`);
+  return v;
+}
+
+/** The snapshot in `text`, checked field by field; a refusal or anything else is a one-line error. */
+function parseAnswer(text: string, pid: number): LayerSnapshot {
+  const unreadable = new CapsuleError(ExitCode.INTERNAL, `layer ${pid} sent an unreadable answer`);
+  const v = parseObject(text, pid);
   const rowOk = (r: unknown): boolean => typeof r === 'object' && r !== null
     && ROW_STRINGS.every((k) => isString((r as Record<string, unknown>)[k]))
     && ROW_COUNTS.every((k) => isCount((r as Record<string, unknown>)[k]));

@@ -2,14 +2,20 @@
 // private runtime directory, through which `capsule sockets` reads the live
 // socket table of a `capsule up` or `capsule run` in another process.
 //
-// Protocol: the client sends one JSON line, {"op":"snapshot","proof":NAME,
-// "token":TOKEN} (see control-proof.ts); the server answers with one JSON
-// document — the snapshot, or {"error":"..."} — and closes the connection.
+// Protocol: the client sends one JSON line, {"op":OP,"proof":NAME,
+// "token":TOKEN, ...} (see control-proof.ts). For "snapshot" and "stop"
+// (with an optional "guest") the server answers with one JSON document —
+// the snapshot, {"stopping":[names]}, or {"error":"..."} — and closes the
+// connection. For "logs" ("guest", "follow") it answers with JSON lines: a
+// first {"ok":true} or {"error":"..."}, then {"fd":1|2,"data":BASE64} per
+// chunk of output, and {"end":"..."} when the guest has ended (or at once
+// without "follow").
 
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkProof } from './control-proof.js';
+import type { LogChunk, OutputLog } from './output-log.js';
 import { privateRuntimeDir, sweepStale } from './runtime-dir.js';
 import type { Layer } from './layer.js';
 import type { TableRow } from '../layer/net/table.js';
@@ -28,8 +34,21 @@ const MAX_REQUEST_BYTES = 4096;
 /** Connections served at once: a flood of idle clients holds no more than this. */
 const MAX_CONNECTIONS = 16;
 
+/** Bytes a following reader may fall behind by before it is dropped (it can ask again). */
+const MAX_FOLLOW_BACKLOG = 4 * 1024 * 1024;
+
 export interface ControlEndpoint {
+  /** Whether the socket is being served (false: the runtime directory or the socket could not be used). */
+  served: boolean;
   close(): void;
+}
+
+/** What a layer's owner (`capsule up`, `capsule run`) offers besides the table. */
+export interface ControlHandlers {
+  /** The recent output of guest `name`, or undefined if there is no such guest. */
+  logs?(name: string): OutputLog | undefined;
+  /** Stops guest `name`, or every guest if undefined; returns the names stopping, or a refusal. */
+  stop?(name: string | undefined): { stopping: string[] } | { error: string };
 }
 
 /**
@@ -37,8 +56,8 @@ export interface ControlEndpoint {
  * directory is unsafe or the socket cannot be made, the guests run anyway:
  * `warn` gets one line saying why, and there is no table to read.
  */
-export async function serveControl(layer: Layer, label: string, warn: (line: string) => void): Promise<ControlEndpoint> {
-  const none: ControlEndpoint = { close() {} };
+export async function serveControl(layer: Layer, label: string, warn: (line: string) => void, handlers: ControlHandlers = {}): Promise<ControlEndpoint> {
+  const none: ControlEndpoint = { served: false, close() {} };
   let dir: string;
   try {
     dir = privateRuntimeDir(true)!;
@@ -52,10 +71,23 @@ export async function serveControl(layer: Layer, label: string, warn: (line: str
   sweepStale(dir);
   fs.rmSync(file, { force: true });
 
-  const server = net.createServer((conn) => answer(conn, dir, (op) => {
-    if (op !== 'snapshot') return { error: 'unknown request' };
-    const snapshot: LayerSnapshot = { pid: process.pid, label, started, sockets: layer.sockets() };
-    return snapshot;
+  const server = net.createServer((conn) => answer(conn, dir, (req) => {
+    const guest = typeof req['guest'] === 'string' ? req['guest'].toLowerCase() : undefined;
+    switch (req['op']) {
+      case 'snapshot': {
+        const snapshot: LayerSnapshot = { pid: process.pid, label, started, sockets: layer.sockets() };
+        return snapshot;
+      }
+      case 'stop':
+        return handlers.stop?.(guest) ?? { error: 'this layer cannot be stopped from here' };
+      case 'logs': {
+        const log = guest === undefined ? undefined : handlers.logs?.(guest);
+        if (log === undefined) return { error: guest === undefined ? 'no guest named' : `no guest named '${guest}' here` };
+        return (c: net.Socket) => streamLog(c, log, req['follow'] === true);
+      }
+      default:
+        return { error: 'unknown request' };
+    }
   }));
   server.maxConnections = MAX_CONNECTIONS;
   server.unref();
@@ -73,6 +105,7 @@ export async function serveControl(layer: Layer, label: string, warn: (line: str
   };
   process.on('exit', remove);
   return {
+    served: true,
     close() {
       server.close();
       process.off('exit', remove);
@@ -81,8 +114,39 @@ export async function serveControl(layer: Layer, label: string, warn: (line: str
   };
 }
 
+/**
+ * Sends the kept output of `log` as JSON lines, then (with `follow`) each new
+ * chunk until the guest ends or the reader goes; a reader that falls too far
+ * behind is told so and dropped rather than held in memory.
+ */
+function streamLog(conn: net.Socket, log: OutputLog, follow: boolean): void {
+  // Following has no time limit: the reader waits for the guest, not for us.
+  conn.setTimeout(0);
+  const line = (v: object): void => { conn.write(JSON.stringify(v) + '\n'); };
+  let unfollow = (): void => {};
+  const chunk = (c: LogChunk): void => {
+    if (conn.writableEnded) return;
+    if (conn.writableLength > MAX_FOLLOW_BACKLOG) {
+      unfollow();
+      conn.end(JSON.stringify({ end: 'the reader fell too far behind' }) + '\n');
+      return;
+    }
+    line({ fd: c.fd, data: c.bytes.toString('base64') });
+  };
+  line({ ok: true });
+  for (const c of log.recent()) chunk(c);
+  if (!follow || log.ended) {
+    conn.end(JSON.stringify({ end: log.ended ? 'the guest has ended' : 'that is all so far' }) + '\n');
+    return;
+  }
+  unfollow = log.follow({ chunk, end: () => conn.end(JSON.stringify({ end: 'the guest has ended' }) + '\n') });
+  conn.on('close', unfollow);
+}
+
+type Answer = object | ((conn: net.Socket) => void);
+
 /** Reads one request line from `conn`, checks its proof, and writes `handle`'s answer; refusals close too. */
-function answer(conn: net.Socket, dir: string, handle: (op: unknown) => object): void {
+function answer(conn: net.Socket, dir: string, handle: (req: Record<string, unknown>) => Answer): void {
   let text = '';
   const reply = (value: object): void => {
     conn.removeAllListeners('data');
@@ -102,7 +166,17 @@ function answer(conn: net.Socket, dir: string, handle: (op: unknown) => object):
       const req = JSON.parse(text.slice(0, end)) as { op?: unknown; proof?: unknown; token?: unknown } | null;
       if (typeof req !== 'object' || req === null) throw new Error('not an object');
       const refused = checkProof(dir, req.proof, req.token);
-      reply(refused !== undefined ? { error: refused } : handle(req.op));
+      if (refused !== undefined) {
+        reply({ error: refused });
+        return;
+      }
+      const a = handle(req as Record<string, unknown>);
+      if (typeof a === 'function') {
+        conn.removeAllListeners('data');
+        a(conn);
+      } else {
+        reply(a);
+      }
     } catch {
       // A malformed line, or a proof file that changed under us: refused either way; the layer runs on.
       reply({ error: 'unreadable request' });

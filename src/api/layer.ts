@@ -119,6 +119,12 @@ export class Layer {
     };
   }
 
+  /** Whether guest `name` has a TCP socket listening on `port` (what a system's "after" waits for). */
+  listens(name: string, port: number): boolean {
+    const owner = `${name.toLowerCase()}:`;
+    return this.sockets().some((r) => r.owner.startsWith(owner) && r.protocol === 'tcp' && r.status === 'LISTENING' && r.local.endsWith(`:${port}`));
+  }
+
   /** The live socket table, one row per entry. */
   sockets(): TableRow[] {
     return this.net.table.rows();

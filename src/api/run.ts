@@ -86,6 +86,8 @@ export interface RunOptions {
   onAudit?: (record: AuditRecord) => void;
   /** Receives one line per socket status change. */
   traceSockets?: (line: string) => void;
+  /** Receives a copy of the guest's output as it is delivered (fd 1 or 2; the bytes are lent for the call only). */
+  onOutput?: (fd: 1 | 2, bytes: Uint8Array) => void;
   /** Run on this layer (shared with other guests) instead of a new one. */
   layer?: Layer;
   /**
@@ -149,6 +151,7 @@ export function exitCodeOf(outcome: Outcome): number {
     case 'failed':
       return outcome.cause === 'link' ? ExitCode.BAD_MODULE
         : outcome.cause === 'mount' ? ExitCode.NO_INPUT
+        : outcome.cause === 'dependency' ? ExitCode.UNAVAILABLE
         : outcome.cause === 'memory' ? ExitCode.MEMORY_LIMIT : ExitCode.INTERNAL;
   }
 }
@@ -312,6 +315,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   });
 
   const deliver = (fd: number, bytes: Uint8Array): void | Promise<void> => {
+    if (fd === 1 || fd === 2) options.onOutput?.(fd, bytes);
     const t = targets[fd - 1];
     if (t === undefined || t === 'ignore') return;
     if (t === 'capture') {

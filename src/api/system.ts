@@ -3,11 +3,15 @@
 //
 // System.load() checks everything before any guest starts: every module
 // (read, capped and compiled once; the run gets the result), every mount and
-// every published port's spelling; start() binds the ports. run() starts every
-// guest, streams their output as prefixed lines with backpressure (a guest
-// whose output is not being read waits; its neighbours do not), and on the
-// first failure stops every other guest unless `onFailure` is "continue".
+// every published port's spelling, and the start order; start() binds the
+// ports. run() starts every guest (one that waits for others once they
+// listen), streams their output as prefixed lines with backpressure (a guest
+// whose output is not being read waits; its neighbours do not), keeps each
+// guest's recent output for `capsule logs`, and on the first failure stops
+// every other guest unless `onFailure` is "continue". stopGuest() stops one
+// guest on request, which is not a failure.
 
+import { capsuleVersion } from './version.js';
 import type { Writable } from 'node:stream';
 import type { AuditLog } from '../audit/log.js';
 import { StopRequest } from '../enclave/launch.js';
@@ -17,8 +21,10 @@ import type { Limits } from '../policy/policy.js';
 import { CapsuleError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { Layer } from './layer.js';
+import { OutputLog } from './output-log.js';
 import { prefixedLines } from './prefix.js';
-import { checkMounts, policyFor, runGuest, type DirMount, type ExecutionMode, type PreparedGuest, type RunOptions, type RunResult } from './run.js';
+import { checkMounts, exitCodeOf, policyFor, runGuest, type DirMount, type ExecutionMode, type Outcome, type PreparedGuest, type RunOptions, type RunResult } from './run.js';
+import { checkStartOrder } from './start-order.js';
 
 export interface SystemGuest {
   /** Its host name on the system's network (letters, digits, dashes). */
@@ -32,7 +38,14 @@ export interface SystemGuest {
   publish?: string[];
   /** The guests it may reach; default: every guest of the system. */
   peers?: string[];
+  /** Guest name -> TCP port: this guest starts once each of them listens on its port. */
+  after?: Record<string, number>;
 }
+
+/** How long a guest waits, by default, for the guests it starts after. */
+export const DEFAULT_READY_TIMEOUT_MS = 30_000;
+/** How often the socket table is looked at while a guest waits. */
+const READY_POLL_MS = 20;
 
 export interface SystemOptions {
   guests: SystemGuest[];
@@ -55,6 +68,8 @@ export interface SystemOptions {
   audit?: AuditLog;
   /** Told as each guest ends. */
   onExit?: (name: string, result: RunResult) => void;
+  /** Longest a guest waits for those in its "after" to listen (default 30 s; 0: no limit); past it, it fails (69). */
+  readyTimeoutMs?: number;
 }
 
 export interface SystemResult {
@@ -74,8 +89,45 @@ interface Member {
 
 export class System {
   private closed = false;
+  private readonly logs = new Map<string, OutputLog>();
+  /** Each guest's stop, by name, until it has ended. */
+  private readonly stops = new Map<string, AbortController>();
+  private readonly stoppedOnRequest = new Set<string>();
 
-  private constructor(readonly layer: Layer, private readonly members: Member[], private readonly o: SystemOptions) {}
+  private constructor(readonly layer: Layer, private readonly members: Member[], private readonly o: SystemOptions) {
+    for (const m of members) {
+      this.logs.set(m.guest.name.toLowerCase(), new OutputLog());
+      this.stops.set(m.guest.name.toLowerCase(), new AbortController());
+    }
+  }
+
+  /** The guests' names, as given. */
+  get names(): string[] {
+    return this.members.map((m) => m.guest.name);
+  }
+
+  /** The recent output of guest `name` (see output-log.ts), or undefined if it is not a guest of this system. */
+  log(name: string): OutputLog | undefined {
+    return this.logs.get(name.toLowerCase());
+  }
+
+  /** Stops every running guest on request (none of them counts as failed); the names stopping. */
+  stopAll(why = 'stopped on request'): string[] {
+    return this.names.filter((n) => this.stopGuest(n, why));
+  }
+
+  /**
+   * Stops guest `name` (its result says it was stopped; the others run on,
+   * whatever `onFailure` says). False if there is no such guest or it has ended.
+   */
+  stopGuest(name: string, why = 'stopped on request'): boolean {
+    const key = name.toLowerCase();
+    const stop = this.stops.get(key);
+    if (stop === undefined || stop.signal.aborted) return false;
+    this.stoppedOnRequest.add(key);
+    stop.abort(new StopRequest(why, 'SIGTERM'));
+    return true;
+  }
 
   /** Checks every guest's module, mounts and published ports; throws CapsuleError (nothing runs) if one is wrong. */
   static async load(o: SystemOptions): Promise<System> {
@@ -91,6 +143,7 @@ export class System {
         throw err;
       }
     });
+    checkStartOrder(o.guests);
     const members: Member[] = [];
     for (const g of o.guests) {
       const options: RunOptions = {
@@ -139,15 +192,14 @@ export class System {
     await this.start();
     const o = this.o;
     const signal = options.signal;
-    // One controller per guest, not one signal they all listen on: a shared
-    // signal with more than ten listeners makes Node warn of a leak.
-    const stops = this.members.map(() => new AbortController());
-    const stopAll = (reason: unknown): void => { for (const s of stops) s.abort(reason); };
+    // One stop per guest (not one signal every guest listens on): stopGuest() stops one, stopAll() every one.
+    const stopAll = (reason: unknown): void => { for (const c of this.stops.values()) if (!c.signal.aborted) c.abort(reason); };
     const forward = (): void => stopAll(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
     if (signal?.aborted) forward();
     const width = Math.max(...this.members.map((m) => m.guest.name.length));
     const guests = new Map<string, RunResult>();
+    const ended = new Set<string>();
     const failures: { name: string; code: number }[] = [];
     const fail = (name: string, code: number): void => {
       failures.push({ name, code });
@@ -156,23 +208,35 @@ export class System {
       }
     };
     try {
-      const ends = await Promise.allSettled(this.members.map(async (m, i) => {
+      const ends = await Promise.allSettled(this.members.map(async (m) => {
+        const key = m.guest.name.toLowerCase();
+        const stop = this.stops.get(key)!.signal;
+        const log = this.logs.get(key)!;
         const prefix = `${m.guest.name.padEnd(width)} | `;
         const out = prefixedLines(prefix, o.stdout ?? process.stdout);
         const err = prefixedLines(prefix, o.stderr ?? process.stderr);
         let result: RunResult;
         try {
-          result = await runGuest(m.guest.module, { ...m.options, layer: this.layer, stdout: out, stderr: err, signal: stops[i]!.signal }, m.prepared);
+          const waited = await this.waitForDependencies(m.guest, stop, ended);
+          result = waited ?? await runGuest(m.guest.module, {
+            ...m.options, layer: this.layer, stdout: out, stderr: err, signal: stop,
+            onOutput: (fd, bytes) => log.append(fd, bytes),
+          }, m.prepared);
         } catch (e) {
           // Checked before any guest started, but a directory may vanish since: that guest fails, like any other.
           fail(m.guest.name, e instanceof CapsuleError ? e.exitCode : ExitCode.INTERNAL);
           throw e;
         } finally {
+          ended.add(key);
+          this.stops.delete(key);
+          log.end();
           out.end();
           err.end();
         }
         guests.set(m.guest.name, result);
-        if (result.exitCode !== 0) fail(m.guest.name, result.exitCode);
+        // A guest stopped on request has not failed: the system goes on.
+        const onRequest = this.stoppedOnRequest.has(key) && result.outcome.kind === 'killed';
+        if (result.exitCode !== 0 && !onRequest) fail(m.guest.name, result.exitCode);
         o.onExit?.(m.guest.name, result);
       }));
       const thrown = ends.find((e) => e.status === 'rejected');
@@ -185,10 +249,55 @@ export class System {
     return { exitCode: first?.code ?? 0, ...(first ? { failed: first.name } : {}), guests };
   }
 
+  /**
+   * Waits until every guest `g` starts after listens on its port. Undefined
+   * when they all do; otherwise the result of a guest that never started:
+   * stopped meanwhile, or failed (69) because one ended first or did not
+   * listen in time.
+   */
+  private async waitForDependencies(g: SystemGuest, stop: AbortSignal, ended: Set<string>): Promise<RunResult | undefined> {
+    const waits = Object.entries(g.after ?? {}).map(([name, port]) => [name.toLowerCase(), port] as const);
+    if (waits.length === 0) return undefined;
+    const limit = this.o.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    // 0: no limit, as for a timeout.
+    const deadline = limit > 0 ? performance.now() + limit : Infinity;
+    for (;;) {
+      if (stop.aborted) {
+        const reason: unknown = stop.reason;
+        return notStarted(reason instanceof StopRequest
+          ? { kind: 'killed', message: `${reason.message} (before it started)`, ...(reason.signal ? { signal: reason.signal } : {}) }
+          : { kind: 'killed', message: 'interrupted (before it started)', ...(typeof reason === 'string' ? { signal: reason } : {}) });
+      }
+      const missing = waits.find(([name, port]) => !this.layer.listens(name, port));
+      if (missing === undefined) return undefined;
+      const [name, port] = missing;
+      if (ended.has(name)) {
+        return notStarted({ kind: 'failed', cause: 'dependency', message: `not started: '${name}' ended without listening on port ${port}` });
+      }
+      if (performance.now() >= deadline) {
+        return notStarted({ kind: 'failed', cause: 'dependency', message: `not started: '${name}' did not listen on port ${port} within ${limit / 1000} s` });
+      }
+      await new Promise<void>((resolve) => {
+        const done = (): void => { clearTimeout(timer); stop.removeEventListener('abort', done); resolve(); };
+        const timer = setTimeout(done, READY_POLL_MS);
+        stop.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
   /** Closes the layer (its published ports and audit log); run() does this when it ends. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.layer.close();
   }
+}
+
+/** The result of a guest that never started. */
+function notStarted(outcome: Outcome): RunResult {
+  const exitCode = exitCodeOf(outcome);
+  return {
+    exitCode, exitCodeFrom: 'capsule', outcome, outputCut: 0, audit: { allow: 0, deny: 0, limit: 0 }, capsuleVersion: capsuleVersion(),
+    usage: { files: {}, network: { peers: {}, socketsOpened: 0 }, peakMemory: 0, cpuMs: 0, threadCpuMs: 0, wallMs: 0 },
+  };
 }

@@ -3,33 +3,20 @@
 // code (never a stack trace for a user mistake).
 
 import { Command, CommanderError } from 'commander';
-import { readSnapshot, runningLayers } from '../api/control-client.js';
 import { CapsuleError } from '../api/errors.js';
 import { EXIT_CODE_HELP, ExitCode } from '../api/exit-codes.js';
 import { capsuleVersion } from '../api/version.js';
-import { escapeJson } from '../audit/escape.js';
-import { formatTable, say } from './report.js';
+import { logsCommand, stopCommand } from './control-commands.js';
+import { say } from './report.js';
 import { runCommandSpec } from './run-command.js';
+import { socketsCommand } from './sockets-command.js';
 import { addFleetCommands } from './fleet-commands.js';
 
 function exitCodesHelp(): string {
   return '\nExit codes:\n' + EXIT_CODE_HELP.map(([c, t]) => `  ${c.padEnd(7)} ${t}`).join('\n') + '\n';
 }
 
-async function socketsCommand(flags: { pid?: string; json?: boolean }): Promise<void> {
-  let pid: number;
-  if (flags.pid !== undefined) {
-    if (!/^\d+$/.test(flags.pid)) throw new CapsuleError(ExitCode.USAGE, `--pid '${flags.pid}' is not a process id`);
-    pid = Number(flags.pid);
-  } else {
-    const running = await runningLayers();
-    if (running.length === 0) throw new CapsuleError(ExitCode.NO_INPUT, 'no running capsule layer found');
-    if (running.length > 1) throw new CapsuleError(ExitCode.USAGE, `several layers are running (pids ${running.join(', ')}): choose one with --pid`);
-    pid = running[0]!;
-  }
-  const snapshot = await readSnapshot(pid);
-  process.stdout.write(flags.json ? escapeJson(JSON.stringify(snapshot, null, 2)) + '\n' : formatTable(snapshot));
-}
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function program(): Command {
   const help = exitCodesHelp();
@@ -49,13 +36,15 @@ function program(): Command {
 
   cli.command('up')
     .description('run a system of guests (a JSON system file) on one layer with a shared virtual network')
-    .argument('<system.json>', 'the system file (see README: guests, modules, args, env, dirs, publish, network, limits)')
+    .argument('<system.json>', 'the system file (see README: guests, modules, args, env, dirs, publish, after, network, limits)')
+    .option('-d, --detach', 'run the system in the background; reach it with capsule logs, sockets and stop')
     .option('--audit <file>', 'append the audit log (JSON lines) of every guest to FILE')
+    .option('--report <file>', "write the system's result and each guest's usage as JSON to FILE")
     .option('--trace-sockets', 'log every socket status change to stderr')
     .option('--trap-unknown-imports', 'let imports Capsule does not provide trap when called')
     .option('--no-write-cache', 'write every small file write through at once instead of coalescing them (see README)')
     .addHelpText('after', help)
-    .action(async (file: string, flags: { audit?: string; traceSockets?: boolean; trapUnknownImports?: boolean; writeCache?: boolean }) => {
+    .action(async (file: string, flags: import('./up.js').UpFlags) => {
       // Loaded on use: the system-file schema is not needed to start `capsule run`.
       const { upCommand } = await import('./up.js');
       process.exitCode = await upCommand(file, flags);
@@ -65,7 +54,24 @@ function program(): Command {
     .description('print the live socket table of a running `capsule up` or `capsule run` (like ss)')
     .option('--pid <pid>', 'which running layer (default: the only one)')
     .option('--json', 'print JSON instead of a table')
+    .option('-w, --watch', 'print the table again each time it changes, until the layer ends')
+    .option('--guest <name>', "only this guest's sockets (repeatable)", collect, [])
+    .option('--status <status>', 'only sockets in this status, e.g. LISTENING (repeatable)', collect, [])
+    .option('--port <port>', 'only sockets with this local or remote port (repeatable)', collect, [])
     .action(socketsCommand);
+
+  cli.command('logs')
+    .description('print the recent output of a guest of a running `capsule up` or `capsule run`')
+    .argument('<name>', "the guest's name")
+    .option('--pid <pid>', 'which running layer (default: the only one)')
+    .option('-f, --follow', 'keep printing its output as it comes, until it ends')
+    .action(logsCommand);
+
+  cli.command('stop')
+    .description('stop one guest of a running `capsule up`, or the whole system (or a `capsule run`)')
+    .argument('[name]', 'the guest to stop (default: every guest)')
+    .option('--pid <pid>', 'which running layer (default: the only one)')
+    .action(stopCommand);
 
   addFleetCommands(cli, help);
   return cli;
@@ -84,7 +90,7 @@ function tolerateClosedReaders(): void {
 export async function main(argv: string[]): Promise<void> {
   tolerateClosedReaders();
   try {
-    if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up, sockets, worker, submit or serve (see capsule --help)');
+    if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up, sockets, logs, stop, worker, submit or serve (see capsule --help)');
     await program().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { serveControl } from '../api/control.js';
+import { OutputLog } from '../api/output-log.js';
+import { StopRequest } from '../enclave/launch.js';
 import { defaultGuestName, layerFor, policyFor, run, setSpareEnclaves, type RunOptions } from '../api/run.js';
 import { readPolicyFile } from '../policy/document.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
@@ -83,13 +85,23 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
   openAuditFile(layer, flags.audit);
   const interrupt = interruptible();
   let control: { close(): void } | undefined;
+  // Its recent output, for `capsule logs NAME`; `capsule stop` stops it as SIGTERM would.
+  const log = new OutputLog();
   try {
     await layer.start();
-    control = await serveControl(layer, module, say);
+    control = await serveControl(layer, module, say, {
+      logs: (n) => (n === name.toLowerCase() ? log : undefined),
+      stop: (n) => {
+        if (n !== undefined && n !== name.toLowerCase()) return { error: `no running guest named '${n}'` };
+        interrupt.stop(new StopRequest('stopped by capsule stop', 'SIGTERM'));
+        return { stopping: [name] };
+      },
+    });
     // With --invoke the arguments are the function's, not the guest's argv.
     const call = flags.invoke !== undefined ? { invoke: { name: flags.invoke, args } } : { args };
     const result = await run(module, {
       ...options, ...call, layer, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
+      onOutput: (fd, bytes) => log.append(fd, bytes),
     });
     reportOutcome(result, module);
     // Printed as wasmtime prints them: one line per result.
@@ -105,6 +117,7 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
     }
     return result.exitCode;
   } finally {
+    log.end();
     interrupt.dispose();
     control?.close();
     layer.close();

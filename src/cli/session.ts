@@ -22,9 +22,10 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * An abort signal that Ctrl-C, SIGTERM and SIGHUP fire (its reason names the
- * signal); a second signal gives up waiting. dispose() stops listening.
+ * signal), or stop() with a reason of its own (`capsule stop`); a second
+ * signal gives up waiting. dispose() stops listening.
  */
-export function interruptible(): { signal: AbortSignal; dispose(): void } {
+export function interruptible(): { signal: AbortSignal; stop(reason: unknown): void; dispose(): void } {
   const controller = new AbortController();
   let interrupts = 0;
   const handlers = STOP_SIGNALS.map((name) => {
@@ -35,7 +36,11 @@ export function interruptible(): { signal: AbortSignal; dispose(): void } {
     process.on(name, handler);
     return [name, handler] as const;
   });
-  return { signal: controller.signal, dispose: () => { for (const [name, h] of handlers) process.off(name, h); } };
+  return {
+    signal: controller.signal,
+    stop: (reason) => controller.abort(reason),
+    dispose: () => { for (const [name, h] of handlers) process.off(name, h); },
+  };
 }
 
 /** A --trace-sockets line on stderr (the layer has escaped it). */

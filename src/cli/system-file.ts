@@ -10,8 +10,10 @@
 //   "guests": [
 //     { "name": "server", "module": "server.wasm", "args": ["7000"],
 //       "env": { "KEY": "value" }, "dirs": ["data::/data:ro"], "publish": ["8080:7000"],
-//       "peers": ["db"] }                     optional: the guests it may reach (default: all of them)
+//       "peers": ["db"],                      optional: the guests it may reach (default: all of them)
+//       "after": { "db": 5432 } }              optional: start once guest db listens on TCP port 5432
 //   ],
+//   "readyTimeout": "30s"                    optional: longest a guest waits for its "after" (0: no limit)
 //   "limits": { "memory": "128MiB", "timeout": "30s" }   optional: as in a policy file, per guest
 //   "onFailure": "stop"                      optional: "stop" (default) stops every guest when one fails; "continue"
 // }
@@ -27,6 +29,18 @@ import type { DirMount } from '../api/run.js';
 import { check, guestName, strictObject } from '../policy/fields.js';
 import type { Limits } from '../policy/policy.js';
 import { dirEntry, envSchema, limitsSchema } from '../policy/schema.js';
+import { checkStartOrder } from '../api/start-order.js';
+import { DEFAULT_READY_TIMEOUT_MS } from '../api/system.js';
+import { LIMIT_FIELDS } from '../policy/fields.js';
+
+const afterRecord = z.record(z.string(), z.number().int().min(1).max(65535));
+/** Guest name -> port, every name kept (zod's record output would drop `__proto__`, so the wait would vanish). */
+const afterSchema = z.unknown().transform((raw, ctx): Record<string, number> => {
+  const r = afterRecord.safeParse(raw);
+  if (r.success) return Object.fromEntries(Object.entries(raw as Record<string, number>));
+  for (const issue of r.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER as never;
+});
 
 const guest = strictObject({
   name: guestName,
@@ -36,6 +50,7 @@ const guest = strictObject({
   dirs: z.array(dirEntry).default([]),
   publish: z.array(z.string()).default([]),
   peers: z.array(guestName).optional(),
+  after: afterSchema.optional(),
 });
 
 const system = strictObject({
@@ -47,6 +62,7 @@ const system = strictObject({
   }).default({ allowConnect: [], denyConnect: [], allowDns: false }),
   limits: limitsSchema.default({}),
   onFailure: z.enum(['stop', 'continue']).default('stop'),
+  readyTimeout: LIMIT_FIELDS.timeoutMs.value.optional(),
   guests: z.array(guest).min(1, 'at least one guest'),
 });
 
@@ -59,6 +75,8 @@ export interface SystemGuest {
   publish: string[];
   /** Guests it may reach; undefined: every guest of the system. */
   peers: string[] | undefined;
+  /** Guest name -> TCP port it must listen on before this one starts. */
+  after: Record<string, number> | undefined;
 }
 
 export interface SystemSpec {
@@ -70,6 +88,8 @@ export interface SystemSpec {
   onFailure: 'stop' | 'continue';
   /** Where relative paths resolve. */
   base: string;
+  /** Longest a guest waits for its "after" (ms; 0: no limit). */
+  readyTimeoutMs: number;
 }
 
 function configError(file: string, message: string): CapsuleError {
@@ -96,11 +116,20 @@ export async function readSystemFile(file: string): Promise<SystemSpec> {
     if (seen.has(g.name)) throw configError(file, `guests[${i}].name: '${g.name}' is used by another guest`);
     seen.add(g.name);
     const dirs = g.dirs.map((d): DirMount => ({ ...d, host: path.resolve(base, d.host) }));
-    return { name: g.name, module: path.resolve(base, g.module), args: g.args, env: g.env, dirs, publish: g.publish, peers: g.peers };
+    return { name: g.name, module: path.resolve(base, g.module), args: g.args, env: g.env, dirs, publish: g.publish, peers: g.peers, after: g.after };
   });
   for (const [i, g] of guests.entries()) {
     const unknown = g.peers?.find((p) => !seen.has(p));
     if (unknown) throw configError(file, `guests[${i}].peers: '${unknown}' is not a guest of this system`);
   }
-  return { mode: spec.mode, network: spec.network, limits: spec.limits, onFailure: spec.onFailure, guests, base };
+  try {
+    checkStartOrder(guests);
+  } catch (err) {
+    if (err instanceof CapsuleError) throw configError(file, err.message);
+    throw err;
+  }
+  return {
+    mode: spec.mode, network: spec.network, limits: spec.limits, onFailure: spec.onFailure, guests, base,
+    readyTimeoutMs: spec.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS,
+  };
 }

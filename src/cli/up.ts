@@ -2,26 +2,64 @@
 // its virtual network (the API's System runs it). Output lines carry the
 // guest's name; the command ends when every guest has, or when the first
 // fails (unless the file says "onFailure": "continue"); Ctrl-C stops them all.
+// The control socket serves the socket table, each guest's recent output
+// (`capsule logs`) and stops (`capsule stop`); with -d the system runs in a
+// background process and that socket is the only handle (see detach.ts).
 
-import { serveControl } from '../api/control.js';
+import fs from 'node:fs';
+import { Writable } from 'node:stream';
+import { serveControl, type ControlHandlers } from '../api/control.js';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { setSpareEnclaves } from '../api/run.js';
-import { System } from '../api/system.js';
+import { privateRuntimeDir } from '../api/runtime-dir.js';
+import { System, type SystemResult } from '../api/system.js';
 import { prewarm } from '../enclave/pool.js';
+import { isDetachedChild, reportReady, startDetached } from './detach.js';
 import { reportOutcome, say } from './report.js';
 import { readSystemFile } from './system-file.js';
 import { interruptible, openAuditFile, traceLine } from './session.js';
 
 export interface UpFlags {
   audit?: string;
+  report?: string;
+  detach?: boolean;
   traceSockets?: boolean;
   trapUnknownImports?: boolean;
   /** false with --no-write-cache. */
   writeCache?: boolean;
 }
 
+/** Where a detached system's output goes besides its logs: nowhere (no one reads the background process). */
+function discard(): Writable {
+  return new Writable({ write(_chunk, _enc, done) { done(); } });
+}
+
+/** The --report document: the system's result and each guest's, as `capsule run --report` writes one. */
+function writeReport(file: string, result: SystemResult): void {
+  const guests = Object.fromEntries([...result.guests].map(([name, { stdout: _o, stderr: _e, ...r }]) => [name, r]));
+  const doc = { exitCode: result.exitCode, ...(result.failed !== undefined ? { failed: result.failed } : {}), guests };
+  try {
+    fs.writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
+  } catch (err) {
+    throw new CapsuleError(ExitCode.NO_INPUT, `cannot write report '${file}': ${(err as Error).message}`);
+  }
+}
+
 export async function upCommand(file: string, flags: UpFlags): Promise<number> {
+  const detached = isDetachedChild();
+  if (flags.detach && !detached) {
+    // The control socket is the only handle on a background system: no private runtime directory, no start (77).
+    privateRuntimeDir(true);
+    const started = await startDetached();
+    if ('code' in started) return started.code;
+    const pid = started.pid;
+    process.stdout.write(`${file} is up in the background, pid ${pid}:\n`
+      + `  capsule logs --pid ${pid} NAME [-f]    a guest's output\n`
+      + `  capsule sockets --pid ${pid}           its socket table\n`
+      + `  capsule stop --pid ${pid} [NAME]       stop one guest, or all of them\n`);
+    return 0;
+  }
   const spec = await readSystemFile(file);
   setSpareEnclaves(0);
   prewarm(spec.guests.length);
@@ -29,9 +67,11 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
   try {
     system = await System.load({
       guests: spec.guests, mode: spec.mode, network: spec.network, limits: spec.limits, onFailure: spec.onFailure, base: spec.base,
+      readyTimeoutMs: spec.readyTimeoutMs,
       trapUnknownImports: flags.trapUnknownImports ?? false,
       ...(flags.writeCache === false ? { writeCache: false } : {}),
       ...(flags.traceSockets ? { traceSockets: traceLine } : {}),
+      ...(detached ? { stdout: discard(), stderr: discard() } : {}),
       onExit: (name, result) => reportOutcome(result, name),
     });
   } catch (err) {
@@ -41,11 +81,27 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
   }
   openAuditFile(system.layer, flags.audit);
   const interrupt = interruptible();
+  const handlers: ControlHandlers = {
+    logs: (name) => system.log(name),
+    stop: (name) => {
+      // Stopped on request is no failure: a system stopped as a whole this way exits 0.
+      if (name === undefined) return { stopping: system.stopAll('stopped by capsule stop') };
+      return system.stopGuest(name, 'stopped by capsule stop') ? { stopping: [name] } : { error: `no running guest named '${name}'` };
+    },
+  };
   let control: { close(): void } | undefined;
   try {
     await system.start();
-    control = await serveControl(system.layer, file, say);
-    return (await system.run({ signal: interrupt.signal })).exitCode;
+    const served = await serveControl(system.layer, file, say, handlers);
+    control = served;
+    if (detached) {
+      // Without its control socket a background system could be neither reached nor stopped.
+      if (!served.served) throw new CapsuleError(ExitCode.UNAVAILABLE, 'cannot run in the background without the control socket');
+      reportReady();
+    }
+    const result = await system.run({ signal: interrupt.signal });
+    if (flags.report !== undefined) writeReport(flags.report, result);
+    return result.exitCode;
   } finally {
     interrupt.dispose();
     control?.close();

@@ -42,9 +42,12 @@ export interface EnclaveHandle {
   stop(outcome: Outcome): void;
 }
 
-/** An abort reason that says why the guest is stopped (the rest of a system, when one guest failed). */
+/**
+ * An abort reason that says why the guest is stopped (the rest of a system,
+ * when one guest failed; `capsule stop`), and the host signal it stands for, if any.
+ */
 export class StopRequest {
-  constructor(readonly message: string) {}
+  constructor(readonly message: string, readonly signal?: string) {}
 }
 
 const emptyUsage: Usage = { files: {}, network: { peers: {}, socketsOpened: 0 }, peakMemory: 0, threadCpuMs: 0 };
@@ -109,7 +112,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     const onAbort = (): void => {
       // A host signal that asked for the stop travels as the abort reason (see cli/session.ts).
       const reason: unknown = o.signal?.reason;
-      if (reason instanceof StopRequest) return stop({ kind: 'killed', message: reason.message });
+      if (reason instanceof StopRequest) return stop({ kind: 'killed', message: reason.message, ...(reason.signal ? { signal: reason.signal } : {}) });
       const signal = typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason) ? reason : undefined;
       stop({ kind: 'killed', message: signal && signal !== 'SIGINT' ? `terminated by ${signal}` : 'interrupted', ...(signal ? { signal } : {}) });
     };

@@ -134,8 +134,8 @@ export type Outcome =
   | { kind: 'killed'; message: string; signal?: string }
   | { kind: 'failed'; cause: FailureCause; message: string };
 
-/** Why an enclave could not run its guest at all. */
-export type FailureCause = 'link' | 'mount' | 'memory' | 'internal';
+/** Why an enclave could not run its guest at all ('dependency': a guest it waits for never listened). */
+export type FailureCause = 'link' | 'mount' | 'memory' | 'internal' | 'dependency';
 
 export interface Usage {
   /** Bytes read and written per mount (by guest path). */

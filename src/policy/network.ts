@@ -123,13 +123,18 @@ export function parseConnectGrant(text: string): ConnectGrant {
   return { text, hosts: canonicalHosts(parseHostPattern(host, text)), ports: parsePorts(text.slice(colon + 1), text) };
 }
 
-/** `[HOST_ADDRESS:]HOST_PORT:GUEST_PORT`, as docker's -p. */
+/** `[HOST_ADDRESS:]HOST_PORT:GUEST_PORT`, as docker's -p; an IPv6 address goes in brackets: `[::1]:8080:80`. */
 export function parsePublish(text: string, guest?: string): PublishRule {
-  const parts = text.split(':');
-  if (parts.length < 2 || parts.length > 3) throw new PolicyError(`'${text}': expected HOST_PORT:GUEST_PORT or HOST_ADDRESS:HOST_PORT:GUEST_PORT`);
+  const v6 = /^\[([^\]]*)\]:(.*)$/.exec(text);
+  const parts = v6 ? [v6[1]!, ...v6[2]!.split(':')] : text.split(':');
+  if (parts.length < 2 || parts.length > 3 || (v6 && parts.length !== 3)) {
+    const hint = !v6 && parts.length > 3 ? ' (an IPv6 address goes in brackets: [::1]:8080:80)' : '';
+    throw new PolicyError(`'${text}': expected HOST_PORT:GUEST_PORT or HOST_ADDRESS:HOST_PORT:GUEST_PORT${hint}`);
+  }
   const [address, hostPort, guestPort] = parts.length === 3 ? parts : ['127.0.0.1', ...parts];
   const ip = canonicalIp(address!);
   if (!ip) throw new PolicyError(`'${text}': '${address}' is not an IP address`);
+  if (v6 && ip.family !== 6) throw new PolicyError(`'${text}': '${address}' is not an IPv6 address (only those go in brackets)`);
   const port = (p: string): number => {
     if (!/^\d{1,5}$/.test(p) || Number(p) > 65535) throw new PolicyError(`'${text}': '${p}' is not a port number`);
     return Number(p);

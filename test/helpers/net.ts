@@ -159,12 +159,12 @@ export async function hostUdpServer(): Promise<HostUdpServer> {
   };
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 (or `host`) that was free a moment ago. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, host, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -176,14 +176,15 @@ export async function freePort(): Promise<number> {
  * side down at once and reads until the server ends; without, it reads until
  * as many bytes came back as it sent, then closes. Resolves to what came back.
  */
-export function hostRoundTrip(port: number, data: string | Buffer, o: { halfClose?: boolean; timeoutMs?: number } = {}): Promise<Buffer> {
+export function hostRoundTrip(port: number, data: string | Buffer, o: { halfClose?: boolean; timeoutMs?: number; host?: string } = {}): Promise<Buffer> {
   const bytes = Buffer.from(data);
   const timeoutMs = o.timeoutMs ?? 15_000;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let got = 0;
-    const s = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`no reply from 127.0.0.1:${port} within ${timeoutMs} ms`)); }, timeoutMs);
+    const host = o.host ?? '127.0.0.1';
+    const s = net.connect({ host, port, allowHalfOpen: true });
+    const timer = setTimeout(() => { s.destroy(); reject(new Error(`no reply from ${host}:${port} within ${timeoutMs} ms`)); }, timeoutMs);
     const finish = (): void => { clearTimeout(timer); s.destroy(); resolve(Buffer.concat(chunks)); };
     s.on('connect', () => { if (o.halfClose) s.end(bytes); else s.write(bytes); });
     s.on('data', (d: Buffer) => {

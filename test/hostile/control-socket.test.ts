@@ -72,6 +72,19 @@ async function refused(dir: string, why: RegExp): Promise<void> {
   assert.match(list.stderr, why);
   const one = await runCli(['sockets', '--pid', '1'], { env });
   assert.equal(one.code, 77, one.stderr);
+  for (const args of [['logs', 'a'], ['stop'], ['stop', '--pid', '1', 'a']]) {
+    const r = await runCli(args, { env });
+    assert.equal(r.code, 77, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(lines(r.stderr).length, 1, r.stderr);
+  }
+  // A system in the background would have no handle: it does not start.
+  const system = path.join(base.path, `system-${++fresh}.json`);
+  fs.writeFileSync(system, JSON.stringify({ guests: [{ name: 'a', module: guest('sleep_poll'), args: ['60000'] }] }));
+  const detached = await runCli(['up', '-d', system], { env });
+  assert.equal(detached.code, 77, detached.stderr);
+  assert.equal(detached.stdout, '');
+  assert.deepEqual(lines(detached.stderr).length, 1, detached.stderr);
+  assert.match(detached.stderr, why);
 
   const run = await runCli(['run', guest('hello')], { env });
   assert.equal(run.code, 0, run.stderr);

@@ -70,7 +70,17 @@ describe('parsePublish()', () => {
     assert.equal(parsePublish('0:7000').hostPort, 0);
   });
 
-  for (const bad of ['8080', '', 'a:b', '1:2:3:4', '70000:80', '80:70000', 'notip:80:80', '80:-1', '80: 81', '1.2.3:80:x']) {
+  it('accepts an IPv6 host address in brackets, canonical', () => {
+    assert.deepEqual(parsePublish('[::1]:8080:7000'), { text: '[::1]:8080:7000', hostAddress: '::1', hostPort: 8080, guestPort: 7000 });
+    assert.equal(parsePublish('[0:0::0]:1:2').hostAddress, '::');
+  });
+
+  it('an unbracketed IPv6 address is refused with a hint to bracket it', () => {
+    assert.throws(() => parsePublish('::1:8080:7000'), /IPv6 address goes in brackets: \[::1\]:8080:80/);
+  });
+
+  for (const bad of ['8080', '', 'a:b', '1:2:3:4', '70000:80', '80:70000', 'notip:80:80', '80:-1', '80: 81', '1.2.3:80:x',
+    '[::1]:80', '[]:1:2', '[::1]:1:2:3', '[1.2.3]:1:2', '[::1:1:2']) {
     it(`rejects '${bad}' with a message naming it`, rejects(bad, parsePublish));
   }
 });
