@@ -7,5 +7,5 @@ export { System } from './system.js';
 export type { SystemOptions, SystemGuest, SystemResult } from './system.js';
 export type { AuditRecord } from '../audit/record.js';
 export { DEFAULT_LIMITS } from '../policy/policy.js';
-export { CapsuleError } from './errors.js';
-export { ExitCode } from './exit-codes.js';
+export { CapsuleError } from '../core/errors.js';
+export { ExitCode } from '../core/exit-codes.js';

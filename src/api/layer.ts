@@ -5,12 +5,12 @@
 
 import { MessageChannel } from 'node:worker_threads';
 import type { LayerMembership } from '../enclave/launch.js';
-import { CapsuleError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import type { ExecutionMode } from '../enclave/protocol.js';
 import { serveEnclave } from '../enclave/rpc.js';
 import { escapeText } from '../audit/escape.js';
-import { formatAddr } from '../layer/net/address.js';
+import { formatAddr } from '../core/net/address.js';
 import type { NetRequest } from '../layer/net/protocol.js';
 import { NetService, type NetDecision } from '../layer/net/service.js';
 import { statusName } from '../layer/net/status.js';

@@ -4,8 +4,8 @@
 
 import { Command, CommanderError } from 'commander';
 import { readSnapshot, runningLayers } from '../api/control-client.js';
-import { CapsuleError } from '../api/errors.js';
-import { EXIT_CODE_HELP, ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { EXIT_CODE_HELP, ExitCode } from '../core/exit-codes.js';
 import { escapeJson } from '../audit/escape.js';
 import { formatTable, say } from './report.js';
 import { runCommandSpec } from './run-command.js';

@@ -4,8 +4,8 @@
 // fails (unless the file says "onFailure": "continue"); Ctrl-C stops them all.
 
 import { serveControl } from '../api/control.js';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { setSpareEnclaves } from '../api/run.js';
 import { System } from '../api/system.js';
 import { prewarm } from '../enclave/pool.js';

@@ -6,16 +6,17 @@
 
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { Errno, errnoName } from '../abi/errno.js';
+import { Errno, errnoName } from '../core/errno.js';
 import { GuestStop, setDenialHook } from '../abi/errors.js';
 import { boundText } from '../audit/escape.js';
 import { ProcExit, ProcSignal } from '../abi/exit.js';
-import { GuestMemory, encodeUtf8 } from '../abi/memory.js';
+import { GuestMemory } from '../abi/memory.js';
+import { encodeUtf8 } from '../core/utf8.js';
 import { createPreview1, PREVIEW1_MODULE } from '../abi/preview1/index.js';
 import { sockFunctions } from '../abi/preview1/sock.js';
 import type { WasixContext } from '../abi/wasix/context.js';
 import { WASIX_MODULE, wasixSocketFunctions } from '../abi/wasix/sockets.js';
-import { DIRECTORY_RIGHTS, FILE_RIGHTS, READ_ONLY_INHERITING, WRITE_RIGHTS } from '../abi/witx.js';
+import { DIRECTORY_RIGHTS, FILE_RIGHTS, READ_ONLY_INHERITING, WRITE_RIGHTS } from '../core/witx.js';
 import { HostDir } from '../host/fs.js';
 import { randomFill } from '../host/random.js';
 import { hostClocks } from '../layer/clocks.js';
@@ -28,7 +29,7 @@ import type { EnclaveEvents, NetRequest, SocketContext } from '../layer/net/prot
 import { SocketDescriptor } from '../layer/net/socket.js';
 import { Ring } from '../layer/ring.js';
 import { InputStream, OutputStream } from '../layer/stdio.js';
-import { formatSize } from '../policy/units.js';
+import { formatSize } from '../core/units.js';
 import { AUDIT_FD, Control, type EnclaveConfig, type EnclaveReport, type Outcome, type Usage } from './protocol.js';
 import { LayerClient } from './layer-client.js';
 import { InputReader, OutputWriter } from './guest-stdio.js';

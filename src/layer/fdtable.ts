@@ -1,7 +1,7 @@
 // The guest's descriptor table: small integers to Descriptors, with a
 // capacity (EMFILE past it) and typed lookups that check rights.
 
-import { Denial, Errno, SysError } from '../abi/errno.js';
+import { Denial, Errno, SysError } from '../core/errno.js';
 import { refuseRights, type Descriptor } from './descriptor.js';
 
 /** Default bound on open descriptors per guest; a policy may lower or raise it. */

@@ -6,7 +6,7 @@
 // documents, where zod says which field. Loaded on first use: zod is large.
 
 import { z } from 'zod';
-import type { DirMount } from '../api/run.js';
+import type { DirMount } from './policy.js';
 import { escapeText } from '../audit/escape.js';
 import {
   LIMITS, parseDirSpec, parseEnvName, parseEnvValue, parseGuestName, parseGuestPath, parseHostPath, parseTmpfsSize,

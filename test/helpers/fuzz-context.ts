@@ -11,14 +11,15 @@
 // would still wait forever throws FuzzHang after MAX_WAITS waits (which the
 // glue turns into EIO and logs as an unexpected host error).
 
-import { Errno, SysError } from '../../src/abi/errno.js';
-import { GuestMemory, encodeUtf8 } from '../../src/abi/memory.js';
+import { Errno, SysError } from '../../src/core/errno.js';
+import { GuestMemory } from '../../src/abi/memory.js';
+import { encodeUtf8 } from '../../src/core/utf8.js';
 import { createPreview1 } from '../../src/abi/preview1/index.js';
 import { sockFunctions } from '../../src/abi/preview1/sock.js';
 import type { WasixContext } from '../../src/abi/wasix/context.js';
 import { wasixSocketFunctions } from '../../src/abi/wasix/sockets.js';
 import { ADDR_PORT_SIZE } from '../../src/abi/wasix/address.js';
-import { ClockId, DIRECTORY_RIGHTS, EventType, FILE_RIGHTS, Filetype, OFlags, READ_ONLY_INHERITING, SubClockFlags, WRITE_RIGHTS } from '../../src/abi/witx.js';
+import { ClockId, DIRECTORY_RIGHTS, EventType, FILE_RIGHTS, Filetype, OFlags, READ_ONLY_INHERITING, SubClockFlags, WRITE_RIGHTS } from '../../src/core/witx.js';
 import type { Readiness } from '../../src/layer/descriptor.js';
 import { FdTable } from '../../src/layer/fdtable.js';
 import { DirectoryDescriptor } from '../../src/layer/fs/directory.js';
@@ -26,7 +27,7 @@ import { FileDescriptor } from '../../src/layer/fs/file.js';
 import { MemDir } from '../../src/layer/fs/memfs.js';
 import type { DirEntry, DirNode } from '../../src/layer/fs/backend.js';
 import { Listings } from '../../src/layer/fs/listing.js';
-import { canonicalIp, checkFamily, unspecified, type Family, type SockAddr } from '../../src/layer/net/address.js';
+import { canonicalIp, checkFamily, unspecified, type Family, type SockAddr } from '../../src/core/net/address.js';
 import { ControlBlock } from '../../src/layer/net/control-block.js';
 import { putDatagram } from '../../src/layer/net/datagram.js';
 import type { NetCalls, NetRequest, SockType, SocketContext } from '../../src/layer/net/protocol.js';

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Errno, errnoName } from '../../src/abi/errno.js';
+import { Errno, errnoName } from '../../src/core/errno.js';
 import { SocketStatus, STATUS_NAMES, TRANSITIONS, statusName, transition, type SocketOp } from '../../src/layer/net/status.js';
 
 const ORDER = ['UNCONNECTED', 'BOUND', 'LISTENING', 'CONNECTING', 'CONNECTED', 'SENDING', 'RECEIVING',

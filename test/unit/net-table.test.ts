@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Errno, SysError } from '../../src/abi/errno.js';
+import { Errno, SysError } from '../../src/core/errno.js';
 import { Ring } from '../../src/layer/ring.js';
 import { SocketStatus, statusName, type SocketOp } from '../../src/layer/net/status.js';
 import { SocketTable, type SocketEntry } from '../../src/layer/net/table.js';

@@ -1,9 +1,9 @@
 // fd_* calls of wasi_snapshot_preview1.
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
-import { encodeUtf8 } from '../memory.js';
-import { FdFlags, FstFlags, Layout, PREOPENTYPE_DIR, Rights } from '../witx.js';
+import { encodeUtf8 } from '../../core/utf8.js';
+import { FdFlags, FstFlags, Layout, PREOPENTYPE_DIR, Rights } from '../../core/witx.js';
 import { DirectoryDescriptor } from '../../layer/fs/directory.js';
 import { refuseReadOnly, refuseRights } from '../../layer/descriptor.js';
 import type { NodeStat, TimeSpec } from '../../layer/fs/backend.js';

@@ -1,9 +1,9 @@
 // path_* calls of wasi_snapshot_preview1: decode, check the directory's
 // rights, and hand the path to the directory descriptor (which confines it).
 
-import { Denial, Errno, SysError } from '../errno.js';
+import { Denial, Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
-import { FdFlags, LookupFlags, Layout, OFlags, OPEN_WRITE_RIGHTS, Rights } from '../witx.js';
+import { FdFlags, LookupFlags, Layout, OFlags, OPEN_WRITE_RIGHTS, Rights } from '../../core/witx.js';
 import { DirectoryDescriptor } from '../../layer/fs/directory.js';
 import { PATH_MAX } from '../../layer/fs/resolve.js';
 import { refuseReadOnly, refuseRights } from '../../layer/descriptor.js';

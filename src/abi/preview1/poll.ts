@@ -1,9 +1,9 @@
 // poll_oneoff: clock timeouts and descriptor readiness, waiting inside the
 // enclave until something the host delivers changes (see Preview1Context).
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
-import { ClockId, EventRwFlags, EventType, Layout, Rights, SubClockFlags } from '../witx.js';
+import { ClockId, EventRwFlags, EventType, Layout, Rights, SubClockFlags } from '../../core/witx.js';
 import type { Readiness } from '../../layer/descriptor.js';
 import type { Preview1Context } from './context.js';
 

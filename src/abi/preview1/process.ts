@@ -1,7 +1,7 @@
 // args, environ, clocks, randomness, exit, signals and yield of
 // wasi_snapshot_preview1.
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
 import { ProcExit, ProcSignal } from '../exit.js';
 import type { Preview1Context } from './context.js';

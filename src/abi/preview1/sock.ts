@@ -2,9 +2,9 @@
 // sock_shutdown), on any socket descriptor; the same recv/send are what
 // WASIX programs import from preview 1.
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
-import { FdFlags, RiFlags, Rights, RoFlags, SdFlags } from '../witx.js';
+import { FdFlags, RiFlags, Rights, RoFlags, SdFlags } from '../../core/witx.js';
 import { SocketDescriptor, type Received } from '../../layer/net/socket.js';
 import type { GuestMemory } from '../memory.js';
 import type { FdTable } from '../../layer/fdtable.js';

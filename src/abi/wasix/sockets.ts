@@ -1,13 +1,13 @@
 // The socket calls of module wasix_32v1, with WASIX's memory layouts:
 // decode, find the socket, call it, encode. Send and receive are preview 1's.
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
-import { Rights } from '../witx.js';
+import { Rights } from '../../core/witx.js';
 import { SIFLAGS_DONT_WAIT, acceptInto, receive, socketAt } from '../preview1/sock.js';
 import { WASIX_OPTION, WASIX_OPTIONS, type SocketOptions } from '../../layer/net/options.js';
 import { SocketStatus } from '../../layer/net/status.js';
-import type { SockAddr } from '../../layer/net/address.js';
+import type { SockAddr } from '../../core/net/address.js';
 import { ADDR_IP_SIZE, ADDR_PORT_SIZE, AddressFamily, readAddrPort, writeAddrIp, writeAddrPort } from './address.js';
 import type { WasixContext } from './context.js';
 

@@ -3,10 +3,10 @@
 // both ends the same shared queues) and bridges to the host where the policy
 // allows. In normal mode every socket is a host socket and nothing is checked.
 
-import { Errno, SysError } from '../../abi/errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { decideConnect, decideResolve, hostLoopbackGrant, type NetworkPolicy, type PublishRule } from '../../policy/network.js';
 import { Ring, RingFlag } from '../ring.js';
-import { canonicalIp, checkFamily, formatAddr, HOST_GATEWAY, isLoopback, isUnspecified, unspecified, type Family, type SockAddr } from './address.js';
+import { canonicalIp, checkFamily, formatAddr, HOST_GATEWAY, isLoopback, isUnspecified, unspecified, type Family, type SockAddr } from '../../core/net/address.js';
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection } from './host-net.js';
 import { Inbox } from './inbox.js';
 import { queueBytes, type SocketOptions } from './options.js';

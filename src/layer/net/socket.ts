@@ -3,19 +3,19 @@
 // data moves through the shared queues the layer handed over, with no call
 // at all: guest to guest, one copy in and one copy out.
 
-import { Errno, SysError } from '../../abi/errno.js';
-import { FdFlags, Filetype, SOCKET_RIGHTS } from '../../abi/witx.js';
+import { Errno, SysError } from '../../core/errno.js';
+import { FdFlags, Filetype, SOCKET_RIGHTS } from '../../core/witx.js';
 import { Descriptor, type Readiness } from '../descriptor.js';
 import type { NodeStat } from '../fs/backend.js';
 import { Ring, RingFlag } from '../ring.js';
 import { spinUntil, waitUntil } from '../ring-wait.js';
-import type { Family, SockAddr } from './address.js';
+import type { Family, SockAddr } from '../../core/net/address.js';
 import { ControlBlock } from './control-block.js';
 import { MAX_DATAGRAM, putDatagram } from './datagram.js';
 import { InboxReader, type InboxRing } from './inbox.js';
 import { defaultOptions, type SocketOptions } from './options.js';
 import type { AcceptReply, ConnectReply, OpenReply, RouteReply, SocketContext, SockType, StreamEnds } from './protocol.js';
-import { formatAddr } from './address.js';
+import { formatAddr } from '../../core/net/address.js';
 import { SocketStatus, transition } from './status.js';
 
 const NOT_READY: Readiness = { ready: false, nbytes: 0n, hangup: false };

@@ -2,7 +2,7 @@
 // as a transition between them, defined here and nowhere else. An operation
 // from a status that does not allow it fails with the errno POSIX gives.
 
-import { Errno } from '../../abi/errno.js';
+import { Errno } from '../../core/errno.js';
 
 export const SocketStatus = {
   UNCONNECTED: 0,

@@ -4,9 +4,9 @@
 // changes go through setStatus(), which applies status.ts's rules and tells
 // the tracer.
 
-import { Errno, SysError } from '../../abi/errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { Ring } from '../ring.js';
-import { formatAddr, type Family, type SockAddr } from './address.js';
+import { formatAddr, type Family, type SockAddr } from '../../core/net/address.js';
 import { ControlBlock } from './control-block.js';
 import type { Inbox } from './inbox.js';
 import { defaultOptions, type SocketOptions } from './options.js';
