@@ -32,7 +32,7 @@ import { ControlBlock } from '../../src/layer/net/control-block.js';
 import { putDatagram } from '../../src/layer/net/datagram.js';
 import type { NetCalls, NetRequest, SockType, SocketContext } from '../../src/layer/net/protocol.js';
 import { SocketDescriptor } from '../../src/layer/net/socket.js';
-import { SocketStatus, transition, type SocketOp } from '../../src/layer/net/status.js';
+import { INITIAL_WORD, SocketState, stateOf, tryApply, type SocketOp } from '../../src/layer/net/status.js';
 import { Ring, RingFlag } from '../../src/layer/ring.js';
 import { InputStream, OutputStream, type StreamSink, type StreamSource } from '../../src/layer/stdio.js';
 import { hostClocks } from '../../src/layer/clocks.js';
@@ -247,9 +247,9 @@ export class FakeNet implements NetCalls {
   }
 
   private step(s: FakeSocket, op: SocketOp, apply = true): void {
-    const t = transition(s.block.status as SocketStatus, op);
+    const t = tryApply(s.block.status, op);
     if (!t.ok) throw new SysError(t.errno);
-    if (apply) s.block.status = t.to;
+    if (apply) s.block.status = t.word;
   }
 
   private ring(bytes: number): Ring {
@@ -277,7 +277,7 @@ export class FakeNet implements NetCalls {
     switch (req.op) {
       case 'open': {
         if (req.family !== 4 && req.family !== 6) throw new SysError(Errno.AFNOSUPPORT);
-        const s = this.create(req.family, req.type, SocketStatus.UNCONNECTED);
+        const s = this.create(req.family, req.type, INITIAL_WORD);
         if (req.type === 'dgram') {
           const rx = this.ring(4096);
           for (let i = 0; i < 5; i++) {
@@ -326,19 +326,21 @@ export class FakeNet implements NetCalls {
         this.step(s, 'accept');
         if (s.block.pending === 0) throw new SysError(Errno.AGAIN);
         s.block.pending--;
-        const c = this.create(s.family, 'stream', SocketStatus.CONNECTED);
+        const c = this.create(s.family, 'stream', INITIAL_WORD);
+        this.step(c, 'incoming');
         const local = s.local ?? unspecified(s.family, 80);
         const peer = s.family === 4 ? { family: 4 as const, ip: '10.0.0.9', port: 40000 } : { family: 6 as const, ip: 'fe80::9', port: 40000 };
         return { id: c.id, block: c.block.sab, ends: this.streamEnds(c), local, peer };
       }
       case 'shutdown': {
         const s = this.own(req.id);
-        this.step(s, 'shutdown', req.write);
-        return { status: s.block.status };
+        this.step(s, 'shutdown-write', req.write);
+        if (req.read) this.step(s, 'shutdown-read');
+        return undefined;
       }
       case 'close': {
         const s = this.own(req.id);
-        s.block.status = SocketStatus.TERMINATED;
+        this.step(s, 'close');
         this.sockets.delete(s.id);
         return undefined;
       }
@@ -368,7 +370,7 @@ export class FakeNet implements NetCalls {
   /** Something arrives while the guest waits: every listener gets a connection. */
   deliver(): void {
     for (const s of this.sockets.values()) {
-      if (s.block.status === SocketStatus.LISTENING) s.block.pending++;
+      if (stateOf(s.block.status) === SocketState.LISTENING) s.block.pending++;
     }
   }
 
