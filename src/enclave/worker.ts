@@ -13,9 +13,9 @@ import { ProcExit, ProcSignal } from '../abi/exit.js';
 import { GuestMemory } from '../abi/memory.js';
 import { encodeUtf8 } from '../core/utf8.js';
 import { createPreview1, PREVIEW1_MODULE } from '../abi/preview1/index.js';
-import { sockFunctions } from '../abi/preview1/sock.js';
 import type { WasixContext } from '../abi/wasix/context.js';
-import { WASIX_MODULE, wasixSocketFunctions } from '../abi/wasix/sockets.js';
+import { createWasix, WASIX_MODULE } from '../abi/wasix/index.js';
+import { traceFromEnv } from '../abi/syscall.js';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, READ_ONLY_INHERITING, WRITE_RIGHTS } from '../core/witx.js';
 import { HostDir } from '../host/fs.js';
 import { randomFill } from '../host/random.js';
@@ -115,9 +115,10 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     net,
     openSocket: (fd, family, type) => SocketDescriptor.open(socketContext, fd, family, type),
   };
+  const trace = traceFromEnv(cfg.name);
   const imports: WebAssembly.Imports = {
-    [PREVIEW1_MODULE]: createPreview1(ctx),
-    [WASIX_MODULE]: { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) },
+    [PREVIEW1_MODULE]: createPreview1(ctx, trace),
+    [WASIX_MODULE]: createWasix(ctx, trace),
   };
   for (const { module, name } of cfg.trappingImports) {
     const ns = (imports[module] ??= {}) as Record<string, unknown>;

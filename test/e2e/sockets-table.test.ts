@@ -136,6 +136,18 @@ describe('capsule sockets', () => {
     ]);
   });
 
+  it('CAPSULE_TRACE logs every guest call, WASIX socket calls too, each naming the guest', async () => {
+    const r = await runCli(['run', guest('sock_errors'), 'refused', '7101'], { env: { ...env, CAPSULE_TRACE: '1' } });
+    assert.equal(r.code, 2, r.stderr);
+    const calls = lines(r.stderr).filter((l) => l.startsWith('[capsule trace] '));
+    assert.ok(calls.every((l) => l.startsWith('[capsule trace] sock-errors: ')), calls.join('\n'));
+    const connects = calls.filter((l) => /sock_connect\(3, \d+\) -> 14 \(ECONNREFUSED\)$/.test(l));
+    assert.equal(connects.length, 2, calls.join('\n'));
+    assert.ok(calls.some((l) => /: sock_open\(1, 1, 0, \d+\) -> 0$/.test(l)), calls.join('\n'));
+    assert.ok(calls.some((l) => /: resolve\(.*\) -> 2 \(EACCES\)$/.test(l)), calls.join('\n'));
+    assert.ok(calls.some((l) => /: fd_write\(1, \d+, \d+, \d+\) -> 0$/.test(l)), calls.join('\n'));
+  });
+
   it('--pid must be a number', async () => {
     const r = await runCli(['sockets', '--pid', 'abc'], { env });
     assert.equal(r.code, 64);

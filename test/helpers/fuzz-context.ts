@@ -15,9 +15,8 @@ import { Errno, SysError } from '../../src/core/errno.js';
 import { GuestMemory } from '../../src/abi/memory.js';
 import { encodeUtf8 } from '../../src/core/utf8.js';
 import { createPreview1 } from '../../src/abi/preview1/index.js';
-import { sockFunctions } from '../../src/abi/preview1/sock.js';
 import type { WasixContext } from '../../src/abi/wasix/context.js';
-import { wasixSocketFunctions } from '../../src/abi/wasix/sockets.js';
+import { createWasix } from '../../src/abi/wasix/index.js';
 import { ADDR_PORT_SIZE } from '../../src/abi/wasix/address.js';
 import { ClockId, DIRECTORY_RIGHTS, EventType, FILE_RIGHTS, Filetype, OFlags, READ_ONLY_INHERITING, SubClockFlags, WRITE_RIGHTS } from '../../src/core/witx.js';
 import type { Readiness } from '../../src/layer/descriptor.js';
@@ -511,7 +510,7 @@ export function makeWorld(cfg: WorldConfig): World {
   Object.assign(world, {
     ctx, memory, tmpfs, net, sink, stdin,
     preview1: createPreview1(ctx),
-    wasix: { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) } as Imports,
+    wasix: createWasix(ctx) as Imports,
     listing,
     snapshot(): string {
       const table = fds.numbers().map((n) => {
