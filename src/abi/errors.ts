@@ -2,7 +2,7 @@
 // Guest control flow (exit, signals, a stop by the enclave) passes through;
 // an unexpected host exception never reaches the guest as anything but EIO.
 
-import { Denial, SysError, Errno } from './errno.js';
+import { Denial, SysError, Errno } from '../core/errno.js';
 import { ProcExit, ProcSignal, ThreadExit } from './exit.js';
 
 /** Thrown by the enclave to stop a guest at once (a limit, a kill); never caught as an errno. */

@@ -10,14 +10,22 @@ const BLIND = new Set([
   'fd_write', 'clock_time_get', 'clock_res_get', 'random_get', 'args_get', 'args_sizes_get', 'environ_get', 'environ_sizes_get',
 ]);
 
-/** `fns` with `flush` run before each call that could observe a file. */
-export function flushingFirst<T extends Fns>(fns: T, flush: () => void): T {
+/** `fns` with `flush` run before each call that could observe a file (`fns` itself without a flush). */
+export function flushingFirst<T extends Fns>(fns: T, flush: (() => void) | undefined): T {
+  if (!flush) return fns;
   const out: Fns = {};
   for (const [name, fn] of Object.entries(fns)) {
-    out[name] = BLIND.has(name) ? fn : (...args: never[]) => {
+    if (BLIND.has(name)) {
+      out[name] = fn;
+      continue;
+    }
+    const wrapped = (...args: never[]): unknown => {
       flush();
       return (fn as (...a: never[]) => unknown)(...args);
     };
+    // syscall() reads the arity (for traces and its fixed-parameter call).
+    Object.defineProperty(wrapped, 'length', { value: fn.length });
+    out[name] = wrapped;
   }
   return out as T;
 }

@@ -2,10 +2,9 @@
 // and count a guest passes goes through here: an impossible one fails the
 // call with EFAULT before anything else happens, never a host exception.
 
-import { Denial, Errno, SysError } from './errno.js';
+import { Denial, Errno, SysError } from '../core/errno.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const utf8Encoder = new TextEncoder();
 
 export class GuestMemory {
   /** Bytes one call may make the host allocate on the guest's behalf (policy limit). */
@@ -126,8 +125,3 @@ export class GuestMemory {
     return out;
   }
 }
-
-export function encodeUtf8(s: string): Uint8Array {
-  return utf8Encoder.encode(s);
-}
-

@@ -9,8 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { CONTROL_TIMEOUT_MS, type LayerSnapshot } from './control.js';
 import { writeProof } from './control-proof.js';
-import { CapsuleError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { ownSocket, privateRuntimeDir, processAlive, SOCKET_NAME } from './runtime-dir.js';
 
 /** The largest answer read from a layer (a table of some hundred thousand sockets). */

@@ -8,5 +8,5 @@ export type { SystemOptions, SystemGuest, SystemResult } from './system.js';
 export type { AuditRecord } from '../audit/record.js';
 export type { WasmValue } from '../module/invoke.js';
 export { DEFAULT_LIMITS } from '../policy/policy.js';
-export { CapsuleError } from './errors.js';
-export { ExitCode } from './exit-codes.js';
+export { CapsuleError } from '../core/errors.js';
+export { ExitCode } from '../core/exit-codes.js';

@@ -5,15 +5,13 @@
 
 import { MessageChannel } from 'node:worker_threads';
 import type { LayerMembership } from '../enclave/launch.js';
-import { CapsuleError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import type { ExecutionMode } from '../enclave/protocol.js';
 import { serveEnclave } from '../enclave/rpc.js';
 import { escapeText } from '../audit/escape.js';
-import { formatAddr } from '../layer/net/address.js';
 import type { NetRequest } from '../layer/net/protocol.js';
 import { NetService, type NetDecision } from '../layer/net/service.js';
-import { statusName } from '../layer/net/status.js';
 import type { TableRow } from '../layer/net/table.js';
 import { emptyNetworkPolicy, type NetworkPolicy } from '../policy/network.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
@@ -63,9 +61,7 @@ export class Layer {
       host: async () => new (await import('../host/net.js')).NodeHostNet(),
       ...(trace ? {
         // Escaped like every line that may carry a guest-chosen string.
-        tracer: (e, from, to, op) => trace(escapeText(`socket ${e.id} ${e.local.owner.enclave}:${e.local.owner.fd} ` +
-          `${e.local.protocol} ${formatAddr(e.local.local)} -> ${formatAddr(e.local.peer)}: ` +
-          `${statusName(from)} -> ${statusName(to)} (${op})`)),
+        tracer: (line) => trace(escapeText(line)),
       } : {}),
       onDecision: (d: NetDecision) => this.audit.record(d),
       ...(o.canReach ? { canReach: o.canReach } : {}),

@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { check, strictObject, guestName, guestPath, LIMIT_FIELDS, tmpfsSize, type LimitKey } from '../policy/fields.js';
 import { envSchema, hostMount } from '../policy/schema.js';
-import { CapsuleError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import type { RunOptions } from './run.js';
 
 const limitKeys = Object.keys(LIMIT_FIELDS) as LimitKey[];

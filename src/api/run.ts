@@ -12,25 +12,18 @@ import { keepSpares } from '../enclave/pool.js';
 import { AUDIT_FD, type EnclaveLimits, type ExecutionMode, type MountSpec, type Outcome, type Usage } from '../enclave/protocol.js';
 import { loadModule, type LoadedModule, type ModuleSource } from '../module/load.js';
 import { buildPolicy, parsePolicyDocument, type PolicyDocument } from '../policy/document.js';
-import type { Limits, MountGrant, Policy } from '../policy/policy.js';
-import { CapsuleError } from './errors.js';
+import type { DirMount, Limits, MountGrant, Policy } from '../policy/policy.js';
+import { CapsuleError } from '../core/errors.js';
 import { capsuleVersion } from './version.js';
 import { parseWasmArg, type FunctionType, type NumType, type WasmValue } from '../module/invoke.js';
+
+export type { DirMount };
 import { optionsAreValid } from './option-values.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { Layer } from './layer.js';
 import { OutputLimiter } from './output-limit.js';
 
 export type { ExecutionMode, Outcome, Usage, ModuleSource, PolicyDocument, Limits };
-
-export interface DirMount {
-  /** Host directory to expose. */
-  host: string;
-  /** Name the guest sees it under, e.g. "/data" or ".". */
-  guest: string;
-  /** The guest may read but change nothing below it. */
-  readOnly?: boolean;
-}
 
 /** Where a guest output stream goes. */
 export type OutputTarget = Writable | 'inherit' | 'capture' | 'ignore';

@@ -9,8 +9,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CapsuleError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 
 /** CAPSULE_RUNTIME_DIR, else $XDG_RUNTIME_DIR/capsule, else capsule-UID in the temp directory. */
 export function runtimeDir(): string {

@@ -3,8 +3,8 @@
 // is a guest of the system, every port a port, and no guest waits, directly
 // or through others, for itself (it would never start).
 
-import { CapsuleError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 
 export interface Waiter {
   name: string;

@@ -2,8 +2,8 @@
 // `capsule run`) serves on its control socket besides the socket table.
 
 import { layerEnded, pickLayer, readLogs, stopGuests } from '../api/control-client.js';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { say } from './report.js';
 
 /** How long `capsule stop` waits for a whole system to end (its guests are stopped at once; output is flushed). */

@@ -6,8 +6,8 @@
 // the system file is the same one line and exit code as without -d.
 
 import { spawn } from 'node:child_process';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 
 /** Set in the background process's environment: it runs the system rather than starting another. */
 const CHILD_ENV = 'CAPSULE_UP_DETACHED';

@@ -1,9 +1,9 @@
 // `--env-file FILE`: reads each file (a regular file of at most 1 MiB, like
 // policy files) and merges their variables, later files winning.
 
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
-import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../host/read-file.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../core/read-file.js';
 import { parseEnvFile } from '../policy/env-file.js';
 
 export async function readEnvFiles(files: string[]): Promise<Record<string, string>> {

@@ -3,11 +3,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { escapeText } from '../audit/escape.js';
 import { readPolicyFile, type PolicyDocument } from '../policy/document.js';
-import { parseDuration } from '../policy/units.js';
+import { parseDuration } from '../core/units.js';
 import { readCeiling } from '../fleet/ceiling.js';
 import { Fleet } from '../fleet/client.js';
 import { readInputDir } from '../fleet/job-files.js';

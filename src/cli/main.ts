@@ -3,8 +3,8 @@
 // code (never a stack trace for a user mistake).
 
 import { Command, CommanderError } from 'commander';
-import { CapsuleError } from '../api/errors.js';
-import { EXIT_CODE_HELP, ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { EXIT_CODE_HELP, ExitCode } from '../core/exit-codes.js';
 import { capsuleVersion } from '../api/version.js';
 import { logsCommand, stopCommand } from './control-commands.js';
 import { say } from './report.js';

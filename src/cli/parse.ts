@@ -2,8 +2,8 @@
 // files and run() use (policy/values.ts): one message per refusal, prefixed
 // with the flag and the value as typed.
 
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import type { DirMount } from '../api/run.js';
 import { escapeText } from '../audit/escape.js';
 import type { Limits } from '../policy/policy.js';

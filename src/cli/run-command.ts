@@ -10,7 +10,7 @@ import { StopRequest } from '../enclave/launch.js';
 import { defaultGuestName, layerFor, policyFor, run, setSpareEnclaves, type RunOptions } from '../api/run.js';
 import { readPolicyFile } from '../policy/document.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
-import { formatSize } from '../policy/units.js';
+import { formatSize } from '../core/units.js';
 import { formatWasmValue } from '../module/invoke.js';
 import { reportOutcome, say } from './report.js';
 import { interruptible, openAuditFile, traceLine } from './session.js';

@@ -2,8 +2,8 @@
 // socket trace lines, and stop signals (the first stops the guests cleanly,
 // a second gives up waiting).
 
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import type { Layer } from '../api/layer.js';
 
 /** Appends the layer's audit log to `file` (if given); a file that cannot be opened is a one-line error. */

@@ -4,8 +4,8 @@
 
 import { pickLayer, readSnapshot } from '../api/control-client.js';
 import type { LayerSnapshot } from '../api/control.js';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { escapeJson } from '../audit/escape.js';
 import { STATUS_NAMES } from '../layer/net/status.js';
 import type { TableRow } from '../layer/net/table.js';

@@ -21,9 +21,9 @@
 
 import path from 'node:path';
 import { z } from 'zod';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
-import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../host/read-file.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../core/read-file.js';
 import { parseJsonDocument } from '../policy/json.js';
 import type { DirMount } from '../api/run.js';
 import { check, guestName, strictObject } from '../policy/fields.js';

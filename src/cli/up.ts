@@ -9,8 +9,8 @@
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { serveControl, type ControlHandlers } from '../api/control.js';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { setSpareEnclaves } from '../api/run.js';
 import { privateRuntimeDir } from '../api/runtime-dir.js';
 import { System, type SystemResult } from '../api/system.js';

@@ -2,7 +2,7 @@
 // output into the shared output ring, guest input out of the input ring (see
 // stdio.ts for the host's side and the formats).
 
-import { Errno, SysError } from '../abi/errno.js';
+import { Errno, SysError } from '../core/errno.js';
 import type { Readiness } from '../layer/descriptor.js';
 import { Ring, RingFlag } from '../layer/ring.js';
 import { waitForData, waitForSpace, waitUntil } from '../layer/ring-wait.js';

@@ -5,7 +5,7 @@
 // descriptor table, sockets and stdio, so all threads see one system.
 
 import { parentPort } from 'node:worker_threads';
-import { errnoName } from '../abi/errno.js';
+import { errnoName } from '../core/errno.js';
 import { setDenialHook } from '../abi/errors.js';
 import { ProcExit, ThreadExit } from '../abi/exit.js';
 import { GuestMemory } from '../abi/memory.js';
@@ -16,7 +16,7 @@ import { PREVIEW1_MODULE } from '../abi/preview1/names.js';
 import { WASI_THREADS_MODULE, WASI_THREADS_NAMES, WASIX_MODULE, WASIX_THREAD_NAMES } from '../abi/wasix/names.js';
 import { threadFunctions } from '../abi/wasix/threads.js';
 import { wasiThreadsFunctions } from '../abi/wasix/wasi-threads.js';
-import { Layout } from '../abi/witx.js';
+import { Layout } from '../core/witx.js';
 import { randomFill } from '../host/random.js';
 import { hostClocks } from '../layer/clocks.js';
 import { FdTable } from '../layer/fdtable.js';

@@ -6,7 +6,7 @@
 // wait there can only time out.
 
 import os from 'node:os';
-import { Denial, Errno } from '../abi/errno.js';
+import { Denial, Errno } from '../core/errno.js';
 import { ThreadExit } from '../abi/exit.js';
 import type { GuestMemory } from '../abi/memory.js';
 import type { ThreadContext } from '../abi/wasix/thread-context.js';

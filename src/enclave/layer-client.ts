@@ -5,7 +5,7 @@
 // microseconds a call: for control operations, not data.
 
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { Errno, SysError } from '../abi/errno.js';
+import { Errno, SysError } from '../core/errno.js';
 import { Control } from './protocol.js';
 import type { Envelope, Reply } from './rpc.js';
 

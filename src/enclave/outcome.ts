@@ -2,11 +2,11 @@
 // stop by the enclave, a link error, a trap (a trap at the memory limit is
 // reported as the memory limit) or an internal failure.
 
-import { Errno, errnoName } from '../abi/errno.js';
+import { Errno, errnoName } from '../core/errno.js';
 import { GuestStop } from '../abi/errors.js';
 import { ProcExit, ProcSignal, ThreadExit } from '../abi/exit.js';
 import type { GuestMemory } from '../abi/memory.js';
-import { formatSize } from '../policy/units.js';
+import { formatSize } from '../core/units.js';
 import type { EnclaveConfig, Outcome } from './protocol.js';
 import { describeTrap } from './traps.js';
 

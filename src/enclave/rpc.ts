@@ -5,7 +5,7 @@
 // messages, so they may carry shared buffers.
 
 import type { MessagePort } from 'node:worker_threads';
-import { Errno, SysError } from '../abi/errno.js';
+import { Errno, SysError } from '../core/errno.js';
 import { Control } from './protocol.js';
 
 export type Reply = { ok: true; value: unknown } | { ok: false; errno: number; message?: string };

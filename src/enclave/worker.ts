@@ -8,16 +8,18 @@
 
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { errnoName } from '../abi/errno.js';
+import { errnoName } from '../core/errno.js';
 import { GuestStop, setDenialHook } from '../abi/errors.js';
 import { boundText } from '../audit/escape.js';
-import { GuestMemory, encodeUtf8 } from '../abi/memory.js';
+import { GuestMemory } from '../abi/memory.js';
+import { encodeUtf8 } from '../core/utf8.js';
 import { createPreview1, PREVIEW1_MODULE } from '../abi/preview1/index.js';
 import type { WasixContext } from '../abi/wasix/context.js';
 import { createWasix, WASIX_MODULE } from '../abi/wasix/index.js';
+import { syscalls, traceFromEnv } from '../abi/syscall.js';
 import { Signals } from '../abi/wasix/signals.js';
 import { WorkingDirectory } from '../layer/fs/working-directory.js';
-import { DIRECTORY_RIGHTS, FILE_RIGHTS, READ_ONLY_INHERITING, WRITE_RIGHTS } from '../abi/witx.js';
+import { DIRECTORY_RIGHTS, FILE_RIGHTS, READ_ONLY_INHERITING, WRITE_RIGHTS } from '../core/witx.js';
 import { HostDir } from '../host/fs.js';
 import { randomFill } from '../host/random.js';
 import { hostClocks } from '../layer/clocks.js';
@@ -32,7 +34,7 @@ import { Ring } from '../layer/ring.js';
 import { WriteBoard } from '../layer/fs/write-cache.js';
 import { flushingFirst } from '../abi/flush-first.js';
 import { InputStream, OutputStream } from '../layer/stdio.js';
-import { formatSize } from '../policy/units.js';
+import { formatSize } from '../core/units.js';
 import { MEMORY_IMPORT } from '../module/imported-memory.js';
 import { AUDIT_FD, Control, type EnclaveConfig, type EnclaveMessage, type EnclaveReport, type GuestThreadConfig, type Outcome, type Usage } from './protocol.js';
 import { CallMailbox, type ImportFunction } from './call-forwarding.js';
@@ -159,9 +161,10 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   // Single-threaded, the guest runs here: its thread calls are answered by a one-thread context.
   let wasmMemory = importedMemory;
   const threads = threadContext({ memory: () => wasmMemory, guestMemory: memory, tid: MAIN_TID });
-  const wasixFns = { ...createWasix(ctx), ...threadFunctions(threads) };
+  const trace = traceFromEnv(cfg.name);
+  const wasixFns = { ...createWasix(ctx, trace), ...syscalls(threadFunctions(threads), trace) };
   const imports: WebAssembly.Imports = {
-    [PREVIEW1_MODULE]: withSignalTimers(createPreview1(ctx), signals),
+    [PREVIEW1_MODULE]: withSignalTimers(createPreview1(ctx, trace), signals),
     [WASIX_MODULE]: withSignalTimers(flushWrites ? flushingFirst(wasixFns, flushWrites) : wasixFns, signals),
     [WASI_THREADS_MODULE]: wasiThreadsFunctions(threads),
   };

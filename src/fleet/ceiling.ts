@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ParsedPolicy } from '../policy/document.js';
 import { LIMITS, type LimitKey } from '../policy/values.js';
 import { DEFAULT_LIMITS, type Limits } from '../policy/policy.js';
-import { formatDuration, formatSize } from '../policy/units.js';
+import { formatDuration, formatSize } from '../core/units.js';
 import { DEFAULT_JOB_OUTPUT_BYTES, DEFAULT_JOB_TIMEOUT_MS } from './job.js';
 
 /** The limits a job runs under when its policy does not name them. */

@@ -3,8 +3,8 @@
 // the fleet stores (output kept head and tail, audit records bounded).
 
 import path from 'node:path';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { run, type DirMount } from '../api/run.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { FailureCause } from '../enclave/protocol.js';

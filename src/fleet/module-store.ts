@@ -5,8 +5,8 @@
 
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { JOB_LIMITS } from './job.js';
 import type { FleetKeys } from './keys.js';
 

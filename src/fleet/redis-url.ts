@@ -3,8 +3,8 @@
 // connection options BullMQ hands to ioredis.
 
 import type { ConnectionOptions } from 'bullmq';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { escapeText } from '../audit/escape.js';
 
 export function redisConnection(url: string): ConnectionOptions {

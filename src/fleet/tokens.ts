@@ -4,9 +4,9 @@
 
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
-import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../host/read-file.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../core/read-file.js';
 import { check } from '../policy/fields.js';
 
 export interface TokenGrant {

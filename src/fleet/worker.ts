@@ -8,7 +8,7 @@ import os from 'node:os';
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { setSpareEnclaves } from '../api/run.js';
-import { CapsuleError } from '../api/errors.js';
+import { CapsuleError } from '../core/errors.js';
 import { parsePolicyDocument, type ParsedPolicy } from '../policy/document.js';
 import { DEFAULT_CEILING, exceedsCeiling } from './ceiling.js';
 import { executeJob } from './execute.js';

@@ -8,8 +8,8 @@
 // (O_NOFOLLOW, lstat, lutimes, link() and rename() do not follow).
 
 import fs from 'node:fs';
-import { Denial, Errno, SysError } from '../abi/errno.js';
-import { Filetype } from '../abi/witx.js';
+import { Denial, Errno, SysError } from '../core/errno.js';
+import { Filetype } from '../core/witx.js';
 import type { DirEntry, DirNode, DirStream, FileNode, NodeStat, OpenFileOptions, TimeSpec } from '../layer/fs/backend.js';
 import { STREAM_BUFFER_ENTRIES } from '../layer/fs/listing.js';
 import { errnoOf, hostCall } from './errors.js';

@@ -7,8 +7,8 @@
 import dgram from 'node:dgram';
 import { promises as dns } from 'node:dns';
 import net from 'node:net';
-import { Errno, SysError } from '../abi/errno.js';
-import { canonicalIp, type Family, type SockAddr } from '../layer/net/address.js';
+import { Errno, SysError } from '../core/errno.js';
+import { canonicalIp, type Family, type SockAddr } from '../core/net/address.js';
 import { putDatagram, takeDatagram, MAX_DATAGRAM } from '../layer/net/datagram.js';
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection, StreamEvents } from '../layer/net/host-net.js';
 import { Ring, RingFlag } from '../layer/ring.js';

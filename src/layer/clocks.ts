@@ -2,8 +2,8 @@
 // resolution; monotonic counts from an arbitrary origin at nanosecond
 // resolution; CPU-time clocks report the process's CPU use.
 
-import { Errno, SysError } from '../abi/errno.js';
-import { ClockId } from '../abi/witx.js';
+import { Errno, SysError } from '../core/errno.js';
+import { ClockId } from '../core/witx.js';
 
 export interface Clocks {
   now(id: number): bigint;

@@ -2,8 +2,8 @@
 // stream, socket) overrides what it supports; everything else fails with the
 // errno POSIX gives for that kind of object.
 
-import { Denial, Errno, SysError } from '../abi/errno.js';
-import { WRITE_RIGHTS } from '../abi/witx.js';
+import { Denial, Errno, SysError } from '../core/errno.js';
+import { WRITE_RIGHTS } from '../core/witx.js';
 import type { NodeStat, TimeSpec } from './fs/backend.js';
 
 /** Readiness of a descriptor for poll_oneoff. */

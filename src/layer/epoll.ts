@@ -3,8 +3,8 @@
 // disarm one-shot entries. Readiness itself is the descriptors' own (the same
 // pollRead/pollWrite that poll_oneoff asks).
 
-import { Errno, SysError } from '../abi/errno.js';
-import { Filetype, Rights } from '../abi/witx.js';
+import { Errno, SysError } from '../core/errno.js';
+import { Filetype, Rights } from '../core/witx.js';
 import { Descriptor } from './descriptor.js';
 
 /** WASIX epoll_type bits. */

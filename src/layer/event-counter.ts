@@ -3,8 +3,8 @@
 // The guest is its only user, so a read of zero (or a write past the
 // maximum) fails with EAGAIN rather than waiting for ever.
 
-import { Errno, SysError } from '../abi/errno.js';
-import { Filetype, Rights } from '../abi/witx.js';
+import { Errno, SysError } from '../core/errno.js';
+import { Filetype, Rights } from '../core/witx.js';
 import { Descriptor, type Readiness } from './descriptor.js';
 
 const MAX = 0xfffffffffffffffen;

@@ -2,7 +2,7 @@
 // capacity (EMFILE past it) and typed lookups that check rights. Several
 // numbers may share one descriptor (fd_dup): it is closed with the last.
 
-import { Denial, Errno, SysError } from '../abi/errno.js';
+import { Denial, Errno, SysError } from '../core/errno.js';
 import { refuseRights, type Descriptor } from './descriptor.js';
 
 /** Default bound on open descriptors per guest; a policy may lower or raise it. */

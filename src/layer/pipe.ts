@@ -3,8 +3,8 @@
 // would wait for a write (or a write for a read) could only wait for ever:
 // it fails with EAGAIN instead, as if the end were non-blocking.
 
-import { Errno, SysError } from '../abi/errno.js';
-import { Filetype, Rights } from '../abi/witx.js';
+import { Errno, SysError } from '../core/errno.js';
+import { Filetype, Rights } from '../core/witx.js';
 import { Descriptor, type Readiness } from './descriptor.js';
 
 /** Bytes a pipe holds, as Linux's default pipe size. */

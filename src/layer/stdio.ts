@@ -3,8 +3,8 @@
 // host thread (see src/enclave/stdio.ts), so output is streamed, counted and
 // capped in one place.
 
-import { Errno, SysError } from '../abi/errno.js';
-import { Filetype, Rights } from '../abi/witx.js';
+import { Errno, SysError } from '../core/errno.js';
+import { Filetype, Rights } from '../core/witx.js';
 import { Descriptor, type Readiness } from './descriptor.js';
 
 export interface StreamSink {

@@ -3,13 +3,13 @@
 
 import v8 from 'node:v8';
 import crypto from 'node:crypto';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/names.js';
 import { WASI_THREADS_MODULE, WASI_THREADS_NAMES, WASIX_MODULE, WASIX_NAMES } from '../abi/wasix/names.js';
 import type { ImportName } from '../enclave/protocol.js';
-import { readRegularFile, UnreadableFile } from '../host/read-file.js';
-import { formatSize } from '../policy/units.js';
+import { readRegularFile, UnreadableFile } from '../core/read-file.js';
+import { formatSize } from '../core/units.js';
 import { capMemory, MemoryTooLarge } from './memory-cap.js';
 import { capTables, TablesTooLarge } from './table-cap.js';
 import { importTypes, PROVIDED_TYPES } from './import-types.js';

@@ -4,9 +4,9 @@
 // into a Policy by buildPolicy().
 
 import path from 'node:path';
-import { CapsuleError } from '../api/errors.js';
-import { ExitCode } from '../api/exit-codes.js';
-import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../host/read-file.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { MAX_DOCUMENT_BYTES, readRegularFile, UnreadableFile } from '../core/read-file.js';
 import { parseJsonDocument } from './json.js';
 import { emptyNetworkPolicy, parseConnectGrant, parsePublish, PolicyError } from './network.js';
 import { DEFAULT_LIMITS, type Limits, type MountGrant, type Policy } from './policy.js';

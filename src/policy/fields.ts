@@ -7,7 +7,7 @@
 
 import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
-import type { DirMount } from '../api/run.js';
+import type { DirMount } from './policy.js';
 import { escapeText } from '../audit/escape.js';
 import {
   LIMITS, parseDirSpec, parseEnvName, parseEnvValue, parseGuestName, parseGuestPath, parseHostPath, parseTmpfsSize,

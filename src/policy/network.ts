@@ -6,9 +6,9 @@
 // deny rules, then allow rules. Loopback, private, link-local and other
 // non-public ranges are refused unless a grant lies inside that same range.
 
-import { canonicalDestination, canonicalIp, HOST_GATEWAY, IPV4_EMBEDDING, parseIp, type Family } from '../layer/net/address.js';
-import { ipaddr } from '../layer/net/ipaddr.js';
-import { blockWithin, classify, embeddedIpv4, inBlock, type Block } from '../layer/net/ranges.js';
+import { canonicalDestination, canonicalIp, HOST_GATEWAY, IPV4_EMBEDDING, parseIp, type Family } from '../core/net/address.js';
+import { ipaddr } from '../core/net/ipaddr.js';
+import { blockWithin, classify, embeddedIpv4, inBlock, type Block } from '../core/net/ranges.js';
 
 export interface HostPattern {
   /** As written, for messages. */

@@ -6,6 +6,16 @@
 
 import type { NetworkPolicy } from './network.js';
 
+/** A host directory as the caller asks to mount it (--dir, the API's `dirs`). */
+export interface DirMount {
+  /** Host directory to expose. */
+  host: string;
+  /** Name the guest sees it under, e.g. "/data" or ".". */
+  guest: string;
+  /** The guest may read but change nothing below it. */
+  readOnly?: boolean;
+}
+
 export interface MountGrant {
   /** Host directory; absent for an in-memory (tmpfs) mount. */
   host?: string;

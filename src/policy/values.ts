@@ -5,9 +5,9 @@
 // never pays for loading zod (about 40 ms).
 
 import path from 'node:path';
-import type { DirMount } from '../api/run.js';
+import type { DirMount } from './policy.js';
 import type { Limits } from './policy.js';
-import { formatDuration, formatSize, parseDuration, parseSize } from './units.js';
+import { formatDuration, formatSize, parseDuration, parseSize } from '../core/units.js';
 
 /** A value, or the message that refuses it. */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { CapsuleError } from '../../src/api/errors.js';
+import { CapsuleError } from '../../src/core/errors.js';
 import { System } from '../../src/api/system.js';
 import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
 import { hostileGuest } from '../helpers/hostile.js';

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ExitCode } from '../../src/api/exit-codes.js';
+import { ExitCode } from '../../src/core/exit-codes.js';
 import { CLI, MODES, ROOT, runCli, tempDir } from '../helpers/cli.js';
 
 const THREADS = path.join(ROOT, 'test', 'guests', 'wasix', 'threads.wasm');

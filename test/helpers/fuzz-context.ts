@@ -11,15 +11,16 @@
 // would still wait forever throws FuzzHang after MAX_WAITS waits (which the
 // glue turns into EIO and logs as an unexpected host error).
 
-import { Errno, SysError } from '../../src/abi/errno.js';
-import { GuestMemory, encodeUtf8 } from '../../src/abi/memory.js';
+import { Errno, SysError } from '../../src/core/errno.js';
+import { GuestMemory } from '../../src/abi/memory.js';
+import { encodeUtf8 } from '../../src/core/utf8.js';
 import { createPreview1 } from '../../src/abi/preview1/index.js';
 import type { WasixContext } from '../../src/abi/wasix/context.js';
 import { createWasix } from '../../src/abi/wasix/index.js';
 import { Signals } from '../../src/abi/wasix/signals.js';
 import { WorkingDirectory } from '../../src/layer/fs/working-directory.js';
 import { ADDR_PORT_SIZE } from '../../src/abi/wasix/address.js';
-import { ClockId, DIRECTORY_RIGHTS, EventType, FILE_RIGHTS, Filetype, OFlags, READ_ONLY_INHERITING, SubClockFlags, WRITE_RIGHTS } from '../../src/abi/witx.js';
+import { ClockId, DIRECTORY_RIGHTS, EventType, FILE_RIGHTS, Filetype, OFlags, READ_ONLY_INHERITING, SubClockFlags, WRITE_RIGHTS } from '../../src/core/witx.js';
 import type { Readiness } from '../../src/layer/descriptor.js';
 import { FdTable } from '../../src/layer/fdtable.js';
 import { DirectoryDescriptor } from '../../src/layer/fs/directory.js';
@@ -27,12 +28,12 @@ import { FileDescriptor } from '../../src/layer/fs/file.js';
 import { MemDir } from '../../src/layer/fs/memfs.js';
 import type { DirEntry, DirNode } from '../../src/layer/fs/backend.js';
 import { Listings } from '../../src/layer/fs/listing.js';
-import { canonicalIp, checkFamily, unspecified, type Family, type SockAddr } from '../../src/layer/net/address.js';
+import { canonicalIp, checkFamily, unspecified, type Family, type SockAddr } from '../../src/core/net/address.js';
 import { ControlBlock } from '../../src/layer/net/control-block.js';
 import { putDatagram } from '../../src/layer/net/datagram.js';
 import type { NetCalls, NetRequest, SockType, SocketContext } from '../../src/layer/net/protocol.js';
 import { SocketDescriptor } from '../../src/layer/net/socket.js';
-import { SocketStatus, transition, type SocketOp } from '../../src/layer/net/status.js';
+import { INITIAL_WORD, SocketState, stateOf, tryApply, type SocketOp } from '../../src/layer/net/status.js';
 import { Ring, RingFlag } from '../../src/layer/ring.js';
 import { InputStream, OutputStream, type StreamSink, type StreamSource } from '../../src/layer/stdio.js';
 import { hostClocks } from '../../src/layer/clocks.js';
@@ -247,9 +248,9 @@ export class FakeNet implements NetCalls {
   }
 
   private step(s: FakeSocket, op: SocketOp, apply = true): void {
-    const t = transition(s.block.status as SocketStatus, op);
+    const t = tryApply(s.block.status, op);
     if (!t.ok) throw new SysError(t.errno);
-    if (apply) s.block.status = t.to;
+    if (apply) s.block.status = t.word;
   }
 
   private ring(bytes: number): Ring {
@@ -277,7 +278,7 @@ export class FakeNet implements NetCalls {
     switch (req.op) {
       case 'open': {
         if (req.family !== 4 && req.family !== 6) throw new SysError(Errno.AFNOSUPPORT);
-        const s = this.create(req.family, req.type, SocketStatus.UNCONNECTED);
+        const s = this.create(req.family, req.type, INITIAL_WORD);
         if (req.type === 'dgram') {
           const rx = this.ring(4096);
           for (let i = 0; i < 5; i++) {
@@ -326,19 +327,21 @@ export class FakeNet implements NetCalls {
         this.step(s, 'accept');
         if (s.block.pending === 0) throw new SysError(Errno.AGAIN);
         s.block.pending--;
-        const c = this.create(s.family, 'stream', SocketStatus.CONNECTED);
+        const c = this.create(s.family, 'stream', INITIAL_WORD);
+        this.step(c, 'incoming');
         const local = s.local ?? unspecified(s.family, 80);
         const peer = s.family === 4 ? { family: 4 as const, ip: '10.0.0.9', port: 40000 } : { family: 6 as const, ip: 'fe80::9', port: 40000 };
         return { id: c.id, block: c.block.sab, ends: this.streamEnds(c), local, peer };
       }
       case 'shutdown': {
         const s = this.own(req.id);
-        this.step(s, 'shutdown', req.write);
-        return { status: s.block.status };
+        this.step(s, 'shutdown-write', req.write);
+        if (req.read) this.step(s, 'shutdown-read');
+        return undefined;
       }
       case 'close': {
         const s = this.own(req.id);
-        s.block.status = SocketStatus.TERMINATED;
+        this.step(s, 'close');
         this.sockets.delete(s.id);
         return undefined;
       }
@@ -368,7 +371,7 @@ export class FakeNet implements NetCalls {
   /** Something arrives while the guest waits: every listener gets a connection. */
   deliver(): void {
     for (const s of this.sockets.values()) {
-      if (s.block.status === SocketStatus.LISTENING) s.block.pending++;
+      if (stateOf(s.block.status) === SocketState.LISTENING) s.block.pending++;
     }
   }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CapsuleError } from '../../src/api/errors.js';
+import { CapsuleError } from '../../src/core/errors.js';
 import { run } from '../../src/api/run.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { guest, runCli } from '../helpers/cli.js';

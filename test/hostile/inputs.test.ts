@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { CapsuleError } from '../../src/api/errors.js';
+import { CapsuleError } from '../../src/core/errors.js';
 import { run } from '../../src/api/run.js';
 import { guest, runCli, tempDir, type TempDir } from '../helpers/cli.js';
 import { hostileGuest } from '../helpers/hostile.js';

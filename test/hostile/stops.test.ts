@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { CapsuleError } from '../../src/api/errors.js';
+import { CapsuleError } from '../../src/core/errors.js';
 import { run } from '../../src/api/run.js';
 import { CLI, ROOT, guest, runCli, tempDir } from '../helpers/cli.js';
 import { MiB, assertRecord, checkedRun, fdsBackTo, feedableStdin, hostileGuest, rss, stableFds, warmUp } from '../helpers/hostile.js';

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CapsuleError } from '../../src/api/errors.js';
+import { CapsuleError } from '../../src/core/errors.js';
 import { parseDir, parseEnv } from '../../src/cli/parse.js';
 
 const usage = (needle: string) => (e: unknown): boolean =>

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
-import { Errno, SysError, errnoName } from '../../src/abi/errno.js';
+import { Errno, SysError, errnoName } from '../../src/core/errno.js';
 import { errnoOf, hostCall } from '../../src/host/errors.js';
 
 const withCode = (code: string): Error => Object.assign(new Error(code), { code });

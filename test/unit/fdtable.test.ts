@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Errno, SysError } from '../../src/abi/errno.js';
+import { Errno, SysError } from '../../src/core/errno.js';
 import { Descriptor } from '../../src/layer/descriptor.js';
 import { FdTable } from '../../src/layer/fdtable.js';
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CapsuleError } from '../../src/api/errors.js';
+import { CapsuleError } from '../../src/core/errors.js';
 import { policyFor, type RunOptions } from '../../src/api/run.js';
 import { parseDir, parseEnv, parseLimits, parseName, parseTmpfs } from '../../src/cli/parse.js';
 import { readSystemFile } from '../../src/cli/system-file.js';

@@ -29,8 +29,8 @@ const { PREVIEW1_MODULE, PREVIEW1_NAMES } = await import('../../src/abi/preview1
 const { WASIX_MODULE, WASIX_NAMES } = await import('../../src/abi/wasix/sockets.js');
 const { PROVIDED_TYPES } = await import('../../src/module/import-types.js');
 const { ProcExit, ProcSignal } = await import('../../src/abi/exit.js');
-const { Errno } = await import('../../src/abi/errno.js');
-const { DIRECTORY_RIGHTS, FILE_RIGHTS, FdFlags, OFlags } = await import('../../src/abi/witx.js');
+const { Errno } = await import('../../src/core/errno.js');
+const { DIRECTORY_RIGHTS, FILE_RIGHTS, FdFlags, OFlags } = await import('../../src/core/witx.js');
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0x5eed1e55);
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 200);

@@ -4,9 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalDestination, canonicalIp, rangeOf } from '../../src/layer/net/address.js';
-import { embeddedIpv4 } from '../../src/layer/net/ranges.js';
-import { ipaddr } from '../../src/layer/net/ipaddr.js';
+import { canonicalDestination, canonicalIp, rangeOf } from '../../src/core/net/address.js';
+import { embeddedIpv4 } from '../../src/core/net/ranges.js';
+import { ipaddr } from '../../src/core/net/ipaddr.js';
 
 describe('canonicalIp(): IPv6 forms that embed the IPv4 address they lead to', () => {
   const cases: [string, string][] = [

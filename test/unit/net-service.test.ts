@@ -4,8 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Errno, SysError } from '../../src/abi/errno.js';
-import type { SockAddr } from '../../src/layer/net/address.js';
+import { Errno, SysError } from '../../src/core/errno.js';
+import type { SockAddr } from '../../src/core/net/address.js';
 import type { Bridged, HostNet, HostServer, IncomingConnection, StreamEvents } from '../../src/layer/net/host-net.js';
 import type { AcceptReply, ConnectReply, OpenReply, RouteReply } from '../../src/layer/net/protocol.js';
 import { NetService, type NetDecision } from '../../src/layer/net/service.js';

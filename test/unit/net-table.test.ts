@@ -3,10 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Errno, SysError } from '../../src/abi/errno.js';
+import { Errno, SysError } from '../../src/core/errno.js';
 import { Ring } from '../../src/layer/ring.js';
-import { SocketStatus, statusName, type SocketOp } from '../../src/layer/net/status.js';
-import { SocketTable, type SocketEntry } from '../../src/layer/net/table.js';
+import { displayStatus, SocketStatus, statusName, type SocketOp } from '../../src/layer/net/status.js';
+import { SocketTable, type SocketEntry, type TraceEvent } from '../../src/layer/net/table.js';
 
 const owner = (enclave = 'web', fd = 3) => ({ enclave, fd });
 const errno = (e: number) => (err: unknown): boolean => err instanceof SysError && err.errno === e;
@@ -48,8 +48,8 @@ describe('SocketTable IDs', () => {
     const t = new SocketTable();
     const s = t.create('stream', 4, owner());
     const d = t.create('dgram', 6, owner('web', 4));
-    assert.equal(s.status, SocketStatus.UNCONNECTED);
-    assert.equal(s.local.event.status, SocketStatus.UNCONNECTED);
+    assert.equal(displayStatus(s.word), SocketStatus.UNCONNECTED);
+    assert.equal(s.local.event.status, s.word);
     assert.equal(s.local.protocol, 'tcp');
     assert.equal(d.local.protocol, 'udp');
     assert.equal(d.local.family, 6);
@@ -70,8 +70,8 @@ describe('SocketTable.apply()', () => {
     const e = t.create('stream', 4, owner());
     for (const [op, to] of [['bind', 'BOUND'], ['listen', 'LISTENING'], ['accept', 'LISTENING'], ['close', 'TERMINATED']] as const) {
       t.apply(e, op);
-      assert.equal(statusName(e.status), to, op);
-      assert.equal(e.local.event.status, e.status, `${op}: event status`);
+      assert.equal(statusName(displayStatus(e.word)), to, op);
+      assert.equal(e.local.event.status, e.word, `${op}: event status`);
     }
   });
 
@@ -82,36 +82,37 @@ describe('SocketTable.apply()', () => {
       [['connect'], 'connect', Errno.ALREADY],
       [['connect', 'connected'], 'connect', Errno.ISCONN],
       [[], 'send', Errno.NOTCONN],
-      [['connect', 'connected', 'shutdown'], 'send', Errno.PIPE],
+      [['connect', 'connected', 'shutdown-write'], 'send', Errno.PIPE],
       [['bind'], 'accept', Errno.INVAL],
       [['bind', 'listen'], 'connect', Errno.INVAL],
     ];
     for (const [setup, op, want] of cases) {
       const e = t.create('stream', 4, owner());
       for (const s of setup) t.apply(e, s);
-      const before = e.status;
+      const before = e.word;
       assert.throws(() => t.apply(e, op), (err: unknown) => {
         assert.ok(err instanceof SysError, 'not a SysError');
         assert.equal(err.errno, want, `${setup.join(',')} then ${op}`);
-        assert.match(err.message, new RegExp(`${op} not allowed while ${statusName(before)}`));
+        assert.match(err.message, new RegExp(`${op} not allowed while ${statusName(displayStatus(before))}`));
         return true;
       });
-      assert.equal(e.status, before, `${op} changed the status`);
+      assert.equal(e.word, before, `${op} changed the status`);
       assert.equal(e.local.event.status, before, `${op} changed the event status`);
     }
   });
 });
 
 describe('the tracer', () => {
-  it('sees every change with from, to and op; not refusals or no-op transitions, but always close', () => {
+  it('sees every change of the shown status with from, to and op; not refusals or changes nobody sees', () => {
     const seen: string[] = [];
-    const t = new SocketTable((e, from, to, op) => seen.push(`${e.id} ${statusName(from)}->${statusName(to)} ${op}`));
+    const t = new SocketTable((_line, ev: TraceEvent) => seen.push(`${ev.entry.id} ${statusName(ev.from)}->${statusName(ev.to)} ${ev.op}`));
     const e = t.create('stream', 4, owner());
     t.apply(e, 'bind');
     t.apply(e, 'listen');
     t.apply(e, 'listen'); // unchanged: not traced
     t.apply(e, 'accept'); // unchanged: not traced
     assert.throws(() => t.apply(e, 'send'));
+    assert.equal(t.tryApply(e, 'peer-closed'), false);
     t.apply(e, 'close');
     assert.deepEqual(seen, [
       `${e.id} UNCONNECTED->BOUND bind`,
@@ -120,11 +121,52 @@ describe('the tracer', () => {
     ]);
   });
 
+  it('names both ends: the peer entry\'s owner, the host, or the target of a refused connect', () => {
+    const lines: string[] = [];
+    const t = new SocketTable((line) => lines.push(line));
+    const client = t.create('stream', 4, owner('client', 3));
+    t.refused(client, 'connect', Errno.CONNREFUSED, 'server 10.89.0.2:7000');
+    client.local.local = { family: 4, ip: '10.89.0.3', port: 49152 };
+    client.local.peer = { family: 4, ip: '10.89.0.2', port: 7000 };
+    const accepted = t.create('stream', 4, owner('server', -1));
+    accepted.local.local = client.local.peer;
+    accepted.local.peer = client.local.local;
+    client.remote = { kind: 'entry', id: accepted.id };
+    accepted.remote = { kind: 'entry', id: client.id };
+    assert.throws(() => t.apply(client, 'connect', 'connected', 'bind'), errno(Errno.INVAL));
+    t.apply(client, 'connect', 'connected');
+    t.apply(accepted, 'incoming');
+    accepted.local.owner.fd = 4;
+    t.apply(client, 'close');
+    t.tryApply(accepted, 'peer-closed');
+    t.remove(client);
+    t.apply(accepted, 'close');
+    const host = t.create('stream', 4, owner('client', 5));
+    host.local.peer = { family: 4, ip: '10.89.255.254', port: 8080 };
+    host.remote = { kind: 'host', address: '127.0.0.1:8080' };
+    t.apply(host, 'connect');
+    t.tryApply(host, 'connect-failed', Errno.CONNREFUSED);
+    const c = client.id, a = accepted.id, h = host.id;
+    assert.deepEqual(lines, [
+      `socket ${c} client:3 tcp * -> server 10.89.0.2:7000: UNCONNECTED (connect: ECONNREFUSED)`,
+      // A connect that completes at once, and a refused series of steps before it, are one line and none.
+      `socket ${c} client:3 tcp 10.89.0.3:49152 -> server:- 10.89.0.2:7000: UNCONNECTED -> CONNECTED (connect)`,
+      // An accepted connection is connected from birth: no CONNECTING it never had.
+      `socket ${a} server:- tcp 10.89.0.2:7000 -> client:3 10.89.0.3:49152: UNCONNECTED -> CONNECTED (incoming)`,
+      `socket ${c} client:3 tcp 10.89.0.3:49152 -> server:4 10.89.0.2:7000: CONNECTED -> TERMINATED (close)`,
+      `socket ${a} server:4 tcp 10.89.0.2:7000 -> client:3 10.89.0.3:49152: CONNECTED -> DISCONNECTED (peer-closed)`,
+      `socket ${a} server:4 tcp 10.89.0.2:7000 -> 10.89.0.3:49152 (closed): DISCONNECTED -> TERMINATED (close)`,
+      `socket ${h} client:5 tcp * -> host 10.89.255.254:8080: UNCONNECTED -> CONNECTING (connect)`,
+      `socket ${h} client:5 tcp * -> host 10.89.255.254:8080: CONNECTING -> UNCONNECTED (connect-failed: ECONNREFUSED)`,
+    ]);
+    assert.equal(host.local.event.error, Errno.CONNREFUSED, 'the owner sees why');
+  });
+
   it('a socket without a tracer works the same', () => {
     const t = new SocketTable();
     const e = t.create('dgram', 4, owner());
     t.apply(e, 'connect-datagram');
-    assert.equal(e.status, SocketStatus.CONNECTED);
+    assert.equal(displayStatus(e.word), SocketStatus.CONNECTED);
   });
 });
 
@@ -179,7 +221,7 @@ describe('rows()', () => {
     assert.equal(row.status, 'SENDING');
     assert.equal(row.sendQueue, 10);
     // The table's own status stays CONNECTED: SENDING/RECEIVING are what is observed.
-    assert.equal(e.status, SocketStatus.CONNECTED);
+    assert.equal(displayStatus(e.word), SocketStatus.CONNECTED);
 
     e.sendQueue.tryRead(new Uint8Array(10));
     e.receiveQueue.tryWrite(new Uint8Array(3));

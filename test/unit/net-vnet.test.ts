@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Errno, SysError } from '../../src/abi/errno.js';
-import type { Family, SockAddr } from '../../src/layer/net/address.js';
+import { Errno, SysError } from '../../src/core/errno.js';
+import type { Family, SockAddr } from '../../src/core/net/address.js';
 import { VirtualNetwork } from '../../src/layer/net/vnet.js';
 
 const inUse = (err: unknown): boolean => err instanceof SysError && err.errno === Errno.ADDRINUSE;

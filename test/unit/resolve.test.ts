@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Errno, SysError } from '../../src/abi/errno.js';
+import { Errno, SysError } from '../../src/core/errno.js';
 import { HostDir } from '../../src/host/fs.js';
 import { resolve, type Resolved } from '../../src/layer/fs/resolve.js';
 

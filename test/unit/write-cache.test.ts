@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Errno, SysError } from '../../src/abi/errno.js';
+import { Errno, SysError } from '../../src/core/errno.js';
 import { SMALL_WRITE_BYTES, WriteBoard, startFlushTimer } from '../../src/layer/fs/write-cache.js';
 import { tempDir, type TempDir } from '../helpers/cli.js';
 

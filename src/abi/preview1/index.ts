@@ -1,7 +1,7 @@
 // The wasi_snapshot_preview1 import object: every function of the module,
-// assembled from one file per group. CAPSULE_TRACE=1 logs each call.
+// assembled from one file per group, each wrapped by syscall() (errnos,
+// CAPSULE_TRACE).
 
-import { escapeText } from '../../audit/escape.js';
 import type { Preview1Context } from './context.js';
 import { fdFunctions } from './fd.js';
 import { flushingFirst } from '../flush-first.js';
@@ -9,36 +9,17 @@ import { pathFunctions } from './path.js';
 import { pollFunctions } from './poll.js';
 import { processFunctions } from './process.js';
 import { sockFunctions } from './sock.js';
+import { syscalls, type GuestFunction } from '../syscall.js';
 
 export { PREVIEW1_MODULE, PREVIEW1_NAMES } from './names.js';
 
-type Imports = Record<string, (...args: never[]) => unknown>;
-
-export function createPreview1(ctx: Preview1Context): Imports {
-  const all: Imports = {
+export function createPreview1(ctx: Preview1Context, trace?: (line: string) => void): Record<string, GuestFunction> {
+  // Coalesced writes are written out first (flush-first.ts), inside the wrapper so a failure is an errno.
+  return syscalls(flushingFirst({
     ...processFunctions(ctx),
     ...fdFunctions(ctx),
     ...pathFunctions(ctx),
     ...pollFunctions(ctx),
     ...sockFunctions(ctx),
-  };
-  const flushed = ctx.flushWrites ? flushingFirst(all, ctx.flushWrites) : all;
-  return process.env['CAPSULE_TRACE'] === '1' ? traced(flushed) : flushed;
-}
-
-/** `fns` logging each call with its arguments and result to stderr. */
-export function traced(fns: Imports): Imports {
-  const out: Imports = {};
-  for (const [name, fn] of Object.entries(fns)) {
-    out[name] = (...args: never[]) => {
-      let result: unknown = '(no return)';
-      try {
-        result = (fn as (...a: never[]) => unknown)(...args);
-        return result;
-      } finally {
-        process.stderr.write(`[capsule trace] ${escapeText(`${name}(${args.map(String).join(', ')}) -> ${String(result)}`)}\n`);
-      }
-    };
-  }
-  return out;
+  }, ctx.flushWrites), trace);
 }

@@ -1,9 +1,9 @@
 // poll_oneoff: clock timeouts and descriptor readiness, waiting inside the
 // enclave until something the host delivers changes (see Preview1Context).
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
-import { ClockId, EventRwFlags, EventType, Layout, Rights, SubClockFlags } from '../witx.js';
+import { ClockId, EventRwFlags, EventType, Layout, Rights, SubClockFlags } from '../../core/witx.js';
 import type { Readiness } from '../../layer/descriptor.js';
 import type { Preview1Context } from './context.js';
 
@@ -59,59 +59,55 @@ export function pollFunctions(ctx: Preview1Context) {
 
   return {
     poll_oneoff(inPtr: number, outPtr: number, nsubs: number, neventsPtr: number): number {
-      try {
-        nsubs >>>= 0;
-        if (nsubs === 0) throw new SysError(Errno.INVAL);
-        // Each subscription and event costs the host a few objects.
-        m.budget(nsubs * 200);
-        m.check(inPtr, nsubs * S.size);
-        m.check(outPtr, nsubs * E.size);
-        m.check(neventsPtr, 4);
-        const errors: Event[] = [];
-        const subs: Subscription[] = [];
-        for (let i = 0; i < nsubs; i++) {
-          const s = readSubscription(inPtr + i * S.size, errors);
-          if (s) subs.push(s);
-        }
-        let events: Event[] = errors;
-        for (;;) {
-          const epoch = ctx.eventEpoch();
-          const now = performance.now();
-          let next = Infinity;
-          for (const s of subs) {
-            if (s.type === EventType.CLOCK) {
-              if (now >= s.deadline) events.push({ userdata: s.userdata, type: s.type, error: 0, nbytes: 0n, flags: 0 });
-              else next = Math.min(next, s.deadline);
-              continue;
-            }
-            try {
-              const r = readiness(s);
-              if (r.ready) {
-                events.push({ userdata: s.userdata, type: s.type, error: 0, nbytes: r.nbytes,
-                  flags: r.hangup ? EventRwFlags.HANGUP : 0 });
-              }
-            } catch (e) {
-              events.push({ userdata: s.userdata, type: s.type, error: errnoFor(e, 'poll_oneoff'), nbytes: 0n, flags: 0 });
-            }
-          }
-          if (events.length > 0) break;
-          ctx.waitForEvents(epoch, next - performance.now());
-          events = [];
-        }
-        events.forEach((ev, i) => {
-          const p = outPtr + i * E.size;
-          m.slice(p, E.size).fill(0);
-          m.setU64(p + E.userdata, ev.userdata);
-          m.setU16(p + E.error, ev.error);
-          m.setU8(p + E.type, ev.type);
-          m.setU64(p + E.nbytes, ev.nbytes);
-          m.setU16(p + E.flags, ev.flags);
-        });
-        m.setU32(neventsPtr, events.length);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'poll_oneoff');
+      nsubs >>>= 0;
+      if (nsubs === 0) throw new SysError(Errno.INVAL);
+      // Each subscription and event costs the host a few objects.
+      m.budget(nsubs * 200);
+      m.check(inPtr, nsubs * S.size);
+      m.check(outPtr, nsubs * E.size);
+      m.check(neventsPtr, 4);
+      const errors: Event[] = [];
+      const subs: Subscription[] = [];
+      for (let i = 0; i < nsubs; i++) {
+        const s = readSubscription(inPtr + i * S.size, errors);
+        if (s) subs.push(s);
       }
+      let events: Event[] = errors;
+      for (;;) {
+        const epoch = ctx.eventEpoch();
+        const now = performance.now();
+        let next = Infinity;
+        for (const s of subs) {
+          if (s.type === EventType.CLOCK) {
+            if (now >= s.deadline) events.push({ userdata: s.userdata, type: s.type, error: 0, nbytes: 0n, flags: 0 });
+            else next = Math.min(next, s.deadline);
+            continue;
+          }
+          try {
+            const r = readiness(s);
+            if (r.ready) {
+              events.push({ userdata: s.userdata, type: s.type, error: 0, nbytes: r.nbytes,
+                flags: r.hangup ? EventRwFlags.HANGUP : 0 });
+            }
+          } catch (e) {
+            events.push({ userdata: s.userdata, type: s.type, error: errnoFor(e, 'poll_oneoff'), nbytes: 0n, flags: 0 });
+          }
+        }
+        if (events.length > 0) break;
+        ctx.waitForEvents(epoch, next - performance.now());
+        events = [];
+      }
+      events.forEach((ev, i) => {
+        const p = outPtr + i * E.size;
+        m.slice(p, E.size).fill(0);
+        m.setU64(p + E.userdata, ev.userdata);
+        m.setU16(p + E.error, ev.error);
+        m.setU8(p + E.type, ev.type);
+        m.setU64(p + E.nbytes, ev.nbytes);
+        m.setU16(p + E.flags, ev.flags);
+      });
+      m.setU32(neventsPtr, events.length);
+      return 0;
     },
   };
 }

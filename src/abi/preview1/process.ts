@@ -1,8 +1,7 @@
 // args, environ, clocks, randomness, exit, signals and yield of
 // wasi_snapshot_preview1.
 
-import { Errno, SysError } from '../errno.js';
-import { errnoFor } from '../errors.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { ProcExit, ProcSignal } from '../exit.js';
 import type { Preview1Context } from './context.js';
 
@@ -21,49 +20,41 @@ const TERMINATING: Record<number, [string, number]> = {
 /** Signals ignored by default (CHLD, CONT, URG, WINCH) and the "none" signal. */
 const IGNORED = new Set([0, 16, 17, 22, 27]);
 
-function listFunctions(ctx: Preview1Context, list: () => readonly Uint8Array[], name: 'args' | 'environ') {
+function listFunctions(ctx: Preview1Context, list: () => readonly Uint8Array[]) {
   const m = ctx.memory;
   return {
     sizes(countPtr: number, sizePtr: number): number {
-      try {
-        m.check(countPtr, 4);
-        m.check(sizePtr, 4);
-        const items = list();
-        let size = 0;
-        for (const a of items) size += a.byteLength + 1;
-        m.setU32(countPtr, items.length);
-        m.setU32(sizePtr, size);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, `${name}_sizes_get`);
-      }
+      m.check(countPtr, 4);
+      m.check(sizePtr, 4);
+      const items = list();
+      let size = 0;
+      for (const a of items) size += a.byteLength + 1;
+      m.setU32(countPtr, items.length);
+      m.setU32(sizePtr, size);
+      return 0;
     },
     get(ptrs: number, buf: number): number {
-      try {
-        const items = list();
-        let size = 0;
-        for (const a of items) size += a.byteLength + 1;
-        m.check(ptrs, items.length * 4);
-        m.check(buf, size);
-        let at = buf;
-        items.forEach((a, i) => {
-          m.setU32(ptrs + i * 4, at);
-          m.write(at, a);
-          m.setU8(at + a.byteLength, 0);
-          at += a.byteLength + 1;
-        });
-        return 0;
-      } catch (e) {
-        return errnoFor(e, `${name}_get`);
-      }
+      const items = list();
+      let size = 0;
+      for (const a of items) size += a.byteLength + 1;
+      m.check(ptrs, items.length * 4);
+      m.check(buf, size);
+      let at = buf;
+      items.forEach((a, i) => {
+        m.setU32(ptrs + i * 4, at);
+        m.write(at, a);
+        m.setU8(at + a.byteLength, 0);
+        at += a.byteLength + 1;
+      });
+      return 0;
     },
   };
 }
 
 export function processFunctions(ctx: Preview1Context) {
   const m = ctx.memory;
-  const args = listFunctions(ctx, () => ctx.args, 'args');
-  const env = listFunctions(ctx, () => ctx.env, 'environ');
+  const args = listFunctions(ctx, () => ctx.args);
+  const env = listFunctions(ctx, () => ctx.env);
 
   return {
     args_sizes_get: args.sizes,
@@ -72,32 +63,20 @@ export function processFunctions(ctx: Preview1Context) {
     environ_get: env.get,
 
     clock_res_get(id: number, ptr: number): number {
-      try {
-        m.check(ptr, 8);
-        m.setU64(ptr, ctx.clocks.resolution(id));
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'clock_res_get');
-      }
+      m.check(ptr, 8);
+      m.setU64(ptr, ctx.clocks.resolution(id));
+      return 0;
     },
 
     clock_time_get(id: number, _precision: bigint, ptr: number): number {
-      try {
-        m.check(ptr, 8);
-        m.setU64(ptr, ctx.clocks.now(id));
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'clock_time_get');
-      }
+      m.check(ptr, 8);
+      m.setU64(ptr, ctx.clocks.now(id));
+      return 0;
     },
 
     random_get(buf: number, len: number): number {
-      try {
-        ctx.randomFill(m.slice(buf, len));
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'random_get');
-      }
+      ctx.randomFill(m.slice(buf, len));
+      return 0;
     },
 
     proc_exit(code: number): never {
@@ -105,15 +84,11 @@ export function processFunctions(ctx: Preview1Context) {
     },
 
     proc_raise(sig: number): number {
-      try {
-        if (IGNORED.has(sig)) return 0;
-        const t = TERMINATING[sig];
-        if (t) throw new ProcSignal(t[0], 128 + t[1]);
-        // Stop/continue job control has no meaning for a guest; other numbers are invalid.
-        throw new SysError(sig >= 18 && sig <= 21 ? Errno.NOTSUP : Errno.INVAL);
-      } catch (e) {
-        return errnoFor(e, 'proc_raise');
-      }
+      if (IGNORED.has(sig)) return 0;
+      const t = TERMINATING[sig];
+      if (t) throw new ProcSignal(t[0], 128 + t[1]);
+      // Stop/continue job control has no meaning for a guest; other numbers are invalid.
+      throw new SysError(sig >= 18 && sig <= 21 ? Errno.NOTSUP : Errno.INVAL);
     },
 
     sched_yield(): number {

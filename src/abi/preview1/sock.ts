@@ -2,9 +2,8 @@
 // sock_shutdown), on any socket descriptor; the same recv/send are what
 // WASIX programs import from preview 1.
 
-import { Errno, SysError } from '../errno.js';
-import { errnoFor } from '../errors.js';
-import { FdFlags, RiFlags, Rights, RoFlags, SdFlags } from '../witx.js';
+import { Errno, SysError } from '../../core/errno.js';
+import { FdFlags, RiFlags, Rights, RoFlags, SdFlags } from '../../core/witx.js';
 import { SocketDescriptor, type Received } from '../../layer/net/socket.js';
 import type { GuestMemory } from '../memory.js';
 import type { FdTable } from '../../layer/fdtable.js';
@@ -55,45 +54,29 @@ export function sockFunctions(ctx: Preview1Context) {
   const { memory: m, fds } = ctx;
   return {
     sock_accept(fd: number, flags: number, fdPtr: number): number {
-      try {
-        const s = socketAt(fds, fd, Rights.SOCK_ACCEPT);
-        m.check(fdPtr, 4);
-        m.setU32(fdPtr, acceptInto(fds, s, flags));
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'sock_accept');
-      }
+      const s = socketAt(fds, fd, Rights.SOCK_ACCEPT);
+      m.check(fdPtr, 4);
+      m.setU32(fdPtr, acceptInto(fds, s, flags));
+      return 0;
     },
 
     sock_recv(fd: number, riData: number, riLen: number, riFlags: number, roLen: number, roFlags: number): number {
-      try {
-        receive(m, socketAt(fds, fd, Rights.FD_READ), riData, riLen, riFlags, roLen, roFlags);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'sock_recv');
-      }
+      receive(m, socketAt(fds, fd, Rights.FD_READ), riData, riLen, riFlags, roLen, roFlags);
+      return 0;
     },
 
     sock_send(fd: number, siData: number, siLen: number, siFlags: number, soLen: number): number {
-      try {
-        const s = socketAt(fds, fd, Rights.FD_WRITE);
-        m.check(soLen, 4);
-        m.setU32(soLen, s.send(m.iovecs(siData, siLen), (siFlags & SIFLAGS_DONT_WAIT) !== 0));
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'sock_send');
-      }
+      const s = socketAt(fds, fd, Rights.FD_WRITE);
+      m.check(soLen, 4);
+      m.setU32(soLen, s.send(m.iovecs(siData, siLen), (siFlags & SIFLAGS_DONT_WAIT) !== 0));
+      return 0;
     },
 
     sock_shutdown(fd: number, how: number): number {
-      try {
-        const s = socketAt(fds, fd, Rights.SOCK_SHUTDOWN);
-        if (how === 0 || how & ~(SdFlags.RD | SdFlags.WR)) throw new SysError(Errno.INVAL);
-        s.shutdown((how & SdFlags.RD) !== 0, (how & SdFlags.WR) !== 0);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'sock_shutdown');
-      }
+      const s = socketAt(fds, fd, Rights.SOCK_SHUTDOWN);
+      if (how === 0 || how & ~(SdFlags.RD | SdFlags.WR)) throw new SysError(Errno.INVAL);
+      s.shutdown((how & SdFlags.RD) !== 0, (how & SdFlags.WR) !== 0);
+      return 0;
     },
   };
 }

@@ -4,9 +4,9 @@
 //     IPv6: 16 address bytes at 4, flow info at 20 (high u16, low u16), scope id at 24.
 //   addr_ip (18 bytes, what resolve() fills): family tag u8 at 0, address bytes at 2.
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import type { GuestMemory } from '../memory.js';
-import { bytesOf, fromBytes, type SockAddr } from '../../layer/net/address.js';
+import { bytesOf, fromBytes, type SockAddr } from '../../core/net/address.js';
 
 export const AddressFamily = { UNSPEC: 0, INET4: 1, INET6: 2, UNIX: 3 } as const;
 export const ADDR_PORT_SIZE = 110;

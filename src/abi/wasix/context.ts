@@ -1,7 +1,7 @@
 // What the WASIX glue needs beyond preview 1's context.
 
 import type { Preview1Context } from '../preview1/context.js';
-import type { Family } from '../../layer/net/address.js';
+import type { Family } from '../../core/net/address.js';
 import type { NetCalls, SockType } from '../../layer/net/protocol.js';
 import type { SocketDescriptor } from '../../layer/net/socket.js';
 import type { WorkingDirectory } from '../../layer/fs/working-directory.js';

@@ -2,7 +2,7 @@
 // event counters. A duplicate shares the descriptor (its offset, its
 // flags) and counts against --max-fds like any other number.
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
 import { EventCounter } from '../../layer/event-counter.js';
 import { makePipe } from '../../layer/pipe.js';

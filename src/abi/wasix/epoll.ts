@@ -2,7 +2,7 @@
 // uses: a wait checks every entry, and if none is due sleeps until the host
 // delivers something (or the timeout), costing no CPU while it waits.
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
 import { DirectoryDescriptor } from '../../layer/fs/directory.js';
 import { FileDescriptor } from '../../layer/fs/file.js';

@@ -1,8 +1,9 @@
 // The wasix_32v1 import object: every function Capsule provides of the
-// module, assembled from one file per area.
+// module, assembled from one file per area, each wrapped by syscall()
+// (errnos, CAPSULE_TRACE).
 
-import { traced } from '../preview1/index.js';
 import { sockFunctions } from '../preview1/sock.js';
+import { syscalls, type GuestFunction } from '../syscall.js';
 import type { WasixContext } from './context.js';
 import { wasixDescriptorFunctions } from './descriptors.js';
 import { wasixEpollFunctions } from './epoll.js';
@@ -13,8 +14,8 @@ import { singleThreadFunctions } from './threads-single.js';
 
 export { WASIX_MODULE, WASIX_NAMES } from './names.js';
 
-export function createWasix(ctx: WasixContext): Record<string, (...args: never[]) => unknown> {
-  const all = {
+export function createWasix(ctx: WasixContext, trace?: (line: string) => void): Record<string, GuestFunction> {
+  return syscalls({
     ...wasixSocketFunctions(ctx),
     ...sockFunctions(ctx),
     ...wasixProcessFunctions(ctx),
@@ -22,6 +23,5 @@ export function createWasix(ctx: WasixContext): Record<string, (...args: never[]
     ...wasixPathFunctions(ctx),
     ...wasixEpollFunctions(ctx),
     ...singleThreadFunctions(ctx),
-  };
-  return process.env['CAPSULE_TRACE'] === '1' ? traced(all) : all;
+  }, trace);
 }

@@ -1,9 +1,9 @@
 // The path calls of WASIX: the working directory, and path_open2 (path_open
 // with the descriptor's own flags, close-on-exec).
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
-import { encodeUtf8 } from '../memory.js';
+import { encodeUtf8 } from '../../core/utf8.js';
 import { pathFunctions } from '../preview1/path.js';
 import type { WasixContext } from './context.js';
 

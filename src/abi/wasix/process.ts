@@ -1,7 +1,7 @@
 // The process calls of WASIX: exit, ids, signals. A guest is one process
 // with no parent and no children: it cannot fork, so it has none to join.
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
 import { ProcExit } from '../exit.js';
 import type { WasixContext } from './context.js';

@@ -12,7 +12,7 @@
 // during the delivery of signal N therefore ends the guest as N, so that a
 // signal with no handler ends it with 128+N, as on Linux.
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { ProcSignal } from '../exit.js';
 
 const NAMES = [

@@ -2,7 +2,7 @@
 // thread, answered for the one thread a guest has here: its id, its exit,
 // and futexes that no other thread can wake.
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
 import { ProcExit } from '../exit.js';
 import type { WasixContext } from './context.js';

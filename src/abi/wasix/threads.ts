@@ -1,7 +1,7 @@
 // The thread and futex calls of module wasix_32v1, with WASIX's layouts:
 // decode, check every pointer, call the thread context, encode.
 
-import { Errno, SysError } from '../errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { errnoFor } from '../errors.js';
 import type { ThreadContext } from './thread-context.js';
 

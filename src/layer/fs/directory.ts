@@ -2,9 +2,9 @@
 // operation resolves its path with resolve() (never leaving this directory)
 // and then acts on one name in the directory the walk ended in.
 
-import { Denial, Errno, SysError } from '../../abi/errno.js';
-import { encodeUtf8 } from '../../abi/memory.js';
-import { DIRECTORY_RIGHTS, FILE_RIGHTS, Filetype, OFlags, Rights } from '../../abi/witx.js';
+import { Denial, Errno, SysError } from '../../core/errno.js';
+import { encodeUtf8 } from '../../core/utf8.js';
+import { DIRECTORY_RIGHTS, FILE_RIGHTS, Filetype, OFlags, Rights } from '../../core/witx.js';
 import { Descriptor } from '../descriptor.js';
 import type { DirEntry, DirNode, NodeStat, TimeSpec } from './backend.js';
 import { FileDescriptor } from './file.js';

@@ -2,8 +2,8 @@
 // every transfer at an explicit offset, so APPEND can be switched on and off
 // with fd_fdstat_set_flags and seek never needs the host.
 
-import { Errno, SysError } from '../../abi/errno.js';
-import { FdFlags, Filetype, Whence } from '../../abi/witx.js';
+import { Errno, SysError } from '../../core/errno.js';
+import { FdFlags, Filetype, Whence } from '../../core/witx.js';
 import { Descriptor } from '../descriptor.js';
 import type { FileNode, NodeStat, TimeSpec } from './backend.js';
 import { SMALL_WRITE_BYTES, type WriteCache } from './write-cache.js';

@@ -10,7 +10,7 @@
 // MAX_OPEN_STREAMS x (STREAM_BUFFER_ENTRIES + 1) entries, whatever the
 // number of descriptors or entries.
 
-import { Filetype } from '../../abi/witx.js';
+import { Filetype } from '../../core/witx.js';
 import type { DirEntry, DirNode, DirStream } from './backend.js';
 
 /** Open directory streams per enclave (each also holds one host descriptor). */

@@ -10,9 +10,9 @@
 // last open handle are both gone, as a kernel keeps an unlinked file that is
 // still open.
 
-import { Denial, Errno, SysError } from '../../abi/errno.js';
-import { Filetype } from '../../abi/witx.js';
-import { formatSize } from '../../policy/units.js';
+import { Denial, Errno, SysError } from '../../core/errno.js';
+import { Filetype } from '../../core/witx.js';
+import { formatSize } from '../../core/units.js';
 import type { DirNode, DirStream, FileNode, NodeStat, OpenFileOptions, TimeSpec } from './backend.js';
 
 /** Bytes charged per inode (the object, its times): empty files and directories count too. */

@@ -4,9 +4,9 @@
 // targets are spliced in and walked the same way, and an absolute path or
 // absolute symlink is refused. Backends only ever see single names.
 
-import { Denial, Errno, SysError } from '../../abi/errno.js';
-import { encodeUtf8 } from '../../abi/memory.js';
-import { Filetype } from '../../abi/witx.js';
+import { Denial, Errno, SysError } from '../../core/errno.js';
+import { encodeUtf8 } from '../../core/utf8.js';
+import { Filetype } from '../../core/witx.js';
 import type { DirNode } from './backend.js';
 
 /** Symlinks followed in one resolution before ELOOP, as Linux's MAXSYMLINKS. */

@@ -3,8 +3,8 @@
 // paths against it itself (into paths under a mount's descriptor); Capsule
 // keeps it so that getcwd answers and chdir can only go where mounts are.
 
-import { Errno, SysError } from '../../abi/errno.js';
-import { Filetype } from '../../abi/witx.js';
+import { Errno, SysError } from '../../core/errno.js';
+import { Filetype } from '../../core/witx.js';
 import type { DirectoryDescriptor } from './directory.js';
 
 /** The longest working directory kept, as Linux's PATH_MAX. */

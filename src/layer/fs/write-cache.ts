@@ -18,7 +18,7 @@
 // data out writes it, under the slot's lock.
 
 import fs from 'node:fs';
-import { SysError } from '../../abi/errno.js';
+import { SysError } from '../../core/errno.js';
 import { errnoOf } from '../../host/errors.js';
 
 /** Writes up to this many bytes are coalesced; larger ones go straight to the host. */

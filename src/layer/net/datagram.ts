@@ -3,7 +3,7 @@
 // has one writer (see inbox.ts), and a record appears whole or not at all. In
 // a send queue drained by the host the address is the destination instead.
 
-import { bytesOf, fromBytes, type SockAddr } from './address.js';
+import { bytesOf, fromBytes, type SockAddr } from '../../core/net/address.js';
 import type { Ring } from '../ring.js';
 
 export const DATAGRAM_HEADER = 24;

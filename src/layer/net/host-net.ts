@@ -5,7 +5,7 @@
 // like any other entry of the socket table.
 
 import type { Ring } from '../ring.js';
-import type { Family, SockAddr } from './address.js';
+import type { Family, SockAddr } from '../../core/net/address.js';
 
 export interface StreamEvents {
   /** The connection is up (for connect). */

@@ -2,7 +2,7 @@
 // Shared buffers in replies (rings, control blocks) are how the enclave then
 // moves data and sees events without further calls.
 
-import type { Family, SockAddr } from './address.js';
+import type { Family, SockAddr } from '../../core/net/address.js';
 
 export type SockType = 'stream' | 'dgram';
 

@@ -3,16 +3,16 @@
 // both ends the same shared queues) and bridges to the host where the policy
 // allows. In normal mode every socket is a host socket and nothing is checked.
 
-import { Errno, SysError } from '../../abi/errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { decideConnect, decideResolve, hostLoopbackGrant, type NetworkPolicy, type PublishRule } from '../../policy/network.js';
 import { Ring, RingFlag } from '../ring.js';
-import { canonicalIp, checkFamily, formatAddr, HOST_GATEWAY, isLoopback, isUnspecified, unspecified, type Family, type SockAddr } from './address.js';
+import { canonicalIp, checkFamily, formatAddr, HOST_GATEWAY, isLoopback, isUnspecified, unspecified, type Family, type SockAddr } from '../../core/net/address.js';
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection } from './host-net.js';
 import { Inbox } from './inbox.js';
 import { queueBytes, type SocketOptions } from './options.js';
 import { RingPool } from './ring-pool.js';
 import type { AcceptReply, ConnectReply, NetRequest, OpenReply, RouteReply } from './protocol.js';
-import { SocketStatus, transition, type SocketOp } from './status.js';
+import { SocketState, stateOf } from './status.js';
 import { SocketTable, type SocketEntry, type Tracer } from './table.js';
 import { VirtualNetwork } from './vnet.js';
 
@@ -170,7 +170,7 @@ export class NetService {
   private publishedListener(rule: PublishRule): { guest: string; listener: SocketEntry | undefined } | undefined {
     const host = this.vnet.host(rule.guest ?? this.vnet.guests()[0]?.name ?? '');
     if (!host) return undefined;
-    const id = this.vnet.find(host.name, 'tcp', 4, host.v4, rule.guestPort, (i) => this.table.find(i)?.status === SocketStatus.LISTENING);
+    const id = this.vnet.find(host.name, 'tcp', 4, host.v4, rule.guestPort, (i) => isListening(this.table.find(i)));
     return { guest: host.name, listener: id === undefined ? undefined : this.table.get(id) };
   }
 
@@ -234,11 +234,6 @@ export class NetService {
     return e;
   }
 
-  private guard(e: SocketEntry, op: SocketOp): void {
-    const t = transition(e.status, op);
-    if (!t.ok) throw new SysError(t.errno);
-  }
-
   /**
    * A queue whose reader is in `reader` and writer in `writer` (undefined:
    * the host). Only guest-to-guest streams (`pooled`) reuse closed rings: the
@@ -275,7 +270,7 @@ export class NetService {
       case 'listen': return this.listen(this.own(enclave, req.id), req.backlog);
       case 'connect': return this.connect(this.own(enclave, req.id), req.addr);
       case 'accept': return this.accept(this.own(enclave, req.id), req.fd);
-      case 'shutdown': return this.shutdown(this.own(enclave, req.id), req.write);
+      case 'shutdown': return this.shutdown(this.own(enclave, req.id), req.read, req.write);
       case 'close': return this.closeEntry(this.own(enclave, req.id));
       case 'route': return this.route(this.own(enclave, req.id), req.addr);
       case 'inbox': return this.own(enclave, req.id).inbox?.list() ?? [];
@@ -304,7 +299,7 @@ export class NetService {
   }
 
   private async bind(e: SocketEntry, addr: SockAddr): Promise<{ local: SockAddr }> {
-    this.guard(e, 'bind');
+    this.table.check(e, 'bind');
     checkFamily(addr, e.local.family);
     if (this.o.mode === 'secure') {
       e.local.local = this.bindVirtual(e, addr);
@@ -326,12 +321,12 @@ export class NetService {
     const ip = target === undefined ? unspecified(e.local.family).ip
       : this.vnet.sourceFor(enclave, e.local.family, isLoopback(target) || target === '0.0.0.0' || target === '::');
     e.local.local = this.bindVirtual(e, { family: e.local.family, ip, port: 0 });
-    if (e.status === SocketStatus.UNCONNECTED && e.local.type === 'dgram') this.table.apply(e, 'bind');
+    if (e.local.type === 'dgram') this.table.tryApply(e, 'bind');
   }
 
   private async listen(e: SocketEntry, backlog: number): Promise<{ local: SockAddr }> {
     if (e.local.type !== 'stream') throw new SysError(Errno.NOTSUP);
-    this.guard(e, 'listen');
+    this.table.check(e, 'listen');
     e.backlog = Math.min(Math.max(backlog, 1), MAX_BACKLOG);
     if (this.o.mode === 'secure') {
       if (!e.local.local) e.local.local = this.bindVirtual(e, unspecified(e.local.family));
@@ -360,7 +355,7 @@ export class NetService {
   private connect(e: SocketEntry, addr: SockAddr): ConnectReply | Promise<ConnectReply> {
     checkFamily(addr, e.local.family);
     if (e.local.type === 'dgram') {
-      this.guard(e, 'connect-datagram');
+      this.table.check(e, 'connect-datagram');
       // A UDP peer outside gets the same decision now that every send to it gets later.
       if (this.o.mode === 'secure' && this.where(e, addr, 'udp').kind === 'outside') this.outside(e, 'connect', addr, e.local.family);
       this.autobind(e, addr);
@@ -368,7 +363,7 @@ export class NetService {
       this.table.apply(e, 'connect-datagram');
       return { local: e.local.local ?? unspecified(e.local.family), peer: addr, pending: false };
     }
-    this.guard(e, 'connect');
+    this.table.check(e, 'connect');
     const dest = this.where(e, addr, 'tcp');
     if (dest.kind === 'guest') return this.connectGuest(e, dest.guest, addr);
     return this.connectHost(e, addr);
@@ -387,7 +382,7 @@ export class NetService {
     if (dest.kind !== 'guest' || dest.guest !== enclave || !isLoopback(addr.ip)) return dest;
     const own = this.vnet.find(enclave, proto, addr.family, addr.ip, addr.port, (id) => {
       const x = this.table.find(id);
-      return proto === 'tcp' ? x?.status === SocketStatus.LISTENING : x?.receiveQueue !== undefined;
+      return proto === 'tcp' ? isListening(x) : x?.receiveQueue !== undefined;
     });
     if (own !== undefined || !hostLoopbackGrant(this.o.policy, addr.ip, addr.port)) return dest;
     return { kind: 'outside' };
@@ -439,11 +434,17 @@ export class NetService {
   private connectGuest(e: SocketEntry, guest: string, addr: SockAddr): ConnectReply {
     this.checkReach(e.local.owner.enclave, guest, 'connect', addr);
     const listenerId = this.vnet.find(guest, 'tcp', addr.family, addr.ip, addr.port,
-      (id) => this.table.find(id)?.status === SocketStatus.LISTENING);
+      (id) => isListening(this.table.find(id)));
     const listener = listenerId === undefined ? undefined : this.table.get(listenerId);
-    if (!listener && guest === e.local.owner.enclave && isLoopback(addr.ip)) this.refusedOnLoopback(guest, addr);
+    if (!listener && guest === e.local.owner.enclave && isLoopback(addr.ip)) {
+      this.table.refused(e, 'connect', Errno.CONNREFUSED, `${guest} ${formatAddr(addr)}`);
+      this.refusedOnLoopback(guest, addr);
+    }
     // Nothing listening, or its backlog is full (and fairly shared): refused, as a reset from the peer.
-    if (!listener || !this.backlogRoom(listener, e.local.owner.enclave)) throw new SysError(Errno.CONNREFUSED);
+    if (!listener || !this.backlogRoom(listener, e.local.owner.enclave)) {
+      this.table.refused(e, 'connect', Errno.CONNREFUSED, `${guest} ${formatAddr(addr)}`);
+      throw new SysError(Errno.CONNREFUSED);
+    }
     this.decide(e.local.owner.enclave, 'connect', `${guest} ${formatAddr(addr)}`, true, 'guest to guest on this layer');
     this.autobind(e, addr);
     const client = e.local.owner.enclave;
@@ -465,7 +466,9 @@ export class NetService {
     e.local.local = { ...source, family: e.local.family, ip: seenAs(source, e.local.family) };
     server.local.peer = { family: listener.local.family, ip: seenAs(source, listener.local.family), port: source.port };
     server.local.options = { ...listener.local.options };
-    for (const x of [e, server]) { this.table.apply(x, 'connect'); this.table.apply(x, 'connected'); }
+    // Connected at once: the guest never sees it CONNECTING.
+    this.table.apply(e, 'connect', 'connected');
+    this.table.apply(server, 'incoming');
     listener.connectionQueue.push(server.id);
     listener.local.event.pending = listener.connectionQueue.length;
     this.wake(guest);
@@ -486,30 +489,22 @@ export class NetService {
     e.remote = { kind: 'host', address: `${target.ip}:${target.port}` };
     e.local.peer = addr;
     this.table.apply(e, 'connect');
-    const ev = e.local.event;
     const host = await this.host();
     // The guest may have been stopped (and its sockets closed) meanwhile: open nothing for it.
-    if (e.status === SocketStatus.TERMINATED) throw new SysError(Errno.CONNABORTED);
+    if (stateOf(e.word) === SocketState.CLOSED) throw new SysError(Errno.CONNABORTED);
     this.extra(e).bridged = host.connect(target, rx, tx, {
       connected: (local) => {
-        if (e.status !== SocketStatus.CONNECTING) return;
+        // The address first: the owner reads it as soon as it sees CONNECTED (a closed entry is not read again).
         if (this.o.mode === 'normal') e.local.local = local;
         else e.local.local ??= { family: e.local.family, ip: this.vnet.sourceFor(enclave, e.local.family, isLoopback(addr.ip)), port: local.port };
-        this.table.apply(e, 'connected');
-        this.wake(enclave);
+        if (this.table.tryApply(e, 'connected')) this.wake(enclave);
       },
+      // Failing while connecting is a failed connect (the owner reads why); later, a reset.
       failed: (errno) => {
-        if (e.status === SocketStatus.CONNECTING) {
-          ev.error = errno;
-          this.table.apply(e, e.bound ? 'connect-failed-bound' : 'connect-failed');
-        } else if (transition(e.status, 'peer-closed').ok) {
-          this.table.apply(e, 'peer-closed');
-        }
-        this.wake(enclave);
+        if (this.table.tryApply(e, 'connect-failed', errno) || this.table.tryApply(e, 'reset')) this.wake(enclave);
       },
       closed: () => {
-        if (transition(e.status, 'peer-closed').ok && e.status !== SocketStatus.CONNECTING) this.table.apply(e, 'peer-closed');
-        this.wake(enclave);
+        if (this.table.tryApply(e, 'peer-closed')) this.wake(enclave);
       },
     });
     return { local: e.local.local ?? unspecified(e.local.family), peer: addr, pending: true, ends: { rx: rx.sab, tx: tx.sab } };
@@ -546,7 +541,7 @@ export class NetService {
   private incoming(listener: SocketEntry, conn: IncomingConnection, local: SockAddr): void {
     const owner = listener.local.owner.enclave;
     const max = this.o.maxSockets ?? Infinity;
-    if (listener.status !== SocketStatus.LISTENING || listener.connectionQueue.length >= listener.backlog ||
+    if (!isListening(listener) || listener.connectionQueue.length >= listener.backlog ||
         this.table.chargedTo(owner) >= max) {
       conn.reject();
       return;
@@ -558,12 +553,11 @@ export class NetService {
     s.remote = { kind: 'host', address: `${conn.peer.ip}:${conn.peer.port}` };
     s.local.local = local;
     s.local.peer = conn.peer;
-    this.table.apply(s, 'connect');
-    this.table.apply(s, 'connected');
+    this.table.apply(s, 'incoming');
     this.extra(s).bridged = conn.attach(s.receiveQueue, s.sendQueue, {
       connected: () => {},
-      failed: () => { if (transition(s.status, 'peer-closed').ok) this.table.apply(s, 'peer-closed'); this.wake(owner); },
-      closed: () => { if (transition(s.status, 'peer-closed').ok) this.table.apply(s, 'peer-closed'); this.wake(owner); },
+      failed: () => { if (this.table.tryApply(s, 'reset')) this.wake(owner); },
+      closed: () => { if (this.table.tryApply(s, 'peer-closed')) this.wake(owner); },
     });
     listener.connectionQueue.push(s.id);
     listener.local.event.pending = listener.connectionQueue.length;
@@ -581,7 +575,7 @@ export class NetService {
   }
 
   private accept(e: SocketEntry, fd: number): AcceptReply {
-    this.guard(e, 'accept');
+    this.table.check(e, 'accept');
     const id = e.connectionQueue[0];
     if (id === undefined) throw new SysError(Errno.AGAIN);
     const s = this.table.get(id);
@@ -602,18 +596,22 @@ export class NetService {
     };
   }
 
-  /** Shutting the write side ends the stream for the peer (SHUTDOWN); the read side is the enclave's own affair. */
-  private shutdown(e: SocketEntry, write: boolean): { status: number } {
-    this.guard(e, 'shutdown');
+  /**
+   * Shutting the write side ends the stream for the peer; the read side only
+   * stops the owner's reads (it reads the flag from the shared state). Both
+   * are kept, so the table knows which half is shut.
+   */
+  private shutdown(e: SocketEntry, read: boolean, write: boolean): void {
+    this.table.check(e, 'shutdown-write');
     if (write) {
       e.sendQueue?.setFlag(RingFlag.WRITER_CLOSED);
-      this.table.apply(e, 'shutdown');
+      this.table.apply(e, 'shutdown-write');
     }
-    return { status: e.status };
+    if (read) this.table.apply(e, 'shutdown-read');
   }
 
   private closeEntry(e: SocketEntry): void {
-    if (e.status === SocketStatus.TERMINATED) return;
+    if (stateOf(e.word) === SocketState.CLOSED) return;
     // Connections nobody accepted are reset.
     for (const id of e.connectionQueue) {
       const pending = this.table.find(id);
@@ -633,10 +631,7 @@ export class NetService {
       }
       x?.bridged?.release(reset);
       const peer = e.remote.kind === 'entry' ? this.table.find(e.remote.id) : undefined;
-      if (peer && transition(peer.status, 'peer-closed').ok) {
-        this.table.apply(peer, 'peer-closed');
-        this.wake(peer.local.owner.enclave);
-      }
+      if (peer && this.table.tryApply(peer, reset ? 'reset' : 'peer-closed')) this.wake(peer.local.owner.enclave);
       // A connection still waiting to be accepted now counts against the guest that made and closed it.
       if (peer && peer.from !== undefined && peer.local.owner.fd === -1) peer.charged = peer.from;
       // Both ends closed: no thread uses the queues any more.
@@ -652,7 +647,7 @@ export class NetService {
     void x?.hostDatagram?.then((d) => d.close(), () => {});
     this.extras.delete(e.id);
     if (e.bound) this.vnet.unbind(e.bound.guest, e.local.protocol, e.bound.port, e.id);
-    const wasListening = e.status === SocketStatus.LISTENING;
+    const wasListening = isListening(e);
     this.table.apply(e, 'close');
     this.table.remove(e);
     if (wasListening) this.unpublishIdle();
@@ -749,6 +744,8 @@ export class NetService {
     return (await (await this.host()).lookup(name)).map((a) => ({ ...a, port }));
   }
 }
+
+const isListening = (e: SocketEntry | undefined): boolean => e !== undefined && stateOf(e.word) === SocketState.LISTENING;
 
 /** `a` as a socket of `family` sees it: IPv4 on an IPv6 (dual-stack) socket is IPv4-mapped, as on Linux. */
 function seenAs(a: { family: Family; ip: string }, family: Family): string {

@@ -3,20 +3,20 @@
 // data moves through the shared queues the layer handed over, with no call
 // at all: guest to guest, one copy in and one copy out.
 
-import { Errno, SysError } from '../../abi/errno.js';
-import { FdFlags, Filetype, SOCKET_RIGHTS } from '../../abi/witx.js';
+import { Errno, SysError } from '../../core/errno.js';
+import { FdFlags, Filetype, SOCKET_RIGHTS } from '../../core/witx.js';
 import { Descriptor, type Readiness } from '../descriptor.js';
 import type { NodeStat } from '../fs/backend.js';
 import { Ring, RingFlag } from '../ring.js';
 import { spinUntil, waitUntil } from '../ring-wait.js';
-import type { Family, SockAddr } from './address.js';
+import type { Family, SockAddr } from '../../core/net/address.js';
 import { ControlBlock } from './control-block.js';
 import { MAX_DATAGRAM, putDatagram } from './datagram.js';
 import { InboxReader, type InboxRing } from './inbox.js';
 import { defaultOptions, type SocketOptions } from './options.js';
 import type { AcceptReply, ConnectReply, OpenReply, RouteReply, SocketContext, SockType, StreamEnds } from './protocol.js';
-import { formatAddr } from './address.js';
-import { SocketStatus, transition } from './status.js';
+import { formatAddr } from '../../core/net/address.js';
+import { displayStatus, Flag, has, SocketState, stateOf, tryApply, type SocketOp, type SocketStatus } from './status.js';
 
 const NOT_READY: Readiness = { ready: false, nbytes: 0n, hangup: false };
 /** Datagram routes a socket remembers; past it the oldest is asked for again (a spray of destinations holds no more). */
@@ -52,7 +52,6 @@ export class SocketDescriptor extends Descriptor {
   private readonly block: ControlBlock;
   local: SockAddr | undefined;
   peer: SockAddr | undefined;
-  private readShut = false;
   private closed = false;
   /** Datagram destinations already routed by the layer. */
   private readonly routes = new Map<string, { ring: Ring; stamp: SockAddr }>();
@@ -92,8 +91,17 @@ export class SocketDescriptor extends Descriptor {
     c.received += received;
   }
 
-  get status(): number {
-    return this.block.status;
+  /** The FIG. 48 status, as the layer last published it. */
+  get status(): SocketStatus {
+    return displayStatus(this.block.status);
+  }
+
+  private get state(): SocketState {
+    return stateOf(this.block.status);
+  }
+
+  private get readShut(): boolean {
+    return has(this.block.status, Flag.READ_SHUT);
   }
 
   get nonblocking(): boolean {
@@ -123,9 +131,10 @@ export class SocketDescriptor extends Descriptor {
     }
   }
 
-  private check(op: 'send' | 'recv'): void {
-    const t = transition(this.status as SocketStatus, op);
-    if (!t.ok) throw new SysError(t.errno);
+  /** Data moves without the layer: the owner applies the same rules to the state the layer published. */
+  private check(op: SocketOp): void {
+    const r = tryApply(this.block.status, op);
+    if (!r.ok) throw new SysError(r.errno);
   }
 
   bind(addr: SockAddr): void {
@@ -144,9 +153,9 @@ export class SocketDescriptor extends Descriptor {
     if (this.type === 'dgram') return;
     if (this.nonblocking) throw new SysError(Errno.INPROGRESS);
     if (!r.pending) return;
-    const ok = this.waitFor(() => this.status !== SocketStatus.CONNECTING, nsToMs(this.options.connectTimeout));
+    const ok = this.waitFor(() => this.state !== SocketState.CONNECTING, nsToMs(this.options.connectTimeout));
     if (!ok) throw new SysError(Errno.TIMEDOUT);
-    if (this.status !== SocketStatus.CONNECTED) throw new SysError(this.block.takeError() || Errno.CONNREFUSED);
+    if (this.state !== SocketState.CONNECTED) throw new SysError(this.block.takeError() || Errno.CONNREFUSED);
   }
 
   /** Accepts a connection into descriptor number `fd` (blocking unless non-blocking). */
@@ -163,7 +172,7 @@ export class SocketDescriptor extends Descriptor {
       } catch (err) {
         if (!(err instanceof SysError) || err.errno !== Errno.AGAIN || nonblocking) throw err;
       }
-      if (!this.waitFor(() => this.block.pending > 0 || this.status !== SocketStatus.LISTENING, nsToMs(this.options.acceptTimeout))) {
+      if (!this.waitFor(() => this.block.pending > 0 || this.state !== SocketState.LISTENING, nsToMs(this.options.acceptTimeout))) {
         throw new SysError(Errno.AGAIN);
       }
     }
@@ -171,7 +180,6 @@ export class SocketDescriptor extends Descriptor {
 
   shutdown(read: boolean, write: boolean): void {
     this.net.call({ op: 'shutdown', id: this.id, read, write });
-    if (read) this.readShut = true;
   }
 
   setOption(name: keyof SocketOptions, value: number | boolean | null): void {
@@ -284,8 +292,8 @@ export class SocketDescriptor extends Descriptor {
   private recvAny(bufs: Uint8Array[], peek: boolean, waitAll: boolean, dontWait: boolean): Received {
     const nonblocking = dontWait || this.nonblocking;
     if (this.type === 'dgram') return this.recvDatagram(bufs, peek, nonblocking);
-    if (this.status === SocketStatus.CONNECTING && !nonblocking) {
-      this.waitFor(() => this.status !== SocketStatus.CONNECTING, nsToMs(this.options.connectTimeout));
+    if (this.state === SocketState.CONNECTING && !nonblocking) {
+      this.waitFor(() => this.state !== SocketState.CONNECTING, nsToMs(this.options.connectTimeout));
     }
     this.check('recv');
     if (this.readShut) return { bytes: 0, truncated: false, from: undefined };
@@ -347,8 +355,7 @@ export class SocketDescriptor extends Descriptor {
   }
 
   override pollRead(): Readiness {
-    const status = this.status;
-    if (status === SocketStatus.LISTENING) {
+    if (this.state === SocketState.LISTENING) {
       const n = this.block.pending;
       return n > 0 ? { ready: true, nbytes: BigInt(n), hangup: false } : NOT_READY;
     }
@@ -381,10 +388,10 @@ export class SocketDescriptor extends Descriptor {
 
   override pollWrite(): Readiness {
     if (this.type === 'dgram') return { ready: true, nbytes: 0n, hangup: false };
-    const status = this.status;
-    if (status === SocketStatus.CONNECTING) return this.block.error ? { ready: true, nbytes: 0n, hangup: true } : NOT_READY;
+    const state = this.state;
+    if (state === SocketState.CONNECTING) return this.block.error ? { ready: true, nbytes: 0n, hangup: true } : NOT_READY;
     const tx = this.tx;
-    if (!tx) return { ready: true, nbytes: 0n, hangup: status !== SocketStatus.LISTENING };
+    if (!tx) return { ready: true, nbytes: 0n, hangup: state !== SocketState.LISTENING };
     if (tx.flag(RingFlag.READER_CLOSED | RingFlag.RESET)) return { ready: true, nbytes: 0n, hangup: true };
     if (tx.free > 0) {
       tx.setWaiting(false, false);

@@ -1,17 +1,19 @@
 // The socket table of the layer (FIG. 48): one entry per socket, created by
 // a guest or accepted, with its never-reused ID, the local and remote socket
-// structures, status, options, send/receive/connection queues. Status
-// changes go through setStatus(), which applies status.ts's rules and tells
-// the tracer.
+// structures, status, options, send/receive/connection queues. Every
+// operation on an entry goes through apply() or tryApply(), which follow
+// status.ts's rules, publish the new state to the owner and tell the tracer
+// of each change of the status users see.
 
-import { Errno, SysError } from '../../abi/errno.js';
+import { Errno, SysError } from '../../core/errno.js';
 import { Ring } from '../ring.js';
-import { formatAddr, type Family, type SockAddr } from './address.js';
+import { formatAddr, type Family, type SockAddr } from '../../core/net/address.js';
+import { errnoName } from '../../core/errno.js';
 import { ControlBlock } from './control-block.js';
 import type { Inbox } from './inbox.js';
 import { defaultOptions, type SocketOptions } from './options.js';
 import type { SockType } from './protocol.js';
-import { SocketStatus, statusName, transition, type SocketOp } from './status.js';
+import { displayStatus, INITIAL_WORD, stateOf, statusName, tryApply, SocketState, type SocketOp, type SocketStatus, type SocketWord } from './status.js';
 import type { Proto } from './vnet.js';
 
 export interface Owner {
@@ -47,8 +49,8 @@ export interface SocketEntry {
   readonly id: number;
   readonly local: LocalStructure;
   remote: RemoteStructure;
-  /** SOCKET STATUS (4820), as last set by a control operation. */
-  status: SocketStatus;
+  /** SOCKET STATUS (4820): state and flags as status.ts defines them (displayStatus() gives the status). */
+  word: SocketWord;
   /** SEND QUEUE (4828) and RECEIVE QUEUE (4832). */
   sendQueue: Ring | undefined;
   receiveQueue: Ring | undefined;
@@ -71,7 +73,17 @@ export interface SocketEntry {
   release: (() => void) | undefined;
 }
 
-export type Tracer = (entry: SocketEntry, from: SocketStatus, to: SocketStatus, op: SocketOp) => void;
+/** A change of an entry's status, or an operation refused (with its errno and what it aimed at). */
+export interface TraceEvent {
+  entry: SocketEntry;
+  from: SocketStatus;
+  to: SocketStatus;
+  op: SocketOp;
+  errno?: number;
+  target?: string;
+}
+
+export type Tracer = (line: string, event: TraceEvent) => void;
 
 export interface TableRow {
   id: number;
@@ -106,7 +118,7 @@ export class SocketTable {
         local: undefined, peer: undefined, event: new ControlBlock(), blocking: true, owner,
       },
       remote: { kind: 'none' },
-      status: SocketStatus.UNCONNECTED,
+      word: INITIAL_WORD,
       sendQueue: undefined,
       receiveQueue: undefined,
       inbox: undefined,
@@ -117,7 +129,7 @@ export class SocketTable {
       bound: undefined,
       release: undefined,
     };
-    entry.local.event.status = entry.status;
+    entry.local.event.status = entry.word;
     this.entries.set(id, entry);
     return entry;
   }
@@ -132,18 +144,79 @@ export class SocketTable {
     return this.entries.get(id);
   }
 
-  /** Applies `op` to the entry's status, or throws the errno the rules give. */
-  apply(entry: SocketEntry, op: SocketOp): void {
-    const t = transition(entry.status, op);
-    if (!t.ok) throw new SysError(t.errno, `${op} not allowed while ${statusName(entry.status)}`);
-    this.setStatus(entry, t.to, op);
+  /**
+   * Applies `op`, then each of `then` (steps the owner never sees apart,
+   * such as a connect that completes at once: one trace line), or throws
+   * the errno the rules give, changing nothing.
+   */
+  apply(entry: SocketEntry, op: SocketOp, ...then: SocketOp[]): void {
+    let word = entry.word;
+    for (const step of [op, ...then]) {
+      const r = tryApply(word, step);
+      if (!r.ok) throw new SysError(r.errno, `${step} not allowed while ${statusName(displayStatus(word))}`);
+      word = r.word;
+    }
+    this.store(entry, word, op);
   }
 
-  private setStatus(entry: SocketEntry, to: SocketStatus, op: SocketOp): void {
-    const from = entry.status;
-    entry.status = to;
-    entry.local.event.status = to;
-    if (from !== to || op === 'close') this.tracer?.(entry, from, to, op);
+  /**
+   * Applies `op` if the rules allow it; false (and nothing changed) if not.
+   * `error` is published to the owner before the new state, so that an
+   * owner seeing the state also sees why.
+   */
+  tryApply(entry: SocketEntry, op: SocketOp, error?: number): boolean {
+    const r = tryApply(entry.word, op);
+    if (!r.ok) return false;
+    if (error !== undefined) entry.local.event.error = error;
+    this.store(entry, r.word, op, error);
+    return true;
+  }
+
+  /** Throws the errno the rules give if `op` is not allowed now; changes nothing. */
+  check(entry: SocketEntry, op: SocketOp): void {
+    const r = tryApply(entry.word, op);
+    if (!r.ok) throw new SysError(r.errno, `${op} not allowed while ${statusName(displayStatus(entry.word))}`);
+  }
+
+  /** An operation refused for a reason outside the table (nothing listens, a full backlog): traced, nothing changed. */
+  refused(entry: SocketEntry, op: SocketOp, errno: number, target: string): void {
+    const s = displayStatus(entry.word);
+    this.trace({ entry, from: s, to: s, op, errno, target });
+  }
+
+  private store(entry: SocketEntry, word: SocketWord, op: SocketOp, errno?: number): void {
+    const from = displayStatus(entry.word);
+    entry.word = word;
+    entry.local.event.status = word;
+    const to = displayStatus(word);
+    if (from !== to) this.trace({ entry, from, to, op, ...(errno ? { errno } : {}) });
+  }
+
+  private trace(event: TraceEvent): void {
+    this.tracer?.(this.traceLine(event), event);
+  }
+
+  /** `client:3`, or `server:-` for a connection waiting to be accepted. */
+  private ownerName(e: SocketEntry): string {
+    return `${e.local.owner.enclave}:${e.local.owner.fd >= 0 ? e.local.owner.fd : '-'}`;
+  }
+
+  /** The other end: the peer entry's owner, the host, or the target of a refused operation. */
+  private peerName(e: SocketEntry, target?: string): string {
+    if (target !== undefined) return target;
+    const at = formatAddr(e.local.peer);
+    if (e.remote.kind === 'host') return `host ${at}`;
+    if (e.remote.kind === 'none') return at;
+    const peer = this.entries.get(e.remote.id);
+    return peer ? `${this.ownerName(peer)} ${at}` : `${at} (closed)`;
+  }
+
+  /** One --trace-sockets line: both ends named, the statuses users see, and why. */
+  traceLine(ev: TraceEvent): string {
+    const e = ev.entry;
+    const ends = `socket ${e.id} ${this.ownerName(e)} ${e.local.protocol} ${formatAddr(e.local.local)} -> ${this.peerName(e, ev.target)}`;
+    const why = ev.errno ? `${ev.op}: E${errnoName(ev.errno)}` : ev.op;
+    return ev.from === ev.to ? `${ends}: ${statusName(ev.from)} (${why})` : `${ends}: ${statusName(ev.from)} -> ${statusName(ev.to)} (${why})`;
   }
 
   /** Removes a TERMINATED entry. */
@@ -167,21 +240,23 @@ export class SocketTable {
   }
 
   /**
-   * The status as observed now: CONNECTED is shown as SENDING while bytes sit
-   * in the send queue, and RECEIVING while the owner waits on an empty
-   * receive queue (the enclave moves data without telling the table).
+   * The FIG. 48 status as observed now: a connected stream shows SENDING
+   * while bytes sit in its send queue, and RECEIVING while the owner waits
+   * on an empty receive queue (the enclave moves data without telling the
+   * table).
    */
   observedStatus(e: SocketEntry): SocketStatus {
-    if (e.status !== SocketStatus.CONNECTED || e.local.type !== 'stream') return e.status;
-    if (e.sendQueue && e.sendQueue.used > 0) return SocketStatus.SENDING;
-    if (e.receiveQueue && e.receiveQueue.used === 0 && e.receiveQueue.readerWaiting) return SocketStatus.RECEIVING;
-    return e.status;
+    if (stateOf(e.word) !== SocketState.CONNECTED || e.local.type !== 'stream') return displayStatus(e.word);
+    return displayStatus(e.word, {
+      sending: (e.sendQueue?.used ?? 0) > 0,
+      receiving: !!e.receiveQueue && e.receiveQueue.used === 0 && e.receiveQueue.readerWaiting,
+    });
   }
 
   rows(): TableRow[] {
     return this.all().map((e) => ({
       id: e.id,
-      owner: e.local.owner.fd >= 0 ? `${e.local.owner.enclave}:${e.local.owner.fd}` : `${e.local.owner.enclave}:-`,
+      owner: this.ownerName(e),
       family: e.local.family === 4 ? 'inet' : 'inet6',
       type: e.local.type,
       protocol: e.local.protocol,

@@ -3,8 +3,8 @@
 // each have a network namespace). Loopback and the unspecified address
 // always mean the guest itself. Anything that is not a guest is "outside".
 
-import { Errno, SysError } from '../../abi/errno.js';
-import { canonicalIp, isLoopback, isUnspecified, type Family, type SockAddr } from './address.js';
+import { Errno, SysError } from '../../core/errno.js';
+import { canonicalIp, isLoopback, isUnspecified, type Family, type SockAddr } from '../../core/net/address.js';
 
 /** First address handed out: 10.89.0.2, fd89::2, then counting up. */
 const V4_PREFIX = '10.89.0.';

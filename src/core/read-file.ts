@@ -5,7 +5,7 @@
 // refused from its size, and never read past the limit even if it grows.
 
 import fs from 'node:fs';
-import { formatSize } from '../policy/units.js';
+import { formatSize } from './units.js';
 
 /** Why a file was not read, in words for a one-line message ("no such file", "not a regular file", ...). */
 export class UnreadableFile extends Error {}

@@ -6,7 +6,7 @@
 // "::a9fe:a9fe", "64:ff9b::a9fe:a9fe") is that IPv4 address.
 
 import type { IPv4, IPv6 } from 'ipaddr.js';
-import { Errno, SysError } from '../../abi/errno.js';
+import { Errno, SysError } from '../errno.js';
 import { ipaddr } from './ipaddr.js';
 import { classify } from './ranges.js';
 
