@@ -1,6 +1,6 @@
 // WASI preview 1 errno values, exactly as the witx `errno` enum numbers them.
 // Every guest-visible failure in Capsule is one of these; host errors are
-// translated once, in src/host/errors.ts.
+// translated once, in src/core/host-errno.ts.
 
 export const Errno = {
   SUCCESS: 0, TOOBIG: 1, ACCES: 2, ADDRINUSE: 3, ADDRNOTAVAIL: 4, AFNOSUPPORT: 5,

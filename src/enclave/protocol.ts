@@ -24,6 +24,17 @@ export interface EnclaveLimits {
   maxThreads: number;
 }
 
+/** The one memory import Capsule provides. */
+export const MEMORY_IMPORT = { module: 'env', name: 'memory' } as const;
+
+/** What the enclave creates for a module that imports `env.memory`: WebAssembly.Memory descriptor values, in pages. */
+export interface ImportedMemory {
+  initial: number;
+  /** Absent: no maximum declared (only for an unshared memory). */
+  maximum?: number;
+  shared: boolean;
+}
+
 export interface ImportName {
   module: string;
   name: string;
@@ -39,7 +50,7 @@ export interface EnclaveConfig {
   mode: ExecutionMode;
   limits: EnclaveLimits;
   /** The memory to create and give the guest as `env.memory`, when it imports one. */
-  importedMemory?: import('../module/imported-memory.js').ImportedMemory;
+  importedMemory?: ImportedMemory;
   /** Imports to satisfy with functions that trap when called. */
   trappingImports: ImportName[];
   output: SharedArrayBuffer;

@@ -12,7 +12,7 @@ import { Denial, Errno, SysError } from '../core/errno.js';
 import { Filetype } from '../core/witx.js';
 import type { DirEntry, DirNode, DirStream, FileNode, NodeStat, OpenFileOptions, TimeSpec } from '../layer/fs/backend.js';
 import { STREAM_BUFFER_ENTRIES } from '../layer/fs/listing.js';
-import { errnoOf, hostCall } from './errors.js';
+import { errnoOf, hostCall } from '../core/host-errno.js';
 import { ExactTimes } from './exact-times.js';
 
 const C = fs.constants;

@@ -12,7 +12,7 @@ import { canonicalIp, type Family, type SockAddr } from '../core/net/address.js'
 import { putDatagram, takeDatagram, MAX_DATAGRAM } from '../layer/net/datagram.js';
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection, StreamEvents } from '../layer/net/host-net.js';
 import { Ring, RingFlag } from '../layer/ring.js';
-import { errnoOf } from './errors.js';
+import { errnoOf } from '../core/host-errno.js';
 
 const CHUNK = 256 * 1024;
 

@@ -3,21 +3,15 @@
 // limits are read from the binary (the JS API does not expose them) so that
 // Capsule can create the memory itself, its maximum capped by --memory.
 
+import { MEMORY_IMPORT, type ImportedMemory } from '../enclave/protocol.js';
 import { readU32, sections, type Reader } from './leb128.js';
+
+export { MEMORY_IMPORT, type ImportedMemory };
 
 const IMPORT_SECTION = 2;
 const PAGE = 65536;
 
-/** The one memory import Capsule provides. */
-export const MEMORY_IMPORT = { module: 'env', name: 'memory' } as const;
 
-/** What the enclave creates for the import: WebAssembly.Memory descriptor values, in pages. */
-export interface ImportedMemory {
-  initial: number;
-  /** Absent: no maximum declared (only for an unshared memory). */
-  maximum?: number;
-  shared: boolean;
-}
 
 export class ImportedMemoryTooLarge extends Error {
   constructor(readonly initialBytes: number, readonly limitBytes: number) {

@@ -1,11 +1,11 @@
-// Host error translation (src/host/errors.ts errnoOf/hostCall) to the witx
+// Host error translation (src/core/host-errno.ts errnoOf/hostCall) to the witx
 // errno numbers of src/abi/errno.ts, and errnoName.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { Errno, SysError, errnoName } from '../../src/core/errno.js';
-import { errnoOf, hostCall } from '../../src/host/errors.js';
+import { errnoOf, hostCall } from '../../src/core/host-errno.js';
 
 const withCode = (code: string): Error => Object.assign(new Error(code), { code });
 

@@ -19,7 +19,7 @@
 
 import fs from 'node:fs';
 import { SysError } from '../../core/errno.js';
-import { errnoOf } from '../../host/errors.js';
+import { errnoOf } from '../../core/host-errno.js';
 
 /** Writes up to this many bytes are coalesced; larger ones go straight to the host. */
 export const SMALL_WRITE_BYTES = 4096;

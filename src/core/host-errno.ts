@@ -1,6 +1,6 @@
 // The one place where a host (libuv/POSIX) error becomes a guest errno.
 
-import { Errno, SysError } from '../core/errno.js';
+import { Errno, SysError } from './errno.js';
 
 const byCode: Record<string, number> = {
   E2BIG: Errno.TOOBIG, EACCES: Errno.ACCES, EADDRINUSE: Errno.ADDRINUSE,
