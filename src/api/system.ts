@@ -214,6 +214,11 @@ export class System {
         let result: RunResult;
         try {
           const waited = await this.waitForDependencies(m.guest, stop, ended);
+          // A guest that never started still has its exit record, saying why.
+          if (waited) {
+            this.layer.audit.record({ enclave: key, op: 'exit', target: m.guest.name, decision: 'allow', reason: 'message' in waited.outcome ? waited.outcome.message : 'not started',
+              detail: { exitCode: waited.exitCode, exitCodeFrom: waited.exitCodeFrom, outcome: waited.outcome } });
+          }
           result = waited ?? await runGuest(m.guest.module, {
             ...m.options, layer: this.layer, stdout: out, stderr: err, signal: stop,
             onOutput: (fd, bytes) => log.append(fd, bytes),
