@@ -188,9 +188,9 @@ export class System {
     await this.start();
     const o = this.o;
     const signal = options.signal;
-    // One stop per guest (not one signal every guest listens on): stopGuest() stops one, stopAll() every one.
-    const stopAll = (reason: unknown): void => { for (const c of this.stops.values()) if (!c.signal.aborted) c.abort(reason); };
-    const forward = (): void => stopAll(signal?.reason);
+    // One stop per guest (not one signal every guest listens on): stopGuest() stops one, stopEvery() all of them.
+    const stopEvery = (reason: unknown): void => { for (const c of this.stops.values()) if (!c.signal.aborted) c.abort(reason); };
+    const forward = (): void => stopEvery(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
     if (signal?.aborted) forward();
     const width = Math.max(...this.members.map((m) => m.guest.name.length));
@@ -200,7 +200,7 @@ export class System {
     const fail = (name: string, code: number): void => {
       failures.push({ name, code });
       if (failures.length === 1 && (o.onFailure ?? 'stop') === 'stop') {
-        stopAll(new StopRequest(`'${name}' failed, so the system stops (onFailure: stop)`));
+        stopEvery(new StopRequest(`'${name}' failed, so the system stops (onFailure: stop)`));
       }
     };
     try {
