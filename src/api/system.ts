@@ -192,9 +192,9 @@ export class System {
     await this.start();
     const o = this.o;
     const signal = options.signal;
-    // One stop per guest (not one signal every guest listens on): stopGuest() stops one, stopAll() every one.
-    const stopAll = (reason: unknown): void => { for (const c of this.stops.values()) if (!c.signal.aborted) c.abort(reason); };
-    const forward = (): void => stopAll(signal?.reason);
+    // One stop per guest (not one signal every guest listens on): stopGuest() stops one, stopEvery() all of them.
+    const stopEvery = (reason: unknown): void => { for (const c of this.stops.values()) if (!c.signal.aborted) c.abort(reason); };
+    const forward = (): void => stopEvery(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
     if (signal?.aborted) forward();
     const width = Math.max(...this.members.map((m) => m.guest.name.length));
@@ -204,7 +204,7 @@ export class System {
     const fail = (name: string, code: number): void => {
       failures.push({ name, code });
       if (failures.length === 1 && (o.onFailure ?? 'stop') === 'stop') {
-        stopAll(new StopRequest(`'${name}' failed, so the system stops (onFailure: stop)`));
+        stopEvery(new StopRequest(`'${name}' failed, so the system stops (onFailure: stop)`));
       }
     };
     try {
@@ -218,6 +218,11 @@ export class System {
         let result: RunResult;
         try {
           const waited = await this.waitForDependencies(m.guest, stop, ended);
+          // A guest that never started still has its exit record, saying why.
+          if (waited) {
+            this.layer.audit.record({ enclave: key, op: 'exit', target: m.guest.name, decision: 'allow', reason: 'message' in waited.outcome ? waited.outcome.message : 'not started',
+              detail: { exitCode: waited.exitCode, exitCodeFrom: waited.exitCodeFrom, outcome: waited.outcome } });
+          }
           result = waited ?? await runGuest(m.guest.module, {
             ...m.options, layer: this.layer, stdout: out, stderr: err, signal: stop,
             onOutput: (fd, bytes) => log.append(fd, bytes),

@@ -19,9 +19,9 @@ export function isDetachedChild(): boolean {
   return process.env[CHILD_ENV] === '1' && typeof process.send === 'function';
 }
 
-/** In the background process: tells the command that started it that the system is up, and lets it go. */
-export function reportReady(): void {
-  process.send?.({ ready: process.pid });
+/** In the background process: tells the command that started it that the system is up (and what it publishes), and lets it go. */
+export function reportReady(published: string[]): void {
+  process.send?.({ ready: process.pid, published });
   process.disconnect?.();
 }
 
@@ -30,7 +30,7 @@ export function reportReady(): void {
  * is up (its pid) or has failed (its exit code; its stderr, which says why,
  * is passed on either way).
  */
-export async function startDetached(): Promise<{ pid: number } | { code: number }> {
+export async function startDetached(): Promise<{ pid: number; published: string[] } | { code: number }> {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -38,13 +38,16 @@ export async function startDetached(): Promise<{ pid: number } | { code: number 
   });
   const stderr: Buffer[] = [];
   child.stderr!.on('data', (b: Buffer) => stderr.push(b));
-  const outcome = await new Promise<{ pid: number } | { code: number | undefined }>((resolve) => {
+  const outcome = await new Promise<{ pid: number; published: string[] } | { code: number | undefined }>((resolve) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       resolve({ code: undefined });
     }, READY_TIMEOUT_MS);
-    child.on('message', (m: { ready?: unknown }) => {
-      if (typeof m?.ready === 'number') { clearTimeout(timer); resolve({ pid: m.ready }); }
+    child.on('message', (m: { ready?: unknown; published?: unknown }) => {
+      if (typeof m?.ready !== 'number') return;
+      clearTimeout(timer);
+      const published = Array.isArray(m.published) ? m.published.filter((p): p is string => typeof p === 'string') : [];
+      resolve({ pid: m.ready, published });
     });
     child.on('error', () => { clearTimeout(timer); resolve({ code: ExitCode.INTERNAL }); });
     // 'close' (not 'exit'): its stderr has been read to the end.

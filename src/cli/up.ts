@@ -14,7 +14,9 @@ import { ExitCode } from '../core/exit-codes.js';
 import { setSpareEnclaves } from '../api/run.js';
 import { privateRuntimeDir } from '../api/runtime-dir.js';
 import { System, type SystemResult } from '../api/system.js';
+import { escapeText } from '../audit/escape.js';
 import { prewarm } from '../enclave/pool.js';
+import { parsePublish } from '../policy/network.js';
 import { isDetachedChild, reportReady, startDetached } from './detach.js';
 import { reportOutcome, say } from './report.js';
 import { readSystemFile } from './system-file.js';
@@ -55,6 +57,7 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
     if ('code' in started) return started.code;
     const pid = started.pid;
     process.stdout.write(`${file} is up in the background, pid ${pid}:\n`
+      + started.published.map((p) => `  published ${escapeText(p)}\n`).join('')
       + `  capsule logs --pid ${pid} NAME [-f]    a guest's output\n`
       + `  capsule sockets --pid ${pid}           its socket table\n`
       + `  capsule stop --pid ${pid} [NAME]       stop one guest, or all of them\n`);
@@ -97,7 +100,10 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
     if (detached) {
       // Without its control socket a background system could be neither reached nor stopped.
       if (!served.served) throw new CapsuleError(ExitCode.UNAVAILABLE, 'cannot run in the background without the control socket');
-      reportReady();
+      reportReady(spec.guests.flatMap((g) => g.publish.map((text) => {
+        const r = parsePublish(text, g.name);
+        return `${r.hostAddress.includes(':') ? `[${r.hostAddress}]` : r.hostAddress}:${r.hostPort} -> ${g.name}:${r.guestPort}`;
+      })));
     }
     const result = await system.run({ signal: interrupt.signal });
     if (flags.report !== undefined) writeReport(flags.report, result);

@@ -63,6 +63,7 @@ describe('capsule up -d, logs, sockets, stop', () => {
     assert.ok(pid > 0 && pid !== process.pid, up.stdout);
     assert.match(up.stdout, new RegExp(`capsule logs --pid ${pid} NAME`));
     assert.match(up.stdout, new RegExp(`capsule stop --pid ${pid}`));
+    assert.match(up.stdout, new RegExp(`^  published 127\\.0\\.0\\.1:${port} -> server:7000$`, 'm'));
     try {
       assert.ok(alive(pid), 'the background system runs on after the command returned');
       assert.equal(await logsUntil(pid, 'server', /listening on 7000\n/), 'listening on 7000\n');

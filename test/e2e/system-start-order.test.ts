@@ -3,6 +3,8 @@
 // starts, and the wait is bounded ("readyTimeout").
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
 import { hostileGuest } from '../helpers/hostile.js';
@@ -44,11 +46,15 @@ describe('capsule up: "after"', () => {
     assert.doesNotMatch(r.stdout, /^client \|/m);
   });
 
-  it('a server that ends without listening: the waiting guest fails at once (69)', { timeout: 60_000 }, async () => {
+  it('a server that ends without listening: the waiting guest fails at once (69), with its exit record', { timeout: 60_000 }, async () => {
     const file = writeSystem(dir.path, { guests: [{ name: 'server', module: guest('hello') }, onceClient({ after: { server: 7000 } })] }, 'ended.json');
-    const r = await runCli(['up', file], { timeoutMs: 45_000 });
+    const audit = path.join(dir.path, 'ended.jsonl');
+    const r = await runCli(['up', '--audit', audit, file], { timeoutMs: 45_000 });
     assert.equal(r.code, 69, r.stderr);
     assert.deepEqual(lines(r.stderr), ["capsule: client: not started: 'server' ended without listening on port 7000"]);
+    const records = fs.readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { enclave: string; op: string; reason: string; detail?: { exitCode?: number } });
+    const client = records.filter((x) => x.enclave === 'client');
+    assert.deepEqual(client.map((x) => [x.op, x.reason, x.detail?.exitCode]), [['exit', "not started: 'server' ended without listening on port 7000", 69]]);
   });
 
   const refusals: [string, unknown[], RegExp][] = [
