@@ -33,6 +33,7 @@ import { AUDIT_FD, Control, type EnclaveConfig, type EnclaveReport, type Outcome
 import { LayerClient } from './layer-client.js';
 import { InputReader, OutputWriter } from './guest-stdio.js';
 import { describeTrap } from './traps.js';
+import { traced, tracing } from '../abi/trace.js';
 
 /** CPU time of this thread, from the kernel (Linux), in ms. */
 function threadCpuMs(): number | undefined {
@@ -116,10 +117,13 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     net,
     openSocket: (fd, family, type) => SocketDescriptor.open(socketContext, fd, family, type),
   };
-  const imports: WebAssembly.Imports = {
+  const provided = {
     [PREVIEW1_MODULE]: createPreview1(ctx),
     [WASIX_MODULE]: { ...wasixSocketFunctions(ctx), ...sockFunctions(ctx) },
   };
+  const imports: WebAssembly.Imports = tracing()
+    ? Object.fromEntries(Object.entries(provided).map(([module, fns]) => [module, traced(cfg.name, module, fns)]))
+    : provided;
   for (const { module, name } of cfg.trappingImports) {
     const ns = (imports[module] ??= {}) as Record<string, unknown>;
     ns[name] = () => {

@@ -1,7 +1,6 @@
 // The wasi_snapshot_preview1 import object: every function of the module,
-// assembled from one file per group. CAPSULE_TRACE=1 logs each call.
+// assembled from one file per group. (CAPSULE_TRACE: see abi/trace.ts.)
 
-import { escapeText } from '../../audit/escape.js';
 import type { Preview1Context } from './context.js';
 import { fdFunctions } from './fd.js';
 import { pathFunctions } from './path.js';
@@ -21,21 +20,5 @@ export function createPreview1(ctx: Preview1Context): Imports {
     ...pollFunctions(ctx),
     ...sockFunctions(ctx),
   };
-  return process.env['CAPSULE_TRACE'] === '1' ? traced(all) : all;
-}
-
-function traced(fns: Imports): Imports {
-  const out: Imports = {};
-  for (const [name, fn] of Object.entries(fns)) {
-    out[name] = (...args: never[]) => {
-      let result: unknown = '(no return)';
-      try {
-        result = (fn as (...a: never[]) => unknown)(...args);
-        return result;
-      } finally {
-        process.stderr.write(`[capsule trace] ${escapeText(`${name}(${args.map(String).join(', ')}) -> ${String(result)}`)}\n`);
-      }
-    };
-  }
-  return out;
+  return all;
 }
