@@ -4,12 +4,15 @@
 // option and say what was expected in the words every channel uses.
 
 import { LIMITS, parseEnvName, parseEnvValue, parseGuestName, parseGuestPath, parseHostPath, parseTmpfsSize, type LimitKey } from '../policy/values.js';
-import type { RunOptions } from './run.js';
+import type { Limits } from '../policy/policy.js';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import type { LimitValues, RunOptions } from './run.js';
 
 const DIR_KEYS = new Set(['host', 'guest', 'readOnly']);
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const limitOk = (k: string, v: unknown): boolean =>
-  k in LIMITS && (v === undefined || (typeof v === 'number' && LIMITS[k as LimitKey].parse(v).ok));
+  k in LIMITS && (v === undefined || ((typeof v === 'number' || typeof v === 'string') && LIMITS[k as LimitKey].parse(v).ok));
 
 /** True when options.ts's schema accepts these options too (never the other way round). */
 export function optionsAreValid(o: RunOptions): boolean {
@@ -24,7 +27,7 @@ export function optionsAreValid(o: RunOptions): boolean {
   }
   if (o.tmpfs !== undefined) {
     if (!isRecord(o.tmpfs)) return false;
-    if (Object.entries(o.tmpfs).some(([g, b]) => !parseGuestPath(g).ok || typeof b !== 'number' || !parseTmpfsSize(b).ok)) return false;
+    if (Object.entries(o.tmpfs).some(([g, b]) => !parseGuestPath(g).ok || (typeof b !== 'number' && typeof b !== 'string') || !parseTmpfsSize(b).ok)) return false;
   }
   if (o.env !== undefined) {
     if (!isRecord(o.env)) return false;
@@ -35,4 +38,24 @@ export function optionsAreValid(o: RunOptions): boolean {
     if (Object.entries(o.limits).some(([k, v]) => !limitOk(k, v))) return false;
   }
   return limitOk('timeoutMs', o.timeoutMs);
+}
+
+/** Limits given as numbers or text (`"64MiB"`, `"10s"`) made into bytes and ms; a bad one is a CapsuleError (64) naming it. */
+export function limitNumbers(given: LimitValues | undefined, where = 'limits'): Partial<Limits> {
+  const out: Partial<Limits> = {};
+  for (const [k, v] of Object.entries(given ?? {})) {
+    if (v === undefined) continue;
+    if (!(k in LIMITS)) throw new CapsuleError(ExitCode.USAGE, `${where}: unknown limit '${k}' (known: ${Object.keys(LIMITS).join(', ')})`);
+    const r = LIMITS[k as LimitKey].parse(v);
+    if (!r.ok) throw new CapsuleError(ExitCode.USAGE, `${where}.${k}: ${r.message}`);
+    out[k as LimitKey] = r.value;
+  }
+  return out;
+}
+
+/** A tmpfs size given as a number or text, in bytes (checked before). */
+export function tmpfsBytes(size: number | string): number {
+  const r = parseTmpfsSize(size);
+  if (!r.ok) throw new CapsuleError(ExitCode.USAGE, `tmpfs: ${r.message}`);
+  return r.value;
 }

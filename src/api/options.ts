@@ -17,8 +17,9 @@ const optionsSchema = z.object({
   tmpfs: z.record(guestPath, tmpfsSize).optional(),
   env: envSchema.optional(),
   // undefined leaves a limit as the policy has it.
-  limits: strictObject(Object.fromEntries(limitKeys.map((k) => [k, z.number().pipe(LIMIT_FIELDS[k].value as z.ZodType<number, number>).optional()]))).optional(),
-  timeoutMs: z.number().pipe(LIMIT_FIELDS.timeoutMs.value as z.ZodType<number, number>).optional(),
+  // Numbers (bytes, ms) or text as files write them ("64MiB", "10s").
+  limits: strictObject(Object.fromEntries(limitKeys.map((k) => [k, LIMIT_FIELDS[k].value.optional()]))).optional(),
+  timeoutMs: LIMIT_FIELDS.timeoutMs.value.optional(),
 });
 
 /** Throws CapsuleError(USAGE) "option: what was expected" for the first value the schema refuses. */

@@ -16,14 +16,17 @@ import type { DirMount, Limits, MountGrant, Policy } from '../policy/policy.js';
 import { CapsuleError } from '../core/errors.js';
 import { capsuleVersion } from './version.js';
 import { parseWasmArg, type FunctionType, type NumType, type WasmValue } from '../module/invoke.js';
-
-export type { DirMount };
-import { optionsAreValid } from './option-values.js';
+import { limitNumbers, optionsAreValid, tmpfsBytes } from './option-values.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { Layer } from './layer.js';
 import { OutputLimiter } from './output-limit.js';
 
 export type { ExecutionMode, Outcome, Usage, ModuleSource, PolicyDocument, Limits };
+
+/** Limits as the API takes them: each a number (bytes, ms, a count) or text such as "64MiB" or "10s". */
+export type LimitValues = { [K in keyof Limits]?: number | string };
+
+export type { DirMount };
 
 /** Where a guest output stream goes. */
 export type OutputTarget = Writable | 'inherit' | 'capture' | 'ignore';
@@ -53,14 +56,14 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Added to the policy: host directories to mount. */
   dirs?: DirMount[];
-  /** Added to the policy: in-memory mounts, guest path to size in bytes. */
-  tmpfs?: Record<string, number>;
+  /** Added to the policy: in-memory mounts, guest path to size (bytes, or text such as "64MiB"). */
+  tmpfs?: Record<string, number | string>;
   /** Added to the policy: network grants (secure mode). */
   network?: NetworkOptions;
-  /** Override policy limits. */
-  limits?: Partial<Limits>;
+  /** Override policy limits: numbers (bytes, ms, counts) or text as policy files write them ("64MiB", "10s"). */
+  limits?: LimitValues;
   /** Shorthand for limits.timeoutMs. */
-  timeoutMs?: number;
+  timeoutMs?: number | string;
   /** Guest stdin: a stream, bytes or text, or "inherit" for this process's stdin. Default: empty. */
   stdin?: Readable | string | Uint8Array | 'inherit';
   /** Default "inherit". */
@@ -202,7 +205,7 @@ export async function policyFor(options: RunOptions, name: string): Promise<Poli
   // Valid options never load zod; a problem is reported by the schema, in every channel's words.
   if (hasCheckedOptions(options) && !optionsAreValid(options)) (await import('./options.js')).checkRunOptions(options);
   const doc = options.policy === undefined ? undefined : await parsePolicyDocument(options.policy, 'policy');
-  const tmpfs = Object.entries(options.tmpfs ?? {}).map(([guest, bytes]) => ({ guest, readOnly: false, tmpfsBytes: bytes }));
+  const tmpfs = Object.entries(options.tmpfs ?? {}).map(([guest, size]) => ({ guest, readOnly: false, tmpfsBytes: tmpfsBytes(size) }));
   return buildPolicy(doc, options.policyBase ?? process.cwd(), {
     mounts: [...(options.dirs ?? []).map((d) => ({ host: d.host, guest: d.guest, readOnly: d.readOnly ?? false })), ...tmpfs],
     ...(options.env ? { env: options.env } : {}),
@@ -210,7 +213,7 @@ export async function policyFor(options: RunOptions, name: string): Promise<Poli
     ...(options.network?.denyConnect ? { denyConnect: options.network.denyConnect } : {}),
     ...(options.network?.allowDns ? { allowDns: true } : {}),
     ...(options.network?.publish ? { publish: options.network.publish } : {}),
-    limits: { ...options.limits, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) },
+    limits: limitNumbers({ ...options.limits, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) }),
     ...(options.writeCache === false ? { writeCache: false } : {}),
   }, name);
 }
@@ -218,7 +221,7 @@ export async function policyFor(options: RunOptions, name: string): Promise<Poli
 /** A layer for one guest under `policy`. */
 export function layerFor(policy: Policy, mode: ExecutionMode, traceSockets?: (line: string) => void): Layer {
   return new Layer({
-    mode, network: policy.network, queueBytes: policy.limits.queueBytes, maxSockets: policy.limits.maxSockets,
+    mode, networkPolicy: policy.network, queueBytes: policy.limits.queueBytes, maxSockets: policy.limits.maxSockets,
     writeCache: policy.writeCache,
     ...(traceSockets ? { traceSockets } : {}),
   });
@@ -239,6 +242,7 @@ export interface PreparedGuest {
 
 /** run(), for a guest whose policy and module may already be prepared (not part of the public API). */
 export async function runGuest(source: ModuleSource, options: RunOptions, prepared?: PreparedGuest): Promise<RunResult> {
+  if (options.layer && !prepared) refuseLayerConflicts(options, options.layer);
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
   keepSpares(spareThreads);
@@ -350,7 +354,8 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   const isTTY = (t: Writable | string): boolean => typeof t !== 'string' && (t as { isTTY?: boolean }).isTTY === true;
   layer.addGuest(name);
   try {
-    if (ownLayer) await layer.start();
+    // A layer starts itself with its first guest (publishing its ports); later calls return at once.
+    await layer.start();
     audit.record({ enclave: name, op: 'start', target: label, decision: 'allow',
       reason: secure ? 'secure mode: the policy grants what the enclave may use' : 'normal mode: calls go to the host directly',
       detail: { mode: layer.mode, mounts: mounts.map((m) => `${m.hostPath ?? 'tmpfs'}::${m.guestPath}${m.readOnly ? ':ro' : ''}`) } });
@@ -409,6 +414,22 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   } finally {
     for (const c of cleanups) c();
     if (ownLayer) layer.close();
+  }
+}
+
+/**
+ * A guest on a given layer is governed by the layer's network and mode: the
+ * same options given to run() too would be ignored, so they are refused.
+ */
+function refuseLayerConflicts(options: RunOptions, layer: Layer): void {
+  const given = [
+    options.network !== undefined ? 'network' : undefined,
+    options.policy?.network !== undefined ? 'policy.network' : undefined,
+    options.mode !== undefined && options.mode !== layer.mode ? `mode '${options.mode}' (the layer's is '${layer.mode}')` : undefined,
+    options.traceSockets !== undefined ? 'traceSockets' : undefined,
+  ].filter((g) => g !== undefined);
+  if (given.length > 0) {
+    throw new CapsuleError(ExitCode.USAGE, `run(): ${given.join(', ')} cannot be given with 'layer': the layer's own governs every guest on it (give it to new Layer({ ... }))`);
   }
 }
 

@@ -17,13 +17,13 @@ import type { AuditLog } from '../audit/log.js';
 import { StopRequest } from '../enclave/launch.js';
 import { loadModule } from '../module/load.js';
 import { buildPolicy } from '../policy/document.js';
-import type { Limits } from '../policy/policy.js';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { Layer } from './layer.js';
+import { limitNumbers } from './option-values.js';
 import { OutputLog } from './output-log.js';
 import { prefixedLines } from './prefix.js';
-import { checkMounts, exitCodeOf, policyFor, runGuest, type DirMount, type ExecutionMode, type Outcome, type PreparedGuest, type RunOptions, type RunResult } from './run.js';
+import { checkMounts, exitCodeOf, policyFor, runGuest, type DirMount, type ExecutionMode, type LimitValues, type Outcome, type PreparedGuest, type RunOptions, type RunResult } from './run.js';
 import { checkStartOrder } from './start-order.js';
 
 export interface SystemGuest {
@@ -52,8 +52,8 @@ export interface SystemOptions {
   mode?: ExecutionMode;
   /** Grants for the whole system. */
   network?: { allowConnect?: string[]; denyConnect?: string[]; allowDns?: boolean };
-  /** Limits for each guest. */
-  limits?: Partial<Limits>;
+  /** Limits for each guest: numbers (bytes, ms, counts) or text such as "64MiB" or "10s". */
+  limits?: LimitValues;
   /** "stop" (default): the first guest to fail stops every other. "continue": the others run on. */
   onFailure?: 'stop' | 'continue';
   /** Where the guests' prefixed output lines go (default this process's stdout and stderr). */
@@ -134,7 +134,7 @@ export class System {
     const mode = o.mode ?? 'secure';
     const base = o.base ?? process.cwd();
     const network = { allowConnect: o.network?.allowConnect ?? [], denyConnect: o.network?.denyConnect ?? [], allowDns: o.network?.allowDns ?? false };
-    const policy = buildPolicy({ mounts: [], env: {}, limits: o.limits ?? {}, network: { ...network, publish: [] }, writeCache: o.writeCache ?? true }, base, {}, undefined);
+    const policy = buildPolicy({ mounts: [], env: {}, limits: limitNumbers(o.limits), network: { ...network, publish: [] }, writeCache: o.writeCache ?? true }, base, {}, undefined);
     policy.network.publish = o.guests.flatMap((g, i) => {
       try {
         return buildPolicy(undefined, base, { publish: g.publish ?? [] }, g.name).network.publish;
@@ -159,7 +159,7 @@ export class System {
     const peers = new Map(o.guests.filter((g) => g.peers).map((g) => [g.name.toLowerCase(), new Set(g.peers!.map((p) => p.toLowerCase()))]));
     const layer = new Layer({
       mode,
-      network: policy.network,
+      networkPolicy: policy.network,
       queueBytes: policy.limits.queueBytes,
       maxSockets: policy.limits.maxSockets,
       writeCache: policy.writeCache,

@@ -99,8 +99,11 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
     });
     // With --invoke the arguments are the function's, not the guest's argv.
     const call = flags.invoke !== undefined ? { invoke: { name: flags.invoke, args } } : { args };
+    // The layer was made from the network and mode options: they are its now.
+    const { network: _network, mode: _mode, ...own } = options;
+    if (own.policy) own.policy = { ...own.policy, network: undefined };
     const result = await run(module, {
-      ...options, ...call, layer, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
+      ...own, ...call, layer, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
       onOutput: (fd, bytes) => log.append(fd, bytes),
     });
     reportOutcome(result, module);

@@ -120,9 +120,11 @@ export function parseDirSpec(spec: unknown): Parsed<DirMount> {
   if (host === '') return no('the host directory is empty (expected HOST::GUEST[:ro])');
   if (guest === '') return no('the guest path is empty (expected HOST::GUEST[:ro])');
   const unknown = options.find((o) => !(MOUNT_OPTIONS as readonly string[]).includes(o));
-  // `data:/data`: a guest path where an option goes means '::' was meant (a single ':' starts the options).
-  if (unknown !== undefined && sep === -1 && options.length === 1 && unknown.startsWith('/')) {
-    return no(`unknown mount option '${unknown}': to mount ${rest} at ${unknown}, separate them with '::' (${rest}::${unknown})`);
+  // `data:/data` (or `data:/data:ro`): a guest path after one ':' means '::' was meant (a single ':' starts the options).
+  const single = sep === -1 ? /^([^:]+):(\/[^:]*)$/.exec(unknown !== undefined && options.length === 1 ? `${rest}:${unknown}` : rest) : null;
+  if (single) {
+    const [, h, g] = single;
+    return no(`to mount ${h} at ${g}, separate them with '::' (${h}::${g}${options.length > 0 && unknown === undefined ? `:${options.join(',')}` : ''}); one ':' starts the mount options`);
   }
   if (unknown !== undefined) return no(`unknown mount option '${unknown}' (accepted: ${MOUNT_OPTIONS.join(', ')})`);
   if (options.includes('ro') && options.includes('rw')) return no("mount options 'ro' and 'rw' conflict");

@@ -37,6 +37,7 @@ describe('messages that teach', () => {
 
   it('--dir data:/data suggests ::', async () => {
     oneLine(await runCli(['run', '--dir', 'data:/data', guest('hello')]), 64, /--dir 'data:\/data': .*separate them with '::' \(data::\/data\)/);
+    oneLine(await runCli(['run', '--dir', 'data:/data:ro', guest('hello')]), 64, /--dir 'data:\/data:ro': .*separate them with '::' \(data::\/data:ro\)/);
   });
 
   it('a typo in a policy key suggests the nearest field, at any depth', async () => {

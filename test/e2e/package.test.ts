@@ -95,7 +95,14 @@ process.stdout.write(JSON.stringify({ exitCode: r.exitCode, usage: typeof ExitCo
       files: ['use.ts'],
     };
     fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(config));
-    const good = `import { run, type RunResult } from 'capsule';\nconst r: RunResult = await run('m.wasm', { limits: { memoryBytes: 1 << 20 } });\nexport const code: number = r.exitCode;\n`;
+    const good = [
+      "import { Layer, run, type RunResult } from 'capsule';",
+      "const layer = new Layer({ network: { allowConnect: ['api.example.com:443'], publish: ['8080:7000'] }, limits: { queueBytes: '1MiB' } });",
+      "const r: RunResult = await run('m.wasm', { layer, limits: { memoryBytes: 1 << 20 } });",
+      'layer.close();',
+      'export const code: number = r.exitCode;',
+      '',
+    ].join('\n');
     fs.writeFileSync(path.join(app, 'use.ts'), good);
     const ok = node([tsc, '-p', 'tsconfig.json']);
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
@@ -104,5 +111,12 @@ process.stdout.write(JSON.stringify({ exitCode: r.exitCode, usage: typeof ExitCo
     const bad = node([tsc, '-p', 'tsconfig.json']);
     assert.notEqual(bad.status, 0);
     assert.match(bad.stdout, /memoryByte/);
+    // The layer's insides are not part of the API.
+    for (const inside of ['layer.net.table', "layer.join('g', new SharedArrayBuffer(16))", 'layer.audit']) {
+      fs.writeFileSync(path.join(app, 'use.ts'), good.replace('layer.close();', `${inside};`));
+      const hidden = node([tsc, '-p', 'tsconfig.json']);
+      assert.notEqual(hidden.status, 0, `${inside} type-checks`);
+      assert.match(hidden.stdout, /does not exist on type 'Layer'/);
+    }
   });
 });

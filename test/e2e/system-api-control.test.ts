@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { CapsuleError } from '../../src/api/errors.js';
+import { CapsuleError } from '../../src/core/errors.js';
 import { run } from '../../src/api/run.js';
 import { System } from '../../src/api/system.js';
 import { guest } from '../helpers/cli.js';

@@ -168,7 +168,10 @@ export async function runHostile(name: string, opts: HostileOptions = {}): Promi
   try {
     // run() starts only layers it made itself (published ports listen from here on).
     if (own) await layer.start();
-    const result = await run(hostileGuest(name), { ...runOpts, layer });
+    // A layer made here from the network and mode options holds them; given with it, run() would refuse them.
+    const { network: _network, mode: _mode, ...forRun } = runOpts;
+    if (forRun.policy) forRun.policy = { ...forRun.policy, network: undefined };
+    const result = await run(hostileGuest(name), { ...(own ? forRun : runOpts), layer });
     const socketsLeft = layer.sockets().filter((s) => own || s.owner.startsWith(`${guestName}:`)).length;
     // Closing flushes the audit log, so aggregated counts are in `audit` too.
     if (own) layer.close();

@@ -22,6 +22,8 @@ const names = ['web', 'Web-1', '-bad', 'a'.repeat(64), '', 'ok9'];
 const paths = ['/data', '.', 'data', '/data/', '/a/../b', '/x:ro', '', '/t', '/a\0b'];
 const hosts = ['./in', '/srv/x', '', 'a\0b'];
 const numbers = [0, 1, 3, 4, 4096, 65536, 65537, 64 * 1024, 16 * 1024 * 1024, 2 ** 32, 2 ** 40, -1, 1.5, Number.NaN];
+// Limits and sizes may be written as files write them, too.
+const values = [...numbers, '64MiB', '4k', '1k', '10s', '500ms', '0', '', 'x', '1.5GB', '-1'];
 const envNames = ['LANG', 'A=B', '', 'X\0'];
 const limitKeys = ['memoryBytes', 'timeoutMs', 'maxFds', 'maxSockets', 'maxThreads', 'queueBytes', 'callBytes', 'outputBytes', 'bogus'];
 
@@ -30,10 +32,10 @@ const options: fc.Arbitrary<RunOptions> = fc.record({
   dirs: fc.option(fc.array(fc.record({
     host: fc.constantFrom(...hosts), guest: fc.constantFrom(...paths), readOnly: fc.option(fc.boolean(), { nil: undefined }),
   }), { maxLength: 3 }), { nil: undefined }),
-  tmpfs: fc.option(fc.dictionary(fc.constantFrom(...paths), fc.constantFrom(...numbers), { maxKeys: 2 }), { nil: undefined }),
+  tmpfs: fc.option(fc.dictionary(fc.constantFrom(...paths), fc.constantFrom(...values), { maxKeys: 2 }), { nil: undefined }),
   env: fc.option(fc.dictionary(fc.constantFrom(...envNames), fc.constantFrom('C.UTF-8', '', 'a\0b'), { maxKeys: 2 }), { nil: undefined }),
-  limits: fc.option(fc.dictionary(fc.constantFrom(...limitKeys), fc.constantFrom(...numbers), { maxKeys: 3 }), { nil: undefined }),
-  timeoutMs: fc.option(fc.constantFrom(...numbers), { nil: undefined }),
+  limits: fc.option(fc.dictionary(fc.constantFrom(...limitKeys), fc.constantFrom(...values), { maxKeys: 3 }), { nil: undefined }),
+  timeoutMs: fc.option(fc.constantFrom(...values), { nil: undefined }),
 }, { requiredKeys: [] }) as fc.Arbitrary<RunOptions>;
 
 describe('run() options without zod', () => {
