@@ -160,10 +160,13 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   // Single-threaded, the guest runs here: its thread calls are answered by a one-thread context.
   let wasmMemory = importedMemory;
   const threads = threadContext({ memory: () => wasmMemory, guestMemory: memory, tid: MAIN_TID });
+  // Each trace line names the guest and the import module (preview 1 and WASIX share names such as sock_send).
   const trace = traceFromEnv(cfg.name);
-  const wasixFns = { ...createWasix(ctx, trace), ...syscalls(threadFunctions(threads), trace) };
+  const traceIn = (module: string) => trace && ((line: string): void => trace(`${module}.${line}`));
+  const wasixTrace = traceIn(WASIX_MODULE);
+  const wasixFns = { ...createWasix(ctx, wasixTrace), ...syscalls(threadFunctions(threads), wasixTrace) };
   const imports: WebAssembly.Imports = {
-    [PREVIEW1_MODULE]: withSignalTimers(createPreview1(ctx, trace), signals),
+    [PREVIEW1_MODULE]: withSignalTimers(createPreview1(ctx, traceIn(PREVIEW1_MODULE)), signals),
     [WASIX_MODULE]: withSignalTimers(flushWrites ? flushingFirst(wasixFns, flushWrites) : wasixFns, signals),
     [WASI_THREADS_MODULE]: wasiThreadsFunctions(threads),
   };

@@ -143,9 +143,9 @@ describe('capsule sockets', () => {
     assert.ok(calls.every((l) => l.startsWith('[capsule trace] sock-errors: ')), calls.join('\n'));
     const connects = calls.filter((l) => /sock_connect\(3, \d+\) -> 14 \(ECONNREFUSED\)$/.test(l));
     assert.equal(connects.length, 2, calls.join('\n'));
-    assert.ok(calls.some((l) => /: sock_open\(1, 1, 0, \d+\) -> 0$/.test(l)), calls.join('\n'));
-    assert.ok(calls.some((l) => /: resolve\(.*\) -> 2 \(EACCES\)$/.test(l)), calls.join('\n'));
-    assert.ok(calls.some((l) => /: fd_write\(1, \d+, \d+, \d+\) -> 0$/.test(l)), calls.join('\n'));
+    assert.ok(calls.some((l) => /: wasix_32v1\.sock_open\(1, 1, 0, \d+\) -> 0$/.test(l)), calls.join('\n'));
+    assert.ok(calls.some((l) => /: wasix_32v1\.resolve\(.*\) -> 2 \(EACCES\)$/.test(l)), calls.join('\n'));
+    assert.ok(calls.some((l) => /: wasi_snapshot_preview1\.fd_write\(1, \d+, \d+, \d+\) -> 0$/.test(l)), calls.join('\n'));
   });
 
   it('--pid must be a number', async () => {
