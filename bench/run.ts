@@ -8,6 +8,7 @@
 //   node dist/bench/run.js --only containment  time to stop and host memory under hostile guests
 //   node dist/bench/run.js --only fairness  a guest's latency beside a flooding neighbour
 //   node dist/bench/run.js --only layer     a layer's host memory under socket churn and floods
+//   node dist/bench/run.js --only http      a real HTTP server (darkhttpd) in a guest against it built natively
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
 // socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
@@ -15,7 +16,10 @@
 // BENCH_NET_ROUNDTRIPS (default 20000) timed 1-byte round trips per run (after
 // BENCH_NET_WARMUP, default 1000, untimed ones), BENCH_CONTAINMENT_ROUNDS
 // (default 3) rounds of each time-to-stop case, BENCH_FAIRNESS_ROUNDS (default 3)
-// rounds of BENCH_FAIRNESS_PROBES (default 5000) probes per fairness case.
+// rounds of BENCH_FAIRNESS_PROBES (default 5000) probes per fairness case,
+// BENCH_HTTP_SECONDS (default 3) of load per HTTP round over BENCH_HTTP_CONNECTIONS
+// (default 8) connections, BENCH_HTTP_CLIENT_RUNS (default 50) client runs per
+// guest-to-guest round.
 
 import os from 'node:os';
 import { run } from '../src/api/index.js';
@@ -28,8 +32,9 @@ import { socketBenchmarks } from './lib/sockets.js';
 import { containmentBenchmarks, printContainment, type ContainmentResults } from './lib/containment.js';
 import { fairnessBenchmarks, printFairness, type FairnessResult } from './lib/fairness.js';
 import { layerMemoryBenchmarks, printLayerMemory, type LayerMemoryResult } from './lib/layer-memory.js';
+import { httpBenchmarks, printHttp, type HttpResult } from './lib/http.js';
 
-const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer'] as const;
+const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'http'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -68,6 +73,9 @@ const NET_WARMUP = envInt('BENCH_NET_WARMUP', 1000);
 const CONTAINMENT_ROUNDS = envInt('BENCH_CONTAINMENT_ROUNDS', 3);
 const FAIRNESS_ROUNDS = envInt('BENCH_FAIRNESS_ROUNDS', 3);
 const FAIRNESS_PROBES = envInt('BENCH_FAIRNESS_PROBES', 5000);
+const HTTP_SECONDS = envInt('BENCH_HTTP_SECONDS', 3);
+const HTTP_CONNECTIONS = envInt('BENCH_HTTP_CONNECTIONS', 8);
+const HTTP_CLIENT_RUNS = envInt('BENCH_HTTP_CLIENT_RUNS', 50);
 
 const status = (text: string): void => {
   if (process.stdout.isTTY) process.stdout.write(`\r\x1b[K${text}`);
@@ -228,6 +236,10 @@ if (parts.has('fairness')) {
 }
 let layerMemory: LayerMemoryResult[] | undefined;
 if (parts.has('layer')) layerMemory = await layerMemoryBenchmarks({ status });
+let httpResults: HttpResult[] | undefined;
+if (parts.has('http')) {
+  httpResults = await httpBenchmarks({ rounds: ROUNDS, seconds: HTTP_SECONDS, connections: HTTP_CONNECTIONS, clientRuns: HTTP_CLIENT_RUNS, status });
+}
 
 if (parts.has('wasi')) printTable(results);
 if (steps) printStartupSteps(steps);
@@ -235,6 +247,7 @@ if (socketResults) printSocketTable(socketResults);
 if (containment) printContainment(containment);
 if (fairness) printFairness(fairness);
 if (layerMemory) printLayerMemory(layerMemory);
+if (httpResults) printHttp(httpResults);
 const out = RESULTS_FILE;
 writeJson(out, [...parts], results, steps, {
   parts: [...parts],
@@ -242,5 +255,6 @@ writeJson(out, [...parts], results, steps, {
     inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB } : {}),
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
-}, socketResults, containment, fairness, layerMemory);
+  ...(parts.has('http') ? { httpRounds: ROUNDS, httpSeconds: HTTP_SECONDS, httpConnections: HTTP_CONNECTIONS, httpClientRuns: HTTP_CLIENT_RUNS } : {}),
+}, socketResults, containment, fairness, layerMemory, httpResults);
 console.log(`\nResults written to ${out}`);

@@ -17,6 +17,9 @@ source scripts/wasix-flags.sh
 src=test/guests/src/wasix
 out=test/guests/wasix
 compat=(-D_GNU_SOURCE -include "$src/compat/wasix-compat.h")
+# wasm-ld's default stack is 64 KiB, below data: darkhttpd's select() and file buffer need more, and
+# an overflow would silently overwrite static data. 1 MiB, below the data (--stack-first): an overflow traps.
+compat+=(-Wl,-z,stack-size=1048576 -Wl,--stack-first)
 report() { printf 'built %-40s %8d bytes\n' "$1" "$(wc -c < "$1")"; }
 
 wasix_cc "${compat[@]}" -w "$src/darkhttpd/darkhttpd.c" -o "$out/darkhttpd.wasm"

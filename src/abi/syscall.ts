@@ -4,6 +4,7 @@
 // name, its arguments and its result. The functions themselves only decode,
 // call the layer and encode.
 
+import fs from 'node:fs';
 import { errnoName } from '../core/errno.js';
 import { escapeText } from '../audit/escape.js';
 import { errnoFor } from './errors.js';
@@ -60,7 +61,8 @@ function describe(result: unknown): string {
 /** Where CAPSULE_TRACE=1 sends a guest's calls: stderr, each line naming the guest. */
 export function traceFromEnv(guest: string): ((line: string) => void) | undefined {
   if (process.env['CAPSULE_TRACE'] !== '1') return undefined;
-  return (line) => process.stderr.write(`[capsule trace] ${escapeText(`${guest}: ${line}`)}\n`);
+  // Written at once: a worker thread's process.stderr is asynchronous and loses lines at exit.
+  return (line) => { fs.writeSync(2, `[capsule trace] ${escapeText(`${guest}: ${line}`)}\n`); };
 }
 
 /** Every function of an import module, wrapped. */
