@@ -2,11 +2,11 @@
 // ids and the --max-threads count from the shared thread table, futexes as
 // Atomics.wait/notify on the guest's shared memory (a blocked thread costs no
 // CPU, and the host's stop still ends it: terminating a thread wakes its
-// wait). A guest whose memory is not shared has one thread only: a futex
-// wait there can only time out.
+// wait). A guest that cannot start threads has one thread only: a futex
+// wait there can only time out (without a timeout it is EDEADLK).
 
 import os from 'node:os';
-import { Denial, Errno } from '../abi/errno.js';
+import { Denial, Errno, SysError } from '../abi/errno.js';
 import { ThreadExit } from '../abi/exit.js';
 import type { GuestMemory } from '../abi/memory.js';
 import type { ThreadContext } from '../abi/wasix/thread-context.js';
@@ -79,9 +79,10 @@ export function threadContext(h: ThreadHost): ThreadContext {
 
     futexWait(addr: number, expected: number, timeoutMs: number): boolean {
       const w = words();
-      if (!w) {
-        // One thread only: nobody can change the word or wake us.
+      if (!w || !h.table) {
+        // One thread only: nobody can change the word or wake us; waiting for ever would be a deadlock.
         if (h.guestMemory.u32(addr) !== expected >>> 0) return true;
+        if (timeoutMs === Infinity) throw new SysError(Errno.DEADLK, 'a futex wait without a timeout in a guest of one thread');
         sleep(timeoutMs);
         return false;
       }
