@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ExitCode } from '../../src/api/exit-codes.js';
+import { run } from '../../src/api/index.js';
 import { CLI, MODES, ROOT, runCli, tempDir } from '../helpers/cli.js';
 
 const THREADS = path.join(ROOT, 'test', 'guests', 'wasix', 'threads.wasm');
@@ -29,6 +30,16 @@ for (const mode of MODES) {
     });
   });
 }
+
+describe('guest threads: WASIX thread_spawn_v2', () => {
+  for (const mode of MODES) {
+    it(`starts wasi_thread_start(tid, start) with the id it returned; futex_wait and futex_wake pair up (${mode} mode)`, async () => {
+      const r = await runCli(['run', '--mode', mode, path.join(ROOT, 'test', 'guests', 'thread_spawn_v2.wasm')]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'v2 ok\n');
+    });
+  }
+});
 
 describe('guest threads: futexes', () => {
   it('a timed condition wait and a futex_wait with a timeout end when the time is up, not woken', async () => {
@@ -69,6 +80,13 @@ describe('guest threads: --max-threads', () => {
     } finally {
       dir.cleanup();
     }
+  });
+
+  it('the API takes the limit as limits.maxThreads', async () => {
+    const r = await run(THREADS, { args: ['exhaust'], limits: { maxThreads: 2 }, stdout: 'capture', stderr: 'capture' });
+    assert.equal(r.exitCode, 0, r.stderr?.toString());
+    assert.match(r.stdout!.toString(), /^started=1 error=EAGAIN$/m);
+    assert.equal(r.audit.limit >= 1, true);
   });
 
   it('--max-threads 1 allows the main thread only', async () => {
