@@ -191,8 +191,9 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   const report = { outcome, usage: usage() };
   fds.closeAll();
   cfg.layerPort.close();
-  // Protected application memory: nothing the guest held outlives it.
-  if (cfg.mode === 'secure' && memory.attached) memory.slice(0, memory.size).fill(0);
+  // Protected application memory: nothing the guest held outlives it. A threaded guest's
+  // memory is wiped by the host once its threads are gone (thread-host.ts), not under them.
+  if (cfg.mode === 'secure' && memory.attached && !threaded) memory.slice(0, memory.size).fill(0);
   return report;
 }
 
