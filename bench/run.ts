@@ -8,6 +8,7 @@
 //   node dist/bench/run.js --only containment  time to stop and host memory under hostile guests
 //   node dist/bench/run.js --only fairness  a guest's latency beside a flooding neighbour
 //   node dist/bench/run.js --only layer     a layer's host memory under socket churn and floods
+//   node dist/bench/run.js --only http      a real HTTP server (darkhttpd) in a guest against it built natively
 //   node dist/bench/run.js --only threads   a blocked guest thread's CPU, a thread's start-up
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
@@ -16,7 +17,10 @@
 // BENCH_NET_ROUNDTRIPS (default 20000) timed 1-byte round trips per run (after
 // BENCH_NET_WARMUP, default 1000, untimed ones), BENCH_CONTAINMENT_ROUNDS
 // (default 3) rounds of each time-to-stop case, BENCH_FAIRNESS_ROUNDS (default 3)
-// rounds of BENCH_FAIRNESS_PROBES (default 5000) probes per fairness case.
+// rounds of BENCH_FAIRNESS_PROBES (default 5000) probes per fairness case,
+// BENCH_HTTP_SECONDS (default 3) of load per HTTP round over BENCH_HTTP_CONNECTIONS
+// (default 8) connections, BENCH_HTTP_CLIENT_RUNS (default 50) client runs per
+// guest-to-guest round.
 
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -29,8 +33,9 @@ import { containmentBenchmarks, printContainment, type ContainmentResults } from
 import { fairnessBenchmarks, printFairness, type FairnessResult } from './lib/fairness.js';
 import { layerMemoryBenchmarks, printLayerMemory, type LayerMemoryResult } from './lib/layer-memory.js';
 import { printThreads, threadBenchmarks, type ThreadResult } from './lib/threads.js';
+import { httpBenchmarks, printHttp, type HttpResult } from './lib/http.js';
 
-const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'threads'] as const;
+const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'http', 'threads'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -69,6 +74,9 @@ const NET_WARMUP = envInt('BENCH_NET_WARMUP', 1000);
 const CONTAINMENT_ROUNDS = envInt('BENCH_CONTAINMENT_ROUNDS', 3);
 const FAIRNESS_ROUNDS = envInt('BENCH_FAIRNESS_ROUNDS', 3);
 const FAIRNESS_PROBES = envInt('BENCH_FAIRNESS_PROBES', 5000);
+const HTTP_SECONDS = envInt('BENCH_HTTP_SECONDS', 3);
+const HTTP_CONNECTIONS = envInt('BENCH_HTTP_CONNECTIONS', 8);
+const HTTP_CLIENT_RUNS = envInt('BENCH_HTTP_CLIENT_RUNS', 50);
 
 const status = (text: string): void => {
   if (process.stdout.isTTY) process.stdout.write(`\r\x1b[K${text}`);
@@ -200,6 +208,10 @@ if (parts.has('fairness')) {
 }
 let layerMemory: LayerMemoryResult[] | undefined;
 if (parts.has('layer')) layerMemory = await layerMemoryBenchmarks({ status });
+let httpResults: HttpResult[] | undefined;
+if (parts.has('http')) {
+  httpResults = await httpBenchmarks({ rounds: ROUNDS, seconds: HTTP_SECONDS, connections: HTTP_CONNECTIONS, clientRuns: HTTP_CLIENT_RUNS, status });
+}
 let threads: ThreadResult[] | undefined;
 if (parts.has('threads')) threads = await threadBenchmarks({ rounds: CONTAINMENT_ROUNDS, status });
 
@@ -208,6 +220,7 @@ if (socketResults) printSocketTable(socketResults);
 if (containment) printContainment(containment);
 if (fairness) printFairness(fairness);
 if (layerMemory) printLayerMemory(layerMemory);
+if (httpResults) printHttp(httpResults);
 if (threads) printThreads(threads);
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
 writeJson(out, results, {
@@ -216,5 +229,6 @@ writeJson(out, results, {
     inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB } : {}),
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
-}, socketResults, containment, fairness, layerMemory);
+  ...(parts.has('http') ? { httpRounds: ROUNDS, httpSeconds: HTTP_SECONDS, httpConnections: HTTP_CONNECTIONS, httpClientRuns: HTTP_CLIENT_RUNS } : {}),
+}, socketResults, containment, fairness, layerMemory, httpResults);
 console.log(`\nResults written to ${out}`);

@@ -5,6 +5,7 @@ import os from 'node:os';
 import { CONTENDERS, type ContenderId, type Goal } from './cases.js';
 import type { ContainmentResults } from './containment.js';
 import type { FairnessResult } from './fairness.js';
+import type { HttpResult } from './http.js';
 import type { LayerMemoryResult } from './layer-memory.js';
 import { median, min, type Series } from './measure.js';
 
@@ -162,7 +163,7 @@ export function printSocketTable(results: SocketResult[]): void {
 }
 
 export function writeJson(file: string, results: CaseResult[], config: Record<string, unknown>, sockets?: SocketResult[],
-  containment?: ContainmentResults, fairness?: FairnessResult[], layerMemory?: LayerMemoryResult[]): void {
+  containment?: ContainmentResults, fairness?: FairnessResult[], layerMemory?: LayerMemoryResult[], http?: HttpResult[]): void {
   const cases = results.map((r) => ({
     ...r,
     summary: Object.fromEntries(CONTENDERS.map(({ id }) => {
@@ -185,6 +186,7 @@ export function writeJson(file: string, results: CaseResult[], config: Record<st
     date: new Date().toISOString(), machine: machine(), config, cases,
     ...(socketCases ? { sockets: socketCases } : {}), ...(containment ? { containment } : {}), ...(fairness ? { fairness } : {}),
     ...(layerMemory ? { layerMemory } : {}),
+    ...(http ? { http: http.map((r) => ({ ...r, medians: Object.fromEntries(Object.entries(r.samples).map(([k, v]) => [k, v.length ? median(v) : null])) })) } : {}),
   };
   fs.writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
 }

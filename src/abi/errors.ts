@@ -29,6 +29,8 @@ export function errnoFor(err: unknown, op: string): number {
     return err.errno;
   }
   if (err instanceof ProcExit || err instanceof ProcSignal || err instanceof ThreadExit || err instanceof GuestStop) throw err;
+  // A trap in guest code the call ran (a signal handler) is the guest's, not the host's.
+  if (err instanceof WebAssembly.RuntimeError) throw err;
   if (err instanceof RangeError && /call stack/i.test(err.message)) throw err;
   if (debug) process.stderr.write(`capsule: unexpected host error in a guest call: ${(err as Error)?.stack ?? err}\n`);
   return Errno.IO;

@@ -10,7 +10,7 @@ import { Denial, Errno, SysError } from '../abi/errno.js';
 import { ThreadExit } from '../abi/exit.js';
 import type { GuestMemory } from '../abi/memory.js';
 import type { ThreadContext } from '../abi/wasix/thread-context.js';
-import { MAIN_TID, ThreadTable } from './thread-table.js';
+import { MAIN_TID, type ThreadTable } from './thread-table.js';
 
 export interface ThreadHost {
   /** The guest's memory, shared between its threads (or not, for a single-threaded guest); once it exists. */
@@ -21,6 +21,8 @@ export interface ThreadHost {
   table?: ThreadTable;
   /** Asks the host to start thread `tid` in `slot`. */
   start?(tid: number, slot: number, arg: number): void;
+  /** How the thread sleeps (default: Atomics.wait on a word of its own); the enclave's own waits deliver signal timers. */
+  sleep?(ms: number): void;
 }
 
 /** How long a spawn at --max-threads waits for a thread that is ending. */
@@ -42,6 +44,7 @@ export function threadContext(h: ThreadHost): ThreadContext {
     return view;
   };
   const max = h.table?.max ?? 1;
+  const nap = h.sleep ?? sleep;
 
   return {
     memory: h.guestMemory,
@@ -75,7 +78,7 @@ export function threadContext(h: ThreadHost): ThreadContext {
       throw new ThreadExit(code);
     },
 
-    sleep,
+    sleep: nap,
 
     futexWait(addr: number, expected: number, timeoutMs: number): boolean {
       const w = words();
@@ -83,7 +86,7 @@ export function threadContext(h: ThreadHost): ThreadContext {
         // One thread only: nobody can change the word or wake us; waiting for ever would be a deadlock.
         if (h.guestMemory.u32(addr) !== expected >>> 0) return true;
         if (timeoutMs === Infinity) throw new SysError(Errno.DEADLK, 'a futex wait without a timeout in a guest of one thread');
-        sleep(timeoutMs);
+        nap(timeoutMs);
         return false;
       }
       return Atomics.wait(w, addr >>> 2, expected, timeoutMs === Infinity ? undefined : timeoutMs) !== 'timed-out';

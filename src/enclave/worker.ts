@@ -39,7 +39,6 @@ import { threadContext } from './guest-threads.js';
 import { outcomeOf } from './outcome.js';
 import { MAIN_TID, ThreadTable } from './thread-table.js';
 import { WASI_THREADS_MODULE } from '../abi/wasix/names.js';
-import { threadFunctions } from '../abi/wasix/threads.js';
 import { wasiThreadsFunctions } from '../abi/wasix/wasi-threads.js';
 import { LayerClient } from './layer-client.js';
 import { InputReader, OutputWriter } from './guest-stdio.js';
@@ -123,7 +122,18 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     },
   };
   const socketContext: SocketContext = { net, events, usage: sockets };
+  // Single-threaded, the guest runs here: its thread calls are answered by a one-thread context
+  // that sleeps in the enclave's own waits (signal timers fire there).
+  let wasmMemory: WebAssembly.Memory | undefined;
+  const threads = threadContext({
+    memory: () => wasmMemory, guestMemory: memory, tid: MAIN_TID,
+    sleep: (ms) => {
+      const until = performance.now() + ms;
+      for (let left = ms; left > 0; left = until - performance.now()) events.wait(events.epoch(), left);
+    },
+  });
   const ctx: WasixContext = {
+    threads,
     memory,
     fds,
     args: cfg.args.map(encodeUtf8),
@@ -149,12 +159,10 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   // A guest that imports a shared memory and a spawn call runs each of its threads (main included)
   // on an enclave thread of its own; this one then serves their calls (guest-thread.ts).
   const threaded = importedMemory?.buffer instanceof SharedArrayBuffer && importsSpawn(cfg.module);
-  // Single-threaded, the guest runs here: its thread calls are answered by a one-thread context.
-  let wasmMemory = importedMemory;
-  const threads = threadContext({ memory: () => wasmMemory, guestMemory: memory, tid: MAIN_TID });
+  wasmMemory = importedMemory;
   const imports: WebAssembly.Imports = {
     [PREVIEW1_MODULE]: withSignalTimers(createPreview1(ctx), signals),
-    [WASIX_MODULE]: withSignalTimers({ ...createWasix(ctx), ...threadFunctions(threads) }, signals),
+    [WASIX_MODULE]: withSignalTimers(createWasix(ctx), signals),
     [WASI_THREADS_MODULE]: wasiThreadsFunctions(threads),
   };
   if (importedMemory) imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: importedMemory };

@@ -26,7 +26,8 @@ process.env['CAPSULE_DEBUG'] = '1';
 delete process.env['CAPSULE_TRACE'];
 const F = await import('../helpers/fuzz-context.js');
 const { PREVIEW1_MODULE, PREVIEW1_NAMES } = await import('../../src/abi/preview1/index.js');
-const { WASIX_MODULE, WASIX_SOCKET_NAMES } = await import('../../src/abi/wasix/sockets.js');
+const { WASIX_MODULE, WASIX_NAMES } = await import('../../src/abi/wasix/sockets.js');
+const { WASI_THREADS_MODULE } = await import('../../src/abi/wasix/names.js');
 const { PROVIDED_TYPES } = await import('../../src/module/import-types.js');
 const { ProcExit, ProcSignal } = await import('../../src/abi/exit.js');
 const { Errno } = await import('../../src/abi/errno.js');
@@ -131,6 +132,16 @@ const HINTS: Record<string, string> = {
   sock_set_opt_flag: 'fd small small', sock_get_opt_flag: 'fd small ptr', sock_set_opt_time: 'fd small time',
   sock_get_opt_time: 'fd small ptr', sock_set_opt_size: 'fd small off', sock_get_opt_size: 'fd small ptr',
   resolve: 'str small ptr count ptr',
+  proc_exit2: 'int', proc_id: 'ptr', proc_parent: 'int ptr', proc_signals_sizes_get: 'ptr', proc_signals_get: 'ptr',
+  callback_signal: 'str', thread_signal: 'int small', proc_raise_interval: 'small ns small', proc_fork: 'small ptr',
+  proc_join: 'ptr flags ptr', fd_dup: 'fd ptr', fd_dup2: 'fd int small ptr', fd_fdflags_get: 'fd ptr', fd_fdflags_set: 'fd flags',
+  fd_pipe: 'ptr ptr', fd_event: 'off flags ptr', getcwd: 'ptr ptr', chdir: 'str',
+  path_open2: 'fd flags str flags rights rights flags flags ptr', epoll_create: 'ptr', epoll_ctl: 'fd small fd ptr',
+  epoll_wait: 'fd ptr count ns ptr', thread_id: 'ptr', thread_exit: 'int', futex_wait: 'ptr int time ptr',
+  futex_wake: 'ptr ptr', futex_wake_all: 'ptr ptr', thread_spawn_v2: 'ptr ptr', thread_join: 'int',
+  thread_parallelism: 'ptr', thread_sleep: 'ns',
+  // wasi (wasi-threads)
+  'thread-spawn': 'int', thread_spawn: 'int',
 };
 
 /** "(i32, i64) -> (i32)" into its parameter and result types. */
@@ -196,6 +207,11 @@ function describeError(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
 }
 
+const SPAWNS = new Set(['thread-spawn', 'thread_spawn']);
+
+/** Imports that end the guest and never return. */
+const ENDS_GUEST = new Set(['proc_exit', 'proc_exit2', 'thread_exit']);
+
 /** The contract of every call: an errno, or the guest control flow this import may cause. */
 function checkCall(name: string, results: string[], args: Arg[], c: Call): void {
   const where = `${name}${show(args)}`;
@@ -203,13 +219,14 @@ function checkCall(name: string, results: string[], args: Arg[], c: Call): void 
   if (o.kind === 'throw') {
     const e = o.error;
     const allowed = e instanceof WebAssembly.RuntimeError ||
-      (name === 'proc_exit' && e instanceof ProcExit) ||
-      (name === 'proc_raise' && e instanceof ProcSignal);
+      (ENDS_GUEST.has(name) && e instanceof ProcExit) ||
+      ((name === 'proc_raise' || name === 'thread_signal') && e instanceof ProcSignal);
     assert.ok(allowed, `${where} threw a host exception: ${describeError(e)}`);
   } else {
-    assert.equal(name === 'proc_exit', false, `${where} returned instead of ending the guest`);
+    assert.equal(ENDS_GUEST.has(name), false, `${where} returned instead of ending the guest`);
     if (results.length === 1) {
-      const v = o.value;
+      // wasi-threads' spawn returns a negative errno (no thread can start in this world: there is no thread table).
+      const v = SPAWNS.has(name) && typeof o.value === 'number' ? -o.value : o.value;
       assert.ok(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_ERRNO, `${where} returned ${String(v)}, not an errno`);
     }
   }
@@ -277,7 +294,7 @@ interface Import { module: string; name: string; type: string; params: string[];
 function allImports(): Import[] {
   const w = F.makeWorld({ fill: 'zero', seed: 1, callBytes: Infinity });
   const out: Import[] = [];
-  for (const [module, fns] of [[PREVIEW1_MODULE, w.preview1], [WASIX_MODULE, w.wasix]] as const) {
+  for (const [module, fns] of [[PREVIEW1_MODULE, w.preview1], [WASIX_MODULE, w.wasix], [WASI_THREADS_MODULE, w.wasi]] as const) {
     for (const name of Object.keys(fns).sort()) {
       const type = PROVIDED_TYPES.get(`${module}.${name}`);
       assert.ok(type, `${module}.${name} has no entry in PROVIDED_TYPES`);
@@ -288,7 +305,7 @@ function allImports(): Import[] {
 }
 
 function fnOf(w: World, module: string, name: string): Fn {
-  const fn = (module === PREVIEW1_MODULE ? w.preview1 : w.wasix)[name];
+  const fn = (module === PREVIEW1_MODULE ? w.preview1 : module === WASI_THREADS_MODULE ? w.wasi : w.wasix)[name];
   assert.equal(typeof fn, 'function', `${module}.${name}`);
   return fn as unknown as Fn;
 }
@@ -301,10 +318,10 @@ before(() => { undoClock = F.installVirtualClock(); });
 after(() => undoClock());
 
 describe('fuzz: the imports fuzzed are every import', () => {
-  it('preview 1 functions are exactly PREVIEW1_NAMES, wasix ones exactly WASIX_SOCKET_NAMES', () => {
+  it('preview 1 functions are exactly PREVIEW1_NAMES, wasix ones exactly WASIX_NAMES', () => {
     const names = (m: string): string[] => IMPORTS.filter((i) => i.module === m).map((i) => i.name).sort();
     assert.deepEqual(names(PREVIEW1_MODULE), [...PREVIEW1_NAMES].sort());
-    assert.deepEqual(names(WASIX_MODULE), [...WASIX_SOCKET_NAMES].sort());
+    assert.deepEqual(names(WASIX_MODULE), [...WASIX_NAMES].sort());
     // Every provided type is fuzzed, and every fuzzed name has roles.
     assert.deepEqual(IMPORTS.map((i) => `${i.module}.${i.name}`).sort(), [...PROVIDED_TYPES.keys()].sort());
     for (const i of IMPORTS) assert.ok(HINTS[i.name] !== undefined, `no HINTS for ${i.name}`);

@@ -1,6 +1,7 @@
 // The wasi_snapshot_preview1 import object: every function of the module,
 // assembled from one file per group. CAPSULE_TRACE=1 logs each call.
 
+import fs from 'node:fs';
 import { escapeText } from '../../audit/escape.js';
 import type { Preview1Context } from './context.js';
 import { fdFunctions } from './fd.js';
@@ -24,7 +25,8 @@ export function createPreview1(ctx: Preview1Context): Imports {
   return process.env['CAPSULE_TRACE'] === '1' ? traced(all) : all;
 }
 
-function traced(fns: Imports): Imports {
+/** `fns` logging each call with its arguments and result to stderr. */
+export function traced(fns: Imports): Imports {
   const out: Imports = {};
   for (const [name, fn] of Object.entries(fns)) {
     out[name] = (...args: never[]) => {
@@ -33,7 +35,8 @@ function traced(fns: Imports): Imports {
         result = (fn as (...a: never[]) => unknown)(...args);
         return result;
       } finally {
-        process.stderr.write(`[capsule trace] ${escapeText(`${name}(${args.map(String).join(', ')}) -> ${String(result)}`)}\n`);
+        // Written at once (a worker thread's process.stderr is asynchronous and loses lines at exit).
+        fs.writeSync(2, `[capsule trace] ${escapeText(`${name}(${args.map(String).join(', ')}) -> ${String(result)}`)}\n`);
       }
     };
   }

@@ -9,7 +9,11 @@ import { FileDescriptor } from '../../layer/fs/file.js';
 import { EpollDescriptor, EpollType } from '../../layer/epoll.js';
 import type { WasixContext } from './context.js';
 
-const Ctl = { ADD: 0, MOD: 1, DEL: 2 } as const;
+/**
+ * Operations as wasix-libc passes them: Linux's numbers (ADD 1, DEL 2, MOD 3),
+ * not the witx ones; 0 (the witx ADD) is taken as ADD too.
+ */
+const Ctl = { ADD: 1, DEL: 2, MOD: 3, WITX_ADD: 0 } as const;
 /** epoll_event_t: events u32 at 0, epoll_data_t (24 bytes) at 8. */
 const EVENT_SIZE = 32;
 const DATA_OFFSET = 8;
@@ -49,11 +53,11 @@ export function wasixEpollFunctions(ctx: WasixContext) {
           ep.remove(fd);
           return 0;
         }
-        if (op !== Ctl.ADD && op !== Ctl.MOD) throw new SysError(Errno.INVAL);
+        if (op !== Ctl.ADD && op !== Ctl.MOD && op !== Ctl.WITX_ADD) throw new SysError(Errno.INVAL);
         m.check(eventPtr, EVENT_SIZE);
         const events = m.u32(eventPtr);
         const data = m.slice(eventPtr + DATA_OFFSET, DATA_SIZE).slice();
-        if (op === Ctl.ADD) ep.add(fd, target, events, data);
+        if (op === Ctl.ADD || op === Ctl.WITX_ADD) ep.add(fd, target, events, data);
         else ep.modify(fd, events, data);
         return 0;
       } catch (e) {

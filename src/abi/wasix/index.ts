@@ -1,6 +1,7 @@
 // The wasix_32v1 import object: every function Capsule provides of the
 // module, assembled from one file per area.
 
+import { traced } from '../preview1/index.js';
 import { sockFunctions } from '../preview1/sock.js';
 import type { WasixContext } from './context.js';
 import { wasixDescriptorFunctions } from './descriptors.js';
@@ -8,18 +9,19 @@ import { wasixEpollFunctions } from './epoll.js';
 import { wasixPathFunctions } from './paths.js';
 import { wasixProcessFunctions } from './process.js';
 import { wasixSocketFunctions } from './sockets.js';
-import { singleThreadFunctions } from './threads-single.js';
+import { threadFunctions } from './threads.js';
 
 export { WASIX_MODULE, WASIX_NAMES } from './names.js';
 
 export function createWasix(ctx: WasixContext): Record<string, (...args: never[]) => unknown> {
-  return {
+  const all = {
     ...wasixSocketFunctions(ctx),
     ...sockFunctions(ctx),
     ...wasixProcessFunctions(ctx),
     ...wasixDescriptorFunctions(ctx),
     ...wasixPathFunctions(ctx),
     ...wasixEpollFunctions(ctx),
-    ...singleThreadFunctions(ctx),
+    ...threadFunctions(ctx.threads),
   };
+  return process.env['CAPSULE_TRACE'] === '1' ? traced(all) : all;
 }

@@ -6,10 +6,11 @@ import { errnoFor } from '../errors.js';
 import { ProcExit } from '../exit.js';
 import type { WasixContext } from './context.js';
 import { SIGNAL_COUNT } from './signals.js';
-import { MAIN_THREAD_IDS } from './threads-single.js';
+import { MAIN_THREAD_IDS } from './thread-context.js';
 
 /** The guest's process id, as each guest is its own process tree. */
 export const GUEST_PID = 1;
+const DISPOSITION_DEFAULT = 0;
 /** The longest export name callback_signal takes. */
 const MAX_CALLBACK_NAME = 256;
 
@@ -40,18 +41,31 @@ export function wasixProcessFunctions(ctx: WasixContext) {
       }
     },
 
-    /** Signals whose disposition the guest inherits other than the default: none. */
+    /**
+     * The dispositions the guest starts with: every signal at its default
+     * (wasix-libc installs its default handlers from this list).
+     */
     proc_signals_sizes_get(ptr: number): number {
       try {
-        m.setU32(ptr, 0);
+        m.setU32(ptr, SIGNAL_COUNT - 1);
         return 0;
       } catch (e) {
         return errnoFor(e, 'proc_signals_sizes_get');
       }
     },
 
-    proc_signals_get(_ptr: number): number {
-      return 0;
+    /** signal_disposition_t {sig u8, disp u8} per signal; disposition 0 is the default. */
+    proc_signals_get(ptr: number): number {
+      try {
+        const out = m.slice(ptr, (SIGNAL_COUNT - 1) * 2);
+        for (let sig = 1; sig < SIGNAL_COUNT; sig++) {
+          out[(sig - 1) * 2] = sig;
+          out[(sig - 1) * 2 + 1] = DISPOSITION_DEFAULT;
+        }
+        return 0;
+      } catch (e) {
+        return errnoFor(e, 'proc_signals_get');
+      }
     },
 
     callback_signal(namePtr: number, nameLen: number): void {

@@ -5,6 +5,12 @@
 // no such function, a signal takes its default action: ended with exit status
 // 128+N, or ignored for those POSIX ignores by default. WASIX numbers signals
 // as Linux does.
+//
+// wasix-libc "blocks" signals by naming a callback that does not exist, and
+// carries out a default action itself: its handler prints a line and calls
+// abort(), raising SIGABRT while blocked. A signal raised while blocked
+// during the delivery of signal N therefore ends the guest as N, so that a
+// signal with no handler ends it with 128+N, as on Linux.
 
 import { Errno, SysError } from '../errno.js';
 import { ProcSignal } from '../exit.js';
@@ -32,6 +38,8 @@ export class Signals {
   private callbackName: string | undefined;
   private exports: WebAssembly.Exports | undefined;
   private readonly timers = new Map<number, Timer>();
+  /** Signals whose delivery to the guest's callback is under way, innermost last. */
+  private readonly delivering: number[] = [];
   /** Earliest timer, so the check on every call is one comparison. */
   nextTimer = Infinity;
 
@@ -55,11 +63,17 @@ export class Signals {
     if (sig === 0) return;
     const handler = UNCATCHABLE.has(sig) ? undefined : this.handler();
     if (handler) {
-      handler(sig);
+      this.delivering.push(sig);
+      try {
+        handler(sig);
+      } finally {
+        this.delivering.pop();
+      }
       return;
     }
     if (IGNORED_BY_DEFAULT.has(sig)) return;
-    throw new ProcSignal(NAMES[sig]!, 128 + sig);
+    const ending = this.callbackName !== undefined ? this.delivering.at(-1) ?? sig : sig;
+    throw new ProcSignal(NAMES[ending]!, 128 + ending);
   }
 
   /** proc_raise_interval: `sig` after `ms` (again every `ms` if `repeat`); 0 cancels. */

@@ -744,6 +744,8 @@ export class NetService {
       }
       return found.map((a) => ({ ...a, port }));
     }
+    // Normal mode: every guest's sockets are host sockets, so a guest of the system is the host itself.
+    if (this.vnet.host(name.toLowerCase().replace(/\.$/, ''))) return [{ family: 4, ip: '127.0.0.1', port }];
     return (await (await this.host()).lookup(name)).map((a) => ({ ...a, port }));
   }
 }
