@@ -9,6 +9,7 @@
 //   node dist/bench/run.js --only fairness  a guest's latency beside a flooding neighbour
 //   node dist/bench/run.js --only layer     a layer's host memory under socket churn and floods
 //   node dist/bench/run.js --only http      a real HTTP server (darkhttpd) in a guest against it built natively
+//   node dist/bench/run.js --only threads   a blocked guest thread's CPU, a thread's start-up
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
 // socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
@@ -32,9 +33,10 @@ import { socketBenchmarks } from './lib/sockets.js';
 import { containmentBenchmarks, printContainment, type ContainmentResults } from './lib/containment.js';
 import { fairnessBenchmarks, printFairness, type FairnessResult } from './lib/fairness.js';
 import { layerMemoryBenchmarks, printLayerMemory, type LayerMemoryResult } from './lib/layer-memory.js';
+import { printThreads, threadBenchmarks, type ThreadResult } from './lib/threads.js';
 import { httpBenchmarks, printHttp, type HttpResult } from './lib/http.js';
 
-const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'http'] as const;
+const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'http', 'threads'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -240,6 +242,8 @@ let httpResults: HttpResult[] | undefined;
 if (parts.has('http')) {
   httpResults = await httpBenchmarks({ rounds: ROUNDS, seconds: HTTP_SECONDS, connections: HTTP_CONNECTIONS, clientRuns: HTTP_CLIENT_RUNS, status });
 }
+let threads: ThreadResult[] | undefined;
+if (parts.has('threads')) threads = await threadBenchmarks({ rounds: CONTAINMENT_ROUNDS, status });
 
 if (parts.has('wasi')) printTable(results);
 if (steps) printStartupSteps(steps);
@@ -248,6 +252,7 @@ if (containment) printContainment(containment);
 if (fairness) printFairness(fairness);
 if (layerMemory) printLayerMemory(layerMemory);
 if (httpResults) printHttp(httpResults);
+if (threads) printThreads(threads);
 const out = RESULTS_FILE;
 writeJson(out, [...parts], results, steps, {
   parts: [...parts],
@@ -256,5 +261,5 @@ writeJson(out, [...parts], results, steps, {
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
   ...(parts.has('http') ? { httpRounds: ROUNDS, httpSeconds: HTTP_SECONDS, httpConnections: HTTP_CONNECTIONS, httpClientRuns: HTTP_CLIENT_RUNS } : {}),
-}, socketResults, containment, fairness, layerMemory, httpResults);
+}, socketResults, containment, fairness, layerMemory, httpResults, threads);
 console.log(`\nResults written to ${out}`);

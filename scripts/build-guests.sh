@@ -39,7 +39,7 @@ build_c() { # build_c SOURCE OUTPUT
 }
 
 build_wat() { # build_wat SOURCE OUTPUT
-  "$WAT2WASM" "$1" -o "$2"
+  "$WAT2WASM" --enable-threads "$1" -o "$2"
   report "$2"
 }
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import { CONTENDERS, type ContenderId, type Goal } from './cases.js';
 import type { ContainmentResults } from './containment.js';
 import type { FairnessResult } from './fairness.js';
+import type { ThreadResult } from './threads.js';
 import type { HttpResult } from './http.js';
 import type { LayerMemoryResult } from './layer-memory.js';
 import { median, min, type Series } from './measure.js';
@@ -200,7 +201,8 @@ export interface PartResults {
  */
 export function writeJson(file: string, parts: string[], results: CaseResult[], steps: StartupSteps | undefined,
   config: Record<string, unknown>, sockets?: SocketResult[],
-  containment?: ContainmentResults, fairness?: FairnessResult[], layerMemory?: LayerMemoryResult[], http?: HttpResult[]): void {
+  containment?: ContainmentResults, fairness?: FairnessResult[], layerMemory?: LayerMemoryResult[], http?: HttpResult[],
+  threads?: ThreadResult[]): void {
   const cases = results.map((r) => ({
     ...r,
     summary: Object.fromEntries(CONTENDERS.map(({ id }) => {
@@ -226,6 +228,7 @@ export function writeJson(file: string, parts: string[], results: CaseResult[], 
     containment: { results: containment },
     fairness: { results: fairness },
     layer: { results: layerMemory },
+    threads: { results: threads },
     http: { results: http?.map((r) => ({ ...r, medians: Object.fromEntries(Object.entries(r.samples).map(([k, v]) => [k, v.length ? median(v) : null])) })) },
   };
   let before: Record<string, unknown> = {};

@@ -17,10 +17,13 @@ export class ProcSignal extends Error {
   }
 }
 
-/** The calling guest thread ends (thread_exit, or its start function returned); the guest goes on. */
-export class ThreadExit extends Error {
-  constructor(readonly code: number) {
-    super(`guest thread exited with ${code}`);
+/**
+ * The calling guest thread ends (thread_exit); the guest goes on if other
+ * threads run. A ProcExit too: the last thread's exit is the process's.
+ */
+export class ThreadExit extends ProcExit {
+  constructor(code: number) {
+    super(code);
     this.name = 'ThreadExit';
   }
 }

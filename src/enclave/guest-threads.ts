@@ -2,15 +2,15 @@
 // ids and the --max-threads count from the shared thread table, futexes as
 // Atomics.wait/notify on the guest's shared memory (a blocked thread costs no
 // CPU, and the host's stop still ends it: terminating a thread wakes its
-// wait). A guest whose memory is not shared has one thread only: a futex
-// wait there can only time out.
+// wait). A guest that cannot start threads has one thread only: a futex
+// wait there can only time out (without a timeout it is EDEADLK).
 
 import os from 'node:os';
-import { Denial, Errno } from '../core/errno.js';
+import { Denial, Errno, SysError } from '../core/errno.js';
 import { ThreadExit } from '../abi/exit.js';
 import type { GuestMemory } from '../abi/memory.js';
 import type { ThreadContext } from '../abi/wasix/thread-context.js';
-import { MAIN_TID, ThreadTable } from './thread-table.js';
+import { MAIN_TID, type ThreadTable } from './thread-table.js';
 
 export interface ThreadHost {
   /** The guest's memory, shared between its threads (or not, for a single-threaded guest); once it exists. */
@@ -21,6 +21,8 @@ export interface ThreadHost {
   table?: ThreadTable;
   /** Asks the host to start thread `tid` in `slot`. */
   start?(tid: number, slot: number, arg: number): void;
+  /** How the thread sleeps (default: Atomics.wait on a word of its own); the enclave's own waits deliver signal timers. */
+  sleep?(ms: number): void;
 }
 
 /** How long a spawn at --max-threads waits for a thread that is ending. */
@@ -42,6 +44,7 @@ export function threadContext(h: ThreadHost): ThreadContext {
     return view;
   };
   const max = h.table?.max ?? 1;
+  const nap = h.sleep ?? sleep;
 
   return {
     memory: h.guestMemory,
@@ -75,14 +78,15 @@ export function threadContext(h: ThreadHost): ThreadContext {
       throw new ThreadExit(code);
     },
 
-    sleep,
+    sleep: nap,
 
     futexWait(addr: number, expected: number, timeoutMs: number): boolean {
       const w = words();
-      if (!w) {
-        // One thread only: nobody can change the word or wake us.
+      if (!w || !h.table) {
+        // One thread only: nobody can change the word or wake us; waiting for ever would be a deadlock.
         if (h.guestMemory.u32(addr) !== expected >>> 0) return true;
-        sleep(timeoutMs);
+        if (timeoutMs === Infinity) throw new SysError(Errno.DEADLK, 'a futex wait without a timeout in a guest of one thread');
+        nap(timeoutMs);
         return false;
       }
       return Atomics.wait(w, addr >>> 2, expected, timeoutMs === Infinity ? undefined : timeoutMs) !== 'timed-out';

@@ -127,6 +127,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     worker.on('error', (err) => { crash = err; });
     worker.once('exit', async () => {
       await threads.stopAll();
+      threads.wipe();
       if (timer) clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
       inputPump.stop();

@@ -56,4 +56,10 @@ export class GuestThreads {
     this.stopping = true;
     await Promise.all([...this.workers].map((w) => w.terminate()));
   }
+
+  /** Protected application memory (secure mode): after stopAll(), nothing the guest held outlives it. */
+  wipe(): void {
+    if (this.o.mode !== 'secure' || !this.setup) return;
+    new Uint8Array(this.setup.memory.buffer).fill(0);
+  }
 }

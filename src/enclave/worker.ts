@@ -16,7 +16,7 @@ import { encodeUtf8 } from '../core/utf8.js';
 import { createPreview1, PREVIEW1_MODULE } from '../abi/preview1/index.js';
 import type { WasixContext } from '../abi/wasix/context.js';
 import { createWasix, WASIX_MODULE } from '../abi/wasix/index.js';
-import { syscalls, traceFromEnv } from '../abi/syscall.js';
+import { traceFromEnv } from '../abi/syscall.js';
 import { Signals } from '../abi/wasix/signals.js';
 import { WorkingDirectory } from '../layer/fs/working-directory.js';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, READ_ONLY_INHERITING, WRITE_RIGHTS } from '../core/witx.js';
@@ -42,7 +42,6 @@ import { threadContext } from './guest-threads.js';
 import { outcomeOf } from './outcome.js';
 import { MAIN_TID, ThreadTable } from './thread-table.js';
 import { WASI_THREADS_MODULE } from '../abi/wasix/names.js';
-import { threadFunctions } from '../abi/wasix/threads.js';
 import { wasiThreadsFunctions } from '../abi/wasix/wasi-threads.js';
 import { LayerClient } from './layer-client.js';
 import { InputReader, OutputWriter } from './guest-stdio.js';
@@ -130,7 +129,18 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     },
   };
   const socketContext: SocketContext = { net, events, usage: sockets };
+  // Single-threaded, the guest runs here: its thread calls are answered by a one-thread context
+  // that sleeps in the enclave's own waits (signal timers fire there).
+  let wasmMemory: WebAssembly.Memory | undefined;
+  const threads = threadContext({
+    memory: () => wasmMemory, guestMemory: memory, tid: MAIN_TID,
+    sleep: (ms) => {
+      const until = performance.now() + ms;
+      for (let left = ms; left > 0; left = until - performance.now()) events.wait(events.epoch(), left);
+    },
+  });
   const ctx: WasixContext = {
+    threads,
     memory,
     fds,
     args: cfg.args.map(encodeUtf8),
@@ -157,14 +167,11 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   // A guest that imports a shared memory and a spawn call runs each of its threads (main included)
   // on an enclave thread of its own; this one then serves their calls (guest-thread.ts).
   const threaded = importedMemory?.buffer instanceof SharedArrayBuffer && importsSpawn(cfg.module);
-  // Single-threaded, the guest runs here: its thread calls are answered by a one-thread context.
-  let wasmMemory = importedMemory;
-  const threads = threadContext({ memory: () => wasmMemory, guestMemory: memory, tid: MAIN_TID });
+  wasmMemory = importedMemory;
   // Each trace line names the guest and the import module (preview 1 and WASIX share names such as sock_send).
   const trace = traceFromEnv(cfg.name);
   const traceIn = (module: string) => trace && ((line: string): void => trace(`${module}.${line}`));
-  const wasixTrace = traceIn(WASIX_MODULE);
-  const wasixFns = { ...createWasix(ctx, wasixTrace), ...syscalls(threadFunctions(threads), wasixTrace) };
+  const wasixFns = createWasix(ctx, traceIn(WASIX_MODULE));
   const imports: WebAssembly.Imports = {
     [PREVIEW1_MODULE]: withSignalTimers(createPreview1(ctx, traceIn(PREVIEW1_MODULE)), signals),
     [WASIX_MODULE]: withSignalTimers(flushWrites ? flushingFirst(wasixFns, flushWrites) : wasixFns, signals),
@@ -214,8 +221,9 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   const report: EnclaveReport = { outcome, usage: usage(), ...(results ? { results } : {}) };
   fds.closeAll();
   cfg.layerPort.close();
-  // Protected application memory: nothing the guest held outlives it.
-  if (cfg.mode === 'secure' && memory.attached) memory.slice(0, memory.size).fill(0);
+  // Protected application memory: nothing the guest held outlives it. A threaded guest's
+  // memory is wiped by the host once its threads are gone (thread-host.ts), not under them.
+  if (cfg.mode === 'secure' && memory.attached && !threaded) memory.slice(0, memory.size).fill(0);
   return report;
 }
 

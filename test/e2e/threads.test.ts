@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ExitCode } from '../../src/core/exit-codes.js';
+import { run } from '../../src/api/index.js';
 import { CLI, MODES, ROOT, runCli, tempDir } from '../helpers/cli.js';
 
 const THREADS = path.join(ROOT, 'test', 'guests', 'wasix', 'threads.wasm');
@@ -29,6 +30,16 @@ for (const mode of MODES) {
     });
   });
 }
+
+describe('guest threads: WASIX thread_spawn_v2', () => {
+  for (const mode of MODES) {
+    it(`starts wasi_thread_start(tid, start) with the id it returned; futex_wait and futex_wake pair up (${mode} mode)`, async () => {
+      const r = await runCli(['run', '--mode', mode, path.join(ROOT, 'test', 'guests', 'thread_spawn_v2.wasm')]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'v2 ok\n');
+    });
+  }
+});
 
 describe('guest threads: futexes', () => {
   it('a timed condition wait and a futex_wait with a timeout end when the time is up, not woken', async () => {
@@ -71,6 +82,13 @@ describe('guest threads: --max-threads', () => {
     }
   });
 
+  it('the API takes the limit as limits.maxThreads', async () => {
+    const r = await run(THREADS, { args: ['exhaust'], limits: { maxThreads: 2 }, stdout: 'capture', stderr: 'capture' });
+    assert.equal(r.exitCode, 0, r.stderr?.toString());
+    assert.match(r.stdout!.toString(), /^started=1 error=EAGAIN$/m);
+    assert.equal(r.audit.limit >= 1, true);
+  });
+
   it('--max-threads 1 allows the main thread only', async () => {
     const r = await runCli(['run', '--max-threads', '1', THREADS, 'exhaust']);
     assert.equal(r.code, 0, r.stderr);
@@ -96,7 +114,7 @@ describe('guest threads: --max-threads', () => {
 describe('guest threads: the guest ends as a whole', () => {
   for (const what of ['block', 'spin'] as const) {
     it(`--timeout stops a guest whose thread is ${what === 'block' ? 'blocked in a futex' : 'spinning'} and whose main thread joins it`, async () => {
-      const r = await runCli(['run', '--timeout', '500ms', THREADS, what]);
+      const r = await runCli(['run', '--timeout', '3s', THREADS, what]);
       assert.equal(r.code, ExitCode.TIMEOUT, r.stderr);
       assert.match(r.stdout, what === 'block' ? /^blocking$/m : /^spinning$/m, 'output before the stop is delivered');
       assert.match(r.stderr, /wall-time limit/);
@@ -155,5 +173,29 @@ describe('guest threads: hostile arguments', () => {
     const r = await runCli(['run', THREADS, 'garbage']);
     assert.equal(r.code, ExitCode.TRAP, r.stderr);
     assert.match(r.stderr, /out-of-bounds memory access/);
+  });
+});
+
+describe('a real pthreads program: the example of C-Thread-Pool (MIT, unmodified, WASIX toolchain)', () => {
+  const EXAMPLE = path.join(ROOT, 'test', 'guests', 'wasix', 'thpool', 'example.wasm');
+
+  for (const mode of MODES) {
+    it(`a pool of 4 threads runs 40 tasks, each exactly once, and is destroyed (${mode} mode)`, async () => {
+      const r = await runCli(['run', '--mode', mode, EXAMPLE]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = r.stdout.split('\n');
+      assert.equal(out[0], 'Making threadpool with 4 threads');
+      assert.equal(out[1], 'Adding 40 tasks to threadpool');
+      const done = out.map((l) => /^Thread #\d+ working on (\d+)$/.exec(l)?.[1]).filter((n) => n !== undefined).map(Number);
+      assert.deepEqual(done.sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
+      assert.equal(out.at(-2), 'Killing threadpool');
+    });
+  }
+
+  it('with --max-threads 3 the pool cannot get its 4 threads; it waits for them spinning, and --timeout stops it', async () => {
+    // thpool_init ignores a failed pthread_create and spins until all its threads are alive.
+    const r = await runCli(['run', '--max-threads', '3', '--timeout', '1s', EXAMPLE]);
+    assert.equal(r.code, ExitCode.TIMEOUT, r.stderr);
+    assert.match(r.stdout, /^Making threadpool with 4 threads$/m);
   });
 });

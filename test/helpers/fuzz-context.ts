@@ -17,6 +17,8 @@ import { encodeUtf8 } from '../../src/core/utf8.js';
 import { createPreview1 } from '../../src/abi/preview1/index.js';
 import type { WasixContext } from '../../src/abi/wasix/context.js';
 import { createWasix } from '../../src/abi/wasix/index.js';
+import { wasiThreadsFunctions } from '../../src/abi/wasix/wasi-threads.js';
+import { MAIN_TID, threadContext } from '../../src/enclave/guest-threads.js';
 import { Signals } from '../../src/abi/wasix/signals.js';
 import { WorkingDirectory } from '../../src/layer/fs/working-directory.js';
 import { ADDR_PORT_SIZE } from '../../src/abi/wasix/address.js';
@@ -391,6 +393,8 @@ export interface World {
   memory: GuestMemory;
   preview1: Imports;
   wasix: Imports;
+  /** wasi-threads' spawn. */
+  wasi: Imports;
   tmpfs: MemDir;
   net: FakeNet;
   sink: FakeSink;
@@ -491,6 +495,8 @@ export function makeWorld(cfg: WorldConfig): World {
   fds.set(10, new DirectoryDescriptor(ro, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, '/ro', counters, listings));
 
   const ctx: WasixContext = {
+    // The guest's one thread: its memory is not shared, its sleeps are the world's waits.
+    threads: threadContext({ memory: () => undefined, guestMemory: memory, tid: MAIN_TID, sleep: (ms) => wait(epoch, ms) }),
     memory,
     fds,
     args: ['prog', 'arg one', 'é'].map(encodeUtf8),
@@ -515,6 +521,7 @@ export function makeWorld(cfg: WorldConfig): World {
     ctx, memory, tmpfs, net, sink, stdin,
     preview1: createPreview1(ctx),
     wasix: createWasix(ctx) as Imports,
+    wasi: wasiThreadsFunctions(ctx.threads) as Imports,
     listing,
     snapshot(): string {
       const table = fds.numbers().map((n) => {

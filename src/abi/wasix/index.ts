@@ -10,7 +10,7 @@ import { wasixEpollFunctions } from './epoll.js';
 import { wasixPathFunctions } from './paths.js';
 import { wasixProcessFunctions } from './process.js';
 import { wasixSocketFunctions } from './sockets.js';
-import { singleThreadFunctions } from './threads-single.js';
+import { threadFunctions } from './threads.js';
 
 export { WASIX_MODULE, WASIX_NAMES } from './names.js';
 
@@ -22,6 +22,6 @@ export function createWasix(ctx: WasixContext, trace?: (line: string) => void): 
     ...wasixDescriptorFunctions(ctx),
     ...wasixPathFunctions(ctx),
     ...wasixEpollFunctions(ctx),
-    ...singleThreadFunctions(ctx),
+    ...threadFunctions(ctx.threads),
   }, trace);
 }

@@ -30,9 +30,5 @@ export const WASIX_SYSTEM_NAMES: ReadonlySet<string> = new Set([
   'epoll_create', 'epoll_ctl', 'epoll_wait',
 ]);
 
-/** What a program that starts no thread needs of the thread calls (threads-single.ts; threads.ts provides them all). */
-export const WASIX_SINGLE_THREAD_NAMES: ReadonlySet<string> = new Set([
-  'thread_id', 'thread_exit', 'futex_wait', 'futex_wake', 'futex_wake_all',
-]);
 
 export const WASIX_NAMES: ReadonlySet<string> = new Set([...WASIX_SOCKET_NAMES, ...WASIX_SYSTEM_NAMES, ...WASIX_THREAD_NAMES]);

@@ -6,7 +6,7 @@ import { errnoFor } from '../errors.js';
 import { ProcExit } from '../exit.js';
 import type { WasixContext } from './context.js';
 import { SIGNAL_COUNT } from './signals.js';
-import { MAIN_THREAD_IDS } from './threads-single.js';
+import { MAIN_THREAD_IDS } from './thread-context.js';
 
 /** The guest's process id, as each guest is its own process tree. */
 export const GUEST_PID = 1;

@@ -23,3 +23,11 @@ export interface ThreadContext {
   /** How many threads may usefully run at once. */
   parallelism(): number;
 }
+
+/** The id of the main thread (wasi-threads gives spawned threads 2 and up). */
+export const MAIN_THREAD_ID = 1;
+/**
+ * Ids that name the main thread: its own, and the placeholder wasix-libc
+ * gives it before asking (0x3fffffff, outside the host's range).
+ */
+export const MAIN_THREAD_IDS: ReadonlySet<number> = new Set([MAIN_THREAD_ID, 0x3fffffff]);
