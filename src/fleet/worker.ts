@@ -105,6 +105,7 @@ export class FleetWorker {
       const attempts = await this.redis.multi().incr(runsKey).expire(runsKey, 7 * 24 * 3600).exec()
         .then((r) => Number(r?.[0]?.[1] ?? 1));
       if (attempts > spec.attempts) throw new UnrecoverableError(`no attempts left: the job was started ${attempts - 1} times`);
+      this.log(`job ${jobId}: started (attempt ${attempts})`);
       let module: Buffer;
       try {
         module = await this.modules.get(spec.module);

@@ -104,9 +104,9 @@ describe('fleet jobs', () => {
 
   it('cancels a running job', async () => {
     const sleep = await fleet.putModule(fs.readFileSync(GUEST('sleep_poll')));
+    await fleet.watch();
     const { id } = await fleet.submit({ module: sleep, args: ['20000'] });
-    const active = new Promise<void>((resolve) => fleet.on('active', (jobId: string) => { if (jobId === id) resolve(); }));
-    await active;
+    await fleet.started(id);
     const started = Date.now();
     assert.equal(await fleet.cancel(id), 'active');
     const r = await fleet.result(id, 20_000);
