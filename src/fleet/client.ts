@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { parsePolicyDocument, type ParsedPolicy } from '../policy/document.js';
-import { exceedsCeiling } from './ceiling.js';
+import { clampToCeiling, exceedsCeiling } from './ceiling.js';
 import { keepHeadAndTail } from './execute.js';
 import { parseJobSpec, type JobResult, type JobSpecInput } from './job.js';
 import { DEFAULT_QUEUE, fleetKeys, type FleetKeys } from './keys.js';
@@ -129,6 +129,7 @@ export class Fleet extends EventEmitter {
     const checked = parseJobSpec({ ...input, module });
     if (!checked.ok) throw new CapsuleError(ExitCode.USAGE, checked.problem);
     const spec = checked.value;
+    if (this.ceiling) spec.policy = await clampToCeiling(spec.policy, this.ceiling);
     if (spec.policy !== undefined) {
       const parsed = await parsePolicyDocument(spec.policy, 'policy');
       const over = this.ceiling ? exceedsCeiling(parsed, this.ceiling) : undefined;

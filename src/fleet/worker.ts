@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { setSpareEnclaves } from '../api/run.js';
 import { CapsuleError } from '../api/errors.js';
 import { parsePolicyDocument, type ParsedPolicy } from '../policy/document.js';
-import { DEFAULT_CEILING, exceedsCeiling } from './ceiling.js';
+import { clampToCeiling, DEFAULT_CEILING, exceedsCeiling } from './ceiling.js';
 import { executeJob } from './execute.js';
 import { parseJobSpec, type JobResult } from './job.js';
 import { DEFAULT_QUEUE, fleetKeys } from './keys.js';
@@ -82,10 +82,11 @@ export class FleetWorker {
     const checked = parseJobSpec(job.data);
     if (!checked.ok) throw new UnrecoverableError(`invalid job: ${checked.problem}`);
     const spec = checked.value;
-    if (spec.policy !== undefined) {
+    {
       let parsed: ParsedPolicy;
       try {
-        parsed = await parsePolicyDocument(spec.policy, 'policy');
+        spec.policy = await clampToCeiling(spec.policy, this.ceiling);
+        parsed = await parsePolicyDocument(spec.policy ?? {}, 'policy');
       } catch (err) {
         throw new UnrecoverableError(`invalid job: ${(err as Error).message}`);
       }
