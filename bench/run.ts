@@ -8,6 +8,7 @@
 //   node dist/bench/run.js --only containment  time to stop and host memory under hostile guests
 //   node dist/bench/run.js --only fairness  a guest's latency beside a flooding neighbour
 //   node dist/bench/run.js --only layer     a layer's host memory under socket churn and floods
+//   node dist/bench/run.js --only fleet     jobs through Redis and capsule worker vs capsule run in a loop
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
 // socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
@@ -15,8 +16,10 @@
 // BENCH_NET_ROUNDTRIPS (default 20000) timed 1-byte round trips per run (after
 // BENCH_NET_WARMUP, default 1000, untimed ones), BENCH_CONTAINMENT_ROUNDS
 // (default 3) rounds of each time-to-stop case, BENCH_FAIRNESS_ROUNDS (default 3)
-// rounds of BENCH_FAIRNESS_PROBES (default 5000) probes per fairness case.
+// rounds of BENCH_FAIRNESS_PROBES (default 5000) probes per fairness case, BENCH_FLEET_JOBS (default 300)
+// jobs per fleet throughput run against BENCH_FLEET_BASELINE (default 30) runs of `capsule run`.
 
+import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/api/index.js';
@@ -27,8 +30,9 @@ import { socketBenchmarks } from './lib/sockets.js';
 import { containmentBenchmarks, printContainment, type ContainmentResults } from './lib/containment.js';
 import { fairnessBenchmarks, printFairness, type FairnessResult } from './lib/fairness.js';
 import { layerMemoryBenchmarks, printLayerMemory, type LayerMemoryResult } from './lib/layer-memory.js';
+import { fleetBenchmarks, printFleet, type FleetResult } from './lib/fleet.js';
 
-const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer'] as const;
+const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'fleet'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -198,12 +202,20 @@ if (parts.has('fairness')) {
 }
 let layerMemory: LayerMemoryResult[] | undefined;
 if (parts.has('layer')) layerMemory = await layerMemoryBenchmarks({ status });
+let fleet: FleetResult | undefined;
+if (parts.has('fleet')) {
+  fleet = await fleetBenchmarks({ jobs: envInt('BENCH_FLEET_JOBS', 300), baselineRuns: envInt('BENCH_FLEET_BASELINE', 30), concurrency: 2, status });
+}
 
 if (parts.has('wasi')) printTable(results);
 if (socketResults) printSocketTable(socketResults);
 if (containment) printContainment(containment);
 if (fairness) printFairness(fairness);
 if (layerMemory) printLayerMemory(layerMemory);
+if (fleet) {
+  printFleet(fleet);
+  fs.writeFileSync(fileURLToPath(new URL('./fleet-results.json', import.meta.url)), JSON.stringify(fleet, null, 2) + '\n');
+}
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
 writeJson(out, results, {
   parts: [...parts],
