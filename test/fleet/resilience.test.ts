@@ -48,6 +48,27 @@ describe('fleet resilience', () => {
     }
   });
 
+  it('SIGTERM drains a worker: the running job finishes there, the worker exits 0', async () => {
+    const redis = await startRedis();
+    const fleet = new Fleet({ connection: redisConnection(redis.url) });
+    const worker = await startWorker(redis.url);
+    try {
+      const sleep = await fleet.putModule(fs.readFileSync(GUEST('sleep_poll')));
+      const { id } = await fleet.submit({ module: sleep, args: ['1000'] });
+      await worker.waitFor(new RegExp(`job ${id}: started`));
+      worker.kill('SIGTERM');
+      assert.equal((await worker.exited).code, 0);
+      assert.match(worker.log(), /SIGTERM: draining/);
+      const r = await ended(fleet, id, 10_000);
+      assert.deepEqual([r.exitCode, r.attempts], [0, 1]);
+      assert.equal(r.worker, worker.log().match(/worker (\S+) ready/)![1]);
+    } finally {
+      worker.kill();
+      await fleet.close();
+      await redis.stop();
+    }
+  });
+
   it('a job with no attempts left ends failed, saying so', async () => {
     const redis = await startRedis();
     const fleet = new Fleet({ connection: redisConnection(redis.url) });
