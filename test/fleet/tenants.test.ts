@@ -26,7 +26,9 @@ describe('fleet tenants', () => {
         return [job.processedOn!, job.finishedOn!] as const;
       }));
       spans.sort((a, b) => a[0] - b[0]);
-      for (let i = 1; i < spans.length; i++) assert.ok(spans[i]![0] >= spans[i - 1]![1] - 5, `greedy's jobs overlap: ${JSON.stringify(spans)}`);
+      // BullMQ stamps a job active before the tenant check and finished after the slot is released:
+      // its spans may touch by a few ms; jobs run side by side would share most of their 400 ms.
+      for (let i = 1; i < spans.length; i++) assert.ok(spans[i]![0] >= spans[i - 1]![1] - 100, `greedy's jobs overlap: ${JSON.stringify(spans)}`);
       const modest = (await fleet.bullQueue.getJob(other))!;
       assert.ok(modest.finishedOn! < spans[spans.length - 1]![0], 'the other tenant ran while greedy still waited');
       assert.ok(results.every((r) => r.attempts === 1), 'waiting for a slot spends no attempt');
