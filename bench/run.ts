@@ -10,6 +10,7 @@
 //   node dist/bench/run.js --only layer     a layer's host memory under socket churn and floods
 //   node dist/bench/run.js --only http      a real HTTP server (darkhttpd) in a guest against it built natively
 //   node dist/bench/run.js --only threads   a blocked guest thread's CPU, a thread's start-up
+//   node dist/bench/run.js --only fleet     jobs through Redis and capsule worker vs capsule run in a loop
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
 // socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
@@ -20,11 +21,13 @@
 // rounds of BENCH_FAIRNESS_PROBES (default 5000) probes per fairness case,
 // BENCH_HTTP_SECONDS (default 3) of load per HTTP round over BENCH_HTTP_CONNECTIONS
 // (default 8) connections, BENCH_HTTP_CLIENT_RUNS (default 50) client runs per
-// guest-to-guest round.
+// guest-to-guest round,
+// BENCH_FLEET_JOBS (default 300) jobs per fleet throughput run against BENCH_FLEET_BASELINE (default 30)
+// runs of `capsule run`.
 
+import fs from 'node:fs';
 import os from 'node:os';
 import { run } from '../src/api/index.js';
-import fs from 'node:fs';
 import path from 'node:path';
 import { CONTENDERS, RESULTS_FILE, STARTUP_STEPS, cases, commandFor, guest, makeDataFile, type Case, type ContenderId } from './lib/cases.js';
 import { alternate, canMeasureRss, devNull, median, peakRssKb, runProcess, type Series } from './lib/measure.js';
@@ -36,7 +39,9 @@ import { layerMemoryBenchmarks, printLayerMemory, type LayerMemoryResult } from 
 import { printThreads, threadBenchmarks, type ThreadResult } from './lib/threads.js';
 import { httpBenchmarks, printHttp, type HttpResult } from './lib/http.js';
 
-const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'http', 'threads'] as const;
+import { fleetBenchmarks, printFleet, type FleetResult } from './lib/fleet.js';
+
+const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'http', 'threads', 'fleet'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -244,6 +249,10 @@ if (parts.has('http')) {
 }
 let threads: ThreadResult[] | undefined;
 if (parts.has('threads')) threads = await threadBenchmarks({ rounds: CONTAINMENT_ROUNDS, status });
+let fleet: FleetResult | undefined;
+if (parts.has('fleet')) {
+  fleet = await fleetBenchmarks({ jobs: envInt('BENCH_FLEET_JOBS', 300), baselineRuns: envInt('BENCH_FLEET_BASELINE', 30), concurrency: 2, status });
+}
 
 if (parts.has('wasi')) printTable(results);
 if (steps) printStartupSteps(steps);
@@ -253,6 +262,7 @@ if (fairness) printFairness(fairness);
 if (layerMemory) printLayerMemory(layerMemory);
 if (httpResults) printHttp(httpResults);
 if (threads) printThreads(threads);
+if (fleet) printFleet(fleet);
 const out = RESULTS_FILE;
 writeJson(out, [...parts], results, steps, {
   parts: [...parts],
@@ -261,5 +271,5 @@ writeJson(out, [...parts], results, steps, {
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
   ...(parts.has('http') ? { httpRounds: ROUNDS, httpSeconds: HTTP_SECONDS, httpConnections: HTTP_CONNECTIONS, httpClientRuns: HTTP_CLIENT_RUNS } : {}),
-}, socketResults, containment, fairness, layerMemory, httpResults, threads);
+}, socketResults, containment, fairness, layerMemory, httpResults, threads, fleet);
 console.log(`\nResults written to ${out}`);

@@ -6,6 +6,7 @@ import { CONTENDERS, type ContenderId, type Goal } from './cases.js';
 import type { ContainmentResults } from './containment.js';
 import type { FairnessResult } from './fairness.js';
 import type { ThreadResult } from './threads.js';
+import type { FleetResult } from './fleet.js';
 import type { HttpResult } from './http.js';
 import type { LayerMemoryResult } from './layer-memory.js';
 import { median, min, type Series } from './measure.js';
@@ -202,7 +203,7 @@ export interface PartResults {
 export function writeJson(file: string, parts: string[], results: CaseResult[], steps: StartupSteps | undefined,
   config: Record<string, unknown>, sockets?: SocketResult[],
   containment?: ContainmentResults, fairness?: FairnessResult[], layerMemory?: LayerMemoryResult[], http?: HttpResult[],
-  threads?: ThreadResult[]): void {
+  threads?: ThreadResult[], fleet?: FleetResult): void {
   const cases = results.map((r) => ({
     ...r,
     summary: Object.fromEntries(CONTENDERS.map(({ id }) => {
@@ -229,6 +230,7 @@ export function writeJson(file: string, parts: string[], results: CaseResult[], 
     fairness: { results: fairness },
     layer: { results: layerMemory },
     threads: { results: threads },
+    fleet: { results: fleet },
     http: { results: http?.map((r) => ({ ...r, medians: Object.fromEntries(Object.entries(r.samples).map(([k, v]) => [k, v.length ? median(v) : null])) })) },
   };
   let before: Record<string, unknown> = {};

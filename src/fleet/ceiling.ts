@@ -69,3 +69,22 @@ export async function readCeiling(file: string): Promise<ParsedPolicy> {
   const parsed = await parsePolicyDocument(doc, file);
   return { ...parsed, mounts: parsed.mounts.map((m) => (m.host === undefined ? m : { ...m, host: path.resolve(base, m.host) })) };
 }
+
+/**
+ * `doc` with each limit it leaves to the default set to the ceiling's where
+ * the default is above it: a job that names no memory limit runs under the
+ * ceiling's rather than being refused for the default.
+ */
+export async function clampToCeiling(doc: unknown, ceiling: ParsedPolicy): Promise<unknown> {
+  const { parsePolicyDocument } = await import('../policy/document.js');
+  const asked = await parsePolicyDocument(doc ?? {}, 'policy');
+  const defaults = jobLimits({});
+  const allowed = jobLimits(ceiling.limits);
+  const added: Record<string, number> = {};
+  for (const k of Object.keys(LIMITS) as LimitKey[]) {
+    if (asked.limits[k] === undefined && unbounded(k, defaults[k]) > unbounded(k, allowed[k])) added[LIMITS[k].field] = allowed[k];
+  }
+  if (Object.keys(added).length === 0) return doc;
+  const d = (doc ?? {}) as { limits?: Record<string, unknown> };
+  return { ...d, limits: { ...d.limits, ...added } };
+}

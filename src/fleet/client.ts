@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { parsePolicyDocument, type ParsedPolicy } from '../policy/document.js';
-import { exceedsCeiling } from './ceiling.js';
+import { clampToCeiling, exceedsCeiling } from './ceiling.js';
 import { keepHeadAndTail } from './execute.js';
 import { parseJobSpec, type JobResult, type JobSpecInput } from './job.js';
 import { DEFAULT_QUEUE, fleetKeys, type FleetKeys } from './keys.js';
@@ -65,7 +65,7 @@ export class Fleet extends EventEmitter {
     this.keys = fleetKeys(options.queue ?? DEFAULT_QUEUE);
     this.ceiling = options.ceiling;
     this.queue = new Queue(this.keys.bullQueue, { connection: options.connection, prefix: this.keys.bullPrefix });
-    this.queue.on('error', (err) => this.emit('error', err));
+    this.queue.on('error', (err) => this.fail(err));
     this.redis = new Redis(options.connection as never);
     // Events are read only once someone listens (a QueueEvents holds a connection of its own).
     this.on('newListener', (event: string) => {
@@ -78,18 +78,41 @@ export class Fleet extends EventEmitter {
     return this.queue;
   }
 
-  private async queueEvents(): Promise<QueueEvents> {
-    if (!this.events) {
-      const events = new QueueEvents(this.keys.bullQueue, { connection: this.connection, prefix: this.keys.bullPrefix });
-      events.on('error', (err) => this.emit('error', err));
-      events.on('active', ({ jobId }) => this.emit('active', jobId));
-      events.on('progress', ({ jobId, data }) => this.emit('progress', jobId, data));
-      events.on('completed', ({ jobId }) => this.emit('completed', jobId));
-      events.on('failed', ({ jobId, failedReason }) => this.emit('failed', jobId, failedReason));
-      this.events = events;
-      await events.waitUntilReady();
-    }
-    return this.events;
+  private eventsReady: Promise<QueueEvents> | undefined;
+  private queueEvents(): Promise<QueueEvents> {
+    this.eventsReady ??= this.openEvents();
+    return this.eventsReady;
+  }
+
+  private async openEvents(): Promise<QueueEvents> {
+    // From now on, by stream id: an event between this call and the first read is not missed.
+    const events = new QueueEvents(this.keys.bullQueue, { connection: this.connection, prefix: this.keys.bullPrefix, lastEventId: `${Date.now()}-0` });
+    events.on('error', (err) => this.fail(err));
+    events.on('active', ({ jobId }) => this.emit('active', jobId));
+    events.on('progress', ({ jobId, data }) => this.emit('progress', jobId, data));
+    events.on('completed', ({ jobId }) => this.emit('completed', jobId));
+    events.on('failed', ({ jobId, failedReason }) => this.emit('failed', jobId, failedReason));
+    this.events = events;
+    await events.waitUntilReady();
+    return events;
+  }
+
+  /** Connection trouble (Redis restarting) is retried underneath; it is an 'error' event only for those who listen. */
+  private fail(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  /** Resolves once events are being received: an event of a job submitted after this is not missed. */
+  async watch(): Promise<void> {
+    await this.queueEvents();
+  }
+
+  /** Resolves when job `id` starts running on a worker (call watch() before submitting it). */
+  started(id: string): Promise<void> {
+    return new Promise((resolve) => {
+      const on = (jobId: string): void => { if (jobId === id) { this.off('active', on); resolve(); } };
+      this.on('active', on);
+    });
   }
 
   /** Stores a module (once) and returns its SHA-256. */
@@ -106,6 +129,7 @@ export class Fleet extends EventEmitter {
     const checked = parseJobSpec({ ...input, module });
     if (!checked.ok) throw new CapsuleError(ExitCode.USAGE, checked.problem);
     const spec = checked.value;
+    if (this.ceiling) spec.policy = await clampToCeiling(spec.policy, this.ceiling);
     if (spec.policy !== undefined) {
       const parsed = await parsePolicyDocument(spec.policy, 'policy');
       const over = this.ceiling ? exceedsCeiling(parsed, this.ceiling) : undefined;

@@ -38,15 +38,16 @@ export async function executeJob(spec: JobSpec, module: Uint8Array, signal: Abor
     if (records.length < JOB_LIMITS.auditRecords) records.push(r);
     else dropped++;
   };
-  const work = await jobDirectory();
+  // A private directory only for a job with files: a plain job touches no disk.
+  const work = spec.input || spec.output ? await jobDirectory() : undefined;
   try {
     const dirs: DirMount[] = [];
     if (spec.input) {
-      const root = path.join(work.dir, 'input');
+      const root = path.join(work!.dir, 'input');
       await writeInputTree(root, spec.input.files);
       dirs.push({ host: root, guest: spec.input.mount, readOnly: spec.input.mode === 'ro' });
     }
-    const outputRoot = path.join(work.dir, 'output');
+    const outputRoot = work ? path.join(work.dir, 'output') : '';
     if (spec.output) {
       const { mkdir } = await import('node:fs/promises');
       await mkdir(outputRoot, { mode: 0o700 });
@@ -87,6 +88,6 @@ export async function executeJob(spec: JobSpec, module: Uint8Array, signal: Abor
       cancelled: signal.aborted, stdout: empty, stderr: empty, files: [], filesCut: false, audit: { records, dropped }, usage: null,
     };
   } finally {
-    await work.dispose();
+    await work?.dispose();
   }
 }

@@ -159,10 +159,10 @@ export function buildApp(fleet: Fleet, tokens: Tokens, ceiling: ParsedPolicy): e
   }));
 
   app.get('/v1/jobs/:id/result', wrap(async (req, res) => {
-    const status = await visibleJob(fleet, req, res);
     const waitText = typeof req.query.wait === 'string' ? req.query.wait : '0';
     if (!/^\d{1,3}$/.test(waitText) || Number(waitText) > MAX_WAIT_S) throw new HttpError(400, `wait: expected whole seconds from 0 to ${MAX_WAIT_S}`);
     const wait = Number(waitText);
+    const status = await visibleJob(fleet, req, res);
     if (status.result) { res.json(status.result); return; }
     if (wait === 0) throw new HttpError(409, `job ${status.id}: not finished (state ${status.state})`);
     try {

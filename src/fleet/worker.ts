@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { setSpareEnclaves } from '../api/run.js';
 import { CapsuleError } from '../core/errors.js';
 import { parsePolicyDocument, type ParsedPolicy } from '../policy/document.js';
-import { DEFAULT_CEILING, exceedsCeiling } from './ceiling.js';
+import { clampToCeiling, DEFAULT_CEILING, exceedsCeiling } from './ceiling.js';
 import { executeJob } from './execute.js';
 import { parseJobSpec, type JobResult } from './job.js';
 import { DEFAULT_QUEUE, fleetKeys } from './keys.js';
@@ -82,10 +82,11 @@ export class FleetWorker {
     const checked = parseJobSpec(job.data);
     if (!checked.ok) throw new UnrecoverableError(`invalid job: ${checked.problem}`);
     const spec = checked.value;
-    if (spec.policy !== undefined) {
+    {
       let parsed: ParsedPolicy;
       try {
-        parsed = await parsePolicyDocument(spec.policy, 'policy');
+        spec.policy = await clampToCeiling(spec.policy, this.ceiling);
+        parsed = await parsePolicyDocument(spec.policy ?? {}, 'policy');
       } catch (err) {
         throw new UnrecoverableError(`invalid job: ${(err as Error).message}`);
       }
@@ -105,6 +106,7 @@ export class FleetWorker {
       const attempts = await this.redis.multi().incr(runsKey).expire(runsKey, 7 * 24 * 3600).exec()
         .then((r) => Number(r?.[0]?.[1] ?? 1));
       if (attempts > spec.attempts) throw new UnrecoverableError(`no attempts left: the job was started ${attempts - 1} times`);
+      this.log(`job ${jobId}: started (attempt ${attempts})`);
       let module: Buffer;
       try {
         module = await this.modules.get(spec.module);

@@ -104,9 +104,9 @@ describe('fleet jobs', () => {
 
   it('cancels a running job', async () => {
     const sleep = await fleet.putModule(fs.readFileSync(GUEST('sleep_poll')));
+    await fleet.watch();
     const { id } = await fleet.submit({ module: sleep, args: ['20000'] });
-    const active = new Promise<void>((resolve) => fleet.on('active', (jobId: string) => { if (jobId === id) resolve(); }));
-    await active;
+    await fleet.started(id);
     const started = Date.now();
     assert.equal(await fleet.cancel(id), 'active');
     const r = await fleet.result(id, 20_000);
@@ -127,6 +127,34 @@ describe('fleet jobs', () => {
     await refused({ input: { mount: '/in', files: [{ path: '../x', data: '' }] } }, /^input\.files\[0\]\.path: /);
     await refused({ module: 'f'.repeat(64) }, /^module: f+ is not stored/);
     await assert.rejects(fleet.putModule(Buffer.from('not wasm')), /not a valid WebAssembly module/);
+  });
+
+  it('refuses what was tampered with in Redis: module bytes not of their hash, a job that skipped the checks', async () => {
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(redisConnection(redis.url) as never);
+    try {
+      // A module no worker has fetched yet (a fetched one is kept, verified, in the worker's memory).
+      const exit = await fleet.putModule(fs.readFileSync(GUEST('trap_oob')));
+      // Another valid module under its hash: the worker must not run it.
+      await raw.set(fleet.keys.module(exit), fs.readFileSync(GUEST('hello')));
+      const r = await fleet.result((await fleet.submit({ module: exit })).id, 20_000);
+      assert.equal(r.outcome.kind, 'failed');
+      assert.match((r.outcome as { message: string }).message, /the stored bytes do not have this hash \(tampered with\)/);
+      // Written straight into the queue: a policy wider than the worker's ceiling, a path that leaves the input tree.
+      for (const data of [
+        { module: hello, policy: { network: { allowDns: true } } },
+        { module: hello, input: { mount: '/in', files: [{ path: '../../escape', data: '' }] } },
+        { module: hello, policy: { mounts: [{ host: '/', guest: '/host' }] } },
+      ]) {
+        const job = await fleet.bullQueue.add('job', data, { attempts: 1 });
+        const failed = await fleet.result(job.id!, 20_000);
+        assert.equal(failed.outcome.kind, 'failed');
+        assert.match((failed.outcome as { message: string }).message, /^(invalid job|refused by this worker's ceiling): /);
+      }
+      assert.equal(fs.existsSync('/escape'), false);
+    } finally {
+      raw.disconnect();
+    }
   });
 
   it('capsule submit --wait prints the output and exits with the status, as capsule run does', async () => {

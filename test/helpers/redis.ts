@@ -13,8 +13,8 @@ export interface TestRedis {
   url: string;
   socket: string;
   dir: string;
-  /** Stops the server (SIGTERM: it writes its AOF) and starts it again on the same files. */
-  restart(): Promise<void>;
+  /** Stops the server (SIGKILL by default: only what its AOF holds survives) and starts it again on the same files after `downMs`. */
+  restart(signal?: NodeJS.Signals, downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,17 +48,21 @@ export async function startRedis(): Promise<TestRedis> {
     ], { stdio: ['ignore', 'ignore', 'inherit'] });
     await waitForSocket(socket);
   };
-  const kill = async (): Promise<void> => {
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
     const c = child;
     if (!c || c.exitCode !== null) return;
-    await new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill('SIGTERM'); });
+    await new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill(signal); });
   };
   await launch();
   return {
     url: `unix://${socket}`,
     socket,
     dir,
-    restart: async () => { await kill(); await launch(); },
+    restart: async (signal = 'SIGKILL', downMs = 0) => {
+      await kill(signal);
+      await new Promise((r) => setTimeout(r, downMs));
+      await launch();
+    },
     stop: async () => { await kill(); fs.rmSync(dir, { recursive: true, force: true }); },
   };
 }

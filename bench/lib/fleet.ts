@@ -1,0 +1,162 @@
+// The fleet part of `npm run bench`: hello-world jobs through redis-server
+// and `capsule worker` processes (one worker, then two) against `capsule run`
+// once per job in a shell loop, in the same run; Redis commands per job; and
+// submit-to-result latency at half the measured maximum throughput.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { Fleet, redisConnection } from '../../src/fleet/index.js';
+import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const CLI = path.join(ROOT, 'bin', 'capsule.js');
+const HELLO = path.join(ROOT, 'test', 'guests', 'hello.wasm');
+
+export interface FleetResult {
+  jobs: number;
+  baselineRuns: number;
+  baselinePerSecond: number;
+  oneWorkerPerSecond: number;
+  twoWorkersPerSecond: number;
+  /** Fleet throughput (the better of one and two workers) over `capsule run` in a loop. */
+  ratio: number;
+  redisCommandsPerJob: number;
+  latency: { ratePerSecond: number; p50: number; p99: number; p50AboveRun: number; p99AboveRun: number; jobs: number };
+  concurrency: number;
+}
+
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+function startWorkers(url: string, count: number, concurrency: number): Promise<(() => Promise<void>)[]> {
+  return Promise.all(Array.from({ length: count }, () => new Promise<() => Promise<void>>((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'worker', '--redis', url, '--concurrency', String(concurrency)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let text = '';
+    child.stderr.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (/ready/.test(text)) resolve(() => new Promise((done) => { child.once('exit', () => done()); child.kill('SIGTERM'); }));
+    });
+    child.once('exit', () => reject(new Error(`worker exited: ${text}`)));
+  })));
+}
+
+async function commandsProcessed(redis: Redis): Promise<number> {
+  return Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))![1]);
+}
+
+/** Jobs per second for `jobs` submitted at once; and Redis commands per job. */
+async function throughput(fleet: Fleet, redis: Redis, module: string, jobs: number): Promise<{ perSecond: number; commandsPerJob: number }> {
+  const done = new Set<string>();
+  let all!: () => void;
+  const finished = new Promise<void>((r) => { all = r; });
+  const ids = new Set<string>();
+  const onDone = (id: string): void => { if (ids.has(id) && !done.has(id)) { done.add(id); if (done.size === jobs) all(); } };
+  fleet.on('completed', onDone);
+  const before = await commandsProcessed(redis);
+  const started = performance.now();
+  for (let i = 0; i < jobs; i++) ids.add((await fleet.submit({ module })).id);
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  fleet.off('completed', onDone);
+  const commands = (await commandsProcessed(redis)) - before;
+  return { perSecond: jobs / seconds, commandsPerJob: commands / jobs };
+}
+
+async function latency(fleet: Fleet, module: string, rate: number, jobs: number): Promise<FleetResult['latency']> {
+  const submitted = new Map<string, number>();
+  const total: number[] = [];
+  const above: number[] = [];
+  let all!: () => void;
+  const finished = new Promise<void>((r) => { all = r; });
+  const pending: Promise<void>[] = [];
+  const onDone = (id: string): void => {
+    const t0 = submitted.get(id);
+    if (t0 === undefined) return;
+    const ms = performance.now() - t0;
+    submitted.delete(id);
+    pending.push(fleet.status(id).then((s) => {
+      total.push(ms);
+      above.push(ms - (s?.result?.usage?.wallMs ?? 0));
+      if (total.length === jobs) all();
+    }));
+  };
+  fleet.on('completed', onDone);
+  const interval = 1000 / rate;
+  const start = performance.now();
+  for (let i = 0; i < jobs; i++) {
+    const due = start + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const t0 = performance.now();
+    const { id } = await fleet.submit({ module });
+    submitted.set(id, t0);
+  }
+  await finished;
+  fleet.off('completed', onDone);
+  return { ratePerSecond: rate, jobs, p50: percentile(total, 50), p99: percentile(total, 99), p50AboveRun: percentile(above, 50), p99AboveRun: percentile(above, 99) };
+}
+
+export async function fleetBenchmarks(o: { jobs: number; baselineRuns: number; concurrency: number; status: (s: string) => void }): Promise<FleetResult> {
+  o.status(`fleet: capsule run x${o.baselineRuns} in a shell loop`);
+  const loop = `for i in $(seq ${o.baselineRuns}); do "${process.execPath}" "${CLI}" run "${HELLO}" >/dev/null || exit 1; done`;
+  const t0 = performance.now();
+  const r = spawnSync('sh', ['-c', loop], { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error('capsule run failed in the baseline loop');
+  const baselinePerSecond = o.baselineRuns / ((performance.now() - t0) / 1000);
+
+  const server: TestRedis = await startRedis();
+  const fleet = new Fleet({ connection: redisConnection(server.url) });
+  const redis = new Redis(redisConnection(server.url) as never);
+  try {
+    await fleet.watch();
+    const module = await fleet.putModule(fs.readFileSync(HELLO));
+    const measure = async (workers: number): Promise<{ perSecond: number; commandsPerJob: number }> => {
+      const stops = await startWorkers(server.url, workers, o.concurrency);
+      try {
+        o.status(`fleet: ${o.jobs} jobs, ${workers} worker(s)`);
+        await throughput(fleet, redis, module, Math.min(20, o.jobs)); // warm-up
+        return await throughput(fleet, redis, module, o.jobs);
+      } finally {
+        await Promise.all(stops.map((s) => s()));
+      }
+    };
+    const one = await measure(1);
+    const two = await measure(2);
+    const best = Math.max(one.perSecond, two.perSecond);
+    const stops = await startWorkers(server.url, best === two.perSecond ? 2 : 1, o.concurrency);
+    let lat: FleetResult['latency'];
+    try {
+      o.status('fleet: latency at half the maximum throughput');
+      lat = await latency(fleet, module, best / 2, Math.min(o.jobs, 200));
+    } finally {
+      await Promise.all(stops.map((s) => s()));
+    }
+    o.status('');
+    return {
+      jobs: o.jobs, baselineRuns: o.baselineRuns, baselinePerSecond, oneWorkerPerSecond: one.perSecond, twoWorkersPerSecond: two.perSecond,
+      ratio: best / baselinePerSecond, redisCommandsPerJob: one.commandsPerJob, latency: lat, concurrency: o.concurrency,
+    };
+  } finally {
+    redis.disconnect();
+    await fleet.close();
+    await server.stop();
+  }
+}
+
+export function printFleet(f: FleetResult): void {
+  const n = (x: number, d = 1): string => x.toFixed(d);
+  console.log('\nFleet: hello-world jobs through redis-server and capsule worker (--concurrency ' + f.concurrency + ')');
+  console.log(`  capsule run in a shell loop (${f.baselineRuns} runs)   ${n(f.baselinePerSecond)} jobs/s   (baseline)`);
+  console.log(`  fleet, 1 worker (${f.jobs} jobs)           ${n(f.oneWorkerPerSecond)} jobs/s   ${n(f.oneWorkerPerSecond / f.baselinePerSecond)}x`);
+  console.log(`  fleet, 2 workers (${f.jobs} jobs)          ${n(f.twoWorkersPerSecond)} jobs/s   ${n(f.twoWorkersPerSecond / f.baselinePerSecond)}x`);
+  console.log(`  best fleet / baseline: ${n(f.ratio)}x (goal >= 10x: ${f.ratio >= 10 ? 'met' : 'NOT met'})`);
+  console.log(`  Redis commands per job: ${n(f.redisCommandsPerJob)}`);
+  const l = f.latency;
+  console.log(`  submit -> result at ${n(l.ratePerSecond)} jobs/s (${l.jobs} jobs): p50 ${n(l.p50)} ms, p99 ${n(l.p99)} ms;` +
+    ` above the job's own run: p50 ${n(l.p50AboveRun)} ms, p99 ${n(l.p99AboveRun)} ms (goal p99 < 20 ms: ${l.p99AboveRun < 20 ? 'met' : 'NOT met'})`);
+}
