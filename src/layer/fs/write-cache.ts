@@ -95,7 +95,7 @@ export class WriteBoard {
   /** Writes a slot's run out (lock held). A failure is kept for the owner; the run is dropped either way. */
   writeOut(slot: number): void {
     const b = this.base(slot);
-    const len = this.i32[b + LEN]!;
+    const len = Atomics.load(this.i32, b + LEN);
     if (len === 0) return;
     const fd = this.i32[b + FD]!;
     const pos = this.f64[(b * 4 + POS_BYTE) >> 3]!;
@@ -107,8 +107,9 @@ export class WriteBoard {
       this.i32[b + ERR] = errnoOf(err);
       this.i32[b + ERR_FD] = fd;
     }
-    this.i32[b + LEN] = 0;
-    Atomics.sub(this.i32, DIRTY, 1);
+    // Only one party clears a run and counts it gone, even if two wrote it out
+    // (the host and another enclave, after its owner died holding the lock).
+    if (Atomics.compareExchange(this.i32, b + LEN, len, 0) === len) Atomics.sub(this.i32, DIRTY, 1);
   }
 
   /** Writes out every dirty slot, waiting for locks (enclave threads). */
@@ -224,10 +225,13 @@ export class WriteCache {
       if (held === 0) {
         this.i32[this.fdAt] = fd;
         this.f64[this.posAt] = position;
+      }
+      Atomics.store(this.i32, this.lenAt, held + len);
+      // Counted dirty once the run is there: a dirty count with no run behind it would never clear.
+      if (held === 0) {
         Atomics.add(this.i32, DIRTY, 1);
         board.arm();
       }
-      Atomics.store(this.i32, this.lenAt, held + len);
     } finally {
       this.unlockOwn();
     }
