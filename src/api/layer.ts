@@ -18,7 +18,7 @@ import type { TableRow } from '../layer/net/table.js';
 import { emptyNetworkPolicy, type NetworkPolicy } from '../policy/network.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
 import { AuditLog } from '../audit/log.js';
-import { startFlushTimer, WriteBoard } from '../layer/fs/write-cache.js';
+import { startFlushTimer, WriteBoard } from '../layer/fs/write-board.js';
 
 export interface LayerOptions {
   mode?: ExecutionMode;
