@@ -11,6 +11,8 @@ import { Errno, SysError } from '../../src/abi/errno.js';
 import { SMALL_WRITE_BYTES, WriteBoard, startFlushTimer } from '../../src/layer/fs/write-board.js';
 import { WriteCache } from '../../src/layer/fs/write-cache.js';
 import { tempDir, type TempDir } from '../helpers/cli.js';
+import { policyFor } from '../../src/api/run.js';
+import { System } from '../../src/api/system.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -111,5 +113,16 @@ describe('write-cache board', () => {
       board.retire();
       fs.closeSync(fd);
     }
+  });
+});
+
+describe('the writeCache option', () => {
+  it('run() and System take only true or false, refused in one line naming the option (exit code 64)', async () => {
+    await assert.rejects(policyFor({ writeCache: 'no' as never }, 'g'), (e: Error & { exitCode?: number }) =>
+      e.exitCode === 64 && /^writeCache: expected true or false, got string$/.test(e.message));
+    await assert.rejects(System.load({ guests: [], writeCache: 0 as never }), (e: Error & { exitCode?: number }) =>
+      e.exitCode === 64 && /^writeCache: expected true or false, got number$/.test(e.message));
+    assert.equal((await policyFor({ writeCache: false }, 'g')).writeCache, false);
+    assert.equal((await policyFor({}, 'g')).writeCache, true);
   });
 });
