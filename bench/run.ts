@@ -239,7 +239,7 @@ const out = RESULTS_FILE;
 writeJson(out, [...parts], results, steps, {
   parts: [...parts],
   ...(parts.has('wasi') ? { rounds: ROUNDS, startupRounds: STARTUP_ROUNDS, inProcessRuns: IN_PROCESS_RUNS,
-    inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB } : {}),
+    inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB, loadAverageAtStart: loadAtStart } : {}),
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
 }, socketResults, containment, fairness, layerMemory);
