@@ -21,7 +21,7 @@ import os from 'node:os';
 import { run } from '../src/api/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONTENDERS, RESULTS_FILE, STARTUP_STEPS, cases, commandFor, guest, makeDataFile, type Case, type ContenderId } from './lib/cases.js';
+import { CONTENDERS, RESULTS_FILE, STARTUP_STEPS, cases, commandFor, guest, makeDataFile, makeTextFiles, type Case, type ContenderId } from './lib/cases.js';
 import { alternate, canMeasureRss, devNull, median, peakRssKb, runProcess, type Series } from './lib/measure.js';
 import { machine, printSocketTable, printStartupSteps, printTable, summaryLine, writeJson, type CaseResult, type SocketResult, type StartupSteps } from './lib/report.js';
 import { socketBenchmarks } from './lib/sockets.js';
@@ -195,11 +195,13 @@ if (parts.has('wasi')) {
   status(`writing the ${FILE_MB} MB data file`);
   const data = makeDataFile(FILE_MB);
   const scratch = fs.mkdtempSync(path.join(data.dir, 'out-'));
+  const text = fs.mkdtempSync(path.join(data.dir, 'text-'));
+  makeTextFiles(text, 4, 256);
   const cleanup = (): void => data.remove();
   const onSigint = (): void => { cleanup(); process.exit(130); };
   process.once('SIGINT', onSigint);
   try {
-    for (const c of cases(data, scratch, ROUNDS, STARTUP_ROUNDS)) {
+    for (const c of cases(data, scratch, text, ROUNDS, STARTUP_ROUNDS)) {
       results.push(await measureCase(c));
       if (c.id === 'startup') {
         results.push(await inProcessStartup());

@@ -18,7 +18,7 @@ describe('README performance section', () => {
   it('the results file has every case the tables are made from', () => {
     const r = checkResults(results());
     const ids = r.wasi!.cases.map((c) => c.id);
-    for (const id of ['startup', 'startup_in_process', 'small_writes', 'file_writes', 'file_writes_uncached', 'read_chunks', 'compute']) {
+    for (const id of ['startup', 'startup_in_process', 'small_writes', 'file_writes', 'file_writes_uncached', 'read_chunks', 'wordcount', 'compute']) {
       assert.ok(ids.includes(id), `case ${id} missing from ${path.relative(ROOT, RESULTS_FILE)}`);
     }
     assert.ok(r.wasi!.startupSteps, 'start-up steps missing');
