@@ -29,7 +29,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { run } from '../src/api/index.js';
 import path from 'node:path';
-import { CONTENDERS, RESULTS_FILE, STARTUP_STEPS, cases, commandFor, guest, makeDataFile, type Case, type ContenderId } from './lib/cases.js';
+import { CONTENDERS, RESULTS_FILE, STARTUP_STEPS, cases, commandFor, guest, makeDataFile, makeTextFiles, type Case, type ContenderId } from './lib/cases.js';
 import { alternate, canMeasureRss, devNull, median, peakRssKb, runProcess, type Series } from './lib/measure.js';
 import { machine, printSocketTable, printStartupSteps, printTable, summaryLine, writeJson, type CaseResult, type SocketResult, type StartupSteps } from './lib/report.js';
 import { socketBenchmarks } from './lib/sockets.js';
@@ -210,11 +210,13 @@ if (parts.has('wasi')) {
   status(`writing the ${FILE_MB} MB data file`);
   const data = makeDataFile(FILE_MB);
   const scratch = fs.mkdtempSync(path.join(data.dir, 'out-'));
+  const text = fs.mkdtempSync(path.join(data.dir, 'text-'));
+  makeTextFiles(text, 4, 256);
   const cleanup = (): void => data.remove();
   const onSigint = (): void => { cleanup(); process.exit(130); };
   process.once('SIGINT', onSigint);
   try {
-    for (const c of cases(data, scratch, ROUNDS, STARTUP_ROUNDS)) {
+    for (const c of cases(data, scratch, text, ROUNDS, STARTUP_ROUNDS)) {
       results.push(await measureCase(c));
       if (c.id === 'startup') {
         results.push(await inProcessStartup());
@@ -267,7 +269,7 @@ const out = RESULTS_FILE;
 writeJson(out, [...parts], results, steps, {
   parts: [...parts],
   ...(parts.has('wasi') ? { rounds: ROUNDS, startupRounds: STARTUP_ROUNDS, inProcessRuns: IN_PROCESS_RUNS,
-    inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB } : {}),
+    inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB, loadAverageAtStart: loadAtStart } : {}),
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
   ...(parts.has('http') ? { httpRounds: ROUNDS, httpSeconds: HTTP_SECONDS, httpConnections: HTTP_CONNECTIONS, httpClientRuns: HTTP_CLIENT_RUNS } : {}),

@@ -89,8 +89,26 @@ export function makeDataFile(mb: number): DataFile {
   };
 }
 
-/** `scratch` is an empty directory the file-write cases write into. */
-export function cases(data: DataFile, scratch: string, rounds: number, startupRounds: number): Case[] {
+/** Writes `files` text files of about `kib` KiB each of words from a small vocabulary (xorshift32) into `dir`. */
+export function makeTextFiles(dir: string, files: number, kib: number): void {
+  const words = ['the', 'a', 'capsule', 'river', 'sandbox', 'is', 'and', 'of', 'stone', 'water', 'guest', 'host', 'thread', 'ring'];
+  let x = 88675123;
+  for (let f = 0; f < files; f++) {
+    const parts: string[] = [];
+    let size = 0;
+    while (size < kib * 1024) {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      const w = words[(x >>> 0) % words.length]!;
+      const sep = (x >>> 8) % 12 === 0 ? '\n' : ' ';
+      parts.push(w, sep);
+      size += w.length + 1;
+    }
+    fs.writeFileSync(path.join(dir, `part${f}.txt`), parts.join(''));
+  }
+}
+
+/** `scratch` is an empty directory the file-write cases write into; `text` holds makeTextFiles' files. */
+export function cases(data: DataFile, scratch: string, text: string, rounds: number, startupRounds: number): Case[] {
   const dataArgs = [`/data/${data.name}`];
   const out: Mount[] = [{ host: scratch, guest: '/out' }];
   const fileWrites = (id: string, title: string, capsuleFlags: string[]): Case => ({
@@ -113,6 +131,11 @@ export function cases(data: DataFile, scratch: string, rounds: number, startupRo
       id: 'read_chunks', title: 'read 200 MB in 64 KiB', module: guest('read_chunks'), args: dataArgs,
       check: { args: dataArgs, expect: data.expect }, dirs: [{ host: data.dir, guest: '/data' }], rounds,
       goal: { kind: 'ratio', max: 1.0 }, rss: true,
+    },
+    {
+      // A real program's short run: the example word counter over four text files, mostly start-up.
+      id: 'wordcount', title: 'real program, short run: wordcount of 4 x 256 KiB', module: path.join(ROOT, 'examples/wordcount/wordcount.wasm'),
+      args: ['/text'], check: { args: ['/text'] }, dirs: [{ host: text, guest: '/text' }], rounds, goal: { kind: 'ratio', max: 1.15 },
     },
     {
       id: 'compute', title: 'compute, n-body 20M steps', module: guest('compute'), args: ['20000000'],

@@ -67,7 +67,10 @@ function socketRow(c: SocketCase): string {
 
 function machineLine(p: Part): string {
   const m = p.machine;
-  return `${m.cpus}-vCPU ${m.cpu}, ${m.memoryGiB} GiB, Node.js ${m.node.replace(/^v/, '')}, ${m.os}, ${p.date.slice(0, 10)}`;
+  // Other load on the machine moves every figure: say how much there was.
+  const load = p.config['loadAverageAtStart'];
+  const busy = Array.isArray(load) ? `, load average ${load.map((x: number) => x.toFixed(1)).join(' ')} at the start` : '';
+  return `${m.cpus}-vCPU ${m.cpu}, ${m.memoryGiB} GiB, Node.js ${m.node.replace(/^v/, '')}, ${m.os}, ${p.date.slice(0, 10)}${busy}`;
 }
 
 /** The memory goal: Capsule's peak RSS at most node:wasi's plus this much. */

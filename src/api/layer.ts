@@ -19,7 +19,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { NetworkOptions } from './run.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
 import { AuditLog } from '../audit/log.js';
-import { startFlushTimer, WriteBoard } from '../layer/fs/write-cache.js';
+import { startFlushTimer, WriteBoard } from '../layer/fs/write-board.js';
 
 export interface LayerOptions {
   /** "secure" (default) or "normal"; every guest run on the layer runs in its mode. */

@@ -204,6 +204,9 @@ function hasCheckedOptions(o: RunOptions): boolean {
 export async function policyFor(options: RunOptions, name: string): Promise<Policy> {
   // Valid options never load zod; a problem is reported by the schema, in every channel's words.
   if (hasCheckedOptions(options) && !optionsAreValid(options)) (await import('./options.js')).checkRunOptions(options);
+  if (options.writeCache !== undefined && typeof options.writeCache !== 'boolean') {
+    throw new CapsuleError(ExitCode.USAGE, `writeCache: expected true or false, got ${typeof options.writeCache}`);
+  }
   const doc = options.policy === undefined ? undefined : await parsePolicyDocument(options.policy, 'policy');
   const tmpfs = Object.entries(options.tmpfs ?? {}).map(([guest, size]) => ({ guest, readOnly: false, tmpfsBytes: tmpfsBytes(size) }));
   return buildPolicy(doc, options.policyBase ?? process.cwd(), {

@@ -132,6 +132,9 @@ export class System {
   /** Checks every guest's module, mounts and published ports; throws CapsuleError (nothing runs) if one is wrong. */
   static async load(o: SystemOptions): Promise<System> {
     const mode = o.mode ?? 'secure';
+    if (o.writeCache !== undefined && typeof o.writeCache !== 'boolean') {
+      throw new CapsuleError(ExitCode.USAGE, `writeCache: expected true or false, got ${typeof o.writeCache}`);
+    }
     const base = o.base ?? process.cwd();
     const network = { allowConnect: o.network?.allowConnect ?? [], denyConnect: o.network?.denyConnect ?? [], allowDns: o.network?.allowDns ?? false };
     const policy = buildPolicy({ mounts: [], env: {}, limits: limitNumbers(o.limits), network: { ...network, publish: [] }, writeCache: o.writeCache ?? true }, base, {}, undefined);

@@ -31,7 +31,8 @@ import { MemDir } from '../layer/fs/memfs.js';
 import type { EnclaveEvents, NetRequest, SocketContext } from '../layer/net/protocol.js';
 import { SocketDescriptor } from '../layer/net/socket.js';
 import { Ring } from '../layer/ring.js';
-import { WriteBoard } from '../layer/fs/write-cache.js';
+import { WriteBoard } from '../layer/fs/write-board.js';
+import { WriteCache } from '../layer/fs/write-cache.js';
 import { flushingFirst } from '../abi/flush-first.js';
 import { InputStream, OutputStream } from '../layer/stdio.js';
 import { formatSize } from '../core/units.js';
@@ -89,8 +90,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
 
   const listings = new Listings();
   const roots: DirectoryDescriptor[] = [];
-  const writeCache = cfg.writeCache ? new WriteBoard(cfg.writeCache.board).cache(cfg.writeCache.slot) : undefined;
-  const flushWrites = writeCache ? (): void => { if (writeCache.board.dirty()) writeCache.board.flushAll(); } : undefined;
+  const writeCache = cfg.writeCache ? new WriteCache(new WriteBoard(cfg.writeCache.board), cfg.writeCache.slot) : undefined;
+  const flushWrites = writeCache ? (): void => { if (writeCache.board.dirty()) writeCache.flushAll(); } : undefined;
   try {
     for (const mount of cfg.mounts) {
       const node: DirNode = mount.hostPath !== undefined

@@ -8,8 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Errno, SysError } from '../../src/core/errno.js';
-import { SMALL_WRITE_BYTES, WriteBoard, startFlushTimer } from '../../src/layer/fs/write-cache.js';
+import { SMALL_WRITE_BYTES, WriteBoard, startFlushTimer } from '../../src/layer/fs/write-board.js';
+import { WriteCache } from '../../src/layer/fs/write-cache.js';
 import { tempDir, type TempDir } from '../helpers/cli.js';
+import { policyFor } from '../../src/api/run.js';
+import { System } from '../../src/api/system.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -26,13 +29,13 @@ describe('write-cache board', () => {
 
   it('holds sequential small writes, and a call of another guest writes them out', () => {
     const board = WriteBoard.create(2);
-    const a = board.cache(0);
+    const a = new WriteCache(board, 0);
     const { fd, file } = open();
     a.write(fd, 0, bytes('xxabc'), 2, 3);
     a.write(fd, 3, bytes('def'), 0, 3);
     assert.equal(content(file), '', 'coalesced, not yet written');
     assert.ok(board.dirty());
-    board.flushAll(); // what another enclave does before any call
+    new WriteCache(board, 1).flushAll(); // what another enclave does before any call
     assert.equal(content(file), 'abcdef');
     assert.ok(!board.dirty());
     fs.closeSync(fd);
@@ -40,7 +43,7 @@ describe('write-cache board', () => {
 
   it('a write elsewhere in the file, or to another file, writes the run out first', () => {
     const board = WriteBoard.create(1);
-    const a = board.cache(0);
+    const a = new WriteCache(board, 0);
     const f1 = open(), f2 = open();
     a.write(f1.fd, 0, bytes('1234'), 0, 4);
     a.write(f1.fd, 10, bytes('z'), 0, 1);
@@ -53,7 +56,7 @@ describe('write-cache board', () => {
 
   it('a full slot is written out, and nothing is lost or reordered', () => {
     const board = WriteBoard.create(1);
-    const a = board.cache(0);
+    const a = new WriteCache(board, 0);
     const { fd, file } = open();
     const chunk = 'r'.repeat(SMALL_WRITE_BYTES - 1) + '\n';
     let want = '';
@@ -69,10 +72,10 @@ describe('write-cache board', () => {
 
   it('the host writes out the slot of an enclave that is gone, even with its lock held', () => {
     const board = WriteBoard.create(1);
-    const a = board.cache(0);
+    const a = new WriteCache(board, 0);
     const { fd, file } = open();
     a.write(fd, 0, bytes('kept'), 0, 4);
-    board.lock(0); // killed while holding it
+    assert.ok(board.tryLock(0)); // killed while holding it
     assert.equal(board.tryFlushAll(), false);
     board.releaseSlot(0);
     assert.equal(content(file), 'kept');
@@ -81,12 +84,12 @@ describe('write-cache board', () => {
 
   it('a write-out that fails is reported on the next call on that descriptor', () => {
     const board = WriteBoard.create(1);
-    const a = board.cache(0);
+    const a = new WriteCache(board, 0);
     const file = path.join(tmp.path, 'ro');
     fs.writeFileSync(file, '');
     const fd = fs.openSync(file, 'r'); // not open for writing: the write-out fails with EBADF
     a.write(fd, 0, bytes('x'), 0, 1);
-    board.flushAll();
+    a.flushAll();
     assert.throws(() => a.write(fd, 1, bytes('y'), 0, 1), (e) => e instanceof SysError && e.errno === Errno.BADF);
     fs.closeSync(fd);
   });
@@ -94,7 +97,7 @@ describe('write-cache board', () => {
   it("the host's timer writes a run out with no further call", async () => {
     const board = WriteBoard.create(1);
     startFlushTimer(board);
-    const a = board.cache(0);
+    const a = new WriteCache(board, 0);
     const { fd, file } = open();
     try {
       for (let round = 0; round < 3; round++) {
@@ -110,5 +113,16 @@ describe('write-cache board', () => {
       board.retire();
       fs.closeSync(fd);
     }
+  });
+});
+
+describe('the writeCache option', () => {
+  it('run() and System take only true or false, refused in one line naming the option (exit code 64)', async () => {
+    await assert.rejects(policyFor({ writeCache: 'no' as never }, 'g'), (e: Error & { exitCode?: number }) =>
+      e.exitCode === 64 && /^writeCache: expected true or false, got string$/.test(e.message));
+    await assert.rejects(System.load({ guests: [], writeCache: 0 as never }), (e: Error & { exitCode?: number }) =>
+      e.exitCode === 64 && /^writeCache: expected true or false, got number$/.test(e.message));
+    assert.equal((await policyFor({ writeCache: false }, 'g')).writeCache, false);
+    assert.equal((await policyFor({}, 'g')).writeCache, true);
   });
 });

@@ -6,7 +6,8 @@ import { Errno, SysError } from '../../core/errno.js';
 import { FdFlags, Filetype, Whence } from '../../core/witx.js';
 import { Descriptor } from '../descriptor.js';
 import type { FileNode, NodeStat, TimeSpec } from './backend.js';
-import { SMALL_WRITE_BYTES, type WriteCache } from './write-cache.js';
+import { SMALL_WRITE_BYTES } from './write-board.js';
+import type { WriteCache } from './write-cache.js';
 
 const MAX_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -72,7 +73,7 @@ export class FileDescriptor extends Descriptor {
     if (this.cache !== undefined && fd !== undefined && len <= SMALL_WRITE_BYTES && !(this.fdflags & FdFlags.APPEND)) {
       this.cache.write(fd, this.position, mem, offset, len);
     } else {
-      this.cache?.board.flushAll();
+      this.cache?.flushAll();
       if (fd !== undefined) this.cache?.flushFd(fd);
       if (this.fdflags & FdFlags.APPEND) this.position = Number(this.node.stat().size);
       if (this.node.writeFrom === undefined) return this.write([mem.subarray(offset, offset + len)]);
