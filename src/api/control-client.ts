@@ -71,6 +71,11 @@ export async function runningLayers(): Promise<number[]> {
 
 /** Reads the live table of the layer in process `pid`. */
 export async function readSnapshot(pid: number): Promise<LayerSnapshot> {
+  return parseAnswer(await askLayer(pid, 'snapshot'), pid);
+}
+
+/** Sends request `op` to the layer in process `pid` and returns its whole answer, unparsed. */
+export async function askLayer(pid: number, op: string): Promise<string> {
   const gone = new CapsuleError(ExitCode.NO_INPUT, `no running layer with pid ${pid}`);
   const dir = privateRuntimeDir(false);
   if (dir === undefined) throw gone;
@@ -91,8 +96,7 @@ export async function readSnapshot(pid: number): Promise<LayerSnapshot> {
       if (conn === 'ETIMEDOUT') throw new CapsuleError(ExitCode.UNAVAILABLE, `layer ${pid} did not answer within ${CONTROL_TIMEOUT_MS / 1000} s`);
       throw gone;
     }
-    const text = await request(conn, pid, `${JSON.stringify({ op: 'snapshot', proof: proof.name, token: proof.token })}\n`);
-    return parseAnswer(text, pid);
+    return await request(conn, pid, `${JSON.stringify({ op, proof: proof.name, token: proof.token })}\n`);
   } finally {
     proof.remove();
   }

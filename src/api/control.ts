@@ -13,6 +13,7 @@ import { checkProof } from './control-proof.js';
 import { privateRuntimeDir } from './runtime-dir.js';
 import type { Layer } from './layer.js';
 import type { TableRow } from '../layer/net/table.js';
+import { guestsAnswer } from './control-ps.js';
 
 export interface LayerSnapshot {
   pid: number;
@@ -52,6 +53,7 @@ export async function serveControl(layer: Layer, label: string, warn: (line: str
   fs.rmSync(file, { force: true });
 
   const server = net.createServer((conn) => answer(conn, dir, (op) => {
+    if (op === 'ps') return guestsAnswer(layer, label, started);
     if (op !== 'snapshot') return { error: 'unknown request' };
     const snapshot: LayerSnapshot = { pid: process.pid, label, started, sockets: layer.sockets() };
     return snapshot;

@@ -18,6 +18,7 @@ import type { TableRow } from '../layer/net/table.js';
 import { emptyNetworkPolicy, type NetworkPolicy } from '../policy/network.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
 import { AuditLog } from '../audit/log.js';
+import type { GuestRow, Lifecycle } from '../lifecycle/state.js';
 
 export interface LayerOptions {
   mode?: ExecutionMode;
@@ -38,6 +39,8 @@ export class Layer {
   readonly net: NetService;
   readonly audit: AuditLog;
   private started = false;
+  /** Every guest run on this layer, by name, with its lifecycle (for `capsule ps`). */
+  readonly guests = new Map<string, Lifecycle>();
 
   constructor(o: LayerOptions = {}) {
     this.mode = o.mode ?? 'secure';
@@ -97,6 +100,12 @@ export class Layer {
   /** The live socket table, one row per entry. */
   sockets(): TableRow[] {
     return this.net.table.rows();
+  }
+
+  /** One row per guest, as of now. */
+  guestRows(): GuestRow[] {
+    const owners = this.sockets().map((r) => r.owner.slice(0, r.owner.lastIndexOf(':')));
+    return [...this.guests.values()].map((g) => g.row(owners.filter((o) => o === g.name).length));
   }
 
   close(): void {

@@ -18,6 +18,7 @@ import { optionsAreValid } from './option-values.js';
 import { ExitCode } from './exit-codes.js';
 import { Layer } from './layer.js';
 import { OutputLimiter } from './output-limit.js';
+import { Lifecycle, type LifecycleEvent } from '../lifecycle/state.js';
 
 export type { ExecutionMode, Outcome, Usage, ModuleSource, PolicyDocument, Limits };
 
@@ -82,6 +83,8 @@ export interface RunOptions {
   onAudit?: (record: AuditRecord) => void;
   /** Receives one line per socket status change. */
   traceSockets?: (line: string) => void;
+  /** Receives every lifecycle transition of the guest (starting, running, ..., exited or killed). */
+  onState?: (event: LifecycleEvent) => void;
   /** Run on this layer (shared with other guests) instead of a new one. */
   layer?: Layer;
 }
@@ -319,6 +322,13 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
 
   const isTTY = (t: Writable | string): boolean => typeof t !== 'string' && (t as { isTTY?: boolean }).isTTY === true;
   layer.addGuest(name);
+  const lifecycle = new Lifecycle(name, limits.memoryBytes, (e) => {
+    audit.record({ enclave: name, op: 'state', target: label, decision: 'allow',
+      reason: `${e.from ?? 'new'} -> ${e.to}${e.reason !== undefined ? `: ${e.reason}` : ''}` });
+    options.onState?.(e);
+  });
+  layer.guests.set(name, lifecycle);
+  lifecycle.to('starting');
   try {
     if (ownLayer) await layer.start();
     audit.record({ enclave: name, op: 'start', target: label, decision: 'allow',
@@ -326,7 +336,10 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       detail: { mode: layer.mode, mounts: mounts.map((m) => `${m.hostPath ?? 'tmpfs'}::${m.guestPath}${m.readOnly ? ':ro' : ''}`) } });
     const report = await launch({
       name,
-      join: (control) => layer.join(name, control),
+      join: (control) => {
+        lifecycle.attach(new Int32Array(control));
+        return layer.join(name, control);
+      },
       module: loaded.module,
       args: [argv0, ...(options.args ?? [])],
       env,
@@ -343,7 +356,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       },
       ...(policy.limits.timeoutMs > 0 ? { timeoutMs: policy.limits.timeoutMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-    }, (h) => { handle = h; });
+    }, (h) => { handle = h; lifecycle.to('running'); });
     await limiter.finish();
     const outputMessage = `output limit reached: more than twice the ${outputLimit} bytes allowed were written`;
     // Past twice the limit the result is the output limit, even if the guest ended before it could be stopped.
@@ -360,6 +373,8 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       audit.record({ enclave: name, op: 'fd_write', target: 'output', decision: 'limit', reason: `output limit of ${outputLimit} bytes: ${limiter.cut} bytes cut (--max-output)` });
     }
     const usage = { ...report.usage, wallMs: performance.now() - started };
+    lifecycle.final(usage.cpuMs, usage.peakMemory);
+    lifecycle.to(outcome.kind === 'killed' || outcome.kind === 'limit' ? 'killed' : 'exited', describe(outcome));
     // Counted floods are reported before the exit record, and count in the result.
     audit.flush();
     audit.record({ enclave: name, op: 'exit', target: label, decision: 'allow', reason: describe(outcome),
@@ -370,6 +385,8 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     if (targets[1] === 'capture') result.stderr = Buffer.concat(captured[1]!);
     return result;
   } finally {
+    // A guest whose launch failed before it ended on its own.
+    if (lifecycle.state !== 'exited') lifecycle.to('killed', 'ended before it ran');
     for (const c of cleanups) c();
     if (ownLayer) layer.close();
   }

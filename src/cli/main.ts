@@ -3,11 +3,12 @@
 // code (never a stack trace for a user mistake).
 
 import { Command, CommanderError } from 'commander';
-import { readSnapshot, runningLayers } from '../api/control-client.js';
+import { readSnapshot } from '../api/control-client.js';
 import { CapsuleError } from '../api/errors.js';
 import { EXIT_CODE_HELP, ExitCode } from '../api/exit-codes.js';
 import { escapeJson } from '../audit/escape.js';
 import { formatTable, say } from './report.js';
+import { chooseLayer } from './choose-layer.js';
 import { runCommandSpec } from './run-command.js';
 
 function exitCodesHelp(): string {
@@ -15,17 +16,7 @@ function exitCodesHelp(): string {
 }
 
 async function socketsCommand(flags: { pid?: string; json?: boolean }): Promise<void> {
-  let pid: number;
-  if (flags.pid !== undefined) {
-    if (!/^\d+$/.test(flags.pid)) throw new CapsuleError(ExitCode.USAGE, `--pid '${flags.pid}' is not a process id`);
-    pid = Number(flags.pid);
-  } else {
-    const running = await runningLayers();
-    if (running.length === 0) throw new CapsuleError(ExitCode.NO_INPUT, 'no running capsule layer found');
-    if (running.length > 1) throw new CapsuleError(ExitCode.USAGE, `several layers are running (pids ${running.join(', ')}): choose one with --pid`);
-    pid = running[0]!;
-  }
-  const snapshot = await readSnapshot(pid);
+  const snapshot = await readSnapshot(await chooseLayer(flags.pid));
   process.stdout.write(flags.json ? escapeJson(JSON.stringify(snapshot, null, 2)) + '\n' : formatTable(snapshot));
 }
 
@@ -62,6 +53,12 @@ function program(): Command {
     .option('--pid <pid>', 'which running layer (default: the only one)')
     .option('--json', 'print JSON instead of a table')
     .action(socketsCommand);
+
+  cli.command('ps')
+    .description('list the guests of a running `capsule up` or `capsule run`: state, uptime, memory, CPU, descriptors, sockets')
+    .option('--pid <pid>', 'which running layer (default: the only one)')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (flags: { pid?: string; json?: boolean }) => (await import('./ps.js')).psCommand(flags));
   return cli;
 }
 
@@ -78,7 +75,7 @@ function tolerateClosedReaders(): void {
 export async function main(argv: string[]): Promise<void> {
   tolerateClosedReaders();
   try {
-    if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up or sockets (see capsule --help)');
+    if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up, ps or sockets (see capsule --help)');
     await program().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -61,7 +61,17 @@ export const Control = {
    * the host's work after a stop.
    */
   OUTPUT_RUNS_TAKEN: 3,
-  SIZE: 4,
+  /** The import the guest is in (see lifecycle/call-names.ts), 0 when it runs its own code; only the enclave writes. */
+  CALL: 4,
+  /** 1 while the enclave sleeps inside that call (blocked), else 0; only the enclave writes. */
+  WAITING: 5,
+  /** Linear memory in 64 KiB pages, as of the guest's last call (it never shrinks); only the enclave writes. */
+  MEMORY_PAGES: 6,
+  /** The enclave thread's kernel thread id (for its CPU time), 0 where unknown; only the enclave writes. */
+  THREAD_ID: 7,
+  /** Open descriptors, as of the guest's last call; only the enclave writes. */
+  DESCRIPTORS: 8,
+  SIZE: 9,
 } as const;
 
 /** Why a guest stopped running. */

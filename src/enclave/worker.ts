@@ -33,6 +33,8 @@ import { AUDIT_FD, Control, type EnclaveConfig, type EnclaveReport, type Outcome
 import { LayerClient } from './layer-client.js';
 import { InputReader, OutputWriter } from './guest-stdio.js';
 import { describeTrap } from './traps.js';
+import { Activity } from '../lifecycle/activity.js';
+import { setSleeper } from '../layer/ring-wait.js';
 
 /** CPU time of this thread, from the kernel (Linux), in ms. */
 function threadCpuMs(): number | undefined {
@@ -62,6 +64,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     cpuMs: threadCpuMs() ?? performance.now() - started - waited,
   });
 
+  const activity = new Activity(control, () => ({ pages: memory.attached ? memory.size / 65536 : 0, descriptors: fds.size }));
+  setSleeper((sleep) => activity.asleep(sleep));
   const out = new OutputWriter(new Ring(cfg.output), control);
   // Denials travel to the host's audit log in the output ring, in order with the output;
   // bounded here already, so a 16 MiB path never crosses as a 16 MiB line.
@@ -97,7 +101,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     wait: (seen, timeoutMs) => {
       if (timeoutMs <= 0) return;
       const t = performance.now();
-      Atomics.wait(control, Control.EPOCH, seen, timeoutMs === Infinity ? undefined : timeoutMs);
+      activity.asleep(() => Atomics.wait(control, Control.EPOCH, seen, timeoutMs === Infinity ? undefined : timeoutMs));
       waited += performance.now() - t;
     },
   };
@@ -127,12 +131,13 @@ function run(cfg: EnclaveConfig): EnclaveReport {
 
   let outcome: Outcome;
   try {
-    const instance = new WebAssembly.Instance(cfg.module, imports);
+    const instance = new WebAssembly.Instance(cfg.module, activity.wrap(imports as Record<string, Record<string, unknown>>) as WebAssembly.Imports);
     const mem = instance.exports['memory'];
     if (!(mem instanceof WebAssembly.Memory)) {
       return { outcome: { kind: 'failed', cause: 'link', message: 'module does not export its memory as "memory"' }, usage: usage() };
     }
     memory.attach(mem);
+    activity.publish();
     // A precompiled module could not be capped before compiling: check it now.
     if (cfg.mode === 'secure' && memory.size > cfg.limits.memoryBytes) {
       throw new GuestStop('memory', `the module needs ${formatSize(memory.size)} of memory at start, over its limit of ${formatSize(cfg.limits.memoryBytes)}`);
