@@ -9,3 +9,4 @@ export type { AuditRecord } from '../audit/record.js';
 export { DEFAULT_LIMITS } from '../policy/policy.js';
 export { CapsuleError } from './errors.js';
 export { ExitCode } from './exit-codes.js';
+export type { LifecycleEvent, GuestState, GuestRow } from '../lifecycle/state.js';
