@@ -22,8 +22,8 @@ const common = {
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
-  // Loaded from node_modules only when needed: a policy or system file to check, an address to parse.
-  external: ['zod', 'ipaddr.js'],
+  // Loaded from node_modules only when needed: a policy or system file to check, an address to parse, a module to prepare.
+  external: ['zod', 'ipaddr.js', 'binaryen'],
   plugins: [requireIpaddr],
   // The sources are ES modules that locate files beside themselves.
   define: { 'import.meta.url': '__capsuleModuleUrl' },

@@ -19,6 +19,11 @@ import { ExitCode } from './exit-codes.js';
 import { Layer } from './layer.js';
 import { OutputLimiter } from './output-limit.js';
 import { Lifecycle, type LifecycleEvent } from '../lifecycle/state.js';
+import { canonicalJson, sha256Hex } from '../snapshot/format.js';
+import { checkSealKey, sealKeyFromEnv } from '../snapshot/key.js';
+import type { SealedGuestState } from '../snapshot/payload.js';
+import { sealedPolicy } from '../snapshot/policy-check.js';
+import { preparationId } from '../module/suspendable.js';
 
 export type { ExecutionMode, Outcome, Usage, ModuleSource, PolicyDocument, Limits };
 
@@ -87,6 +92,24 @@ export interface RunOptions {
   onState?: (event: LifecycleEvent) => void;
   /** Run on this layer (shared with other guests) instead of a new one. */
   layer?: Layer;
+  /** Prepare the module so that the guest can be suspended into a sealed snapshot (needs a seal key). */
+  suspendable?: boolean;
+  /** The 32-byte key snapshots are sealed with (default: CAPSULE_SEAL_KEY). */
+  sealKey?: Uint8Array;
+  /** Where prepared modules are cached (default: the user's cache directory, see README). */
+  cacheDir?: string;
+}
+
+/** What resume() found in a snapshot and checked, for the run that continues it (not part of the public API). */
+export interface ResumeInfo {
+  file: string;
+  state: SealedGuestState;
+}
+
+/** What start() and resume() hand runGuest besides the options (not part of the public API). */
+export interface RunInternals {
+  resume?: ResumeInfo;
+  onLifecycle?: (l: Lifecycle) => void;
 }
 
 export interface RunResult {
@@ -129,7 +152,9 @@ export function exitCodeOf(outcome: Outcome): number {
     case 'failed':
       return outcome.cause === 'link' ? ExitCode.BAD_MODULE
         : outcome.cause === 'mount' ? ExitCode.NO_INPUT
-        : outcome.cause === 'memory' ? ExitCode.MEMORY_LIMIT : ExitCode.INTERNAL;
+        : outcome.cause === 'memory' ? ExitCode.MEMORY_LIMIT
+        : outcome.cause === 'snapshot' ? ExitCode.SNAPSHOT_REFUSED : ExitCode.INTERNAL;
+    case 'suspended': return ExitCode.SUSPENDED;
   }
 }
 
@@ -220,12 +245,14 @@ export interface PreparedGuest {
 }
 
 /** run(), for a guest whose policy and module may already be prepared (not part of the public API). */
-export async function runGuest(source: ModuleSource, options: RunOptions, prepared?: PreparedGuest): Promise<RunResult> {
+export async function runGuest(source: ModuleSource, options: RunOptions, prepared?: PreparedGuest, internals: RunInternals = {}): Promise<RunResult> {
+  const resume = internals.resume;
   const started = performance.now();
   keepSpares(spareThreads);
   // Names are host names on the virtual network: case does not matter, so they are kept lower-case.
   const name = options.name?.toLowerCase() ?? defaultGuestName(source);
   const policy = prepared?.policy ?? await policyFor(options, name);
+  const sealKey = options.suspendable ? suspendKey(options) : undefined;
   const ownLayer = options.layer === undefined;
   const layer = options.layer ?? layerFor(policy, options.mode ?? 'secure', options.traceSockets);
   const secure = layer.mode === 'secure';
@@ -246,7 +273,8 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   const label = typeof source === 'string' ? source : name;
   let loaded;
   try {
-    loaded = prepared?.loaded ?? await loadModule(source, options.trapUnknownImports ?? false, secure ? policy.limits.memoryBytes : undefined);
+    loaded = prepared?.loaded ?? await loadModule(source, options.trapUnknownImports ?? false, secure ? policy.limits.memoryBytes : undefined,
+      options.suspendable ? { ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) } : undefined);
   } catch (err) {
     if (err instanceof CapsuleError && err.exitCode === ExitCode.MEMORY_LIMIT) {
       audit.record({ enclave: name, op: 'start', target: label, decision: 'limit', reason: err.message });
@@ -262,7 +290,15 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     throw err;
   }
   const argv0 = options.argv0 ?? (typeof source === 'string' ? path.basename(source) : loaded.label);
-  const env = Object.entries(policy.env).map(([k, v]) => `${k}=${v}`);
+  // A resumed guest has the arguments and environment it was sealed with (they are in its memory already).
+  const args = resume?.state.args ?? [argv0, ...(options.args ?? [])];
+  const env = resume?.state.env ?? Object.entries(policy.env).map(([k, v]) => `${k}=${v}`);
+  const sealed = sealedPolicy(policy);
+  const suspendable = sealKey !== undefined && loaded.sha256 !== undefined ? {
+    sealKey, guests: [{ name, moduleSha256: loaded.sha256 }], policySha256: sha256Hex(canonicalJson(sealed)), policy: sealed,
+    module: { ...(typeof source === 'string' ? { path: path.resolve(source) } : {}), sha256: loaded.sha256, preparation: preparationId() },
+    ...(resume ? { resumeFrom: resume.file } : {}),
+  } : undefined;
   const limits: EnclaveLimits = secure
     ? { maxFds: policy.limits.maxFds, memoryBytes: policy.limits.memoryBytes, callBytes: policy.limits.callBytes }
     : { maxFds: 65536, memoryBytes: Infinity, callBytes: Infinity };
@@ -328,6 +364,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     options.onState?.(e);
   });
   layer.guests.set(name, lifecycle);
+  internals.onLifecycle?.(lifecycle);
   lifecycle.to('starting');
   try {
     if (ownLayer) await layer.start();
@@ -341,8 +378,9 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
         return layer.join(name, control);
       },
       module: loaded.module,
-      args: [argv0, ...(options.args ?? [])],
+      args,
       env,
+      ...(suspendable ? { suspendable } : {}),
       mounts,
       mode: layer.mode,
       limits,
@@ -356,7 +394,18 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       },
       ...(policy.limits.timeoutMs > 0 ? { timeoutMs: policy.limits.timeoutMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-    }, (h) => { handle = h; lifecycle.to('running'); });
+    }, (h) => {
+      handle = h;
+      lifecycle.to(resume ? 'resuming' : 'running');
+      if (resume) lifecycle.to('running');
+      lifecycle.suspender = async (file) => {
+        lifecycle.to('suspending', file);
+        const answer = await h.suspend(file);
+        // Refused (the guest holds what cannot travel), or it ended first: it runs on, or has ended.
+        if ('error' in answer) lifecycle.to('running', answer.error);
+        return answer;
+      };
+    });
     await limiter.finish();
     const outputMessage = `output limit reached: more than twice the ${outputLimit} bytes allowed were written`;
     // Past twice the limit the result is the output limit, even if the guest ended before it could be stopped.
@@ -374,7 +423,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     }
     const usage = { ...report.usage, wallMs: performance.now() - started };
     lifecycle.final(usage.cpuMs, usage.peakMemory);
-    lifecycle.to(outcome.kind === 'killed' || outcome.kind === 'limit' ? 'killed' : 'exited', describe(outcome));
+    lifecycle.to(outcome.kind === 'suspended' ? 'suspended' : outcome.kind === 'killed' || outcome.kind === 'limit' ? 'killed' : 'exited', describe(outcome));
     // Counted floods are reported before the exit record, and count in the result.
     audit.flush();
     audit.record({ enclave: name, op: 'exit', target: label, decision: 'allow', reason: describe(outcome),
@@ -386,10 +435,19 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     return result;
   } finally {
     // A guest whose launch failed before it ended on its own.
-    if (lifecycle.state !== 'exited') lifecycle.to('killed', 'ended before it ran');
+    if (lifecycle.state !== 'exited' && lifecycle.state !== 'suspended') lifecycle.to('killed', 'ended before it ran');
+    lifecycle.suspender = undefined;
+    sealKey?.fill(0);
     for (const c of cleanups) c();
     if (ownLayer) layer.close();
   }
+}
+
+/** The seal key of a suspendable run: the option's, else CAPSULE_SEAL_KEY's; a copy, wiped when the run ends. */
+function suspendKey(options: RunOptions): Buffer {
+  const key = options.sealKey !== undefined ? checkSealKey(options.sealKey) : sealKeyFromEnv();
+  if (key === undefined) throw new CapsuleError(ExitCode.USAGE, 'a suspendable guest needs a seal key: --seal-key FILE, CAPSULE_SEAL_KEY or the sealKey option');
+  return key;
 }
 
 function describe(o: Outcome): string {
@@ -400,5 +458,6 @@ function describe(o: Outcome): string {
     case 'limit': return `stopped: ${o.message}`;
     case 'killed': return `stopped: ${o.message}`;
     case 'failed': return `failed: ${o.message}`;
+    case 'suspended': return `suspended into ${o.file} (${o.bytes} bytes)`;
   }
 }

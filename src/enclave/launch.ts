@@ -4,8 +4,8 @@
 // launch() resolves.
 
 import type { Readable } from 'node:stream';
-import type { MessagePort } from 'node:worker_threads';
-import { Control, type EnclaveConfig, type EnclaveReport, type Outcome, type Usage } from './protocol.js';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Control, type EnclaveConfig, type EnclaveReport, type Outcome, type SuspendableConfig, type Usage } from './protocol.js';
 import { takeWorker } from './pool.js';
 import { Ring } from '../layer/ring.js';
 import { InputPump, OutputPump, type OutputSink } from './stdio.js';
@@ -21,7 +21,8 @@ export interface LayerMembership {
 }
 
 /** What the guest's enclave is configured with, plus how the host side serves it. */
-export interface LaunchOptions extends Omit<EnclaveConfig, 'output' | 'input' | 'control' | 'layerPort'> {
+export interface LaunchOptions extends Omit<EnclaveConfig, 'output' | 'input' | 'control' | 'layerPort' | 'suspendable'> {
+  suspendable?: Omit<SuspendableConfig, 'port'>;
   /** Registers the enclave (by its control words) with the layer's services. */
   join(control: SharedArrayBuffer): LayerMembership;
   stdin: Readable | undefined;
@@ -35,6 +36,12 @@ export interface EnclaveHandle {
   closeOutput(fd: number): void;
   /** Stops the guest at once (a limit reached on the host side); `outcome` says why. */
   stop(outcome: Outcome): void;
+  /**
+   * Asks a suspendable guest to seal itself into `file` (absolute): at its
+   * next call, or at once if it sleeps in one. Resolves with the snapshot's
+   * size, or why it could not be (the guest then goes on).
+   */
+  suspend(file: string): Promise<{ bytes: number } | { error: string }>;
 }
 
 /** An abort reason that says why the guest is stopped (the rest of a system, when one guest failed). */
@@ -55,10 +62,12 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
   };
 
   const membership = o.join(control);
+  const suspendChannel = o.suspendable ? new MessageChannel() : undefined;
   const config: EnclaveConfig = {
     name: o.name, module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode, limits: o.limits,
     trappingImports: o.trappingImports, terminals: o.terminals,
     output: output.sab, input: input.sab, control, layerPort: membership.port,
+    ...(o.suspendable && suspendChannel ? { suspendable: { ...o.suspendable, port: suspendChannel.port2 } } : {}),
   };
 
   const outputPump = new OutputPump(output, ctrl, o.onOutput);
@@ -69,7 +78,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     let report: EnclaveReport | undefined;
     let stopped: Outcome | undefined;
     const worker = takeWorker();
-    worker.postMessage(config, [membership.port]);
+    worker.postMessage(config, suspendChannel ? [membership.port, suspendChannel.port2] : [membership.port]);
     const stop = (outcome: Outcome): void => {
       if (report || stopped) return;
       stopped = outcome;
@@ -80,6 +89,30 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
         Atomics.or(ctrl, Control.CLOSED_OUTPUTS, 1 << fd);
       },
       stop,
+      suspend(file: string) {
+        const port = suspendChannel?.port1;
+        if (port === undefined) return Promise.resolve({ error: 'the guest was not started --suspendable' });
+        if (report || stopped) return Promise.resolve({ error: 'the guest has ended' });
+        if (Atomics.load(ctrl, Control.SUSPEND) === 1) return Promise.resolve({ error: 'a suspension is already under way' });
+        return new Promise((resolve) => {
+          const done = (answer: { bytes: number } | { error: string }): void => {
+            port.off('message', done);
+            worker.off('exit', gone);
+            port.unref();
+            resolve(answer);
+          };
+          const gone = (): void => done({ error: 'the guest ended before it could be suspended' });
+          port.on('message', done);
+          worker.once('exit', gone);
+          // The file first, then the flag: the enclave reads the file when it sees the flag.
+          port.postMessage({ file });
+          Atomics.store(ctrl, Control.SUSPEND, 1);
+          wake();
+          // A guest asleep on its input or output ring is woken too.
+          input.wakeAll();
+          output.wakeAll();
+        });
+      },
     });
     const timer = o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs)
       ? setTimeout(() => stop({ kind: 'limit', limit: 'time', message: `wall-time limit of ${o.timeoutMs} ms reached` }), o.timeoutMs)
@@ -99,6 +132,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     worker.on('error', (err) => { crash = err; });
     worker.once('exit', () => {
       if (timer) clearTimeout(timer);
+      suspendChannel?.port1.close();
       o.signal?.removeEventListener('abort', onAbort);
       inputPump.stop();
       membership.leave();

@@ -44,6 +44,22 @@ export interface EnclaveConfig {
   terminals: { stdin: boolean; stdout: boolean; stderr: boolean };
   /** Where the enclave's calls to the layer go (transferred with the config). */
   layerPort: import('node:worker_threads').MessagePort;
+  /** A guest prepared for suspension (--suspendable): how to seal it, and the snapshot to resume from. */
+  suspendable?: SuspendableConfig;
+}
+
+export interface SuspendableConfig {
+  /** Where the host's suspend requests arrive and the enclave's answers go (transferred). */
+  port: import('node:worker_threads').MessagePort;
+  sealKey: Uint8Array;
+  /** What the snapshot's header binds. */
+  guests: { name: string; moduleSha256: string }[];
+  policySha256: string;
+  /** Carried in the sealed state. */
+  module: { path?: string; sha256: string; preparation: string };
+  policy: unknown;
+  /** Resume from this snapshot (its header, module and policy already checked by the host). */
+  resumeFrom?: string;
 }
 
 /** Int32 slots of the control buffer. */
@@ -71,7 +87,9 @@ export const Control = {
   THREAD_ID: 7,
   /** Open descriptors, as of the guest's last call; only the enclave writes. */
   DESCRIPTORS: 8,
-  SIZE: 9,
+  /** 1 when the host asks a suspendable guest to suspend (see suspender.ts); only the host writes. */
+  SUSPEND: 9,
+  SIZE: 10,
 } as const;
 
 /** Why a guest stopped running. */
@@ -82,10 +100,12 @@ export type Outcome =
   | { kind: 'limit'; limit: string; message: string }
   /** Stopped from outside; `signal` names the host signal that asked for it, if one did. */
   | { kind: 'killed'; message: string; signal?: string }
-  | { kind: 'failed'; cause: FailureCause; message: string };
+  | { kind: 'failed'; cause: FailureCause; message: string }
+  /** Sealed into `file` (`bytes` long) by `capsule suspend`; `capsule resume` continues it. */
+  | { kind: 'suspended'; file: string; bytes: number };
 
 /** Why an enclave could not run its guest at all. */
-export type FailureCause = 'link' | 'mount' | 'memory' | 'internal';
+export type FailureCause = 'link' | 'mount' | 'memory' | 'internal' | 'snapshot';
 
 export interface Usage {
   /** Bytes read and written per mount (by guest path). */

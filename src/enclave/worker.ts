@@ -34,6 +34,14 @@ import { LayerClient } from './layer-client.js';
 import { InputReader, OutputWriter } from './guest-stdio.js';
 import { describeTrap } from './traps.js';
 import { Activity } from '../lifecycle/activity.js';
+import { ClockId } from '../abi/witx.js';
+import type { Clocks } from '../layer/clocks.js';
+import { SnapshotWriter } from '../snapshot/seal.js';
+import { SnapshotReader } from '../snapshot/unseal.js';
+import { PAGE, PayloadStream, writeGuest, type SealedGuestState } from '../snapshot/payload.js';
+import { Suspender } from './suspender.js';
+import { CapsuleError } from '../api/errors.js';
+import { ResumedInput } from './resumed-input.js';
 import { setSleeper } from '../layer/ring-wait.js';
 
 /** CPU time of this thread, from the kernel (Linux), in ms. */
@@ -48,7 +56,7 @@ function threadCpuMs(): number | undefined {
   }
 }
 
-function run(cfg: EnclaveConfig): EnclaveReport {
+async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   const started = performance.now();
   let waited = 0;
   const memory = new GuestMemory();
@@ -65,7 +73,17 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   });
 
   const activity = new Activity(control, () => ({ pages: memory.attached ? memory.size / 65536 : 0, descriptors: fds.size }));
-  setSleeper((sleep) => activity.asleep(sleep));
+  const susp = cfg.suspendable;
+  const suspender = susp ? new Suspender(control, susp.port, () => {
+    // Files and sockets are not carried yet: a guest holding one is not suspended (and goes on).
+    const held = fds.numbers().filter((fd) => fd > 2 + cfg.mounts.length);
+    return held.length > 0 ? `the guest has descriptor${held.length === 1 ? '' : 's'} ${held.join(', ')} open (files and sockets do not travel in a snapshot)` : undefined;
+  }) : undefined;
+  // A guest that sleeps in a call is woken by a suspension request, and the call unwinds (it is made again on resume).
+  const sleep = suspender
+    ? <T>(f: () => T): T => { suspender.checkpoint(); const r = activity.asleep(f); suspender.checkpoint(); return r; }
+    : <T>(f: () => T): T => activity.asleep(f);
+  setSleeper(sleep);
   const out = new OutputWriter(new Ring(cfg.output), control);
   // Denials travel to the host's audit log in the output ring, in order with the output;
   // bounded here already, so a 16 MiB path never crosses as a 16 MiB line.
@@ -73,7 +91,12 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     const line = JSON.stringify({ op, target: boundText(d.target ?? ''), decision: d.decision, reason: boundText(d.reason), errno: errnoName(d.errno) });
     try { out.write(AUDIT_FD, [encodeUtf8(line + '\n')]); } catch { /* host gone */ }
   });
-  fds.set(0, new InputStream(new InputReader(new Ring(cfg.input)), cfg.terminals.stdin));
+  const inputRing = new Ring(cfg.input);
+  const input = new InputReader(inputRing);
+  // Filled from the snapshot before the guest runs again.
+  let pendingInput = new Uint8Array(0);
+  fds.set(0, new InputStream(suspender ? { read: (b, nb) => stdinSource.read(b, nb), readiness: () => stdinSource.readiness() } : input, cfg.terminals.stdin));
+  let stdinSource: import('../layer/stdio.js').StreamSource = input;
   fds.set(1, new OutputStream(out, 1, cfg.terminals.stdout));
   fds.set(2, new OutputStream(out, 2, cfg.terminals.stderr));
 
@@ -101,17 +124,23 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     wait: (seen, timeoutMs) => {
       if (timeoutMs <= 0) return;
       const t = performance.now();
-      activity.asleep(() => Atomics.wait(control, Control.EPOCH, seen, timeoutMs === Infinity ? undefined : timeoutMs));
+      sleep(() => Atomics.wait(control, Control.EPOCH, seen, timeoutMs === Infinity ? undefined : timeoutMs));
       waited += performance.now() - t;
     },
   };
+  // Monotonic time continues across a suspension from where it was (the offset is set on resume).
+  let monotonicOffset = 0n;
+  const clocks: Clocks = suspender ? {
+    now: (id) => (id === ClockId.MONOTONIC ? hostClocks.now(id) + monotonicOffset : hostClocks.now(id)),
+    resolution: (id) => hostClocks.resolution(id),
+  } : hostClocks;
   const socketContext: SocketContext = { net, events, usage: sockets };
   const ctx: WasixContext = {
     memory,
     fds,
     args: cfg.args.map(encodeUtf8),
     env: cfg.env.map(encodeUtf8),
-    clocks: hostClocks,
+    clocks,
     randomFill,
     eventEpoch: events.epoch,
     waitForEvents: events.wait,
@@ -131,7 +160,8 @@ function run(cfg: EnclaveConfig): EnclaveReport {
 
   let outcome: Outcome;
   try {
-    const instance = new WebAssembly.Instance(cfg.module, activity.wrap(imports as Record<string, Record<string, unknown>>) as WebAssembly.Imports);
+    const provided = imports as Record<string, Record<string, unknown>>;
+    const instance = new WebAssembly.Instance(cfg.module, activity.wrap(suspender ? suspender.wrap(provided) : provided) as WebAssembly.Imports);
     const mem = instance.exports['memory'];
     if (!(mem instanceof WebAssembly.Memory)) {
       return { outcome: { kind: 'failed', cause: 'link', message: 'module does not export its memory as "memory"' }, usage: usage() };
@@ -142,8 +172,18 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     if (cfg.mode === 'secure' && memory.size > cfg.limits.memoryBytes) {
       throw new GuestStop('memory', `the module needs ${formatSize(memory.size)} of memory at start, over its limit of ${formatSize(cfg.limits.memoryBytes)}`);
     }
+    if (suspender) {
+      suspender.attach(instance, mem);
+      if (susp!.resumeFrom !== undefined) {
+        const state = await restore(susp!.resumeFrom, susp!.sealKey, mem);
+        monotonicOffset = BigInt(state.monotonicNs) - hostClocks.now(ClockId.MONOTONIC);
+        pendingInput = Buffer.from(state.pendingInput, 'base64');
+        stdinSource = new ResumedInput(pendingInput, input);
+        suspender.rewind(state);
+      }
+    }
     (instance.exports['_start'] as () => void)();
-    outcome = { kind: 'exit', code: 0 };
+    outcome = suspender?.unwound ? seal(cfg, suspender, mem, clocks, inputRing, pendingInput) : { kind: 'exit', code: 0 };
   } catch (err) {
     outcome = outcomeOf(err, cfg, memory);
   }
@@ -156,8 +196,61 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   return report;
 }
 
+/** Memory, globals and stack of the snapshot in `file`, put back into `mem`: every byte read and authenticated before the guest runs. */
+async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): Promise<SealedGuestState> {
+  const reader = await SnapshotReader.open(file, key);
+  try {
+    const stream = new PayloadStream(reader);
+    const state = await stream.state();
+    const pages = mem.buffer.byteLength / PAGE;
+    if (state.memoryPages > pages) mem.grow(state.memoryPages - pages);
+    new Uint8Array(mem.buffer).fill(0);
+    await stream.memory(mem.buffer);
+    return state;
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Seals the unwound guest into the file the host asked for; the answer goes back to the host. */
+function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory, clocks: Clocks, inputRing: Ring, pendingInput: Uint8Array): Outcome {
+  const susp = cfg.suspendable!;
+  suspender.stopUnwind();
+  const file = suspender.request?.file;
+  if (file === undefined) return { kind: 'failed', cause: 'internal', message: 'suspended without a file to seal into' };
+  // Input the host had delivered that the guest had not read yet travels with it.
+  const unread: Uint8Array[] = [pendingInput];
+  const buf = new Uint8Array(inputRing.capacity);
+  for (let n = inputRing.tryRead(buf); n > 0; n = inputRing.tryRead(buf)) unread.push(buf.slice(0, n));
+  const input = Buffer.concat(unread);
+  buf.fill(0);
+  const state: SealedGuestState = {
+    name: cfg.name, args: cfg.args, env: cfg.env, module: susp.module, policy: susp.policy,
+    globals: suspender.sealedGlobals(), memoryPages: mem.buffer.byteLength / PAGE, stackData: suspender.stackData,
+    monotonicNs: clocks.now(ClockId.MONOTONIC).toString(), pendingInput: input.toString('base64'),
+    mounts: cfg.mounts.map((m, i) => ({ fd: 3 + i, guest: m.guestPath })), files: [],
+  };
+  input.fill(0);
+  let w: SnapshotWriter | undefined;
+  try {
+    w = SnapshotWriter.create(file, susp.sealKey, { guests: susp.guests, policySha256: susp.policySha256 });
+    writeGuest(w, state, mem.buffer);
+    w.close();
+    suspender.answer({ bytes: w.written });
+    return { kind: 'suspended', file, bytes: w.written };
+  } catch (err) {
+    w?.abort();
+    const message = `cannot seal into '${file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    suspender.answer({ error: message });
+    return { kind: 'failed', cause: 'internal', message };
+  } finally {
+    susp.sealKey.fill(0);
+  }
+}
+
 function outcomeOf(err: unknown, cfg: EnclaveConfig, memory: GuestMemory): Outcome {
   if (err instanceof ProcExit) return { kind: 'exit', code: err.code };
+  if (err instanceof CapsuleError) return { kind: 'failed', cause: 'snapshot', message: err.message };
   if (err instanceof ProcSignal) return { kind: 'signal', signal: err.signal, code: err.code };
   if (err instanceof GuestStop) return { kind: 'limit', limit: err.reason, message: err.message };
   if (err instanceof WebAssembly.LinkError) return { kind: 'failed', cause: 'link', message: `cannot link the module: ${err.message}` };
@@ -180,6 +273,8 @@ function outcomeOf(err: unknown, cfg: EnclaveConfig, memory: GuestMemory): Outco
 
 // The thread may be started before its guest is known (see pool.ts): it waits for its one config.
 parentPort!.once('message', (cfg: EnclaveConfig) => {
-  parentPort!.postMessage(run(cfg));
-  parentPort!.close();
+  void run(cfg).then((report) => {
+    parentPort!.postMessage(report);
+    parentPort!.close();
+  });
 });

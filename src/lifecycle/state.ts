@@ -57,6 +57,8 @@ export class Lifecycle {
   private words: Int32Array | undefined;
   private peakBytes = 0;
   private lastCpuMs: number | undefined;
+  /** Set while a suspendable guest runs: seals it into a file (see enclave/launch.ts). */
+  suspender: ((file: string) => Promise<{ bytes: number } | { error: string }>) | undefined;
 
   constructor(readonly name: string, readonly memoryLimit: number, private readonly onEvent: (e: LifecycleEvent) => void) {}
 
@@ -67,8 +69,8 @@ export class Lifecycle {
   /** Moves to `to` and tells the listener; a guest that ended stays ended. */
   to(to: GuestState, reason?: string): void {
     const from = this.current;
-    if (from === to || from === 'exited' || from === 'killed') return;
-    if (to === 'exited' || to === 'killed') this.sample();
+    if (from === to || from === 'exited' || from === 'killed' || from === 'suspended') return;
+    if (to === 'exited' || to === 'killed' || to === 'suspended') this.sample();
     this.current = to;
     this.onEvent({ guest: this.name, from, to, time: new Date().toISOString(), ...(reason !== undefined ? { reason } : {}) });
   }
@@ -90,14 +92,14 @@ export class Lifecycle {
     this.peakBytes = Math.max(this.peakBytes, pages * 65536);
     const cpu = w ? threadCpuMs(Atomics.load(w, Control.THREAD_ID)) : undefined;
     // The thread is gone after the guest ends (or back in the pool): its last reading stands.
-    if (cpu !== undefined && this.current !== 'exited' && this.current !== 'killed') this.lastCpuMs = cpu;
+    if (cpu !== undefined && this.current !== 'exited' && this.current !== 'killed' && this.current !== 'suspended') this.lastCpuMs = cpu;
     return { pages, cpuMs: this.lastCpuMs };
   }
 
   /** The guest as of now; `sockets` is counted by the layer, which owns the table. */
   row(sockets: number): GuestRow {
     const w = this.words;
-    const ended = this.current === 'exited' || this.current === 'killed';
+    const ended = this.current === 'exited' || this.current === 'killed' || this.current === 'suspended';
     const { pages, cpuMs } = ended ? { pages: this.peakBytes / 65536, cpuMs: this.lastCpuMs } : this.sample();
     let state = this.current ?? 'starting';
     let blockedIn: string | undefined;

@@ -1,6 +1,7 @@
 // Reading, compiling and checking a guest module before an enclave is made,
 // so that every problem with the module is one clear line, not a trap later.
 
+import crypto from 'node:crypto';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/names.js';
@@ -11,6 +12,7 @@ import { formatSize } from '../policy/units.js';
 import { capMemory, MemoryTooLarge } from './memory-cap.js';
 import { capTables, TablesTooLarge } from './table-cap.js';
 import { importTypes, PROVIDED_TYPES } from './import-types.js';
+import { prepareSuspendable } from './suspendable.js';
 
 export type ModuleSource = string | URL | Uint8Array | WebAssembly.Module;
 
@@ -20,6 +22,15 @@ export interface LoadedModule {
   label: string;
   /** Function imports no provider knows; they trap when called if allowed. */
   unknownImports: ImportName[];
+  /** SHA-256 (hex) of the module's bytes as given (absent for a precompiled Module). */
+  sha256?: string;
+  /** Prepared for suspension (see suspendable.ts). */
+  suspendable: boolean;
+}
+
+/** --suspendable: prepare the module (cached in `cacheDir`). */
+export interface SuspendableOption {
+  cacheDir?: string;
 }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -74,10 +85,14 @@ function capped(bytes: Uint8Array, label: string, memoryLimit: number | undefine
  * one-line reason. With `memoryLimit` (secure mode), the module's memory and
  * tables are capped first; a precompiled Module cannot be, so it is refused.
  */
-export async function loadModule(source: ModuleSource, trapUnknownImports: boolean, memoryLimit?: number): Promise<LoadedModule> {
+export async function loadModule(source: ModuleSource, trapUnknownImports: boolean, memoryLimit?: number, suspendable?: SuspendableOption): Promise<LoadedModule> {
   let module: WebAssembly.Module;
   let label = 'module';
   let bytes: Uint8Array | undefined;
+  let sha256: string | undefined;
+  if (source instanceof WebAssembly.Module && suspendable) {
+    throw new CapsuleError(ExitCode.USAGE, "a precompiled WebAssembly.Module cannot be prepared for suspension: pass the module's bytes or path instead");
+  }
   if (source instanceof WebAssembly.Module) {
     if (memoryLimit !== undefined) {
       throw new CapsuleError(ExitCode.USAGE, 'a precompiled WebAssembly.Module cannot be held to the memory and table limits ' +
@@ -89,6 +104,12 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     // Bytes handed over are copied first: checked, capped and compiled, the copy cannot change underneath
     // (another thread writing a SharedArrayBuffer could otherwise undo the cap between capping and compiling).
     bytes = source instanceof Uint8Array ? Uint8Array.from(source) : await readBytes(source, label);
+    // Checked as given first, so a broken module is refused in the compiler's words, not binaryen's.
+    if (suspendable) {
+      sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+      await compile(bytes, label);
+      bytes = await prepareSuspendable(bytes, sha256, label, suspendable.cacheDir);
+    }
     module = await compile(capped(bytes, label, memoryLimit), label);
   }
 
@@ -123,5 +144,5 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     throw new CapsuleError(ExitCode.BAD_MODULE,
       `'${label}' imports unknown functions: ${names} (--trap-unknown-imports lets them trap only when called)`);
   }
-  return { module, label, unknownImports: unknown };
+  return { module, label, unknownImports: unknown, ...(sha256 !== undefined ? { sha256 } : {}), suspendable: suspendable !== undefined };
 }
