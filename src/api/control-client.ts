@@ -74,8 +74,8 @@ export async function readSnapshot(pid: number): Promise<LayerSnapshot> {
   return parseAnswer(await askLayer(pid, 'snapshot'), pid);
 }
 
-/** Sends request `op` to the layer in process `pid` and returns its whole answer, unparsed. */
-export async function askLayer(pid: number, op: string): Promise<string> {
+/** Sends request `op` (with `fields`) to the layer in process `pid` and returns its whole answer, unparsed. */
+export async function askLayer(pid: number, op: string, fields: Record<string, unknown> = {}, timeoutMs = CONTROL_TIMEOUT_MS): Promise<string> {
   const gone = new CapsuleError(ExitCode.NO_INPUT, `no running layer with pid ${pid}`);
   const dir = privateRuntimeDir(false);
   if (dir === undefined) throw gone;
@@ -96,14 +96,14 @@ export async function askLayer(pid: number, op: string): Promise<string> {
       if (conn === 'ETIMEDOUT') throw new CapsuleError(ExitCode.UNAVAILABLE, `layer ${pid} did not answer within ${CONTROL_TIMEOUT_MS / 1000} s`);
       throw gone;
     }
-    return await request(conn, pid, `${JSON.stringify({ op, proof: proof.name, token: proof.token })}\n`);
+    return await request(conn, pid, `${JSON.stringify({ ...fields, op, proof: proof.name, token: proof.token })}\n`, timeoutMs);
   } finally {
     proof.remove();
   }
 }
 
 /** Sends `line` and reads the whole answer, within the time and size limits. */
-function request(conn: net.Socket, pid: number, line: string): Promise<string> {
+function request(conn: net.Socket, pid: number, line: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -111,7 +111,7 @@ function request(conn: net.Socket, pid: number, line: string): Promise<string> {
       conn.destroy();
       reject(new CapsuleError(ExitCode.UNAVAILABLE, message));
     };
-    const timer = setTimeout(() => fail(`layer ${pid} did not answer within ${CONTROL_TIMEOUT_MS / 1000} s`), CONTROL_TIMEOUT_MS);
+    const timer = setTimeout(() => fail(`layer ${pid} did not answer within ${timeoutMs / 1000} s`), timeoutMs);
     conn.on('data', (b: Buffer) => {
       size += b.length;
       if (size > MAX_ANSWER_BYTES) {

@@ -14,6 +14,7 @@ import { privateRuntimeDir } from './runtime-dir.js';
 import type { Layer } from './layer.js';
 import type { TableRow } from '../layer/net/table.js';
 import { guestsAnswer } from './control-ps.js';
+import { suspendAnswer } from './control-suspend.js';
 
 export interface LayerSnapshot {
   pid: number;
@@ -52,8 +53,9 @@ export async function serveControl(layer: Layer, label: string, warn: (line: str
   // A socket left by an earlier process with this pid (it cannot be running: this one is).
   fs.rmSync(file, { force: true });
 
-  const server = net.createServer((conn) => answer(conn, dir, (op) => {
+  const server = net.createServer((conn) => answer(conn, dir, (op, req) => {
     if (op === 'ps') return guestsAnswer(layer, label, started);
+    if (op === 'suspend') return suspendAnswer(layer, req);
     if (op !== 'snapshot') return { error: 'unknown request' };
     const snapshot: LayerSnapshot = { pid: process.pid, label, started, sockets: layer.sockets() };
     return snapshot;
@@ -83,7 +85,7 @@ export async function serveControl(layer: Layer, label: string, warn: (line: str
 }
 
 /** Reads one request line from `conn`, checks its proof, and writes `handle`'s answer; refusals close too. */
-function answer(conn: net.Socket, dir: string, handle: (op: unknown) => object): void {
+function answer(conn: net.Socket, dir: string, handle: (op: unknown, req: Record<string, unknown>) => object | Promise<object>): void {
   let text = '';
   const reply = (value: object): void => {
     conn.removeAllListeners('data');
@@ -103,7 +105,13 @@ function answer(conn: net.Socket, dir: string, handle: (op: unknown) => object):
       const req = JSON.parse(text.slice(0, end)) as { op?: unknown; proof?: unknown; token?: unknown } | null;
       if (typeof req !== 'object' || req === null) throw new Error('not an object');
       const refused = checkProof(dir, req.proof, req.token);
-      reply(refused !== undefined ? { error: refused } : handle(req.op));
+      if (refused !== undefined) return reply({ error: refused });
+      const answered = handle(req.op, req as Record<string, unknown>);
+      if (!(answered instanceof Promise)) return reply(answered);
+      // A request that takes its time (a suspension): the client waits for it, not the idle timer.
+      conn.removeAllListeners('data');
+      conn.setTimeout(0);
+      answered.then(reply, (err: unknown) => reply({ error: (err as Error)?.message ?? 'failed' }));
     } catch {
       // A malformed line, or a proof file that changed under us: refused either way; the layer runs on.
       reply({ error: 'unreadable request' });

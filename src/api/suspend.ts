@@ -17,6 +17,7 @@ import { CapsuleError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { layerFor, policyFor, runGuest, type RunOptions, type RunResult } from './run.js';
 import type { Policy } from '../policy/policy.js';
+import type { Layer } from './layer.js';
 
 export interface GuestHandle {
   /** How the run ends (with outcome "suspended" after a suspension). */
@@ -66,6 +67,8 @@ export interface ResumeOptions extends RunOptions {
   module?: string;
   /** Let the resume's policy grant more than the sealed one (audited). */
   allowPolicyChange?: boolean;
+  /** Called with the layer the guest will run on, once it is made and before the guest runs; returns what undoes it. */
+  withLayer?: (layer: Layer) => Promise<() => void>;
 }
 
 const mismatch = (message: string): CapsuleError => new CapsuleError(ExitCode.SNAPSHOT_MISMATCH, message);
@@ -143,8 +146,10 @@ export async function resume(file: string, options: ResumeOptions = {}): Promise
       throw mismatch(`'${modulePath}' is not the module ${name} was sealed with (SHA-256 ${header.guests[0]!.moduleSha256.slice(0, 16)}...)`);
     }
     const layer = options.layer ?? layerFor(policy, options.mode ?? 'secure', options.traceSockets);
+    let undo = (): void => {};
     try {
       if (options.layer === undefined) await layer.start();
+      if (options.withLayer) undo = await options.withLayer(layer);
       const record: Omit<AuditRecord, 'v' | 'time'> = wider !== undefined
         ? { enclave: name, op: 'resume', target: file, decision: 'allow', reason: `policy wider than the sealed one: ${wider} (--allow-policy-change)` }
         : { enclave: name, op: 'resume', target: file, decision: 'allow', reason: `sealed ${header.sealedAt}` };
@@ -155,6 +160,7 @@ export async function resume(file: string, options: ResumeOptions = {}): Promise
       return await runGuest(modulePath, { ...options, name, layer, suspendable: true, sealKey: key },
         { policy, loaded }, { resume: { file: path.resolve(file), state } });
     } finally {
+      undo();
       if (options.layer === undefined) layer.close();
     }
   } finally {
