@@ -101,7 +101,13 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
             port.unref();
             resolve(answer);
           };
-          const gone = (): void => done({ error: 'the guest ended before it could be suspended' });
+          // The enclave's answer and its end race to the host: its report says the same.
+          const gone = (): void => {
+            const o = report?.outcome;
+            done(o?.kind === 'suspended' ? { bytes: o.bytes }
+              : o?.kind === 'failed' && o.message.startsWith('cannot seal') ? { error: o.message }
+              : { error: 'the guest ended before it could be suspended' });
+          };
           port.on('message', done);
           worker.once('exit', gone);
           // The file first, then the flag: the enclave reads the file when it sees the flag.
