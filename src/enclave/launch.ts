@@ -9,6 +9,7 @@ import { Control, type EnclaveConfig, type EnclaveReport, type Outcome, type Sus
 import { takeWorker } from './pool.js';
 import { Ring } from '../layer/ring.js';
 import { InputPump, OutputPump, type OutputSink } from './stdio.js';
+import { wipe, wipeObserver } from './wipe.js';
 
 /** Output ring size: large enough that a chatty guest rarely waits for the host. */
 const OUTPUT_RING_BYTES = 1 << 20;
@@ -68,6 +69,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     trappingImports: o.trappingImports, terminals: o.terminals,
     output: output.sab, input: input.sab, control, layerPort: membership.port,
     ...(o.suspendable && suspendChannel ? { suspendable: { ...o.suspendable, port: suspendChannel.port2 } } : {}),
+    ...(wipeObserver() ? { checkWipe: true } : {}),
   };
 
   const outputPump = new OutputPump(output, ctrl, o.onOutput);
@@ -147,7 +149,15 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       const final: EnclaveReport = stopped
         ? { outcome: stopped, usage: report?.usage ?? emptyUsage }
         : report ?? { outcome: failure(crash), usage: emptyUsage };
-      void outputPump.close().then(() => resolve(final), () => resolve(final));
+      const end = (): void => {
+        // Protected memory: the guest's input and output in the rings go with it.
+        const observe = wipeObserver();
+        const ringsNonZero = wipe(new Uint8Array(output.sab), false) + wipe(new Uint8Array(input.sab), false);
+        observe?.({ guest: o.name, memoryBytes: report?.wiped?.memoryBytes ?? 0, memoryNonZero: (report?.wiped?.memoryNonZero ?? 0) + ringsNonZero,
+          rings: [output.sab, input.sab] });
+        resolve(final);
+      };
+      void outputPump.close().then(end, end);
     });
   });
 }

@@ -44,6 +44,8 @@ export interface EnclaveConfig {
   terminals: { stdin: boolean; stdout: boolean; stderr: boolean };
   /** Where the enclave's calls to the layer go (transferred with the config). */
   layerPort: import('node:worker_threads').MessagePort;
+  /** Test-only (see wipe.ts): check that the memory is zero after wiping it, and report it. */
+  checkWipe?: boolean;
   /** A guest prepared for suspension (--suspendable): how to seal it, and the snapshot to resume from. */
   suspendable?: SuspendableConfig;
 }
@@ -124,4 +126,6 @@ export const AUDIT_FD = 3;
 export interface EnclaveReport {
   outcome: Outcome;
   usage: Usage;
+  /** With checkWipe: the linear memory zeroed at the end, and the bytes found non-zero after. */
+  wiped?: { memoryBytes: number; memoryNonZero: number };
 }

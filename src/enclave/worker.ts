@@ -42,6 +42,7 @@ import { PAGE, PayloadStream, writeGuest, type SealedGuestState } from '../snaps
 import { Suspender } from './suspender.js';
 import { CapsuleError } from '../api/errors.js';
 import { ResumedInput } from './resumed-input.js';
+import { wipe } from './wipe.js';
 import { setSleeper } from '../layer/ring-wait.js';
 
 /** CPU time of this thread, from the kernel (Linux), in ms. */
@@ -188,11 +189,15 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
     outcome = outcomeOf(err, cfg, memory);
   }
 
-  const report = { outcome, usage: usage() };
+  const report: EnclaveReport = { outcome, usage: usage() };
   fds.closeAll();
   cfg.layerPort.close();
-  // Protected application memory: nothing the guest held outlives it.
-  if (cfg.mode === 'secure' && memory.attached) memory.slice(0, memory.size).fill(0);
+  // Protected application memory: nothing the guest held outlives it (a sealed guest's, after sealing).
+  if ((cfg.mode === 'secure' || susp) && memory.attached) {
+    const nonZero = wipe(memory.slice(0, memory.size), cfg.checkWipe === true);
+    if (cfg.checkWipe) report.wiped = { memoryBytes: memory.size, memoryNonZero: nonZero };
+  }
+  susp?.sealKey.fill(0);
   return report;
 }
 
