@@ -10,3 +10,5 @@ export { DEFAULT_LIMITS } from '../policy/policy.js';
 export { CapsuleError } from './errors.js';
 export { ExitCode } from './exit-codes.js';
 export type { LifecycleEvent, GuestState, GuestRow } from '../lifecycle/state.js';
+export { start, resume } from './suspend.js';
+export type { GuestHandle, ResumeOptions } from './suspend.js';
