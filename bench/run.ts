@@ -8,6 +8,7 @@
 //   node dist/bench/run.js --only containment  time to stop and host memory under hostile guests
 //   node dist/bench/run.js --only fairness  a guest's latency beside a flooding neighbour
 //   node dist/bench/run.js --only layer     a layer's host memory under socket churn and floods
+//   node dist/bench/run.js --only suspend   --suspendable's compute cost, sealing and resuming 256 MiB, snapshot size
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
 // socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
@@ -27,8 +28,9 @@ import { socketBenchmarks } from './lib/sockets.js';
 import { containmentBenchmarks, printContainment, type ContainmentResults } from './lib/containment.js';
 import { fairnessBenchmarks, printFairness, type FairnessResult } from './lib/fairness.js';
 import { layerMemoryBenchmarks, printLayerMemory, type LayerMemoryResult } from './lib/layer-memory.js';
+import { printSuspend, suspendBenchmarks, type SuspendResult } from './lib/suspend.js';
 
-const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer'] as const;
+const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'suspend'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -198,12 +200,15 @@ if (parts.has('fairness')) {
 }
 let layerMemory: LayerMemoryResult[] | undefined;
 if (parts.has('layer')) layerMemory = await layerMemoryBenchmarks({ status });
+let suspend: SuspendResult | undefined;
+if (parts.has('suspend')) suspend = await suspendBenchmarks({ rounds: ROUNDS, status });
 
 if (parts.has('wasi')) printTable(results);
 if (socketResults) printSocketTable(socketResults);
 if (containment) printContainment(containment);
 if (fairness) printFairness(fairness);
 if (layerMemory) printLayerMemory(layerMemory);
+if (suspend) printSuspend(suspend);
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
 writeJson(out, results, {
   parts: [...parts],
@@ -211,5 +216,6 @@ writeJson(out, results, {
     inProcessWarmups: IN_PROCESS_WARMUPS, fileMB: FILE_MB } : {}),
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
+  ...(suspend ? { suspend } : {}),
 }, socketResults, containment, fairness, layerMemory);
 console.log(`\nResults written to ${out}`);

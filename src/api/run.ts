@@ -381,6 +381,8 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       args,
       env,
       ...(suspendable ? { suspendable } : {}),
+      // Running again once its memory, globals and stack are back (every byte of the snapshot checked).
+      ...(resume ? { onResumed: () => lifecycle.to('running') } : {}),
       mounts,
       mode: layer.mode,
       limits,
@@ -397,7 +399,6 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     }, (h) => {
       handle = h;
       lifecycle.to(resume ? 'resuming' : 'running');
-      if (resume) lifecycle.to('running');
       lifecycle.suspender = async (file) => {
         lifecycle.to('suspending', file);
         const answer = await h.suspend(file);

@@ -24,6 +24,8 @@ export interface LayerMembership {
 /** What the guest's enclave is configured with, plus how the host side serves it. */
 export interface LaunchOptions extends Omit<EnclaveConfig, 'output' | 'input' | 'control' | 'layerPort' | 'suspendable'> {
   suspendable?: Omit<SuspendableConfig, 'port'>;
+  /** A resumed guest's memory, globals and stack are back: it runs its own code again. */
+  onResumed?: () => void;
   /** Registers the enclave (by its control words) with the layer's services. */
   join(control: SharedArrayBuffer): LayerMembership;
   stdin: Readable | undefined;
@@ -81,6 +83,15 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     let stopped: Outcome | undefined;
     const worker = takeWorker();
     worker.postMessage(config, suspendChannel ? [membership.port, suspendChannel.port2] : [membership.port]);
+    if (suspendChannel && o.suspendable?.resumeFrom !== undefined) {
+      const resumed = (m: { resumed?: boolean }): void => {
+        if (m.resumed !== true) return;
+        suspendChannel.port1.off('message', resumed);
+        suspendChannel.port1.unref();
+        o.onResumed?.();
+      };
+      suspendChannel.port1.on('message', resumed);
+    }
     const stop = (outcome: Outcome): void => {
       if (report || stopped) return;
       stopped = outcome;
@@ -97,7 +108,8 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
         if (report || stopped) return Promise.resolve({ error: 'the guest has ended' });
         if (Atomics.load(ctrl, Control.SUSPEND) === 1) return Promise.resolve({ error: 'a suspension is already under way' });
         return new Promise((resolve) => {
-          const done = (answer: { bytes: number } | { error: string }): void => {
+          const done = (answer: { bytes: number } | { error: string } | { resumed: true }): void => {
+            if ('resumed' in answer) return;
             port.off('message', done);
             worker.off('exit', gone);
             port.unref();

@@ -153,7 +153,7 @@ export class Suspender {
   }
 
   /** Tells the host how the suspension went. */
-  answer(result: { bytes: number } | { error: string }): void {
+  answer(result: { bytes: number } | { error: string } | { resumed: true }): void {
     this.port.postMessage(result);
   }
 }

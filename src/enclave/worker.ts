@@ -181,6 +181,7 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
         pendingInput = Buffer.from(state.pendingInput, 'base64');
         stdinSource = new ResumedInput(pendingInput, input);
         suspender.rewind(state);
+        suspender.answer({ resumed: true });
       }
     }
     (instance.exports['_start'] as () => void)();

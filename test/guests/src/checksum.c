@@ -5,6 +5,7 @@
 //   loop N    a CPU loop of N steps that reads the clock now and then (an import call)
 //   sleep N   N naps of 20 ms in poll_oneoff
 //   stdin     one line of output per line of input
+//   fill N    fills N MiB more of memory, prints "filled", then naps (for the benchmarks)
 // Each mode also says if the monotonic clock ever went backwards.
 #include <stdint.h>
 #include <stdio.h>
@@ -67,6 +68,14 @@ int main(int argc, char **argv) {
             check_clock();
             printf("line %ld %016llx\n", ++count, (unsigned long long)hash);
         }
+    } else if (strcmp(mode, "fill") == 0) {
+        size_t bytes = (size_t)n << 20;
+        unsigned char *more = malloc(bytes);
+        if (more == NULL) return 3;
+        for (size_t i = 0; i < bytes; i++) more[i] = (unsigned char)(i * 13 + 1);
+        printf("filled\n");
+        for (long i = 0; i < 1000000; i++) nap();
+        mix(more[bytes / 2]);
     } else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 2;
