@@ -14,7 +14,6 @@ import { privateRuntimeDir } from './runtime-dir.js';
 import type { Layer } from './layer.js';
 import type { TableRow } from '../layer/net/table.js';
 import { guestsAnswer } from './control-ps.js';
-import { suspendAnswer } from './control-suspend.js';
 
 export interface LayerSnapshot {
   pid: number;
@@ -55,7 +54,8 @@ export async function serveControl(layer: Layer, label: string, warn: (line: str
 
   const server = net.createServer((conn) => answer(conn, dir, (op, req) => {
     if (op === 'ps') return guestsAnswer(layer, label, started);
-    if (op === 'suspend') return suspendAnswer(layer, req);
+    // Loaded on use, with the snapshot code it needs.
+    if (op === 'suspend') return import('./control-suspend.js').then((m) => m.suspendAnswer(layer, req));
     if (op !== 'snapshot') return { error: 'unknown request' };
     const snapshot: LayerSnapshot = { pid: process.pid, label, started, sockets: layer.sockets() };
     return snapshot;

@@ -19,11 +19,7 @@ import { ExitCode } from './exit-codes.js';
 import { Layer } from './layer.js';
 import { OutputLimiter } from './output-limit.js';
 import { Lifecycle, type LifecycleEvent } from '../lifecycle/state.js';
-import { canonicalJson, sha256Hex } from '../snapshot/format.js';
-import { checkSealKey, sealKeyFromEnv } from '../snapshot/key.js';
 import type { SealedGuestState } from '../snapshot/payload.js';
-import { sealedPolicy } from '../snapshot/policy-check.js';
-import { preparationId } from '../module/suspendable.js';
 
 export type { ExecutionMode, Outcome, Usage, ModuleSource, PolicyDocument, Limits };
 
@@ -252,7 +248,9 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   // Names are host names on the virtual network: case does not matter, so they are kept lower-case.
   const name = options.name?.toLowerCase() ?? defaultGuestName(source);
   const policy = prepared?.policy ?? await policyFor(options, name);
-  const sealKey = options.suspendable ? suspendKey(options) : undefined;
+  // Loaded on use: a plain run needs none of the sealing code.
+  const sealing = options.suspendable ? await import('./suspendable-run.js') : undefined;
+  const sealKey = sealing?.suspendKey(options.sealKey);
   const ownLayer = options.layer === undefined;
   const layer = options.layer ?? layerFor(policy, options.mode ?? 'secure', options.traceSockets);
   const secure = layer.mode === 'secure';
@@ -293,12 +291,9 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   // A resumed guest has the arguments and environment it was sealed with (they are in its memory already).
   const args = resume?.state.args ?? [argv0, ...(options.args ?? [])];
   const env = resume?.state.env ?? Object.entries(policy.env).map(([k, v]) => `${k}=${v}`);
-  const sealed = sealedPolicy(policy);
-  const suspendable = sealKey !== undefined && loaded.sha256 !== undefined ? {
-    sealKey, guests: [{ name, moduleSha256: loaded.sha256 }], policySha256: sha256Hex(canonicalJson(sealed)), policy: sealed,
-    module: { ...(typeof source === 'string' ? { path: path.resolve(source) } : {}), sha256: loaded.sha256, preparation: preparationId() },
-    ...(resume ? { resumeFrom: resume.file } : {}),
-  } : undefined;
+  const suspendable = sealing && sealKey !== undefined && loaded.sha256 !== undefined
+    ? sealing.suspendableConfig({ sealKey, name, moduleSha256: loaded.sha256, policy, source, ...(resume ? { resumeFrom: resume.file } : {}) })
+    : undefined;
   const limits: EnclaveLimits = secure
     ? { maxFds: policy.limits.maxFds, memoryBytes: policy.limits.memoryBytes, callBytes: policy.limits.callBytes }
     : { maxFds: 65536, memoryBytes: Infinity, callBytes: Infinity };
@@ -442,13 +437,6 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     for (const c of cleanups) c();
     if (ownLayer) layer.close();
   }
-}
-
-/** The seal key of a suspendable run: the option's, else CAPSULE_SEAL_KEY's; a copy, wiped when the run ends. */
-function suspendKey(options: RunOptions): Buffer {
-  const key = options.sealKey !== undefined ? checkSealKey(options.sealKey) : sealKeyFromEnv();
-  if (key === undefined) throw new CapsuleError(ExitCode.USAGE, 'a suspendable guest needs a seal key: --seal-key FILE, CAPSULE_SEAL_KEY or the sealKey option');
-  return key;
 }
 
 function describe(o: Outcome): string {

@@ -6,8 +6,6 @@
 import { Command } from 'commander';
 import { serveControl } from '../api/control.js';
 import { setSpareEnclaves } from '../api/run.js';
-import { resume } from '../api/suspend.js';
-import { readSealKeyFile } from '../snapshot/key.js';
 import { reportOutcome, say } from './report.js';
 import { optionsFrom, withPolicyFlags, type RunFlags } from './run-command.js';
 import { interruptible, openAuditFile, traceLine } from './session.js';
@@ -19,6 +17,9 @@ interface ResumeFlags extends RunFlags {
 
 async function resumeCommand(file: string, flags: ResumeFlags): Promise<number> {
   setSpareEnclaves(0);
+  // Loaded on use: the CLI starts without the snapshot code.
+  const { resume } = await import('../api/suspend.js');
+  const { readSealKeyFile } = await import('../snapshot/key.js');
   const { name: _name, argv0: _argv0, ...options } = await optionsFrom(flags);
   const interrupt = interruptible();
   try {

@@ -36,9 +36,7 @@ import { describeTrap } from './traps.js';
 import { Activity } from '../lifecycle/activity.js';
 import { ClockId } from '../abi/witx.js';
 import type { Clocks } from '../layer/clocks.js';
-import { SnapshotWriter } from '../snapshot/seal.js';
-import { SnapshotReader } from '../snapshot/unseal.js';
-import { PAGE, PayloadStream, writeGuest, type SealedGuestState } from '../snapshot/payload.js';
+import type { SealedGuestState } from '../snapshot/payload.js';
 import { Suspender } from './suspender.js';
 import { CapsuleError } from '../api/errors.js';
 import { ResumedInput } from './resumed-input.js';
@@ -185,7 +183,7 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
       }
     }
     (instance.exports['_start'] as () => void)();
-    outcome = suspender?.unwound ? seal(cfg, suspender, mem, clocks, inputRing, pendingInput) : { kind: 'exit', code: 0 };
+    outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput) : { kind: 'exit', code: 0 };
   } catch (err) {
     outcome = outcomeOf(err, cfg, memory);
   }
@@ -204,6 +202,9 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
 
 /** Memory, globals and stack of the snapshot in `file`, put back into `mem`: every byte read and authenticated before the guest runs. */
 async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): Promise<SealedGuestState> {
+  // Loaded on use (node:crypto among them): a guest that is not resumed or sealed starts without them.
+  const { SnapshotReader } = await import('../snapshot/unseal.js');
+  const { PAGE, PayloadStream } = await import('../snapshot/payload.js');
   const reader = await SnapshotReader.open(file, key);
   try {
     const stream = new PayloadStream(reader);
@@ -219,8 +220,10 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): 
 }
 
 /** Seals the unwound guest into the file the host asked for; the answer goes back to the host. */
-function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory, clocks: Clocks, inputRing: Ring, pendingInput: Uint8Array): Outcome {
+async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory, clocks: Clocks, inputRing: Ring, pendingInput: Uint8Array): Promise<Outcome> {
   const susp = cfg.suspendable!;
+  const { SnapshotWriter } = await import('../snapshot/seal.js');
+  const { PAGE, writeGuest } = await import('../snapshot/payload.js');
   suspender.stopUnwind();
   const file = suspender.request?.file;
   if (file === undefined) return { kind: 'failed', cause: 'internal', message: 'suspended without a file to seal into' };
@@ -237,7 +240,7 @@ function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory,
     mounts: cfg.mounts.map((m, i) => ({ fd: 3 + i, guest: m.guestPath })), files: [],
   };
   input.fill(0);
-  let w: SnapshotWriter | undefined;
+  let w: import('../snapshot/seal.js').SnapshotWriter | undefined;
   try {
     w = SnapshotWriter.create(file, susp.sealKey, { guests: susp.guests, policySha256: susp.policySha256 });
     writeGuest(w, state, mem.buffer);

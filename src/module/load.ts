@@ -1,7 +1,6 @@
 // Reading, compiling and checking a guest module before an enclave is made,
 // so that every problem with the module is one clear line, not a trap later.
 
-import crypto from 'node:crypto';
 import { CapsuleError } from '../api/errors.js';
 import { ExitCode } from '../api/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/names.js';
@@ -12,7 +11,6 @@ import { formatSize } from '../policy/units.js';
 import { capMemory, MemoryTooLarge } from './memory-cap.js';
 import { capTables, TablesTooLarge } from './table-cap.js';
 import { importTypes, PROVIDED_TYPES } from './import-types.js';
-import { prepareSuspendable } from './suspendable.js';
 
 export type ModuleSource = string | URL | Uint8Array | WebAssembly.Module;
 
@@ -106,7 +104,9 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     bytes = source instanceof Uint8Array ? Uint8Array.from(source) : await readBytes(source, label);
     // Checked as given first, so a broken module is refused in the compiler's words, not binaryen's.
     if (suspendable) {
-      sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+      // Loaded on use: a plain run needs neither node:crypto nor the preparation.
+      sha256 = (await import('node:crypto')).createHash('sha256').update(bytes).digest('hex');
+      const { prepareSuspendable } = await import('./suspendable.js');
       await compile(bytes, label);
       bytes = await prepareSuspendable(bytes, sha256, label, suspendable.cacheDir);
     }

@@ -14,8 +14,7 @@ import { ExitCode } from '../api/exit-codes.js';
 
 /** What prepared a module; part of the cache key and of a snapshot (another preparation lays out the stack otherwise). */
 export const PREPARATION = 'asyncify-2';
-/** Exported names of the module's mutable globals: this prefix and the global's index. */
-export const GLOBAL_EXPORT_PREFIX = 'capsule:global:';
+import { GLOBAL_EXPORT_PREFIX } from './suspend-names.js';
 
 /** $CAPSULE_CACHE_DIR, else $XDG_CACHE_HOME/capsule, else ~/.cache/capsule. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
