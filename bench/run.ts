@@ -11,6 +11,7 @@
 //   node dist/bench/run.js --only http      a real HTTP server (darkhttpd) in a guest against it built natively
 //   node dist/bench/run.js --only threads   a blocked guest thread's CPU, a thread's start-up
 //   node dist/bench/run.js --only fleet     jobs through Redis and capsule worker vs capsule run in a loop
+//   node dist/bench/run.js --only suspend   --suspendable's compute cost, sealing and resuming 256 MiB, snapshot size
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
 // socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
@@ -38,10 +39,11 @@ import { fairnessBenchmarks, printFairness, type FairnessResult } from './lib/fa
 import { layerMemoryBenchmarks, printLayerMemory, type LayerMemoryResult } from './lib/layer-memory.js';
 import { printThreads, threadBenchmarks, type ThreadResult } from './lib/threads.js';
 import { httpBenchmarks, printHttp, type HttpResult } from './lib/http.js';
-
 import { fleetBenchmarks, printFleet, type FleetResult } from './lib/fleet.js';
 
-const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'http', 'threads', 'fleet'] as const;
+import { printSuspend, suspendBenchmarks, type SuspendResult } from './lib/suspend.js';
+
+const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'http', 'threads', 'fleet', 'suspend'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -255,6 +257,8 @@ let fleet: FleetResult | undefined;
 if (parts.has('fleet')) {
   fleet = await fleetBenchmarks({ jobs: envInt('BENCH_FLEET_JOBS', 300), baselineRuns: envInt('BENCH_FLEET_BASELINE', 30), concurrency: 2, status });
 }
+let suspend: SuspendResult | undefined;
+if (parts.has('suspend')) suspend = await suspendBenchmarks({ rounds: ROUNDS, status });
 
 if (parts.has('wasi')) printTable(results);
 if (steps) printStartupSteps(steps);
@@ -265,6 +269,7 @@ if (layerMemory) printLayerMemory(layerMemory);
 if (httpResults) printHttp(httpResults);
 if (threads) printThreads(threads);
 if (fleet) printFleet(fleet);
+if (suspend) printSuspend(suspend);
 const out = RESULTS_FILE;
 writeJson(out, [...parts], results, steps, {
   parts: [...parts],
@@ -273,5 +278,5 @@ writeJson(out, [...parts], results, steps, {
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
   ...(parts.has('http') ? { httpRounds: ROUNDS, httpSeconds: HTTP_SECONDS, httpConnections: HTTP_CONNECTIONS, httpClientRuns: HTTP_CLIENT_RUNS } : {}),
-}, socketResults, containment, fairness, layerMemory, httpResults, threads, fleet);
+}, socketResults, containment, fairness, layerMemory, httpResults, threads, fleet, suspend);
 console.log(`\nResults written to ${out}`);

@@ -22,8 +22,8 @@ const common = {
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
-  // Loaded from node_modules only when needed: a policy or system file to check (or to locate its syntax error), an address to parse.
-  external: ['zod', 'ipaddr.js', 'jsonc-parser', 'bullmq', 'ioredis', 'express', '@bull-board/*'],
+  // Loaded from node_modules only when needed: a policy or system file to check (or to locate its syntax error), an address to parse, a module to prepare.
+  external: ['zod', 'ipaddr.js', 'jsonc-parser', 'binaryen', 'bullmq', 'ioredis', 'express', '@bull-board/*'],
   // The fleet's libraries (BullMQ, Redis, the HTTP server and dashboard) load only for its commands.
   plugins: [requireIpaddr],
   // The sources are ES modules that locate files beside themselves.

@@ -7,6 +7,7 @@ import type { ContainmentResults } from './containment.js';
 import type { FairnessResult } from './fairness.js';
 import type { ThreadResult } from './threads.js';
 import type { FleetResult } from './fleet.js';
+import type { SuspendResult } from './suspend.js';
 import type { HttpResult } from './http.js';
 import type { LayerMemoryResult } from './layer-memory.js';
 import { median, min, type Series } from './measure.js';
@@ -203,7 +204,7 @@ export interface PartResults {
 export function writeJson(file: string, parts: string[], results: CaseResult[], steps: StartupSteps | undefined,
   config: Record<string, unknown>, sockets?: SocketResult[],
   containment?: ContainmentResults, fairness?: FairnessResult[], layerMemory?: LayerMemoryResult[], http?: HttpResult[],
-  threads?: ThreadResult[], fleet?: FleetResult): void {
+  threads?: ThreadResult[], fleet?: FleetResult, suspend?: SuspendResult): void {
   const cases = results.map((r) => ({
     ...r,
     summary: Object.fromEntries(CONTENDERS.map(({ id }) => {
@@ -231,6 +232,7 @@ export function writeJson(file: string, parts: string[], results: CaseResult[], 
     layer: { results: layerMemory },
     threads: { results: threads },
     fleet: { results: fleet },
+    suspend: { results: suspend },
     http: { results: http?.map((r) => ({ ...r, medians: Object.fromEntries(Object.entries(r.samples).map(([k, v]) => [k, v.length ? median(v) : null])) })) },
   };
   let before: Record<string, unknown> = {};

@@ -103,7 +103,12 @@ async function ask<T>(pid: number, body: object, use: (conn: net.Socket) => Prom
 
 /** Reads the live table of the layer in process `pid`. */
 export async function readSnapshot(pid: number): Promise<LayerSnapshot> {
-  return parseAnswer(await ask(pid, { op: 'snapshot' }, (conn) => request(conn, pid)), pid);
+  return parseAnswer(await askLayer(pid, 'snapshot'), pid);
+}
+
+/** Sends request `op` (with `fields`) to the layer in process `pid` and returns its whole answer, unparsed. */
+export async function askLayer(pid: number, op: string, fields: Record<string, unknown> = {}, timeoutMs = CONTROL_TIMEOUT_MS): Promise<string> {
+  return ask(pid, { ...fields, op }, (conn) => request(conn, pid, timeoutMs));
 }
 
 /** Asks layer `pid` to stop guest `guest` (every guest if undefined); the names it is stopping. */
@@ -195,7 +200,7 @@ export async function readLogs(pid: number, guest: string, follow: boolean, writ
 }
 
 /** Reads the whole answer, within the time and size limits. */
-function request(conn: net.Socket, pid: number): Promise<string> {
+function request(conn: net.Socket, pid: number, timeoutMs = CONTROL_TIMEOUT_MS): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -203,7 +208,7 @@ function request(conn: net.Socket, pid: number): Promise<string> {
       conn.destroy();
       reject(new CapsuleError(ExitCode.UNAVAILABLE, message));
     };
-    const timer = setTimeout(() => fail(`layer ${pid} did not answer within ${CONTROL_TIMEOUT_MS / 1000} s`), CONTROL_TIMEOUT_MS);
+    const timer = setTimeout(() => fail(`layer ${pid} did not answer within ${timeoutMs / 1000} s`), timeoutMs);
     conn.on('data', (b: Buffer) => {
       size += b.length;
       if (size > MAX_ANSWER_BYTES) {

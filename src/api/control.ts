@@ -19,6 +19,7 @@ import type { LogChunk, OutputLog } from './output-log.js';
 import { privateRuntimeDir, sweepStale } from './runtime-dir.js';
 import type { Layer } from './layer.js';
 import type { TableRow } from '../layer/net/table.js';
+import { guestsAnswer } from './control-ps.js';
 
 export interface LayerSnapshot {
   pid: number;
@@ -78,6 +79,11 @@ export async function serveControl(layer: Layer, label: string, warn: (line: str
         const snapshot: LayerSnapshot = { pid: process.pid, label, started, sockets: layer.sockets() };
         return snapshot;
       }
+      case 'ps':
+        return guestsAnswer(layer, label, started);
+      case 'suspend':
+        // Loaded on use, with the snapshot code it needs.
+        return import('./control-suspend.js').then((m) => m.suspendAnswer(layer, req));
       case 'stop':
         return handlers.stop?.(guest) ?? { error: 'this layer cannot be stopped from here' };
       case 'logs': {
@@ -143,7 +149,8 @@ function streamLog(conn: net.Socket, log: OutputLog, follow: boolean): void {
   conn.on('close', unfollow);
 }
 
-type Answer = object | ((conn: net.Socket) => void);
+/** An answer: a document, a stream the handler writes itself, or a document that takes its time (a suspension). */
+type Answer = object | ((conn: net.Socket) => void) | Promise<object>;
 
 /** Reads one request line from `conn`, checks its proof, and writes `handle`'s answer; refusals close too. */
 function answer(conn: net.Socket, dir: string, handle: (req: Record<string, unknown>) => Answer): void {
@@ -174,6 +181,11 @@ function answer(conn: net.Socket, dir: string, handle: (req: Record<string, unkn
       if (typeof a === 'function') {
         conn.removeAllListeners('data');
         a(conn);
+      } else if (a instanceof Promise) {
+        // A request that takes its time (a suspension): the client waits for it, not the idle timer.
+        conn.removeAllListeners('data');
+        conn.setTimeout(0);
+        a.then(reply, (err: unknown) => reply({ error: (err as Error)?.message ?? 'failed' }));
       } else {
         reply(a);
       }

@@ -10,3 +10,6 @@ export type { WasmValue } from '../module/invoke.js';
 export { DEFAULT_LIMITS } from '../policy/policy.js';
 export { CapsuleError } from '../core/errors.js';
 export { ExitCode } from '../core/exit-codes.js';
+export type { LifecycleEvent, GuestState, GuestRow } from '../lifecycle/state.js';
+export { start, resume } from './suspend.js';
+export type { GuestHandle, ResumeOptions } from './suspend.js';

@@ -20,6 +20,7 @@ import type { NetworkOptions } from './run.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
 import { AuditLog } from '../audit/log.js';
 import { startFlushTimer, WriteBoard } from '../layer/fs/write-board.js';
+import type { GuestRow, Lifecycle } from '../lifecycle/state.js';
 
 export interface LayerOptions {
   /** "secure" (default) or "normal"; every guest run on the layer runs in its mode. */
@@ -91,6 +92,8 @@ export class Layer {
   private readonly writes: WriteBoard | undefined;
   private readonly freeSlots: number[] = [];
   private flushTimer = false;
+  /** Every guest run on this layer, by name, with its lifecycle (for `capsule ps`). */
+  readonly guests = new Map<string, Lifecycle>();
 
   constructor(o: LayerOptions = {}) {
     this.mode = o.mode ?? 'secure';
@@ -177,6 +180,12 @@ export class Layer {
   }
 
   /** Stops publishing and closes the audit log; guests still running on the layer lose their network. */
+  /** One row per guest, as of now. */
+  guestRows(): GuestRow[] {
+    const owners = this.sockets().map((r) => r.owner.slice(0, r.owner.lastIndexOf(':')));
+    return [...this.guests.values()].map((g) => g.row(owners.filter((o) => o === g.name).length));
+  }
+
   close(): void {
     this.writes?.retire();
     this.net.stop();

@@ -20,6 +20,8 @@ import { limitNumbers, optionsAreValid, tmpfsBytes } from './option-values.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { Layer } from './layer.js';
 import { OutputLimiter } from './output-limit.js';
+import { Lifecycle, type LifecycleEvent } from '../lifecycle/state.js';
+import type { SealedGuestState } from '../snapshot/payload.js';
 
 export type { ExecutionMode, Outcome, Usage, ModuleSource, PolicyDocument, Limits };
 
@@ -93,6 +95,26 @@ export interface RunOptions {
    * if exported. The result's `results` holds what it returned.
    */
   invoke?: { name: string; args?: (string | number | bigint)[] };
+  /** Receives every lifecycle transition of the guest (starting, running, ..., exited or killed). */
+  onState?: (event: LifecycleEvent) => void;
+  /** Prepare the module so that the guest can be suspended into a sealed snapshot (needs a seal key). */
+  suspendable?: boolean;
+  /** The 32-byte key snapshots are sealed with (default: CAPSULE_SEAL_KEY). */
+  sealKey?: Uint8Array;
+  /** Where prepared modules are cached (default: the user's cache directory, see README). */
+  cacheDir?: string;
+}
+
+/** What resume() found in a snapshot and checked, for the run that continues it (not part of the public API). */
+export interface ResumeInfo {
+  file: string;
+  state: SealedGuestState;
+}
+
+/** What start() and resume() hand runGuest besides the options (not part of the public API). */
+export interface RunInternals {
+  resume?: ResumeInfo;
+  onLifecycle?: (l: Lifecycle) => void;
 }
 
 export interface RunResult {
@@ -148,7 +170,9 @@ export function exitCodeOf(outcome: Outcome): number {
       return outcome.cause === 'link' ? ExitCode.BAD_MODULE
         : outcome.cause === 'mount' ? ExitCode.NO_INPUT
         : outcome.cause === 'dependency' ? ExitCode.UNAVAILABLE
-        : outcome.cause === 'memory' ? ExitCode.MEMORY_LIMIT : ExitCode.INTERNAL;
+        : outcome.cause === 'memory' ? ExitCode.MEMORY_LIMIT
+        : outcome.cause === 'snapshot' ? ExitCode.SNAPSHOT_REFUSED : ExitCode.INTERNAL;
+    case 'suspended': return ExitCode.SUSPENDED;
   }
 }
 
@@ -244,14 +268,18 @@ export interface PreparedGuest {
 }
 
 /** run(), for a guest whose policy and module may already be prepared (not part of the public API). */
-export async function runGuest(source: ModuleSource, options: RunOptions, prepared?: PreparedGuest): Promise<RunResult> {
+export async function runGuest(source: ModuleSource, options: RunOptions, prepared?: PreparedGuest, internals: RunInternals = {}): Promise<RunResult> {
   if (options.layer && !prepared) refuseLayerConflicts(options, options.layer);
+  const resume = internals.resume;
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
   keepSpares(spareThreads);
   // Names are host names on the virtual network: case does not matter, so they are kept lower-case.
   const name = options.name?.toLowerCase() ?? defaultGuestName(source);
   const policy = prepared?.policy ?? await policyFor(options, name);
+  // Loaded on use: a plain run needs none of the sealing code.
+  const sealing = options.suspendable ? await import('./suspendable-run.js') : undefined;
+  const sealKey = sealing?.suspendKey(options.sealKey);
   const ownLayer = options.layer === undefined;
   const layer = options.layer ?? layerFor(policy, options.mode ?? 'secure', options.traceSockets);
   const secure = layer.mode === 'secure';
@@ -272,7 +300,8 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   const label = typeof source === 'string' ? source : name;
   let loaded;
   try {
-    loaded = prepared?.loaded ?? await loadModule(source, options.trapUnknownImports ?? false, secure ? policy.limits.memoryBytes : undefined, options.invoke?.name);
+    loaded = prepared?.loaded ?? await loadModule(source, options.trapUnknownImports ?? false, secure ? policy.limits.memoryBytes : undefined,
+      options.invoke?.name, options.suspendable ? { ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) } : undefined);
   } catch (err) {
     if (err instanceof CapsuleError && err.exitCode === ExitCode.MEMORY_LIMIT) {
       audit.record({ enclave: name, op: 'start', target: label, decision: 'limit', reason: err.message });
@@ -295,7 +324,12 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     throw err;
   }
   const argv0 = options.argv0 ?? (typeof source === 'string' ? path.basename(source) : loaded.label);
-  const env = Object.entries(policy.env).map(([k, v]) => `${k}=${v}`);
+  // A resumed guest has the arguments and environment it was sealed with (they are in its memory already).
+  const args = resume?.state.args ?? [argv0, ...(options.args ?? [])];
+  const env = resume?.state.env ?? Object.entries(policy.env).map(([k, v]) => `${k}=${v}`);
+  const suspendable = sealing && sealKey !== undefined && loaded.sha256 !== undefined
+    ? sealing.suspendableConfig({ sealKey, name, moduleSha256: loaded.sha256, policy, source, ...(resume ? { resumeFrom: resume.file } : {}) })
+    : undefined;
   const limits: EnclaveLimits = secure
     ? { maxFds: policy.limits.maxFds, memoryBytes: policy.limits.memoryBytes, callBytes: policy.limits.callBytes, maxThreads: policy.limits.maxThreads }
     : { maxFds: 65536, memoryBytes: Infinity, callBytes: Infinity, maxThreads: policy.limits.maxThreads };
@@ -356,6 +390,14 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
 
   const isTTY = (t: Writable | string): boolean => typeof t !== 'string' && (t as { isTTY?: boolean }).isTTY === true;
   layer.addGuest(name);
+  const lifecycle = new Lifecycle(name, limits.memoryBytes, (e) => {
+    audit.record({ enclave: name, op: 'state', target: label, decision: 'allow',
+      reason: `${e.from ?? 'new'} -> ${e.to}${e.reason !== undefined ? `: ${e.reason}` : ''}` });
+    options.onState?.(e);
+  });
+  layer.guests.set(name, lifecycle);
+  internals.onLifecycle?.(lifecycle);
+  lifecycle.to('starting');
   try {
     // A layer starts itself with its first guest (publishing its ports); later calls return at once.
     await layer.start();
@@ -364,10 +406,16 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       detail: { mode: layer.mode, mounts: mounts.map((m) => `${m.hostPath ?? 'tmpfs'}::${m.guestPath}${m.readOnly ? ':ro' : ''}`) } });
     const report = await launch({
       name,
-      join: (control) => layer.join(name, control),
+      join: (control) => {
+        lifecycle.attach(new Int32Array(control));
+        return layer.join(name, control);
+      },
       module: loaded.module,
-      args: [argv0, ...(options.args ?? [])],
+      args,
       env,
+      ...(suspendable ? { suspendable } : {}),
+      // Running again once its memory, globals and stack are back (every byte of the snapshot checked).
+      ...(resume ? { onResumed: () => lifecycle.to('running') } : {}),
       mounts,
       mode: layer.mode,
       limits,
@@ -383,7 +431,17 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       ...(policy.limits.timeoutMs > 0 ? { timeoutMs: policy.limits.timeoutMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(invoke ? { invoke } : {}),
-    }, (h) => { handle = h; });
+    }, (h) => {
+      handle = h;
+      lifecycle.to(resume ? 'resuming' : 'running');
+      lifecycle.suspender = async (file) => {
+        lifecycle.to('suspending', file);
+        const answer = await h.suspend(file);
+        // Refused (the guest holds what cannot travel), or it ended first: it runs on, or has ended.
+        if ('error' in answer) lifecycle.to('running', answer.error);
+        return answer;
+      };
+    });
     await limiter.finish();
     const outputMessage = `output limit reached: more than twice the ${outputLimit} bytes allowed were written`;
     // Past twice the limit the result is the output limit, even if the guest ended before it could be stopped.
@@ -401,6 +459,8 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     }
     const cpu = process.cpuUsage(cpuStarted);
     const usage = { ...report.usage, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - started };
+    lifecycle.final(usage.threadCpuMs, usage.peakMemory);
+    lifecycle.to(outcome.kind === 'suspended' ? 'suspended' : outcome.kind === 'killed' || outcome.kind === 'limit' ? 'killed' : 'exited', describe(outcome));
     // Counted floods are reported before the exit record, and count in the result.
     audit.flush();
     audit.record({ enclave: name, op: 'exit', target: label, decision: 'allow', reason: describe(outcome),
@@ -415,6 +475,10 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     if (targets[1] === 'capture') result.stderr = Buffer.concat(captured[1]!);
     return result;
   } finally {
+    // A guest whose launch failed before it ended on its own.
+    if (lifecycle.state !== 'exited' && lifecycle.state !== 'suspended') lifecycle.to('killed', 'ended before it ran');
+    lifecycle.suspender = undefined;
+    sealKey?.fill(0);
     for (const c of cleanups) c();
     if (ownLayer) layer.close();
   }
@@ -460,5 +524,6 @@ function describe(o: Outcome): string {
     case 'limit': return `stopped: ${o.message}`;
     case 'killed': return `stopped: ${o.message}`;
     case 'failed': return `failed: ${o.message}`;
+    case 'suspended': return `suspended into ${o.file} (${o.bytes} bytes)`;
   }
 }

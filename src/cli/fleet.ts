@@ -157,7 +157,7 @@ export async function submitCommand(module: string, args: string[], flags: Submi
     const result = await fleet.result(id);
     process.stdout.write(Buffer.from(result.stdout.base64, 'base64'));
     process.stderr.write(Buffer.from(result.stderr.base64, 'base64'));
-    if (result.outcome.kind !== 'exit') say(`job ${id}: ${result.outcome.kind === 'signal' ? result.outcome.signal : result.outcome.message}`);
+    if (result.outcome.kind !== 'exit') say(`job ${id}: ${result.outcome.kind === 'signal' ? result.outcome.signal : 'message' in result.outcome ? result.outcome.message : result.outcome.kind}`);
     if (result.stdout.cut + result.stderr.cut > 0) say(`job ${id}: ${result.stdout.cut + result.stderr.cut} bytes of output cut from the middle`);
     if (flags.output !== undefined) writeOutputFiles(result, path.resolve('capsule-output'));
     return result.exitCode;

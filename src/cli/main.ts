@@ -18,7 +18,7 @@ function exitCodesHelp(): string {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-function program(): Command {
+async function program(): Promise<Command> {
   const help = exitCodesHelp();
   const cli = new Command('capsule')
     .description('Run WebAssembly (WASI) programs in an isolated enclave under a deny-by-default policy.')
@@ -73,6 +73,24 @@ function program(): Command {
     .option('--pid <pid>', 'which running layer (default: the only one)')
     .action(stopCommand);
 
+  // Loaded on use, with what they need.
+  cli.command('suspend')
+    .description('seal a running guest (of `capsule run --suspendable`) into a snapshot; its process exits with 75')
+    .argument('<name>', "the guest's name (see capsule ps)")
+    .option('-o, --output <file>', 'the snapshot file to write')
+    .option('--pid <pid>', 'which running layer (default: the one with that guest)')
+    .addHelpText('after', help)
+    .action(async (name: string, flags: { output?: string; pid?: string }) => {
+      process.exitCode = await (await import('./suspend.js')).suspendCommand(name, flags);
+    });
+  cli.addCommand((await import('./resume.js')).resumeCommandSpec(help).copyInheritedSettings(cli));
+
+  cli.command('ps')
+    .description('list the guests of a running `capsule up` or `capsule run`: state, uptime, memory, CPU, descriptors, sockets')
+    .option('--pid <pid>', 'which running layer (default: the only one)')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (flags: { pid?: string; json?: boolean }) => (await import('./ps.js')).psCommand(flags));
+
   addFleetCommands(cli, help);
   return cli;
 }
@@ -90,8 +108,8 @@ function tolerateClosedReaders(): void {
 export async function main(argv: string[]): Promise<void> {
   tolerateClosedReaders();
   try {
-    if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up, sockets, logs, stop, worker, submit or serve (see capsule --help)');
-    await program().parseAsync(argv);
+    if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up, ps, sockets, logs, stop, suspend, resume, worker, submit or serve (see capsule --help)');
+    await (await program()).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {

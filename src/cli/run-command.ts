@@ -12,12 +12,13 @@ import { readPolicyFile } from '../policy/document.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
 import { formatSize } from '../core/units.js';
 import { formatWasmValue } from '../module/invoke.js';
+import { readSealKeyFile } from '../snapshot/key.js';
 import { reportOutcome, say } from './report.js';
 import { interruptible, openAuditFile, traceLine } from './session.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-interface RunFlags {
+export interface RunFlags {
   policy?: string;
   dir: string[];
   tmpfs: string[];
@@ -45,9 +46,12 @@ interface RunFlags {
   writeCache?: boolean;
   argv0?: string;
   invoke?: string;
+  suspendable?: boolean;
+  sealKey?: string;
+  cacheDir?: string;
 }
 
-async function optionsFrom(flags: RunFlags): Promise<RunOptions> {
+export async function optionsFrom(flags: RunFlags): Promise<RunOptions> {
   const doc = flags.policy !== undefined ? await readPolicyFile(flags.policy) : undefined;
   const given = {
     memoryBytes: flags.memory, timeoutMs: flags.timeout, maxFds: flags.maxFds, maxSockets: flags.maxSockets, maxThreads: flags.maxThreads,
@@ -71,6 +75,9 @@ async function optionsFrom(flags: RunFlags): Promise<RunOptions> {
     ...(flags.argv0 !== undefined ? { argv0: flags.argv0 } : {}),
     trapUnknownImports: flags.trapUnknownImports ?? false,
     ...(flags.writeCache === false ? { writeCache: false } : {}),
+    ...(flags.suspendable ? { suspendable: true } : {}),
+    ...(flags.sealKey !== undefined ? { sealKey: readSealKeyFile(flags.sealKey) } : {}),
+    ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
   };
 }
 
@@ -127,15 +134,10 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
   }
 }
 
-export function runCommandSpec(exitCodesHelp: string): Command {
+/** The flags that make a guest's policy, shared by `run` and `resume`. */
+export function withPolicyFlags(cmd: Command): Command {
   const L = DEFAULT_LIMITS;
-  return new Command('run')
-    .description('run a WASI command module')
-    .argument('<module>', 'the .wasm file to run')
-    .argument('[args...]', "the guest's arguments (put -- before any that look like options)")
-    .passThroughOptions()
-    .addOption(new Option('--mode <mode>', 'secure: isolated enclave under policy; normal: calls go straight to the host, no policy')
-      .choices(['secure', 'normal']).default('secure'))
+  return cmd
     .option('--policy <file>', 'a JSON policy file (see README); the flags below add to it')
     .option('--dir <HOST::GUEST[:ro]>', 'mount a host directory at GUEST (repeatable); :ro makes it read-only', collect, [])
     .option('--tmpfs <GUEST[:SIZE]>', 'mount an in-memory directory at GUEST, default 64MiB (repeatable)', collect, [])
@@ -152,7 +154,17 @@ export function runCommandSpec(exitCodesHelp: string): Command {
     .option('--max-threads <n>', `guest threads at once, the main thread included (default ${L.maxThreads})`)
     .option('--max-queue-bytes <size>', `bytes queued per socket direction (default ${formatSize(L.queueBytes)})`)
     .option('--max-call-bytes <size>', `bytes one call may make the host allocate (default ${formatSize(L.callBytes)})`)
-    .option('--max-output <size>', `output kept; past it the middle is cut, past twice it the guest stops (default ${formatSize(L.outputBytes)})`)
+    .option('--max-output <size>', `output kept; past it the middle is cut, past twice it the guest stops (default ${formatSize(L.outputBytes)})`);
+}
+
+export function runCommandSpec(exitCodesHelp: string): Command {
+  return withPolicyFlags(new Command('run')
+    .description('run a WASI command module')
+    .argument('<module>', 'the .wasm file to run')
+    .argument('[args...]', "the guest's arguments (put -- before any that look like options)")
+    .passThroughOptions()
+    .addOption(new Option('--mode <mode>', 'secure: isolated enclave under policy; normal: calls go straight to the host, no policy')
+      .choices(['secure', 'normal']).default('secure')))
     .option('--audit <file>', 'append the audit log (JSON lines) to FILE')
     .option('--report <file>', 'write the result and resource usage as JSON to FILE')
     .option('--name <name>', "the guest's name on the virtual network (default: the module file name)")
@@ -161,6 +173,9 @@ export function runCommandSpec(exitCodesHelp: string): Command {
     .option('--no-write-cache', 'write every small file write through at once instead of coalescing them (see README)')
     .option('--trap-unknown-imports', 'let imports Capsule does not provide trap when called instead of refusing the module')
     .option('--invoke <name>', 'call the exported function NAME instead of _start; the arguments after the module are its (i32, i64, f32, f64); results are printed')
+    .option('--suspendable', 'prepare the guest so that `capsule suspend` can seal it into a snapshot (needs --seal-key or CAPSULE_SEAL_KEY)')
+    .option('--seal-key <file>', 'the 32-byte key (raw or base64, a file only you can read) snapshots are sealed with')
+    .option('--cache-dir <dir>', 'where modules prepared for --suspendable are cached (default ~/.cache/capsule)')
     .addHelpText('after', exitCodesHelp)
     .action(async (module: string, args: string[], flags: RunFlags) => {
       // `capsule run m.wasm -- --flag`: the "--" only marks where guest arguments start.

@@ -13,10 +13,16 @@ export const ExitCode = {
   UNAVAILABLE: 69,
   /** Capsule itself failed: a bug, or the host refused something it needs. */
   INTERNAL: 70,
+  /** The guest was suspended into a sealed snapshot (`capsule suspend`); `capsule resume` continues it. */
+  SUSPENDED: 75,
   /** `capsule sockets`: the runtime directory is not private to the user (a symlink, another owner, writable by others). */
   NOT_PRIVATE: 77,
   /** A policy or system file is invalid. */
   CONFIG: 78,
+  /** A snapshot cannot be trusted: altered, truncated, not a snapshot, or sealed with another key. */
+  SNAPSHOT_REFUSED: 79,
+  /** A sound snapshot that does not fit this resume: another module, another Capsule version, or a wider policy. */
+  SNAPSHOT_MISMATCH: 80,
   /** The guest trapped: unreachable, out-of-bounds access, stack exhaustion, ... */
   TRAP: 101,
   /** The guest ran past its wall-time limit and was stopped. */
@@ -37,8 +43,11 @@ export const EXIT_CODE_HELP: [string, string][] = [
   ['66', 'a module file or mounted directory does not exist or cannot be read'],
   ['69', 'a host resource is unavailable (e.g. a --publish port is in use)'],
   ['70', 'internal error in Capsule'],
+  ['75', 'the guest was suspended into a sealed snapshot (capsule suspend)'],
   ['77', 'capsule sockets: the runtime directory is not private to the user'],
   ['78', 'invalid policy or system file'],
+  ['79', 'snapshot refused: altered, truncated, not a snapshot, or the wrong seal key'],
+  ['80', 'snapshot does not fit: another module or Capsule version, or a wider policy'],
   ['101', 'the guest trapped (unreachable, out-of-bounds access, stack exhausted, ...)'],
   ['102', 'the guest reached its wall-time limit'],
   ['103', 'the guest reached its memory limit'],

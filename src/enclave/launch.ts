@@ -4,12 +4,13 @@
 // launch() resolves.
 
 import type { Readable } from 'node:stream';
-import type { MessagePort } from 'node:worker_threads';
-import { Control, type EnclaveConfig, type EnclaveMessage, type EnclaveReport, type Outcome, type Usage } from './protocol.js';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Control, type EnclaveConfig, type EnclaveMessage, type EnclaveReport, type Outcome, type SuspendableConfig, type Usage } from './protocol.js';
 import { takeWorker } from './pool.js';
 import { GuestThreads } from './thread-host.js';
 import { Ring } from '../layer/ring.js';
 import { InputPump, OutputPump, type OutputSink } from './stdio.js';
+import { wipe, wipeObserver } from './wipe.js';
 
 /** Output ring size: large enough that a chatty guest rarely waits for the host. */
 const OUTPUT_RING_BYTES = 1 << 20;
@@ -26,7 +27,10 @@ export interface LayerMembership {
 }
 
 /** What the guest's enclave is configured with, plus how the host side serves it. */
-export interface LaunchOptions extends Omit<EnclaveConfig, 'output' | 'input' | 'control' | 'layerPort'> {
+export interface LaunchOptions extends Omit<EnclaveConfig, 'output' | 'input' | 'control' | 'layerPort' | 'suspendable'> {
+  suspendable?: Omit<SuspendableConfig, 'port'>;
+  /** A resumed guest's memory, globals and stack are back: it runs its own code again. */
+  onResumed?: () => void;
   /** Registers the enclave (by its control words) with the layer's services. */
   join(control: SharedArrayBuffer): LayerMembership;
   stdin: Readable | undefined;
@@ -40,6 +44,12 @@ export interface EnclaveHandle {
   closeOutput(fd: number): void;
   /** Stops the guest at once (a limit reached on the host side); `outcome` says why. */
   stop(outcome: Outcome): void;
+  /**
+   * Asks a suspendable guest to seal itself into `file` (absolute): at its
+   * next call, or at once if it sleeps in one. Resolves with the snapshot's
+   * size, or why it could not be (the guest then goes on).
+   */
+  suspend(file: string): Promise<{ bytes: number } | { error: string }>;
 }
 
 /**
@@ -63,12 +73,15 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
   };
 
   const membership = o.join(control);
+  const suspendChannel = o.suspendable ? new MessageChannel() : undefined;
   const config: EnclaveConfig = {
     name: o.name, module: o.module, args: o.args, env: o.env, mounts: o.mounts, mode: o.mode, limits: o.limits,
     trappingImports: o.trappingImports, terminals: o.terminals, ...(o.invoke ? { invoke: o.invoke } : {}),
     ...(o.importedMemory ? { importedMemory: o.importedMemory } : {}),
     output: output.sab, input: input.sab, control, layerPort: membership.port,
     ...(membership.writeCache ? { writeCache: membership.writeCache } : {}),
+    ...(o.suspendable && suspendChannel ? { suspendable: { ...o.suspendable, port: suspendChannel.port2 } } : {}),
+    ...(wipeObserver() ? { checkWipe: true } : {}),
   };
 
   const outputPump = new OutputPump(output, ctrl, o.onOutput);
@@ -79,8 +92,17 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     let report: EnclaveReport | undefined;
     let stopped: Outcome | undefined;
     const worker = takeWorker();
-    worker.postMessage(config, [membership.port]);
+    worker.postMessage(config, suspendChannel ? [membership.port, suspendChannel.port2] : [membership.port]);
     const threads = new GuestThreads(o, control, (outcome) => finish(outcome));
+    if (suspendChannel && o.suspendable?.resumeFrom !== undefined) {
+      const resumed = (m: { resumed?: boolean }): void => {
+        if (m.resumed !== true) return;
+        suspendChannel.port1.off('message', resumed);
+        suspendChannel.port1.unref();
+        o.onResumed?.();
+      };
+      suspendChannel.port1.on('message', resumed);
+    }
     const stop = (outcome: Outcome): void => {
       if (report || stopped) return;
       stopped = outcome;
@@ -105,6 +127,37 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
         Atomics.or(ctrl, Control.CLOSED_OUTPUTS, 1 << fd);
       },
       stop,
+      suspend(file: string) {
+        const port = suspendChannel?.port1;
+        if (port === undefined) return Promise.resolve({ error: 'the guest was not started --suspendable' });
+        if (report || stopped) return Promise.resolve({ error: 'the guest has ended' });
+        if (Atomics.load(ctrl, Control.SUSPEND) === 1) return Promise.resolve({ error: 'a suspension is already under way' });
+        return new Promise((resolve) => {
+          const done = (answer: { bytes: number } | { error: string } | { resumed: true }): void => {
+            if ('resumed' in answer) return;
+            port.off('message', done);
+            worker.off('exit', gone);
+            port.unref();
+            resolve(answer);
+          };
+          // The enclave's answer and its end race to the host: its report says the same.
+          const gone = (): void => {
+            const o = report?.outcome;
+            done(o?.kind === 'suspended' ? { bytes: o.bytes }
+              : o?.kind === 'failed' && o.message.startsWith('cannot seal') ? { error: o.message }
+              : { error: 'the guest ended before it could be suspended' });
+          };
+          port.on('message', done);
+          worker.once('exit', gone);
+          // The file first, then the flag: the enclave reads the file when it sees the flag.
+          port.postMessage({ file });
+          Atomics.store(ctrl, Control.SUSPEND, 1);
+          wake();
+          // A guest asleep on its input or output ring is woken too.
+          input.wakeAll();
+          output.wakeAll();
+        });
+      },
     });
     const timer = o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs)
       ? setTimeout(() => stop({ kind: 'limit', limit: 'time', message: `wall-time limit of ${o.timeoutMs} ms reached` }), o.timeoutMs)
@@ -129,6 +182,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       await threads.stopAll();
       threads.wipe();
       if (timer) clearTimeout(timer);
+      suspendChannel?.port1.close();
       o.signal?.removeEventListener('abort', onAbort);
       inputPump.stop();
       membership.leave();
@@ -137,7 +191,15 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       const final: EnclaveReport = stopped
         ? { outcome: stopped, usage: report?.usage ?? emptyUsage }
         : report ?? { outcome: failure(crash), usage: emptyUsage };
-      void outputPump.close().then(() => resolve(final), () => resolve(final));
+      const end = (): void => {
+        // Protected memory: the guest's input and output in the rings go with it.
+        const observe = wipeObserver();
+        const ringsNonZero = wipe(new Uint8Array(output.sab), false) + wipe(new Uint8Array(input.sab), false);
+        observe?.({ guest: o.name, memoryBytes: report?.wiped?.memoryBytes ?? 0, memoryNonZero: (report?.wiped?.memoryNonZero ?? 0) + ringsNonZero,
+          rings: [output.sab, input.sab] });
+        resolve(final);
+      };
+      void outputPump.close().then(end, end);
     });
   });
 }

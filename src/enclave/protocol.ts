@@ -63,6 +63,24 @@ export interface EnclaveConfig {
   layerPort: import('node:worker_threads').MessagePort;
   /** Call this export with these (already typed) arguments instead of `_start`. */
   invoke?: { name: string; args: (number | bigint)[]; results: string[] };
+  /** Test-only (see wipe.ts): check that the memory is zero after wiping it, and report it. */
+  checkWipe?: boolean;
+  /** A guest prepared for suspension (--suspendable): how to seal it, and the snapshot to resume from. */
+  suspendable?: SuspendableConfig;
+}
+
+export interface SuspendableConfig {
+  /** Where the host's suspend requests arrive and the enclave's answers go (transferred). */
+  port: import('node:worker_threads').MessagePort;
+  sealKey: Uint8Array;
+  /** What the snapshot's header binds. */
+  guests: { name: string; moduleSha256: string }[];
+  policySha256: string;
+  /** Carried in the sealed state. */
+  module: { path?: string; sha256: string; preparation: string };
+  policy: unknown;
+  /** Resume from this snapshot (its header, module and policy already checked by the host). */
+  resumeFrom?: string;
 }
 
 /** What a threaded guest's service tells the host once, before its first thread starts. */
@@ -132,7 +150,19 @@ export const Control = {
   CALLS: 4,
   /** Set by the host when a threaded guest has ended: its service stops serving and reports. */
   FINISH: 5,
-  SIZE: 6,
+  /** The import the guest is in (see lifecycle/call-names.ts), 0 when it runs its own code; only the enclave writes. */
+  CALL: 6,
+  /** 1 while the enclave sleeps inside that call (blocked), else 0; only the enclave writes. */
+  WAITING: 7,
+  /** Linear memory in 64 KiB pages, as of the guest's last call (it never shrinks); only the enclave writes. */
+  MEMORY_PAGES: 8,
+  /** The enclave thread's kernel thread id (for its CPU time), 0 where unknown; only the enclave writes. */
+  THREAD_ID: 9,
+  /** Open descriptors, as of the guest's last call; only the enclave writes. */
+  DESCRIPTORS: 10,
+  /** 1 when the host asks a suspendable guest to suspend (see suspender.ts); only the host writes. */
+  SUSPEND: 11,
+  SIZE: 12,
 } as const;
 
 /** Why a guest stopped running. */
@@ -143,10 +173,12 @@ export type Outcome =
   | { kind: 'limit'; limit: string; message: string }
   /** Stopped from outside; `signal` names the host signal that asked for it, if one did. */
   | { kind: 'killed'; message: string; signal?: string }
-  | { kind: 'failed'; cause: FailureCause; message: string };
+  | { kind: 'failed'; cause: FailureCause; message: string }
+  /** Sealed into `file` (`bytes` long) by `capsule suspend`; `capsule resume` continues it. */
+  | { kind: 'suspended'; file: string; bytes: number };
 
-/** Why an enclave could not run its guest at all ('dependency': a guest it waits for never listened). */
-export type FailureCause = 'link' | 'mount' | 'memory' | 'internal' | 'dependency';
+/** Why an enclave could not run its guest at all ('dependency': a guest it waits for never listened; 'snapshot': one it resumes from is unusable). */
+export type FailureCause = 'link' | 'mount' | 'memory' | 'internal' | 'dependency' | 'snapshot';
 
 export interface Usage {
   /** Bytes read and written per mount (by guest path). */
@@ -170,4 +202,6 @@ export interface EnclaveReport {
   usage: Usage;
   /** What the invoked function returned (see EnclaveConfig.invoke), when it returned. */
   results?: (number | bigint)[];
+  /** With checkWipe: the linear memory zeroed at the end, and the bytes found non-zero after. */
+  wiped?: { memoryBytes: number; memoryNonZero: number };
 }

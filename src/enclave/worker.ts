@@ -46,6 +46,14 @@ import { WASI_THREADS_MODULE } from '../abi/wasix/names.js';
 import { wasiThreadsFunctions } from '../abi/wasix/wasi-threads.js';
 import { LayerClient } from './layer-client.js';
 import { InputReader, OutputWriter } from './guest-stdio.js';
+import { Activity } from '../lifecycle/activity.js';
+import { ClockId } from '../core/witx.js';
+import type { Clocks } from '../layer/clocks.js';
+import type { SealedGuestState } from '../snapshot/payload.js';
+import { Suspender } from './suspender.js';
+import { ResumedInput } from './resumed-input.js';
+import { wipe } from './wipe.js';
+import { setSleeper } from '../layer/ring-wait.js';
 
 /** CPU time of this thread, from the kernel (Linux), in ms. */
 function threadCpuMs(): number | undefined {
@@ -59,7 +67,7 @@ function threadCpuMs(): number | undefined {
   }
 }
 
-function run(cfg: EnclaveConfig): EnclaveReport {
+async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   const started = performance.now();
   // The thread's CPU before this run (its boot, a previous guest of a pooled thread) is not the guest's.
   const cpuBefore = threadCpuMs();
@@ -77,6 +85,18 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     threadCpuMs: cpuBefore !== undefined ? (threadCpuMs() ?? cpuBefore) - cpuBefore : performance.now() - started - waited,
   });
 
+  const activity = new Activity(control, () => ({ pages: memory.attached ? memory.size / 65536 : 0, descriptors: fds.size }));
+  const susp = cfg.suspendable;
+  const suspender = susp ? new Suspender(control, susp.port, () => {
+    // Files and sockets are not carried yet: a guest holding one is not suspended (and goes on).
+    const held = fds.numbers().filter((fd) => fd > 2 + cfg.mounts.length);
+    return held.length > 0 ? `the guest has descriptor${held.length === 1 ? '' : 's'} ${held.join(', ')} open (files and sockets do not travel in a snapshot)` : undefined;
+  }) : undefined;
+  // A guest that sleeps in a call is woken by a suspension request, and the call unwinds (it is made again on resume).
+  const sleep = suspender
+    ? <T>(f: () => T): T => { suspender.checkpoint(); const r = activity.asleep(f); suspender.checkpoint(); return r; }
+    : <T>(f: () => T): T => activity.asleep(f);
+  setSleeper(sleep);
   const out = new OutputWriter(new Ring(cfg.output), control);
   // Denials travel to the host's audit log in the output ring, in order with the output;
   // bounded here already, so a 16 MiB path never crosses as a 16 MiB line.
@@ -84,7 +104,12 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     const line = JSON.stringify({ op, target: boundText(d.target ?? ''), decision: d.decision, reason: boundText(d.reason), errno: errnoName(d.errno) });
     try { out.write(AUDIT_FD, [encodeUtf8(line + '\n')]); } catch { /* host gone */ }
   });
-  fds.set(0, new InputStream(new InputReader(new Ring(cfg.input)), cfg.terminals.stdin));
+  const inputRing = new Ring(cfg.input);
+  const input = new InputReader(inputRing);
+  // Filled from the snapshot before the guest runs again.
+  let pendingInput = new Uint8Array(0);
+  fds.set(0, new InputStream(suspender ? { read: (b, nb) => stdinSource.read(b, nb), readiness: () => stdinSource.readiness() } : input, cfg.terminals.stdin));
+  let stdinSource: import('../layer/stdio.js').StreamSource = input;
   fds.set(1, new OutputStream(out, 1, cfg.terminals.stdout));
   fds.set(2, new OutputStream(out, 2, cfg.terminals.stderr));
 
@@ -121,7 +146,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
       const wait = Math.min(timeoutMs, untilTimer);
       if (wait > 0) {
         const t = performance.now();
-        Atomics.wait(control, Control.EPOCH, seen, wait === Infinity ? undefined : wait);
+        sleep(() => Atomics.wait(control, Control.EPOCH, seen, wait === Infinity ? undefined : wait));
         waited += performance.now() - t;
       }
       signals.fireDue();
@@ -129,6 +154,12 @@ function run(cfg: EnclaveConfig): EnclaveReport {
       serveNested?.();
     },
   };
+  // Monotonic time continues across a suspension from where it was (the offset is set on resume).
+  let monotonicOffset = 0n;
+  const clocks: Clocks = suspender ? {
+    now: (id) => (id === ClockId.MONOTONIC ? hostClocks.now(id) + monotonicOffset : hostClocks.now(id)),
+    resolution: (id) => hostClocks.resolution(id),
+  } : hostClocks;
   const socketContext: SocketContext = { net, events, usage: sockets };
   // Single-threaded, the guest runs here: its thread calls are answered by a one-thread context
   // that sleeps in the enclave's own waits (signal timers fire there).
@@ -146,7 +177,7 @@ function run(cfg: EnclaveConfig): EnclaveReport {
     fds,
     args: cfg.args.map(encodeUtf8),
     env: cfg.env.map(encodeUtf8),
-    clocks: hostClocks,
+    clocks,
     randomFill,
     ...(flushWrites ? { flushWrites } : {}),
     eventEpoch: events.epoch,
@@ -194,24 +225,38 @@ function run(cfg: EnclaveConfig): EnclaveReport {
       checkStartMemory(cfg, memory);
       outcome = serveThreads(cfg, control, importedMemory!, imports, (serve) => { serveNested = serve; });
     } else {
-      const instance = new WebAssembly.Instance(cfg.module, imports);
+      const provided = imports as Record<string, Record<string, unknown>>;
+      const instance = new WebAssembly.Instance(cfg.module, activity.wrap(suspender ? suspender.wrap(provided) : provided) as WebAssembly.Imports);
       const mem = importedMemory ?? instance.exports['memory'];
       if (!(mem instanceof WebAssembly.Memory)) {
         return { outcome: { kind: 'failed', cause: 'link', message: 'module does not export its memory as "memory"' }, usage: usage() };
       }
       memory.attach(mem);
       wasmMemory = mem;
+      activity.publish();
       signals.attach(instance.exports);
       checkStartMemory(cfg, memory);
+      if (suspender) {
+        suspender.attach(instance, mem);
+        if (susp!.resumeFrom !== undefined) {
+          const state = await restore(susp!.resumeFrom, susp!.sealKey, mem);
+          monotonicOffset = BigInt(state.monotonicNs) - hostClocks.now(ClockId.MONOTONIC);
+          pendingInput = Buffer.from(state.pendingInput, 'base64');
+          stdinSource = new ResumedInput(pendingInput, input);
+          suspender.rewind(state);
+          suspender.answer({ resumed: true });
+        }
+      }
       if (cfg.invoke) {
         // A reactor is initialised first, as wasmtime does before --invoke.
         (instance.exports['_initialize'] as (() => void) | undefined)?.();
         const returned: unknown = (instance.exports[cfg.invoke.name] as (...a: unknown[]) => unknown)(...cfg.invoke.args);
         results = cfg.invoke.results.length === 0 ? [] : cfg.invoke.results.length === 1 ? [returned as number | bigint] : (returned as (number | bigint)[]);
+        outcome = { kind: 'exit', code: 0 };
       } else {
         (instance.exports['_start'] as () => void)();
+        outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput) : { kind: 'exit', code: 0 };
       }
-      outcome = { kind: 'exit', code: 0 };
     }
   } catch (err) {
     outcome = outcomeOf(err, cfg, memory);
@@ -222,10 +267,71 @@ function run(cfg: EnclaveConfig): EnclaveReport {
   const report: EnclaveReport = { outcome, usage: usage(), ...(results ? { results } : {}) };
   fds.closeAll();
   cfg.layerPort.close();
-  // Protected application memory: nothing the guest held outlives it. A threaded guest's
-  // memory is wiped by the host once its threads are gone (thread-host.ts), not under them.
-  if (cfg.mode === 'secure' && memory.attached && !threaded) memory.slice(0, memory.size).fill(0);
+  // Protected application memory: nothing the guest held outlives it (a sealed guest's, after sealing).
+  // A threaded guest's memory is wiped by the host once its threads are gone (thread-host.ts), not under them.
+  if ((cfg.mode === 'secure' || susp) && memory.attached && !threaded) {
+    const nonZero = wipe(memory.slice(0, memory.size), cfg.checkWipe === true);
+    if (cfg.checkWipe) report.wiped = { memoryBytes: memory.size, memoryNonZero: nonZero };
+  }
+  susp?.sealKey.fill(0);
   return report;
+}
+
+/** Memory, globals and stack of the snapshot in `file`, put back into `mem`: every byte read and authenticated before the guest runs. */
+async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): Promise<SealedGuestState> {
+  // Loaded on use (node:crypto among them): a guest that is not resumed or sealed starts without them.
+  const { SnapshotReader } = await import('../snapshot/unseal.js');
+  const { PAGE, PayloadStream } = await import('../snapshot/payload.js');
+  const reader = await SnapshotReader.open(file, key);
+  try {
+    const stream = new PayloadStream(reader);
+    const state = await stream.state();
+    const pages = mem.buffer.byteLength / PAGE;
+    if (state.memoryPages > pages) mem.grow(state.memoryPages - pages);
+    new Uint8Array(mem.buffer).fill(0);
+    await stream.memory(mem.buffer);
+    return state;
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Seals the unwound guest into the file the host asked for; the answer goes back to the host. */
+async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory, clocks: Clocks, inputRing: Ring, pendingInput: Uint8Array): Promise<Outcome> {
+  const susp = cfg.suspendable!;
+  const { SnapshotWriter } = await import('../snapshot/seal.js');
+  const { PAGE, writeGuest } = await import('../snapshot/payload.js');
+  suspender.stopUnwind();
+  const file = suspender.request?.file;
+  if (file === undefined) return { kind: 'failed', cause: 'internal', message: 'suspended without a file to seal into' };
+  // Input the host had delivered that the guest had not read yet travels with it.
+  const unread: Uint8Array[] = [pendingInput];
+  const buf = new Uint8Array(inputRing.capacity);
+  for (let n = inputRing.tryRead(buf); n > 0; n = inputRing.tryRead(buf)) unread.push(buf.slice(0, n));
+  const input = Buffer.concat(unread);
+  buf.fill(0);
+  const state: SealedGuestState = {
+    name: cfg.name, args: cfg.args, env: cfg.env, module: susp.module, policy: susp.policy,
+    globals: suspender.sealedGlobals(), memoryPages: mem.buffer.byteLength / PAGE, stackData: suspender.stackData,
+    monotonicNs: clocks.now(ClockId.MONOTONIC).toString(), pendingInput: input.toString('base64'),
+    mounts: cfg.mounts.map((m, i) => ({ fd: 3 + i, guest: m.guestPath })), files: [],
+  };
+  input.fill(0);
+  let w: import('../snapshot/seal.js').SnapshotWriter | undefined;
+  try {
+    w = SnapshotWriter.create(file, susp.sealKey, { guests: susp.guests, policySha256: susp.policySha256 });
+    writeGuest(w, state, mem.buffer);
+    w.close();
+    suspender.answer({ bytes: w.written });
+    return { kind: 'suspended', file, bytes: w.written };
+  } catch (err) {
+    w?.abort();
+    const message = `cannot seal into '${file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    suspender.answer({ error: message });
+    return { kind: 'failed', cause: 'internal', message };
+  } finally {
+    susp.sealKey.fill(0);
+  }
 }
 
 /** A precompiled module could not be capped before compiling: its memory is checked at start. */
@@ -281,7 +387,13 @@ function serveThreads(cfg: EnclaveConfig, control: Int32Array, shared: WebAssemb
 
 // The thread may be started before its guest is known (see pool.ts): it waits for its one config.
 parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig) => {
-  if ('kind' in cfg) serveGuestThread(cfg);
-  else parentPort!.postMessage(run(cfg));
-  parentPort!.close();
+  if ('kind' in cfg) {
+    serveGuestThread(cfg);
+    parentPort!.close();
+    return;
+  }
+  void run(cfg).then((report) => {
+    parentPort!.postMessage(report);
+    parentPort!.close();
+  });
 });

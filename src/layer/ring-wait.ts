@@ -20,6 +20,12 @@ export function spinUntil(ready: () => boolean): boolean {
   return false;
 }
 
+/** Runs each sleep of this thread's waits; the enclave marks itself blocked for its duration (lifecycle/activity.ts). */
+let sleeper = <T>(sleep: () => T): T => sleep();
+export function setSleeper(s: <T>(sleep: () => T) => T): void {
+  sleeper = s;
+}
+
 /**
  * Waits until `ready()` holds, spinning briefly first, with this side's
  * waiting flag set while it sleeps so the other side wakes it. False on timeout.
@@ -33,7 +39,7 @@ export function waitUntil(ring: Ring, asReader: boolean, ready: () => boolean, t
     if (ready()) { ring.setWaiting(asReader, false); return true; }
     const left = deadline - performance.now();
     if (left <= 0) { ring.setWaiting(asReader, false); return false; }
-    Atomics.wait(ring.header, SEQ, seen, left === Infinity ? undefined : left);
+    sleeper(() => Atomics.wait(ring.header, SEQ, seen, left === Infinity ? undefined : left));
     ring.setWaiting(asReader, false);
     if (ready()) return true;
   }

@@ -93,6 +93,11 @@ export class Ring {
     this.onWriterWaiting?.();
   }
 
+  /** Wakes whoever sleeps on this ring, with nothing changed: it re-checks why it waits (a suspension request, say). */
+  wakeAll(): void {
+    this.bump();
+  }
+
   private bump(): void {
     Atomics.add(this.header, SEQ, 1);
     Atomics.notify(this.header, SEQ);

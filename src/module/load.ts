@@ -30,6 +30,13 @@ export interface LoadedModule {
   sha256?: string;
   /** The type of the function `--invoke` calls, when one is named. */
   invokeType?: FunctionType;
+  /** Prepared for suspension (see suspendable.ts). */
+  suspendable: boolean;
+}
+
+/** --suspendable: prepare the module (cached in `cacheDir`). */
+export interface SuspendableOption {
+  cacheDir?: string;
 }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -111,10 +118,15 @@ function capped(bytes: Uint8Array, label: string, memoryLimit: number | undefine
  * one-line reason. With `memoryLimit` (secure mode), the module's memory and
  * tables are capped first; a precompiled Module cannot be, so it is refused.
  */
-export async function loadModule(source: ModuleSource, trapUnknownImports: boolean, memoryLimit?: number, invoke?: string): Promise<LoadedModule> {
+export async function loadModule(source: ModuleSource, trapUnknownImports: boolean, memoryLimit?: number, invoke?: string,
+  suspendable?: SuspendableOption): Promise<LoadedModule> {
   let module: WebAssembly.Module;
   let label = 'module';
   let bytes: Uint8Array | undefined;
+  let sha256: string | undefined;
+  if (source instanceof WebAssembly.Module && suspendable) {
+    throw new CapsuleError(ExitCode.USAGE, "a precompiled WebAssembly.Module cannot be prepared for suspension: pass the module's bytes or path instead");
+  }
   if (source instanceof WebAssembly.Module) {
     if (memoryLimit !== undefined) {
       throw new CapsuleError(ExitCode.USAGE, 'a precompiled WebAssembly.Module cannot be held to the memory and table limits ' +
@@ -126,6 +138,15 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     // Bytes handed over are copied first: checked, capped and compiled, the copy cannot change underneath
     // (another thread writing a SharedArrayBuffer could otherwise undo the cap between capping and compiling).
     bytes = source instanceof Uint8Array ? Uint8Array.from(source) : await readBytes(source, label);
+    // The module as given, for the usage report and a snapshot's header.
+    sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+    // Checked as given first, so a broken module is refused in the compiler's words, not binaryen's.
+    if (suspendable) {
+      // Loaded on use: a plain run does not need the preparation.
+      const { prepareSuspendable } = await import('./suspendable.js');
+      await compile(bytes, label);
+      bytes = await prepareSuspendable(bytes, sha256, label, suspendable.cacheDir);
+    }
     module = await compile(capped(bytes, label, memoryLimit), label);
   }
 
@@ -192,5 +213,5 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
       `'${label}' imports unknown functions: ${names} (--trap-unknown-imports lets them trap only when called)`);
   }
   return { module, label, unknownImports: unknown, ...(memory ? { importedMemory: memory } : {}), ...(invokeType ? { invokeType } : {}),
-    ...(bytes ? { sha256: crypto.createHash('sha256').update(bytes).digest('hex') } : {}) };
+    ...(sha256 !== undefined ? { sha256 } : {}), suspendable: suspendable !== undefined };
 }

@@ -45,9 +45,9 @@ export interface LongRun {
   dispose(): void;
 }
 
-export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): LongRun {
+export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; keepStdin?: boolean } = {}): LongRun {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, stdio: 'pipe' });
-  child.stdin.end();
+  if (opts.keepStdin !== true) child.stdin.end();
   const text = { stdout: '', stderr: '' };
   const listeners = new Set<() => void>();
   let ended = false;

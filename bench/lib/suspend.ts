@@ -1,0 +1,105 @@
+// The suspend part of `npm run bench`: what --suspendable costs a guest's
+// compute (against the same module unprepared, in the same run), how long
+// suspending and sealing a guest with 256 MiB of memory takes, how long
+// resuming it takes against starting it fresh, and how large its snapshot is
+// against the memory it used. Reported, never asserted.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { resume, run, start } from '../../src/api/index.js';
+import { alternate, median } from './measure.js';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const COMPUTE = path.join(ROOT, 'bench', 'guests', 'compute.wasm');
+const CHECKSUM = path.join(ROOT, 'test', 'guests', 'checksum.wasm');
+const FILL_MIB = 256;
+
+export interface SuspendResult {
+  /** Median wall ms of the compute guest, unprepared (the baseline) and --suspendable. */
+  computeMs: { unprepared: number; suspendable: number; ratio: number; goal: number };
+  /** Median ms to suspend and seal the 256 MiB guest (goal: under 300). */
+  sealMs: number;
+  /** Median ms from resume() to the guest running again, against a fresh start to the same state (goal: under fresh + 50). */
+  resumeMs: number;
+  freshStartMs: number;
+  /** Snapshot bytes against the guest's memory (goal: at most used + 1%). */
+  snapshotBytes: number;
+  memoryBytes: number;
+}
+
+export async function suspendBenchmarks(o: { rounds: number; status: (s: string) => void }): Promise<SuspendResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsule-bench-suspend-'));
+  const sealKey = crypto.randomBytes(32);
+  const cacheDir = path.join(dir, 'cache');
+  try {
+    const steps = ['5000000'];
+    // Prepared once, untimed: the cache is what every later run uses.
+    await run(COMPUTE, { args: steps, stdout: 'ignore', suspendable: true, sealKey, cacheDir });
+    const [plain, prepared] = await alternate(['unprepared', 'suspendable'], o.rounds, async (which) => {
+      const t = performance.now();
+      const r = await run(COMPUTE, { args: steps, stdout: 'ignore', ...(which === 'suspendable' ? { suspendable: true, sealKey, cacheDir } : {}) });
+      if (r.exitCode !== 0) throw new Error(`compute exited ${r.exitCode}`);
+      return performance.now() - t;
+    }, (round) => o.status(`suspend: compute round ${round + 1}/${o.rounds}`));
+    const unprepared = median(plain!.samples);
+    const suspendable = median(prepared!.samples);
+
+    const limits = { memoryBytes: 1024 * 1024 * 1024 };
+    const seal: number[] = [];
+    const resumes: number[] = [];
+    const fresh: number[] = [];
+    let snapshotBytes = 0;
+    let memoryBytes = 0;
+    for (let r = 0; r < o.rounds; r++) {
+      o.status(`suspend: 256 MiB guest round ${r + 1}/${o.rounds}`);
+      const file = path.join(dir, `big-${r}.snap`);
+      // A fresh start reaches the state the snapshot holds when the guest says "filled" (it naps from then on).
+      let started = 0;
+      let filledAt = 0;
+      let h!: ReturnType<typeof start>;
+      const filled = new Promise<void>((res) => {
+        const out = new Writable({ write(chunk: Buffer, _e, done) { if (filledAt === 0 && chunk.includes('filled')) { filledAt = performance.now(); res(); } done(); } });
+        h = start(CHECKSUM, { args: ['fill', String(FILL_MIB)], stdout: out, suspendable: true, sealKey, cacheDir, limits,
+          onState: (e) => { if (e.to === 'starting') started = performance.now(); } });
+      });
+      await filled;
+      fresh.push(filledAt - started);
+      const t = performance.now();
+      const sealed = await h.suspend(file);
+      seal.push(performance.now() - t);
+      const result = await h.result;
+      snapshotBytes = sealed.bytes;
+      memoryBytes = result.usage.peakMemory;
+
+      const stop = new AbortController();
+      let resumedAt = 0;
+      const t2 = performance.now();
+      const again = resume(file, { sealKey, cacheDir, limits, stdout: 'ignore', signal: stop.signal,
+        onState: (e) => { if (e.to === 'running') { resumedAt = performance.now(); stop.abort(); } } });
+      await again;
+      resumes.push(resumedAt - t2);
+      fs.rmSync(file, { force: true });
+    }
+    return {
+      computeMs: { unprepared, suspendable, ratio: suspendable / unprepared, goal: 1.3 },
+      sealMs: median(seal), resumeMs: median(resumes), freshStartMs: median(fresh), snapshotBytes, memoryBytes,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function printSuspend(r: SuspendResult): void {
+  const c = r.computeMs;
+  console.log('\nSuspend and resume (--suspendable), medians');
+  console.log(`  compute, unprepared (baseline)   ${c.unprepared.toFixed(0)} ms`);
+  console.log(`  compute, --suspendable           ${c.suspendable.toFixed(0)} ms  = ${c.ratio.toFixed(2)}x the baseline (goal <= ${c.goal}x: ${c.ratio <= c.goal ? 'met' : 'not met'})`);
+  console.log(`  suspend + seal, ${FILL_MIB} MiB guest    ${r.sealMs.toFixed(0)} ms (goal < 300 ms: ${r.sealMs < 300 ? 'met' : 'not met'})`);
+  console.log(`  resume to running                ${r.resumeMs.toFixed(0)} ms, a fresh start to the same state ${r.freshStartMs.toFixed(0)} ms (goal < fresh + 50: ${r.resumeMs < r.freshStartMs + 50 ? 'met' : 'not met'})`);
+  const over = r.snapshotBytes / r.memoryBytes;
+  console.log(`  snapshot size                    ${(r.snapshotBytes / 1048576).toFixed(1)} MiB for ${(r.memoryBytes / 1048576).toFixed(1)} MiB of memory = ${over.toFixed(3)}x`);
+}

@@ -1,0 +1,159 @@
+// Suspending and resuming a guest, the enclave's side (--suspendable). The
+// module was prepared with Asyncify (module/suspendable.ts): when the host
+// asks, the guest's next import call (or the one it sleeps in) unwinds its
+// stack into guest memory instead of running; _start returns; the enclave
+// seals memory, globals and its own state into the snapshot itself, on
+// this thread, so no copy of guest memory ever crosses to the host. On
+// resume the same memory and globals are put back and the stack is wound
+// up to that call again, which is then made for real.
+
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { GuestStop } from '../abi/errors.js';
+import { Control } from './protocol.js';
+import { GLOBAL_EXPORT_PREFIX } from '../module/suspend-names.js';
+import type { SealedGuestState } from '../snapshot/payload.js';
+
+/** Thrown inside a call that sleeps when the host asks for a suspension: the call unwinds and is made again on resume. */
+export class SuspendNow extends GuestStop {
+  constructor() {
+    super('suspend', 'suspended');
+  }
+}
+
+/** Pages grown at the first suspension to hold the unwound stack. */
+const STACK_DATA_PAGES = 4;
+
+/** What the host sends, through the suspend port, before it raises the flag. */
+export interface SuspendRequest {
+  file: string;
+}
+
+interface AsyncifyExports {
+  asyncify_start_unwind(addr: number): void;
+  asyncify_stop_unwind(): void;
+  asyncify_start_rewind(addr: number): void;
+  asyncify_stop_rewind(): void;
+  asyncify_get_state(): number;
+}
+
+type Fn = (...args: never[]) => unknown;
+type Namespace = Record<string, unknown>;
+
+export class Suspender {
+  private exports: AsyncifyExports | undefined;
+  private memory: WebAssembly.Memory | undefined;
+  private globals: { index: number; global: WebAssembly.Global }[] = [];
+  /** Address of the unwound stack's data structure; 0 until the first suspension. */
+  stackData = 0;
+  private rewinding = false;
+  /** Set once the guest's stack has been unwound: _start's return means "suspended", not "done". */
+  unwound = false;
+  request: SuspendRequest | undefined;
+
+  /** `refusal` says why the guest cannot be sealed as it is now (what it holds open), or undefined. */
+  constructor(private readonly words: Int32Array, private readonly port: MessagePort, private readonly refusal: () => string | undefined) {}
+
+  /** True if the guest may unwind now; otherwise the host hears why, and the guest goes on. */
+  private mayUnwind(): boolean {
+    const why = this.refusal();
+    if (why === undefined) return true;
+    receiveMessageOnPort(this.port);
+    Atomics.store(this.words, Control.SUSPEND, 0);
+    this.answer({ error: why });
+    return false;
+  }
+
+  /** The host has asked (and not been answered yet). */
+  asked(): boolean {
+    return Atomics.load(this.words, Control.SUSPEND) === 1;
+  }
+
+  /** Throws SuspendNow if the host asked: for the places a call sleeps. */
+  checkpoint(): void {
+    if (this.asked() && this.exports !== undefined) throw new SuspendNow();
+  }
+
+  attach(instance: WebAssembly.Instance, memory: WebAssembly.Memory): void {
+    this.exports = instance.exports as unknown as AsyncifyExports;
+    this.memory = memory;
+    for (const [name, value] of Object.entries(instance.exports)) {
+      if (name.startsWith(GLOBAL_EXPORT_PREFIX) && value instanceof WebAssembly.Global) {
+        this.globals.push({ index: Number(name.slice(GLOBAL_EXPORT_PREFIX.length)), global: value });
+      }
+    }
+  }
+
+  private startUnwind(): number {
+    const mem = this.memory!;
+    if (this.stackData === 0) this.stackData = mem.grow(STACK_DATA_PAGES) * 65536;
+    const view = new Int32Array(mem.buffer);
+    view[this.stackData / 4] = this.stackData + 8;
+    view[this.stackData / 4 + 1] = this.stackData + STACK_DATA_PAGES * 65536;
+    this.request = (receiveMessageOnPort(this.port)?.message as SuspendRequest | undefined) ?? this.request;
+    this.unwound = true;
+    this.exports!.asyncify_start_unwind(this.stackData);
+    return 0;
+  }
+
+  /** `imports` where each function can unwind the guest instead of running (and runs for real when wound back to it). */
+  wrap(imports: Record<string, Namespace>): Record<string, Namespace> {
+    const out: Record<string, Namespace> = {};
+    for (const [module, ns] of Object.entries(imports)) {
+      const wrapped: Namespace = {};
+      for (const [name, fn] of Object.entries(ns)) {
+        if (typeof fn !== 'function') { wrapped[name] = fn; continue; }
+        // eslint-disable-next-line @typescript-eslint/no-this-alias
+        const self = this;
+        wrapped[name] = function (this: unknown, ...args: never[]): unknown {
+          if (self.rewinding) {
+            self.exports!.asyncify_stop_rewind();
+            self.rewinding = false;
+          } else if (self.asked() && self.mayUnwind()) {
+            return self.startUnwind();
+          }
+          for (;;) {
+            try {
+              return (fn as Fn).apply(this, args);
+            } catch (err) {
+              if (!(err instanceof SuspendNow)) throw err;
+              // Woken in its sleep: unwind, or, if the guest cannot be sealed now, make the call again.
+              if (self.mayUnwind()) return self.startUnwind();
+            }
+          }
+        };
+      }
+      out[module] = wrapped;
+    }
+    return out;
+  }
+
+  /** After _start returned with the stack unwound: the stack is complete in memory. */
+  stopUnwind(): void {
+    this.exports!.asyncify_stop_unwind();
+  }
+
+  sealedGlobals(): SealedGuestState['globals'] {
+    return this.globals.map(({ index, global }) => {
+      const v = global.value as unknown;
+      return typeof v === 'bigint' ? { index, type: 'i64', value: v.toString() } : { index, type: 'number', value: v as number };
+    });
+  }
+
+  /** Puts the sealed globals back and winds the stack up to its call; the caller then calls _start. */
+  rewind(state: SealedGuestState): void {
+    const byIndex = new Map(this.globals.map((g) => [g.index, g.global]));
+    for (const g of state.globals) {
+      const global = byIndex.get(g.index);
+      if (global === undefined) throw new Error(`the prepared module has no global ${g.index}`);
+      global.value = g.type === 'i64' ? BigInt(g.value) : Number(g.value);
+    }
+    this.stackData = state.stackData;
+    this.rewinding = true;
+    this.exports!.asyncify_start_rewind(this.stackData);
+  }
+
+  /** Tells the host how the suspension went. */
+  answer(result: { bytes: number } | { error: string } | { resumed: true }): void {
+    this.port.postMessage(result);
+  }
+}
