@@ -18,12 +18,10 @@ const env = { ...process.env, CAPSULE_TEST_GUEST_RUNS: runs, NODE_OPTIONS: `${pr
 let code = 1;
 try {
   const suite = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files('dist/test', '.test.js')], { stdio: 'inherit', env });
-  code = suite.status ?? 1;
-  if (code === 0) {
-    const after = spawnSync(process.execPath, ['--test', ...files('dist/test/after', '.js')],
-      { stdio: 'inherit', env: { ...process.env, CAPSULE_TEST_GUEST_RUNS: runs } });
-    code = after.status ?? 1;
-  }
+  // Run even after a failure: what it says (guests that failing tests did not reach) helps find why.
+  const after = spawnSync(process.execPath, ['--test', ...files('dist/test/after', '.js')],
+    { stdio: 'inherit', env: { ...process.env, CAPSULE_TEST_GUEST_RUNS: runs } });
+  code = (suite.status ?? 1) || (after.status ?? 1);
 } finally {
   fs.rmSync(runs, { recursive: true, force: true });
 }
