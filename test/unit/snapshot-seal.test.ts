@@ -4,6 +4,7 @@
 // line and exit code 79 before a byte of plaintext is handed on.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -97,6 +98,19 @@ describe('sealed snapshots', () => {
     w.abort();
     assert.equal(fs.existsSync(target), false);
     assert.equal(fs.existsSync(w.temp), false);
+  });
+
+  it('a process that exits (or is stopped by a signal it handles) while sealing leaves no file under either name', async () => {
+    const target = path.join(dir.path, 'exiting', 'x.snap');
+    fs.mkdirSync(path.dirname(target));
+    const seal = new URL('../../src/snapshot/seal.js', import.meta.url).href;
+    const script = `const { SnapshotWriter } = await import(${JSON.stringify(seal)});
+      const w = SnapshotWriter.create(${JSON.stringify(target)}, Buffer.alloc(32, 7), { guests: [], policySha256: '${'b'.repeat(64)}' });
+      w.write(Buffer.alloc(1 << 20, 1));
+      process.exit(3);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(child.status, 3, child.stderr);
+    assert.deepEqual(fs.readdirSync(path.dirname(target)), []);
   });
 
   it('refuses the wrong key', async () => {
