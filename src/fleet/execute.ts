@@ -61,6 +61,7 @@ export async function executeJob(spec: JobSpec, module: Uint8Array, signal: Abor
       name: 'job',
       ...(spec.policy !== undefined ? { policy: spec.policy as PolicyDocument, policyBase: '/' } : {}),
       dirs,
+      ...(spec.env ? { env: spec.env } : {}),
       limits,
       stdin: Buffer.from(spec.stdin, 'base64'),
       stdout: 'capture',

@@ -5,6 +5,7 @@
 
 import { z } from 'zod';
 import { check } from '../policy/fields.js';
+import { envSchema } from '../policy/schema.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { Outcome, Usage } from '../enclave/protocol.js';
 
@@ -55,6 +56,8 @@ export const jobSpecSchema = z.object({
   module: z.string().regex(/^[0-9a-f]{64}$/, 'expected the SHA-256 of a stored module (64 lower-case hex digits)'),
   args: z.array(z.string().max(JOB_LIMITS.argBytes)).max(JOB_LIMITS.args).default([]),
   argv0: z.string().max(256).optional(),
+  /** The guest's environment, added to the policy's (checked as --env values are). */
+  env: envSchema.optional(),
   /** The guest's stdin, base64. */
   stdin: base64(JOB_LIMITS.stdinBytes, 'stdin').default(''),
   /** A small tree of files (data in base64), mounted read-only or as a private writable copy ("tmpfs"). */

@@ -82,17 +82,7 @@ export class FleetWorker {
     const checked = parseJobSpec(job.data);
     if (!checked.ok) throw new UnrecoverableError(`invalid job: ${checked.problem}`);
     const spec = checked.value;
-    {
-      let parsed: ParsedPolicy;
-      try {
-        spec.policy = await clampToCeiling(spec.policy, this.ceiling);
-        parsed = await parsePolicyDocument(spec.policy ?? {}, 'policy');
-      } catch (err) {
-        throw new UnrecoverableError(`invalid job: ${(err as Error).message}`);
-      }
-      const over = exceedsCeiling(parsed, this.ceiling);
-      if (over !== undefined) throw new UnrecoverableError(`refused by this worker's ceiling: ${over}`);
-    }
+    spec.policy = await this.checkPolicy(spec.policy);
     const jobId = job.id!;
     if (!(await this.slots.acquire(spec.tenant, jobId))) {
       // Over the tenant's cap: back to the queue a little later, without spending an attempt.
@@ -122,6 +112,21 @@ export class FleetWorker {
       clearInterval(renew);
       await this.slots.release(spec.tenant, jobId).catch(() => {});
     }
+  }
+
+  /** The job's policy held to this worker's ceiling: limits it leaves to the default clamped, a wider grant refused. */
+  private async checkPolicy(policy: unknown): Promise<unknown> {
+    let clamped: unknown;
+    let parsed: ParsedPolicy;
+    try {
+      clamped = await clampToCeiling(policy, this.ceiling);
+      parsed = await parsePolicyDocument(clamped ?? {}, 'policy');
+    } catch (err) {
+      throw new UnrecoverableError(`invalid job: ${(err as Error).message}`);
+    }
+    const over = exceedsCeiling(parsed, this.ceiling);
+    if (over !== undefined) throw new UnrecoverableError(`refused by this worker's ceiling: ${over}`);
+    return clamped;
   }
 
   /** Stops taking jobs, lets running ones finish, then disconnects. */

@@ -82,6 +82,14 @@ describe('fleet HTTP API', () => {
     assert.match(await out.text(), /argv\[1\]=x/);
     const status = await (await call('GET', `/v1/jobs/${id}`)).json() as { state: string; tenant: string; attempts: number };
     assert.deepEqual([status.state, status.tenant, status.attempts], ['completed', 'alice', 1]);
+    // Cancelling a finished job changes nothing and says what state it was in.
+    assert.deepEqual(await (await call('DELETE', `/v1/jobs/${id}`)).json(), { id, state: 'completed' });
+    const sleep = ((await (await call('POST', '/v1/modules', { body: fs.readFileSync(GUEST('sleep_poll')), type: 'application/wasm' })).json()) as { sha256: string }).sha256;
+    const long = ((await (await json('/v1/jobs', { module: sleep, args: ['4000'] })).json()) as { id: string }).id;
+    await worker.waitFor(new RegExp(`job ${long}: started`));
+    assert.deepEqual(await (await call('DELETE', `/v1/jobs/${long}`)).json(), { id: long, state: 'active' });
+    const cancelled = await (await call('GET', `/v1/jobs/${long}/result?wait=20`)).json() as { cancelled: boolean; outcome: { kind: string } };
+    assert.deepEqual([cancelled.cancelled, cancelled.outcome.kind], [true, 'killed']);
     const again = await json('/v1/jobs', { module: hello, idempotencyKey: 'k1' });
     const dup = await json('/v1/jobs', { module: hello, idempotencyKey: 'k1' });
     assert.deepEqual([again.status, dup.status], [201, 200]);

@@ -31,12 +31,14 @@ describe('fleet jobs', () => {
   });
 
   it('runs a job and returns its output, exit, audit, usage, worker and attempts', async () => {
-    const { id, duplicate } = await fleet.submit({ module: hello, args: ['one', 'two'] });
+    const { id, duplicate } = await fleet.submit({ module: hello, args: ['one', 'two'], env: { GREETING: 'hi' }, policy: { env: { FROM_POLICY: '1' } } });
     assert.equal(duplicate, false);
     const r = await fleet.result(id, 20_000);
     assert.equal(r.exitCode, 0);
     assert.deepEqual(r.outcome, { kind: 'exit', code: 0 });
     assert.match(text(r.stdout.base64), /hello from capsule\nargv\[0\]=job\.wasm\nargv\[1\]=one\nargv\[2\]=two\n/);
+    assert.match(text(r.stdout.base64), /^env FROM_POLICY=1$/m);
+    assert.match(text(r.stdout.base64), /^env GREETING=hi$/m);
     assert.equal(r.stdout.cut, 0);
     assert.equal(r.attempts, 1);
     assert.match(r.worker, /:\d+$/);
@@ -123,6 +125,7 @@ describe('fleet jobs', () => {
     await refused({ policy: { mounts: [{ host: '/', guest: '/h', readOnly: 'no' }] } }, /^policy: mounts\[0\]/);
     await refused({ policy: { extra: 1 } }, /^policy: .*extra/);
     await refused({ args: 'x' }, /^args: /);
+    await refused({ env: { 'A=B': 'c' } }, /^env\./);
     await refused({ attempts: 0 }, /^attempts: /);
     await refused({ input: { mount: '/in', files: [{ path: '../x', data: '' }] } }, /^input\.files\[0\]\.path: /);
     await refused({ module: 'f'.repeat(64) }, /^module: f+ is not stored/);
