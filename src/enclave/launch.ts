@@ -128,9 +128,12 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       membership.leave();
       // A stop decided first wins over whatever the dying guest still reported: its last calls
       // may have failed only because its thread was being torn down (ports closing under it).
+      const usage = report?.usage ?? emptyUsage;
+      // A threaded guest's CPU time is its service's and its threads'.
+      const withThreads = threads.cpuMs > 0 ? { ...usage, cpuMs: usage.cpuMs + threads.cpuMs } : usage;
       const final: EnclaveReport = stopped
-        ? { outcome: stopped, usage: report?.usage ?? emptyUsage }
-        : report ?? { outcome: failure(crash), usage: emptyUsage };
+        ? { outcome: stopped, usage: withThreads }
+        : report ? { outcome: report.outcome, usage: withThreads } : { outcome: failure(crash), usage: emptyUsage };
       void outputPump.close().then(() => resolve(final), () => resolve(final));
     });
   });
