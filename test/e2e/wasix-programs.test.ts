@@ -52,6 +52,7 @@ for (const mode of MODES) {
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(lines(r.stdout), [
         'pid 1 ppid 0',
+        'thread-local initial value 42',
         'handler ran for 10',
         'SIGCHLD ignored',
         'alarms >= 3: yes',

@@ -135,6 +135,23 @@ describe('NetService: a guest that goes away', () => {
   });
 });
 
+describe('NetService: listen backlogs', () => {
+  it('a negative backlog is the maximum, as on Linux (listen(fd, -1)); 0 still lets one connection wait', async () => {
+    const { svc, open, call } = service();
+    const l = open();
+    await call({ op: 'bind', id: l, addr: v4('127.0.0.1', 7000) });
+    await call({ op: 'listen', id: l, backlog: -1 });
+    for (let i = 0; i < 20; i++) await call({ op: 'connect', id: open(), addr: v4('127.0.0.1', 7000) });
+    assert.equal(svc.table.rows()[0]!.connectionQueue, 20);
+    const z = open();
+    await call({ op: 'bind', id: z, addr: v4('127.0.0.1', 7001) });
+    await call({ op: 'listen', id: z, backlog: 0 });
+    await call({ op: 'connect', id: open(), addr: v4('127.0.0.1', 7001) });
+    await assert.rejects(call({ op: 'connect', id: open(), addr: v4('127.0.0.1', 7001) }), sysErr(Errno.CONNREFUSED));
+    svc.stop();
+  });
+});
+
 describe('NetService: --publish', () => {
   const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

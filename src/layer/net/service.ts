@@ -332,7 +332,8 @@ export class NetService {
   private async listen(e: SocketEntry, backlog: number): Promise<{ local: SockAddr }> {
     if (e.local.type !== 'stream') throw new SysError(Errno.NOTSUP);
     this.guard(e, 'listen');
-    e.backlog = Math.min(Math.max(backlog, 1), MAX_BACKLOG);
+    // As Linux: a negative backlog (listen(fd, -1)) or one past the maximum means the maximum; 0 still allows one.
+    e.backlog = backlog < 0 ? MAX_BACKLOG : Math.min(Math.max(backlog, 1), MAX_BACKLOG);
     if (this.o.mode === 'secure') {
       if (!e.local.local) e.local.local = this.bindVirtual(e, unspecified(e.local.family));
       this.decide(e.local.owner.enclave, 'listen', `${formatAddr(e.local.local)}`, true,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 static volatile int usr1 = 0, alarms = 0;
+static _Thread_local int tls_value = 42;
 static void on_usr1(int sig) { usr1 = sig; }
 static void on_alarm(int sig) { (void)sig; alarms++; }
 
@@ -28,6 +29,7 @@ static long ms_since(const struct timespec *t0) {
 int main(int argc, char **argv) {
   if (argc < 2) return 2;
   printf("pid %d ppid %d\n", (int)getpid(), (int)getppid());
+  printf("thread-local initial value %d\n", tls_value);
 
   signal(SIGUSR1, on_usr1);
   raise(SIGUSR1);
