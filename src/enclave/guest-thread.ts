@@ -23,6 +23,7 @@ import { FdTable } from '../layer/fdtable.js';
 import { CallMailbox, type ImportFunction } from './call-forwarding.js';
 import { threadContext } from './guest-threads.js';
 import { outcomeOf } from './outcome.js';
+import { threadCpuMs } from './thread-cpu.js';
 import { Control, type EnclaveMessage, type GuestThreadConfig, type Outcome } from './protocol.js';
 import { MAIN_TID, ThreadTable } from './thread-table.js';
 
@@ -110,7 +111,8 @@ export function runGuestThread(cfg: GuestThreadConfig, post: (m: EnclaveMessage)
     if (!(err instanceof ThreadExit)) outcome = err instanceof ProcExit ? { kind: 'exit', code: err.code } : outcomeOf(err, cfg, memory);
   }
   table.release(slot);
-  post({ kind: 'thread-end', tid, ...(outcome ? { outcome } : {}) });
+  const cpuMs = threadCpuMs();
+  post({ kind: 'thread-end', tid, ...(outcome ? { outcome } : {}), ...(cpuMs !== undefined ? { cpuMs } : {}) });
 }
 
 /** Whether every subscription of a poll_oneoff call is a clock (unreadable ones are left to the service to refuse). */

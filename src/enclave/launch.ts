@@ -188,9 +188,12 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       membership.leave();
       // A stop decided first wins over whatever the dying guest still reported: its last calls
       // may have failed only because its thread was being torn down (ports closing under it).
+      const usage = report?.usage ?? emptyUsage;
+      // A threaded guest's CPU time is its service's and its threads'.
+      const withThreads = threads.cpuMs > 0 ? { ...usage, threadCpuMs: usage.threadCpuMs + threads.cpuMs } : usage;
       const final: EnclaveReport = stopped
-        ? { outcome: stopped, usage: report?.usage ?? emptyUsage }
-        : report ?? { outcome: failure(crash), usage: emptyUsage };
+        ? { outcome: stopped, usage: withThreads }
+        : report ? { ...report, usage: withThreads } : { outcome: failure(crash), usage: emptyUsage };
       const end = (): void => {
         // Protected memory: the guest's input and output in the rings go with it.
         const observe = wipeObserver();

@@ -106,6 +106,8 @@ export interface ThreadEnd {
   kind: 'thread-end';
   tid: number;
   outcome?: Outcome;
+  /** CPU time the thread used, ms. */
+  cpuMs?: number;
 }
 
 /** What a guest thread's enclave thread is configured with. */

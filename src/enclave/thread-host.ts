@@ -16,6 +16,8 @@ export class GuestThreads {
   private setup: ThreadingSetup | undefined;
   private readonly workers = new Set<Worker>();
   private stopping = false;
+  /** CPU time of the guest threads that ended by themselves (a stopped thread cannot tell), ms. */
+  cpuMs = 0;
 
   constructor(private readonly o: GuestOptions, private readonly control: SharedArrayBuffer, private readonly end: (outcome: Outcome) => void) {}
 
@@ -23,7 +25,10 @@ export class GuestThreads {
     switch (m.kind) {
       case 'threading': this.setup = m; return;
       case 'spawn': this.start(m); return;
-      case 'thread-end': if (m.outcome) this.end(m.outcome); return;
+      case 'thread-end':
+        this.cpuMs += m.cpuMs ?? 0;
+        if (m.outcome) this.end(m.outcome);
+        return;
       case 'denial': void this.o.onOutput(AUDIT_FD, encoder.encode(m.line + '\n')); return;
     }
   }

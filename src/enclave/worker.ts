@@ -6,7 +6,6 @@
 // threads on an enclave thread of its own (guest-thread.ts); this thread then
 // holds its system view and answers the calls they forward.
 
-import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { errnoName } from '../core/errno.js';
 import { GuestStop, setDenialHook } from '../abi/errors.js';
@@ -41,6 +40,7 @@ import { CallMailbox, type ImportFunction } from './call-forwarding.js';
 import { functionImports, importsSpawn, serveGuestThread } from './guest-thread.js';
 import { threadContext } from './guest-threads.js';
 import { outcomeOf } from './outcome.js';
+import { threadCpuMs } from './thread-cpu.js';
 import { MAIN_TID, ThreadTable } from './thread-table.js';
 import { WASI_THREADS_MODULE } from '../abi/wasix/names.js';
 import { wasiThreadsFunctions } from '../abi/wasix/wasi-threads.js';
@@ -54,18 +54,6 @@ import { Suspender } from './suspender.js';
 import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
 import { setSleeper } from '../layer/ring-wait.js';
-
-/** CPU time of this thread, from the kernel (Linux), in ms. */
-function threadCpuMs(): number | undefined {
-  try {
-    const stat = fs.readFileSync('/proc/thread-self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the file, in clock ticks (100 per second).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
 
 async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   const started = performance.now();

@@ -169,6 +169,12 @@ describe('guest threads: hostile arguments', () => {
     });
   });
 
+  it('closing a listening socket while another thread blocks in accept on it (class 5): the accept fails, the guest goes on', async () => {
+    const r = await runCli(['run', '--timeout', '20s', THREADS, 'closerace']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'close=0 accept=failed\n');
+  });
+
   it('a thread whose start argument points outside memory traps, and the guest ends with it', async () => {
     const r = await runCli(['run', THREADS, 'garbage']);
     assert.equal(r.code, ExitCode.TRAP, r.stderr);

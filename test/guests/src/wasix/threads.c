@@ -11,6 +11,7 @@
 //   hostile    thread and futex calls with impossible arguments; prints errnos
 //   garbage    spawns a thread whose start argument points outside memory
 //   churn      starts and joins 200 threads one after another
+//   closerace  a thread blocks in accept; main closes the listening socket under it
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <wasi/api.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #define WORKERS 4
 #define ROUNDS 1000
@@ -192,6 +196,27 @@ static int hostile(void) {
 
 static void *nothing(void *arg) { return arg; }
 
+static int listener = -1;
+static void *accepter(void *arg) {
+  (void)arg;
+  int c = accept(listener, NULL, NULL);
+  return (void *)(intptr_t)(c < 0 ? -errno : c);
+}
+
+static int closerace(void) {
+  listener = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(7300), .sin_addr = { htonl(INADDR_LOOPBACK) } };
+  if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof a) < 0 || listen(listener, 4) < 0) { perror("listen"); return 1; }
+  pthread_t t;
+  pthread_create(&t, NULL, accepter, NULL);
+  usleep(200000);
+  int closed = close(listener);
+  void *r;
+  pthread_join(t, &r);
+  printf("close=%d accept=%s\n", closed, (intptr_t)r < 0 ? "failed" : "connected");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "basic";
   pthread_t t;
@@ -199,6 +224,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "futex")) return futex();
   if (!strcmp(mode, "exhaust")) return exhaust();
   if (!strcmp(mode, "hostile")) return hostile();
+  if (!strcmp(mode, "closerace")) return closerace();
   if (!strcmp(mode, "garbage")) {
     int r = (int)__wasi_thread_spawn((void *)0xffffff00);
     printf("spawned %d\n", r > 0);
