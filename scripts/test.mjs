@@ -19,7 +19,8 @@ let code = 1;
 try {
   const suite = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files('dist/test', '.test.js')], { stdio: 'inherit', env });
   // Run even after a failure: what it says (guests that failing tests did not reach) helps find why.
-  const after = spawnSync(process.execPath, ['--test', ...files('dist/test/after', '.js')],
+  // Reported with the dot reporter: the suite's own summary stays the one summary of the run.
+    const after = spawnSync(process.execPath, ['--test', '--test-reporter=dot', ...files('dist/test/after', '.js')],
     { stdio: 'inherit', env: { ...process.env, CAPSULE_TEST_GUEST_RUNS: runs } });
   code = (suite.status ?? 1) || (after.status ?? 1);
 } finally {

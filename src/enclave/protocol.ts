@@ -152,7 +152,7 @@ export const Control = {
   CALLS: 4,
   /** Set by the host when a threaded guest has ended: its service stops serving and reports. */
   FINISH: 5,
-  /** The import the guest is in (see lifecycle/call-names.ts), 0 when it runs its own code; only the enclave writes. */
+  /** The import the guest is in (see abi/call-names.ts), 0 when it runs its own code; only the enclave writes. */
   CALL: 6,
   /** 1 while the enclave sleeps inside that call (blocked), else 0; only the enclave writes. */
   WAITING: 7,

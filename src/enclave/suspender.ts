@@ -10,7 +10,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { GuestStop } from '../abi/errors.js';
 import { Control } from './protocol.js';
-import { GLOBAL_EXPORT_PREFIX } from '../module/suspend-names.js';
+import { GLOBAL_EXPORT_PREFIX } from './suspend-names.js';
 import type { SealedGuestState } from '../snapshot/payload.js';
 
 /** Thrown inside a call that sleeps when the host asks for a suspension: the call unwinds and is made again on resume. */

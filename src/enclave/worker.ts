@@ -46,7 +46,7 @@ import { WASI_THREADS_MODULE } from '../abi/wasix/names.js';
 import { wasiThreadsFunctions } from '../abi/wasix/wasi-threads.js';
 import { LayerClient } from './layer-client.js';
 import { InputReader, OutputWriter } from './guest-stdio.js';
-import { Activity } from '../lifecycle/activity.js';
+import { Activity } from './activity.js';
 import { ClockId } from '../core/witx.js';
 import type { Clocks } from '../layer/clocks.js';
 import type { SealedGuestState } from '../snapshot/payload.js';

@@ -20,7 +20,7 @@ export function spinUntil(ready: () => boolean): boolean {
   return false;
 }
 
-/** Runs each sleep of this thread's waits; the enclave marks itself blocked for its duration (lifecycle/activity.ts). */
+/** Runs each sleep of this thread's waits; the enclave marks itself blocked for its duration (enclave/activity.ts). */
 let sleeper = <T>(sleep: () => T): T => sleep();
 export function setSleeper(s: <T>(sleep: () => T) => T): void {
   sleeper = s;

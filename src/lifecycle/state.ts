@@ -7,7 +7,7 @@
 
 import fs from 'node:fs';
 import { Control } from '../enclave/protocol.js';
-import { callName } from './call-names.js';
+import { callName } from '../abi/call-names.js';
 
 export type GuestState = 'starting' | 'running' | 'blocked' | 'suspending' | 'suspended' | 'resuming' | 'exited' | 'killed';
 

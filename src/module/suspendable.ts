@@ -14,7 +14,7 @@ import { ExitCode } from '../core/exit-codes.js';
 
 /** What prepared a module; part of the cache key and of a snapshot (another preparation lays out the stack otherwise). */
 export const PREPARATION = 'asyncify-2';
-import { GLOBAL_EXPORT_PREFIX } from './suspend-names.js';
+import { GLOBAL_EXPORT_PREFIX } from '../enclave/suspend-names.js';
 
 /** $CAPSULE_CACHE_DIR, else $XDG_CACHE_HOME/capsule, else ~/.cache/capsule. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {

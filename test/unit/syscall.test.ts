@@ -14,6 +14,7 @@ import { MAX_PARAMS, syscall, syscalls, type GuestFunction } from '../../src/abi
 import type { WasixContext } from '../../src/abi/wasix/context.js';
 import { createWasix } from '../../src/abi/wasix/index.js';
 import { FdTable } from '../../src/layer/fdtable.js';
+import { MAIN_TID, threadContext } from '../../src/enclave/guest-threads.js';
 
 const fn = (f: (...args: never[]) => unknown): GuestFunction => f as GuestFunction;
 const call = (g: GuestFunction, ...args: unknown[]): unknown => (g as (...a: unknown[]) => unknown)(...args);
@@ -69,8 +70,10 @@ const ENDS_GUEST = new Set(['proc_exit', 'proc_exit2', 'thread_exit', 'proc_rais
 const NO_RESULT = new Set(['callback_signal']);
 
 describe('every import goes through syscall()', () => {
+  const memory = new GuestMemory();
   const ctx = {
-    memory: new GuestMemory(), fds: new FdTable(), args: [], env: [],
+    memory, fds: new FdTable(), args: [], env: [],
+    threads: threadContext({ memory: () => undefined, guestMemory: memory, tid: MAIN_TID }),
     clocks: { now: () => 0n, resolution: () => 1n }, randomFill: () => {}, eventEpoch: () => 0, waitForEvents: () => {},
     net: { call: () => { throw new SysError(Errno.NETDOWN); } },
     openSocket: () => { throw new SysError(Errno.NETDOWN); },

@@ -2,11 +2,11 @@
 // enclave publishes the call it is in as a number in a control word, and the
 // host names it (`capsule ps`: "blocked in fd_read").
 
-import { PREVIEW1_NAMES } from '../abi/preview1/names.js';
-import { WASIX_SOCKET_NAMES } from '../abi/wasix/names.js';
+import { PREVIEW1_NAMES } from './preview1/names.js';
+import { WASI_THREADS_NAMES, WASIX_NAMES } from './wasix/names.js';
 
 /** Index 0 means "no call"; the rest are the import names, preview1 first. */
-export const CALL_NAMES: readonly string[] = ['', ...PREVIEW1_NAMES, ...WASIX_SOCKET_NAMES];
+export const CALL_NAMES: readonly string[] = ['', ...PREVIEW1_NAMES, ...WASIX_NAMES, ...WASI_THREADS_NAMES];
 
 const numbers = new Map<string, number>();
 CALL_NAMES.forEach((n, i) => { if (i > 0 && !numbers.has(n)) numbers.set(n, i); });

@@ -4,8 +4,8 @@
 // its memory and descriptors. Plain stores into shared memory, a few per call.
 
 import fs from 'node:fs';
-import { Control } from '../enclave/protocol.js';
-import { callNumber } from './call-names.js';
+import { Control } from './protocol.js';
+import { callNumber } from '../abi/call-names.js';
 
 type Fn = (...args: never[]) => unknown;
 type Namespace = Record<string, unknown>;
