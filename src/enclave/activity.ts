@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import { Control } from './protocol.js';
 import { callNumber } from '../abi/call-names.js';
 
-type Fn = (...args: never[]) => unknown;
+type Loose = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown,
+  i?: unknown, j?: unknown) => unknown;
 type Namespace = Record<string, unknown>;
 
 /** This thread's kernel id (Linux), so the host can read its CPU time; 0 elsewhere. */
@@ -51,14 +52,16 @@ export class Activity {
       for (const [name, fn] of Object.entries(ns)) {
         if (typeof fn !== 'function') { wrapped[name] = fn; continue; }
         const n = callNumber(name);
-        const self = this;
-        wrapped[name] = function (this: unknown, ...args: never[]): unknown {
+        const call = fn as Loose;
+        // Fixed parameters (no rest array per call), as syscall() has: this runs around every call, fd_write among them.
+        wrapped[name] = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown,
+          i?: unknown, j?: unknown): unknown => {
           words[Control.CALL] = n;
           try {
-            return (fn as Fn).apply(this, args);
+            return call(a, b, c, d, e, f, g, h, i, j);
           } finally {
             words[Control.CALL] = 0;
-            self.publish();
+            this.publish();
           }
         };
       }

@@ -192,9 +192,14 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   const trace = traceFromEnv(cfg.name);
   const traceIn = (module: string) => trace && ((line: string): void => trace(`${module}.${line}`));
   const wasixFns = createWasix(ctx, traceIn(WASIX_MODULE));
+  // Only proc_raise_interval sets signal timers: a guest that does not import it needs no check after each call
+  // (which would cost its hot calls, fd_write among them, a wrapper each).
+  const timersPossible = WebAssembly.Module.imports(cfg.module).some((i) => i.module === WASIX_MODULE && i.name === 'proc_raise_interval');
+  const timed = (fns: Record<string, (...args: never[]) => unknown>): Record<string, (...args: never[]) => unknown> =>
+    (timersPossible ? withSignalTimers(fns, signals) : fns);
   const imports: WebAssembly.Imports = {
-    [PREVIEW1_MODULE]: withSignalTimers(createPreview1(ctx, traceIn(PREVIEW1_MODULE)), signals),
-    [WASIX_MODULE]: withSignalTimers(flushWrites ? flushingFirst(wasixFns, flushWrites) : wasixFns, signals),
+    [PREVIEW1_MODULE]: timed(createPreview1(ctx, traceIn(PREVIEW1_MODULE))),
+    [WASIX_MODULE]: timed(flushWrites ? flushingFirst(wasixFns, flushWrites) : wasixFns),
     [WASI_THREADS_MODULE]: wasiThreadsFunctions(threads),
   };
   if (importedMemory) imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: importedMemory };
