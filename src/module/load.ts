@@ -144,7 +144,12 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     if (suspendable) {
       // Loaded on use: a plain run does not need the preparation.
       const { prepareSuspendable } = await import('./suspendable.js');
-      await compile(bytes, label);
+      const given = await compile(bytes, label);
+      // A threaded guest's stacks are on several threads at once: it cannot be unwound as one yet.
+      if (WebAssembly.Module.imports(given).some((i) => (i.module === WASI_THREADS_MODULE && WASI_THREADS_NAMES.has(i.name)) ||
+        (i.module === WASIX_MODULE && i.name === 'thread_spawn_v2'))) {
+        throw new CapsuleError(ExitCode.USAGE, `--suspendable: '${label}' can start threads, and a threaded guest cannot be suspended yet`);
+      }
       bytes = await prepareSuspendable(bytes, sha256, label, suspendable.cacheDir);
     }
     module = await compile(capped(bytes, label, memoryLimit), label);

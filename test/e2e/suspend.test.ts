@@ -15,7 +15,7 @@ import { resume, start } from '../../src/api/suspend.js';
 import { CapsuleError } from '../../src/core/errors.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import type { LifecycleEvent } from '../../src/lifecycle/state.js';
-import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
+import { guest, lines, ROOT, runCli, tempDir, type TempDir } from '../helpers/cli.js';
 import { startCli } from '../helpers/net.js';
 
 let dir: TempDir;
@@ -175,5 +175,13 @@ describe('suspend and resume (API)', () => {
     assert.equal(r.exitCode, 79);
     assert.match((r.outcome as { message: string }).message, /was altered: chunk \d+ does not authenticate/);
     assert.equal(r.stdout!.length, 0, 'no guest code ran');
+  });
+
+  it('a guest that can start threads is refused --suspendable in one line (64), before it runs', async () => {
+    const threads = path.join(ROOT, 'test', 'guests', 'wasix', 'threads.wasm');
+    const r = await runCli(['run', '--suspendable', '--seal-key', keyFile, threads, 'basic'], { env });
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stderr, /^capsule: --suspendable: '.*threads\.wasm' can start threads, and a threaded guest cannot be suspended yet\n$/);
+    assert.equal(r.stdout, '');
   });
 });
