@@ -41,6 +41,12 @@ export interface SuspendableOption {
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
+/** Whether a module imports a call that starts threads (wasi-threads or WASIX). */
+function startsThreads(module: WebAssembly.Module): boolean {
+  return WebAssembly.Module.imports(module).some((i) => (i.module === WASI_THREADS_MODULE && WASI_THREADS_NAMES.has(i.name)) ||
+    (i.module === WASIX_MODULE && i.name === 'thread_spawn_v2'));
+}
+
 /** The engine's own limit on a module's size. */
 const MAX_MODULE_BYTES = 1024 * 1024 * 1024;
 
@@ -146,8 +152,7 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
       const { prepareSuspendable } = await import('./suspendable.js');
       const given = await compile(bytes, label);
       // A threaded guest's stacks are on several threads at once: it cannot be unwound as one yet.
-      if (WebAssembly.Module.imports(given).some((i) => (i.module === WASI_THREADS_MODULE && WASI_THREADS_NAMES.has(i.name)) ||
-        (i.module === WASIX_MODULE && i.name === 'thread_spawn_v2'))) {
+      if (startsThreads(given)) {
         throw new CapsuleError(ExitCode.USAGE, `--suspendable: '${label}' can start threads, and a threaded guest cannot be suspended yet`);
       }
       bytes = await prepareSuspendable(bytes, sha256, label, suspendable.cacheDir);
@@ -157,6 +162,10 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
 
   const exported = WebAssembly.Module.exports(module);
   let invokeType: FunctionType | undefined;
+  if (invoke !== undefined && startsThreads(module)) {
+    // Its threads start from _start's runtime (wasi_thread_start and libc's set-up), not from an export called alone.
+    throw new CapsuleError(ExitCode.USAGE, `--invoke: '${label}' can start threads, and a threaded guest runs only from _start`);
+  }
   if (invoke !== undefined) {
     const functions = exported.filter((e) => e.kind === 'function').map((e) => e.name);
     if (!functions.includes(invoke)) {

@@ -3,10 +3,11 @@
 // wasmtime prints them; every mistake is one line. Also through run().
 
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CapsuleError, run } from '../../src/api/index.js';
 import { formatWasmValue, parseWasmArg } from '../../src/module/invoke.js';
-import { MODES, guest, lines, runCli } from '../helpers/cli.js';
+import { MODES, ROOT, guest, lines, runCli } from '../helpers/cli.js';
 
 const calc = guest('calc');
 const invoke = (name: string, ...args: string[]) => runCli(['run', '--invoke', name, calc, ...args]);
@@ -66,6 +67,12 @@ describe('--invoke', () => {
     const r = await runCli(['run', calc]);
     assert.equal(r.code, 65);
     assert.match(r.stderr, /has no _start function: it is not a WASI command module \(to call one of its functions: --invoke initialized, add, mul64, halve, div, \.\.\.\)\n$/);
+  });
+
+  it('a module that can start threads is refused --invoke (64): its threads start from _start only', async () => {
+    const r = await runCli(['run', '--invoke', 'main', path.join(ROOT, 'test', 'guests', 'wasix', 'threads.wasm')]);
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stderr, /^capsule: --invoke: '.*threads\.wasm' can start threads, and a threaded guest runs only from _start\n$/);
   });
 
   it('run() takes invoke with numbers, bigints or text, and returns typed results', async () => {
