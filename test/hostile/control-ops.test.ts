@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
 import { hostileGuest } from '../helpers/hostile.js';
 import { startCli, writeSystem } from '../helpers/net.js';
+import { ask } from '../helpers/control.js';
 
 let base: TempDir;
 let fresh = 0;
@@ -30,19 +31,6 @@ const envFor = (dir: string): NodeJS.ProcessEnv => ({ ...process.env, CAPSULE_RU
 async function waitForFile(file: string): Promise<void> {
   for (let i = 0; i < 200 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(fs.existsSync(file), `${file} never appeared`);
-}
-
-/** Sends `line` on the socket `file` and reads until it closes. */
-function ask(file: string, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const conn = net.connect(file);
-    let text = '';
-    conn.setEncoding('utf8');
-    conn.on('data', (s: string) => { text += s; });
-    conn.on('error', reject);
-    conn.on('close', () => resolve(text));
-    conn.write(line);
-  });
 }
 
 /** A request line with a valid proof of identity, as `capsule` makes one. */

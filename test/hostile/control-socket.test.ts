@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
 import { startCli, type LongRun } from '../helpers/net.js';
+import { ask } from '../helpers/control.js';
 
 let base: TempDir;
 let attacker: { name: string; uid: number; gid: number } | undefined;
@@ -295,19 +296,6 @@ describe('sockets in the control directory', () => {
     }
   });
 });
-
-/** Sends `line` to the control socket `file`; resolves with the whole answer once the server has closed. */
-function ask(file: string, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const conn = net.connect(file);
-    let text = '';
-    conn.setEncoding('utf8');
-    conn.on('data', (s: string) => { text += s; });
-    conn.on('error', reject);
-    conn.on('close', () => resolve(text));
-    conn.write(line);
-  });
-}
 
 function proofFile(dir: string, token: string): string {
   const name = `proof-${crypto.randomBytes(16).toString('hex')}`;
