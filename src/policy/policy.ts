@@ -5,6 +5,7 @@
 // timeout apply (FIG. 2: the guest talks to the host directly).
 
 import type { NetworkPolicy } from './network.js';
+import type { QuotaLimits } from '../layer/fs/quota.js';
 
 /** A host directory as the caller asks to mount it (--dir, the API's `dirs`). */
 export interface DirMount {
@@ -14,6 +15,12 @@ export interface DirMount {
   guest: string;
   /** The guest may read but change nothing below it. */
   readOnly?: boolean;
+  /**
+   * How much the guest may add below the mount while it runs: bytes of file
+   * growth and entries (files, directories, symlinks, links) created; past
+   * either a call fails with EDQUOT. Nothing deleted is given back.
+   */
+  quota?: QuotaLimits;
 }
 
 export interface MountGrant {
@@ -23,6 +30,8 @@ export interface MountGrant {
   readOnly: boolean;
   /** In-memory mount of at most this many bytes. */
   tmpfsBytes?: number;
+  /** What the guest may add below the mount (DirMount.quota). */
+  quota?: QuotaLimits;
 }
 
 export interface Limits {
