@@ -5,7 +5,14 @@
 // timeout apply (FIG. 2: the guest talks to the host directly).
 
 import type { NetworkPolicy } from './network.js';
-import type { QuotaLimits } from '../layer/fs/quota.js';
+
+/** What the guest may add below a mount while it runs (layer/fs/quota.ts). */
+export interface QuotaLimits {
+  /** Bytes files below the mount may grow by, in all. */
+  bytes?: number;
+  /** Files, directories, symlinks and hard links the guest may create below the mount. */
+  entries?: number;
+}
 
 /** A host directory as the caller asks to mount it (--dir, the API's `dirs`). */
 export interface DirMount {

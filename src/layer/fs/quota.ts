@@ -12,13 +12,9 @@
 // sooner than the disk would.
 
 import { Denial, Errno } from '../../core/errno.js';
+import type { QuotaLimits } from '../../policy/policy.js';
 
-export interface QuotaLimits {
-  /** Bytes files below the mount may grow by, in all. */
-  bytes?: number;
-  /** Files, directories and symlinks the guest may create below the mount. */
-  entries?: number;
-}
+export type { QuotaLimits };
 
 export class MountQuota {
   bytesUsed = 0;
