@@ -9,7 +9,9 @@ import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { LimitValues, RunOptions } from './run.js';
 
-const DIR_KEYS = new Set(['host', 'guest', 'readOnly']);
+const DIR_KEYS = new Set(['host', 'guest', 'readOnly', 'quota']);
+const QUOTA_KEYS = new Set(['bytes', 'entries']);
+const count = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const limitOk = (k: string, v: unknown): boolean =>
   k in LIMITS && (v === undefined || ((typeof v === 'number' || typeof v === 'string') && LIMITS[k as LimitKey].parse(v).ok));
@@ -23,6 +25,7 @@ export function optionsAreValid(o: RunOptions): boolean {
       if (!isRecord(d) || Object.keys(d).some((k) => !DIR_KEYS.has(k))) return false;
       if (!parseHostPath(d.host).ok || !parseGuestPath(d.guest).ok) return false;
       if (d.readOnly !== undefined && typeof d.readOnly !== 'boolean') return false;
+      if (d.quota !== undefined && (!isRecord(d.quota) || Object.keys(d.quota).some((k) => !QUOTA_KEYS.has(k)) || !count(d.quota.bytes) || !count(d.quota.entries))) return false;
     }
   }
   if (o.tmpfs !== undefined) {

@@ -13,7 +13,13 @@ const limitKeys = Object.keys(LIMIT_FIELDS) as LimitKey[];
 
 const optionsSchema = z.object({
   name: guestName.optional(),
-  dirs: z.array(hostMount).optional(),
+  dirs: z.array(strictObject({
+    ...hostMount.shape,
+    quota: strictObject({
+      bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+      entries: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    }).optional(),
+  })).optional(),
   tmpfs: z.record(guestPath, tmpfsSize).optional(),
   env: envSchema.optional(),
   // undefined leaves a limit as the policy has it.

@@ -187,7 +187,7 @@ export function checkMounts(mounts: MountGrant[]): MountSpec[] {
       throw new CapsuleError(ExitCode.NO_INPUT, `cannot mount '${m.host}': no such directory`);
     }
     if (!stat.isDirectory()) throw new CapsuleError(ExitCode.NO_INPUT, `cannot mount '${m.host}': not a directory`);
-    return { hostPath: path.resolve(m.host), guestPath: m.guest, readOnly: m.readOnly };
+    return { hostPath: path.resolve(m.host), guestPath: m.guest, readOnly: m.readOnly, ...(m.quota !== undefined ? { quota: m.quota } : {}) };
   });
 }
 
@@ -234,7 +234,7 @@ export async function policyFor(options: RunOptions, name: string): Promise<Poli
   const doc = options.policy === undefined ? undefined : await parsePolicyDocument(options.policy, 'policy');
   const tmpfs = Object.entries(options.tmpfs ?? {}).map(([guest, size]) => ({ guest, readOnly: false, tmpfsBytes: tmpfsBytes(size) }));
   return buildPolicy(doc, options.policyBase ?? process.cwd(), {
-    mounts: [...(options.dirs ?? []).map((d) => ({ host: d.host, guest: d.guest, readOnly: d.readOnly ?? false })), ...tmpfs],
+    mounts: [...(options.dirs ?? []).map((d) => ({ host: d.host, guest: d.guest, readOnly: d.readOnly ?? false, ...(d.quota !== undefined ? { quota: { ...d.quota } } : {}) })), ...tmpfs],
     ...(options.env ? { env: options.env } : {}),
     ...(options.network?.allowConnect ? { allowConnect: options.network.allowConnect } : {}),
     ...(options.network?.denyConnect ? { denyConnect: options.network.denyConnect } : {}),

@@ -2,6 +2,8 @@
 // enclave gets one EnclaveConfig at start and answers with one EnclaveReport;
 // everything in between goes through shared memory (rings, control words).
 
+import type { QuotaLimits } from '../layer/fs/quota.js';
+
 export type ExecutionMode = 'normal' | 'secure';
 
 export interface MountSpec {
@@ -11,6 +13,8 @@ export interface MountSpec {
   readOnly: boolean;
   /** In-memory mount of at most this many bytes. */
   tmpfsBytes?: number;
+  /** How much the guest may add below the mount while it runs (EDQUOT past it). */
+  quota?: QuotaLimits;
 }
 
 /** The limits the enclave itself enforces (the host enforces time, output and sockets). */

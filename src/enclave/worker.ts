@@ -25,6 +25,7 @@ import { hostClocks } from '../layer/clocks.js';
 import { FdTable } from '../layer/fdtable.js';
 import type { DirNode } from '../layer/fs/backend.js';
 import { DirectoryDescriptor, type IoCounters } from '../layer/fs/directory.js';
+import { MountQuota } from '../layer/fs/quota.js';
 import { Listings } from '../layer/fs/listing.js';
 import { MemDir } from '../layer/fs/memfs.js';
 import type { EnclaveEvents, NetRequest, SocketContext } from '../layer/net/protocol.js';
@@ -110,7 +111,7 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
       const node: DirNode = mount.hostPath !== undefined
         ? HostDir.openRoot(mount.hostPath, mount.readOnly, mount.guestPath)
         : MemDir.create(mount.tmpfsBytes ?? 0, mount.guestPath);
-      const counters: IoCounters = { read: 0, written: 0 };
+      const counters: IoCounters = { read: 0, written: 0, ...(mount.quota !== undefined ? { quota: new MountQuota(mount.quota, mount.guestPath) } : {}) };
       mountCounters.set(mount.guestPath, counters);
       const root = mount.readOnly
         ? new DirectoryDescriptor(node, DIRECTORY_RIGHTS & ~WRITE_RIGHTS, READ_ONLY_INHERITING, mount.guestPath, counters, listings, writeCache)

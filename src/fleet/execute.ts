@@ -22,6 +22,9 @@ export function keepHeadAndTail(bytes: Buffer | undefined, max = JOB_LIMITS.stre
   return { base64: kept.toString('base64'), bytes: b.byteLength, cut: b.byteLength - kept.byteLength };
 }
 
+/** What a job may write to a mount on the worker's disk: bounded while it runs, not only when its output is read back. */
+const MOUNT_QUOTA = { bytes: JOB_LIMITS.mountBytes, entries: JOB_LIMITS.mountEntries } as const;
+
 const causeOf = (code: number): FailureCause =>
   code === ExitCode.BAD_MODULE ? 'link' : code === ExitCode.NO_INPUT ? 'mount' : code === ExitCode.MEMORY_LIMIT ? 'memory' : 'internal';
 
@@ -45,13 +48,14 @@ export async function executeJob(spec: JobSpec, module: Uint8Array, signal: Abor
     if (spec.input) {
       const root = path.join(work!.dir, 'input');
       await writeInputTree(root, spec.input.files);
-      dirs.push({ host: root, guest: spec.input.mount, readOnly: spec.input.mode === 'ro' });
+      dirs.push(spec.input.mode === 'ro' ? { host: root, guest: spec.input.mount, readOnly: true }
+        : { host: root, guest: spec.input.mount, readOnly: false, quota: MOUNT_QUOTA });
     }
     const outputRoot = work ? path.join(work.dir, 'output') : '';
     if (spec.output) {
       const { mkdir } = await import('node:fs/promises');
       await mkdir(outputRoot, { mode: 0o700 });
-      dirs.push({ host: outputRoot, guest: spec.output.mount, readOnly: false });
+      dirs.push({ host: outputRoot, guest: spec.output.mount, readOnly: false, quota: MOUNT_QUOTA });
     }
     const asked = spec.policy === undefined ? undefined : await parsePolicyDocument(spec.policy, 'policy');
     const limits = jobLimits(asked?.limits ?? {});

@@ -21,6 +21,15 @@ export const JOB_LIMITS = {
   /** Output files collected from the job's output mount, in all. */
   outputFileBytes: 4 * 1024 * 1024,
   outputFiles: 1000,
+  /**
+   * What a job may add to each of its writable mounts (its output, an input
+   * tree of mode "tmpfs") on the worker's disk while it runs: bytes of file
+   * growth, as much as the result can carry of its output; and files,
+   * directories and symlinks created, the output files with a directory
+   * each. Past either the guest's call fails with EDQUOT.
+   */
+  mountBytes: 4 * 1024 * 1024,
+  mountEntries: 2000,
   /** Each of stdout and stderr kept in the result: head and tail, half each. */
   streamBytes: 256 * 1024,
   /** Audit records kept in the result (the first ones; the rest are counted). */

@@ -6,6 +6,14 @@
 
 import type { NetworkPolicy } from './network.js';
 
+/** What the guest may add below a mount while it runs (layer/fs/quota.ts). */
+export interface QuotaLimits {
+  /** Bytes files below the mount may grow by, in all. */
+  bytes?: number;
+  /** Files, directories, symlinks and hard links the guest may create below the mount. */
+  entries?: number;
+}
+
 /** A host directory as the caller asks to mount it (--dir, the API's `dirs`). */
 export interface DirMount {
   /** Host directory to expose. */
@@ -14,6 +22,12 @@ export interface DirMount {
   guest: string;
   /** The guest may read but change nothing below it. */
   readOnly?: boolean;
+  /**
+   * How much the guest may add below the mount while it runs: bytes of file
+   * growth and entries (files, directories, symlinks, links) created; past
+   * either a call fails with EDQUOT. Nothing deleted is given back.
+   */
+  quota?: QuotaLimits;
 }
 
 export interface MountGrant {
@@ -23,6 +37,8 @@ export interface MountGrant {
   readOnly: boolean;
   /** In-memory mount of at most this many bytes. */
   tmpfsBytes?: number;
+  /** What the guest may add below the mount (DirMount.quota). */
+  quota?: QuotaLimits;
 }
 
 export interface Limits {

@@ -9,6 +9,7 @@ import { Descriptor } from '../descriptor.js';
 import type { DirEntry, DirNode, NodeStat, TimeSpec } from './backend.js';
 import { FileDescriptor } from './file.js';
 import type { WriteCache } from './write-cache.js';
+import type { MountQuota } from './quota.js';
 import { escapeReason } from './escape-hint.js';
 import { Listing, type Listings } from './listing.js';
 import { PATH_MAX, resolve, type Resolved } from './resolve.js';
@@ -21,10 +22,38 @@ export interface OpenRequest {
   fdflags: number;
 }
 
-/** Bytes moved through files opened below a mount, for usage reports. */
+/** Bytes moved through files opened below a mount, for usage reports; and the mount's quota, where it has one. */
 export interface IoCounters {
   read: number;
   written: number;
+  quota?: MountQuota;
+}
+
+/**
+ * Runs `create`, which may make `name` in `dir`, with one entry of `quota`
+ * charged for it (EDQUOT past the quota); nothing is charged when the name
+ * exists already (the call opens it or fails), and a failed creation gives
+ * the entry back.
+ */
+function creating<T>(quota: MountQuota | undefined, dir: DirNode, name: string, target: string, create: () => T): T {
+  if (quota === undefined || exists(dir, name)) return create();
+  quota.takeEntry(target);
+  try {
+    return create();
+  } catch (err) {
+    quota.returnEntry();
+    throw err;
+  }
+}
+
+/** True if `name` exists in `dir` (as anything, a symlink included). */
+function exists(dir: DirNode, name: string): boolean {
+  try {
+    dir.statChild(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 
@@ -173,12 +202,14 @@ export class DirectoryDescriptor extends Descriptor {
           }
         }
         try {
-          const node = r.dir.openFile(r.name, {
+          // A new file takes an entry of the mount's quota; opening one that exists takes none.
+          const quota = (req.oflags & OFlags.CREAT) !== 0 ? this.counters.quota : undefined;
+          const node = creating(quota, r.dir, r.name, path, () => r.dir.openFile(r.name, {
             read, write,
             create: (req.oflags & OFlags.CREAT) !== 0,
             exclusive: (req.oflags & OFlags.EXCL) !== 0,
             truncate: (req.oflags & OFlags.TRUNC) !== 0,
-          });
+          }));
           return inherit(new FileDescriptor(node, req.rightsBase & this.rightsInheriting & FILE_RIGHTS,
             inheriting, req.fdflags, this.counters, this.writeCache));
         } catch (err) {
@@ -195,7 +226,7 @@ export class DirectoryDescriptor extends Descriptor {
     return this.about(path, () => {
       withResolved(this.resolve(path, false), (r) => {
         if (r.name === '.') throw new SysError(Errno.EXIST);
-        r.dir.mkdir(r.name);
+        creating(this.counters.quota, r.dir, r.name, path, () => r.dir.mkdir(r.name));
       });
     });
   }
@@ -244,7 +275,7 @@ export class DirectoryDescriptor extends Descriptor {
           }
           throw new SysError(type === Filetype.DIRECTORY ? Errno.EXIST : Errno.NOTDIR);
         }
-        r.dir.symlink(target, r.name);
+        creating(this.counters.quota, r.dir, r.name, path, () => r.dir.symlink(target, r.name));
       });
     });
   }
@@ -314,7 +345,7 @@ export class DirectoryDescriptor extends Descriptor {
             try { dst.dir.statChild(dst.name); } catch { exists = false; }
             throw new SysError(exists ? Errno.EXIST : Errno.NOENT);
           }
-          src.dir.link(src.name, dst.dir, dst.name);
+          creating(target.counters.quota, dst.dir, dst.name, targetPath, () => src.dir.link(src.name, dst.dir, dst.name));
         });
       });
     });

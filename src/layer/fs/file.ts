@@ -8,20 +8,28 @@ import { Descriptor } from '../descriptor.js';
 import type { FileNode, NodeStat, TimeSpec } from './backend.js';
 import { SMALL_WRITE_BYTES } from './write-board.js';
 import type { WriteCache } from './write-cache.js';
+import type { MountQuota } from './quota.js';
 
 const MAX_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
 
 export class FileDescriptor extends Descriptor {
   readonly filetype = Filetype.REGULAR_FILE;
   private position = 0;
+  /**
+   * Where this descriptor last knew the file to end, for a mount with a byte
+   * quota (-1 until the first write asks): the file's size when first asked,
+   * raised by every write and resize made through it. Never past the largest
+   * size the file has had, so charging what goes past it never undercounts.
+   */
+  private knownEnd = -1;
 
   constructor(
     private readonly node: FileNode,
     rightsBase: number,
     rightsInheriting: number,
     fdflags: number,
-    /** Host bytes moved, for usage reports. */
-    private readonly counters: { read: number; written: number },
+    /** Host bytes moved, for usage reports, and the mount's quota where it has one. */
+    private readonly counters: { read: number; written: number; quota?: MountQuota },
     /** Where small sequential writes to a host file are coalesced (write-cache.ts); absent when off. */
     private readonly cache?: WriteCache,
   ) {
@@ -48,7 +56,7 @@ export class FileDescriptor extends Descriptor {
   }
 
   override write(bufs: Uint8Array[]): number {
-    if (this.fdflags & FdFlags.APPEND) this.position = Number(this.node.stat().size);
+    if (this.fdflags & FdFlags.APPEND) this.position = this.appendAt();
     const n = this.pwrite(bufs, this.position);
     this.position += n;
     return n;
@@ -71,12 +79,15 @@ export class FileDescriptor extends Descriptor {
   override writeMemory(mem: Uint8Array, offset: number, len: number): number {
     const fd = this.node.hostFd;
     if (this.cache !== undefined && fd !== undefined && len <= SMALL_WRITE_BYTES && !(this.fdflags & FdFlags.APPEND)) {
+      // Charged before it is cached: the quota sees the write when the guest makes it.
+      this.charge(this.position, len);
       this.cache.write(fd, this.position, mem, offset, len);
     } else {
       this.cache?.flushAll();
       if (fd !== undefined) this.cache?.flushFd(fd);
-      if (this.fdflags & FdFlags.APPEND) this.position = Number(this.node.stat().size);
+      if (this.fdflags & FdFlags.APPEND) this.position = this.appendAt();
       if (this.node.writeFrom === undefined) return this.write([mem.subarray(offset, offset + len)]);
+      this.charge(this.position, len);
       let done = 0;
       while (done < len) done += this.node.writeFrom(mem, offset + done, len - done, this.position + done);
     }
@@ -86,6 +97,7 @@ export class FileDescriptor extends Descriptor {
   }
 
   override pwrite(bufs: Uint8Array[], offset: number): number {
+    if (this.counters.quota !== undefined) this.charge(offset, bufs.reduce((n, b) => n + b.byteLength, 0));
     let total = 0;
     for (const buf of bufs) {
       let done = 0;
@@ -122,6 +134,7 @@ export class FileDescriptor extends Descriptor {
   }
 
   override setSize(size: number): void {
+    this.chargeGrowth(size);
     this.node.setSize(size);
   }
 
@@ -150,7 +163,35 @@ export class FileDescriptor extends Descriptor {
   }
 
   override allocate(offset: number, len: number): void {
+    this.chargeGrowth(offset + len);
     this.node.allocate(offset, len);
+  }
+
+  /** The file's end, where an APPEND write goes (and what this descriptor now knows of it). */
+  private appendAt(): number {
+    const size = Number(this.node.stat().size);
+    if (this.knownEnd >= 0 && size > this.knownEnd) this.knownEnd = size;
+    return size;
+  }
+
+  /** Charges the mount's byte quota for a write of `len` bytes at `position` past the known end (EDQUOT, nothing written, past it). */
+  private charge(position: number, len: number): void {
+    const quota = this.counters.quota;
+    if (quota === undefined || len === 0) return;
+    if (this.knownEnd < 0) this.knownEnd = Number(this.node.stat().size);
+    const end = position + len;
+    if (end <= this.knownEnd) return;
+    quota.chargeBytes(end - this.knownEnd, this.guestPath);
+    this.knownEnd = end;
+  }
+
+  /** Charges the byte quota for making the file `size` bytes long (truncate, allocate). */
+  private chargeGrowth(size: number): void {
+    const quota = this.counters.quota;
+    if (quota === undefined) return;
+    const now = Math.max(this.knownEnd, Number(this.node.stat().size));
+    if (size > now) quota.chargeBytes(size - now, this.guestPath);
+    this.knownEnd = Math.max(now, size);
   }
 
   override close(): void {
