@@ -148,7 +148,8 @@ describe('stdio', () => {
   it('stdin EOF arriving just as the guest blocks in read still ends it', {
   }, async () => {
     const runs = Array.from({ length: 8 }, async () => {
-      const s = startEcho('secure', 5_000);
+      // The limit counts from the spawn: eight processes starting at once on a busy machine take seconds; a hang never ends.
+      const s = startEcho('secure', 30_000);
       try {
         s.write('one\n');
         await s.until('got: one\n');

@@ -325,7 +325,11 @@ describe('hostile guests: exhaustion (group 4)', () => {
       const r = await checkedRun('hostile_exhaust', { args: ['audit_flood', '20000'], dirs: [{ host: fx.data, guest: '/data' }] });
       assert.equal(r.verdicts.get('audit_flood'), 'refused=20000');
       const denies = recordsOf(r.audit, 'deny');
-      assert.ok(denies.length <= 40, `${denies.length} deny records`);
+      // The flood control's bound is per second (src/audit/aggregate.ts: 10 records of a kind, then one count,
+      // per 1 s window), so a slow machine that takes longer over the flood gets a few more records, never 20000.
+      const windows = Math.ceil(r.result.usage.wallMs / 1000) + 1;
+      assert.ok(denies.length <= 11 * windows, `${denies.length} deny records in ${windows} windows`);
+      assert.ok(denies.length <= 200, `${denies.length} deny records`);
       assert.equal(eventCount(denies), 20000);
     });
 
