@@ -4,6 +4,8 @@
 // is one shared-memory load per call.
 
 type Fns = Record<string, (...args: never[]) => unknown>;
+type Loose = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown,
+  i?: unknown, j?: unknown) => unknown;
 
 /** Calls that see no file: nothing needs writing out before them. fd_write decides for itself (fd.ts). */
 const BLIND = new Set([
@@ -19,13 +21,16 @@ export function flushingFirst<T extends Fns>(fns: T, flush: (() => void) | undef
       out[name] = fn;
       continue;
     }
-    const wrapped = (...args: never[]): unknown => {
+    const call = fn as Loose;
+    // Fixed parameters (no rest array per call), as syscall() has: this runs before most of a guest's calls.
+    const wrapped = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown,
+      i?: unknown, j?: unknown): unknown => {
       flush();
-      return (fn as (...a: never[]) => unknown)(...args);
+      return call(a, b, c, d, e, f, g, h, i, j);
     };
     // syscall() reads the arity (for traces and its fixed-parameter call).
     Object.defineProperty(wrapped, 'length', { value: fn.length });
-    out[name] = wrapped;
+    out[name] = wrapped as Fns[string];
   }
   return out as T;
 }

@@ -15,6 +15,7 @@ import { processFunctions } from '../abi/preview1/process.js';
 import { PREVIEW1_MODULE } from '../abi/preview1/names.js';
 import { WASI_THREADS_MODULE, WASI_THREADS_NAMES, WASIX_MODULE, WASIX_THREAD_NAMES } from '../abi/wasix/names.js';
 import { threadFunctions } from '../abi/wasix/threads.js';
+import { syscalls } from '../abi/syscall.js';
 import { wasiThreadsFunctions } from '../abi/wasix/wasi-threads.js';
 import { Layout } from '../core/witx.js';
 import { randomFill } from '../host/random.js';
@@ -64,9 +65,10 @@ export function runGuestThread(cfg: GuestThreadConfig, post: (m: EnclaveMessage)
     eventEpoch: () => 0,
     waitForEvents: (_seen: number, timeoutMs: number) => threads.sleep(timeoutMs),
   };
-  const processFns = processFunctions(local) as Record<string, ImportFunction>;
-  const localPoll = pollFunctions(local).poll_oneoff as ImportFunction;
-  const threadFns = threadFunctions(threads) as Record<string, ImportFunction>;
+  // Through the one wrapper, as on the service: what a call throws becomes its errno.
+  const processFns = syscalls(processFunctions(local)) as Record<string, ImportFunction>;
+  const localPoll = syscalls(pollFunctions(local)).poll_oneoff as ImportFunction;
+  const threadFns = syscalls(threadFunctions(threads)) as Record<string, ImportFunction>;
   const spawnFns = wasiThreadsFunctions(threads) as Record<string, ImportFunction>;
   const trapping = new Set(cfg.trappingImports.map((i) => `${i.module}.${i.name}`));
   const ring = (): void => {

@@ -33,7 +33,6 @@ import { SocketDescriptor } from '../layer/net/socket.js';
 import { Ring } from '../layer/ring.js';
 import { WriteBoard } from '../layer/fs/write-board.js';
 import { WriteCache } from '../layer/fs/write-cache.js';
-import { flushingFirst } from '../abi/flush-first.js';
 import { InputStream, OutputStream } from '../layer/stdio.js';
 import { formatSize } from '../core/units.js';
 import { AUDIT_FD, MEMORY_IMPORT, Control, type EnclaveConfig, type EnclaveMessage, type EnclaveReport, type GuestThreadConfig, type Outcome, type Usage } from './protocol.js';
@@ -200,7 +199,7 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
     (timersPossible ? withSignalTimers(fns, signals) : fns);
   const imports: WebAssembly.Imports = {
     [PREVIEW1_MODULE]: timed(createPreview1(ctx, traceIn(PREVIEW1_MODULE))),
-    [WASIX_MODULE]: timed(flushWrites ? flushingFirst(wasixFns, flushWrites) : wasixFns),
+    [WASIX_MODULE]: timed(wasixFns),
     [WASI_THREADS_MODULE]: wasiThreadsFunctions(threads),
   };
   if (importedMemory) imports[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: importedMemory };

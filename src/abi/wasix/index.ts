@@ -3,6 +3,7 @@
 // (errnos, CAPSULE_TRACE).
 
 import { sockFunctions } from '../preview1/sock.js';
+import { flushingFirst } from '../flush-first.js';
 import { syscalls, type GuestFunction } from '../syscall.js';
 import type { WasixContext } from './context.js';
 import { wasixDescriptorFunctions } from './descriptors.js';
@@ -15,7 +16,8 @@ import { threadFunctions } from './threads.js';
 export { WASIX_MODULE, WASIX_NAMES } from './names.js';
 
 export function createWasix(ctx: WasixContext, trace?: (line: string) => void): Record<string, GuestFunction> {
-  return syscalls({
+  // Coalesced writes are written out first (flush-first.ts), inside the wrapper so a failure is an errno.
+  return syscalls(flushingFirst({
     ...wasixSocketFunctions(ctx),
     ...sockFunctions(ctx),
     ...wasixProcessFunctions(ctx),
@@ -23,5 +25,5 @@ export function createWasix(ctx: WasixContext, trace?: (line: string) => void): 
     ...wasixPathFunctions(ctx),
     ...wasixEpollFunctions(ctx),
     ...threadFunctions(ctx.threads),
-  }, trace);
+  }, ctx.flushWrites), trace);
 }

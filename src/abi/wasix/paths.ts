@@ -2,7 +2,6 @@
 // with the descriptor's own flags, close-on-exec).
 
 import { Errno, SysError } from '../../core/errno.js';
-import { errnoFor } from '../errors.js';
 import { encodeUtf8 } from '../../core/utf8.js';
 import { pathFunctions } from '../preview1/path.js';
 import type { WasixContext } from './context.js';
@@ -15,38 +14,26 @@ export function wasixPathFunctions(ctx: WasixContext) {
   return {
     /** Writes the directory and a NUL; ERANGE (with the size needed in *lenPtr) if it does not fit. */
     getcwd(buf: number, lenPtr: number): number {
-      try {
-        const have = m.u32(lenPtr);
-        const path = encodeUtf8(cwd.path);
-        if (have < path.byteLength + 1) {
-          m.setU32(lenPtr, path.byteLength + 1);
-          throw new SysError(Errno.RANGE);
-        }
-        m.write(buf, path);
-        m.setU8(buf + path.byteLength, 0);
-        m.setU32(lenPtr, path.byteLength);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'getcwd');
+      const have = m.u32(lenPtr);
+      const path = encodeUtf8(cwd.path);
+      if (have < path.byteLength + 1) {
+        m.setU32(lenPtr, path.byteLength + 1);
+        throw new SysError(Errno.RANGE);
       }
+      m.write(buf, path);
+      m.setU8(buf + path.byteLength, 0);
+      m.setU32(lenPtr, path.byteLength);
+      return 0;
     },
 
     chdir(pathPtr: number, pathLen: number): number {
-      try {
-        cwd.change(m.string(pathPtr, pathLen));
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'chdir');
-      }
+      cwd.change(m.string(pathPtr, pathLen));
+      return 0;
     },
 
     path_open2(fd: number, dirflags: number, pathPtr: number, pathLen: number, oflags: number, rightsBase: bigint,
       rightsInheriting: bigint, fdflags: number, fdflagsext: number, fdPtr: number): number {
-      try {
-        if ((fdflagsext & 0xffff) & ~FDFLAGSEXT_CLOEXEC) throw new SysError(Errno.INVAL);
-      } catch (e) {
-        return errnoFor(e, 'path_open2');
-      }
+      if ((fdflagsext & 0xffff) & ~FDFLAGSEXT_CLOEXEC) throw new SysError(Errno.INVAL);
       const r = path_open(fd, dirflags, pathPtr, pathLen, oflags, rightsBase, rightsInheriting, fdflags & 0xffff, fdPtr);
       if (r === 0 && fdflagsext & FDFLAGSEXT_CLOEXEC) fds.setFlagsExt(m.u32(fdPtr), FDFLAGSEXT_CLOEXEC);
       return r;

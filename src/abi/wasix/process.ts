@@ -22,23 +22,15 @@ export function wasixProcessFunctions(ctx: WasixContext) {
     },
 
     proc_id(ptr: number): number {
-      try {
-        m.setU32(ptr, GUEST_PID);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'proc_id');
-      }
+      m.setU32(ptr, GUEST_PID);
+      return 0;
     },
 
     proc_parent(pid: number, ptr: number): number {
-      try {
-        m.check(ptr, 4);
-        if (pid >>> 0 !== GUEST_PID) throw new SysError(Errno.SRCH);
-        m.setU32(ptr, 0);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'proc_parent');
-      }
+      m.check(ptr, 4);
+      if (pid >>> 0 !== GUEST_PID) throw new SysError(Errno.SRCH);
+      m.setU32(ptr, 0);
+      return 0;
     },
 
     /**
@@ -46,26 +38,18 @@ export function wasixProcessFunctions(ctx: WasixContext) {
      * (wasix-libc installs its default handlers from this list).
      */
     proc_signals_sizes_get(ptr: number): number {
-      try {
-        m.setU32(ptr, SIGNAL_COUNT - 1);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'proc_signals_sizes_get');
-      }
+      m.setU32(ptr, SIGNAL_COUNT - 1);
+      return 0;
     },
 
     /** signal_disposition_t {sig u8, disp u8} per signal; disposition 0 is the default. */
     proc_signals_get(ptr: number): number {
-      try {
-        const out = m.slice(ptr, (SIGNAL_COUNT - 1) * 2);
-        for (let sig = 1; sig < SIGNAL_COUNT; sig++) {
-          out[(sig - 1) * 2] = sig;
-          out[(sig - 1) * 2 + 1] = DISPOSITION_DEFAULT;
-        }
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'proc_signals_get');
+      const out = m.slice(ptr, (SIGNAL_COUNT - 1) * 2);
+      for (let sig = 1; sig < SIGNAL_COUNT; sig++) {
+        out[(sig - 1) * 2] = sig;
+        out[(sig - 1) * 2 + 1] = DISPOSITION_DEFAULT;
       }
+      return 0;
     },
 
     callback_signal(namePtr: number, nameLen: number): void {
@@ -79,45 +63,29 @@ export function wasixProcessFunctions(ctx: WasixContext) {
     },
 
     thread_signal(tid: number, sig: number): number {
-      try {
-        if (!MAIN_THREAD_IDS.has(tid >>> 0)) throw new SysError(Errno.SRCH);
-        signals.raise(sig >>> 0);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'thread_signal');
-      }
+      if (!MAIN_THREAD_IDS.has(tid >>> 0)) throw new SysError(Errno.SRCH);
+      signals.raise(sig >>> 0);
+      return 0;
     },
 
     proc_raise_interval(sig: number, intervalNs: bigint, repeat: number): number {
-      try {
-        if (sig >>> 0 >= SIGNAL_COUNT) throw new SysError(Errno.INVAL);
-        // A timestamp, in nanoseconds, as wasix-libc's setitimer() passes it.
-        signals.setTimer(sig >>> 0, Number(BigInt.asUintN(64, intervalNs)) / 1e6, (repeat & 0xff) !== 0);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'proc_raise_interval');
-      }
+      if (sig >>> 0 >= SIGNAL_COUNT) throw new SysError(Errno.INVAL);
+      // A timestamp, in nanoseconds, as wasix-libc's setitimer() passes it.
+      signals.setTimer(sig >>> 0, Number(BigInt.asUintN(64, intervalNs)) / 1e6, (repeat & 0xff) !== 0);
+      return 0;
     },
 
     /** A guest cannot fork: one enclave is one process. */
     proc_fork(_copyMemory: number, pidPtr: number): number {
-      try {
-        m.check(pidPtr, 4);
-        throw new SysError(Errno.NOTSUP);
-      } catch (e) {
-        return errnoFor(e, 'proc_fork');
-      }
+      m.check(pidPtr, 4);
+      throw new SysError(Errno.NOTSUP);
     },
 
     /** No children to wait for. */
     proc_join(pidPtr: number, _flags: number, statusPtr: number): number {
-      try {
-        m.check(pidPtr, 8);
-        m.check(statusPtr, 6);
-        throw new SysError(Errno.CHILD);
-      } catch (e) {
-        return errnoFor(e, 'proc_join');
-      }
+      m.check(pidPtr, 8);
+      m.check(statusPtr, 6);
+      throw new SysError(Errno.CHILD);
     },
   };
 }

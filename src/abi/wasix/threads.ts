@@ -39,52 +39,32 @@ export function threadFunctions(ctx: ThreadContext) {
 
   return {
     thread_spawn_v2(startPtr: number, tidPtr: number): number {
-      try {
-        // The struct is the guest's business (wasi_thread_start reads it); only its place is checked.
-        m.check(startPtr, THREAD_START_SIZE);
-        m.check(tidPtr, 4);
-        m.setU32(tidPtr, ctx.spawn(startPtr >>> 0));
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'thread_spawn_v2');
-      }
+      // The struct is the guest's business (wasi_thread_start reads it); only its place is checked.
+      m.check(startPtr, THREAD_START_SIZE);
+      m.check(tidPtr, 4);
+      m.setU32(tidPtr, ctx.spawn(startPtr >>> 0));
+      return 0;
     },
 
     thread_id(tidPtr: number): number {
-      try {
-        m.setU32(tidPtr, ctx.tid);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'thread_id');
-      }
+      m.setU32(tidPtr, ctx.tid);
+      return 0;
     },
 
     thread_join(tid: number): number {
-      try {
-        if (tid >>> 0 === ctx.tid) throw new SysError(Errno.DEADLK, 'a thread cannot join itself');
-        ctx.join(tid >>> 0);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'thread_join');
-      }
+      if (tid >>> 0 === ctx.tid) throw new SysError(Errno.DEADLK, 'a thread cannot join itself');
+      ctx.join(tid >>> 0);
+      return 0;
     },
 
     thread_parallelism(sizePtr: number): number {
-      try {
-        m.setU32(sizePtr, ctx.parallelism());
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'thread_parallelism');
-      }
+      m.setU32(sizePtr, ctx.parallelism());
+      return 0;
     },
 
     thread_sleep(ns: bigint): number {
-      try {
-        ctx.sleep(nsToMs(BigInt.asUintN(64, ns)));
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'thread_sleep');
-      }
+      ctx.sleep(nsToMs(BigInt.asUintN(64, ns)));
+      return 0;
     },
 
     thread_exit(code: number): void {
@@ -92,19 +72,15 @@ export function threadFunctions(ctx: ThreadContext) {
     },
 
     futex_wait(addr: number, expected: number, timeoutPtr: number, wokenPtr: number): number {
-      try {
-        const a = futexAddress(addr);
-        m.check(wokenPtr, 1);
-        let timeoutMs = Infinity;
-        if (timeoutPtr !== 0) {
-          m.check(timeoutPtr, OPTION_SIZE);
-          if (m.u8(timeoutPtr) === OPTION_SOME) timeoutMs = nsToMs(m.u64(timeoutPtr + OPTION_VALUE));
-        }
-        m.setU8(wokenPtr, ctx.futexWait(a, expected | 0, timeoutMs) ? 1 : 0);
-        return 0;
-      } catch (e) {
-        return errnoFor(e, 'futex_wait');
+      const a = futexAddress(addr);
+      m.check(wokenPtr, 1);
+      let timeoutMs = Infinity;
+      if (timeoutPtr !== 0) {
+        m.check(timeoutPtr, OPTION_SIZE);
+        if (m.u8(timeoutPtr) === OPTION_SOME) timeoutMs = nsToMs(m.u64(timeoutPtr + OPTION_VALUE));
       }
+      m.setU8(wokenPtr, ctx.futexWait(a, expected | 0, timeoutMs) ? 1 : 0);
+      return 0;
     },
 
     futex_wake(addr: number, wokenPtr: number): number {
