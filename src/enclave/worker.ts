@@ -279,10 +279,10 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): 
   try {
     const stream = new PayloadStream(reader);
     const state = await stream.state();
+    // Grown once; only the pages the module's start wrote are zeroed where the snapshot does not fill them.
     const pages = mem.buffer.byteLength / PAGE;
     if (state.memoryPages > pages) mem.grow(state.memoryPages - pages);
-    new Uint8Array(mem.buffer).fill(0);
-    await stream.memory(mem.buffer);
+    await stream.memory(mem.buffer, pages);
     return state;
   } finally {
     await reader.close();
@@ -313,12 +313,12 @@ async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.M
   let w: import('../snapshot/seal.js').SnapshotWriter | undefined;
   try {
     w = SnapshotWriter.create(file, susp.sealKey, { guests: susp.guests, policySha256: susp.policySha256 });
-    writeGuest(w, state, mem.buffer);
-    w.close();
+    await writeGuest(w, state, mem.buffer);
+    await w.finish();
     suspender.answer({ bytes: w.written });
     return { kind: 'suspended', file, bytes: w.written };
   } catch (err) {
-    w?.abort();
+    await w?.abort();
     const message = `cannot seal into '${file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
     suspender.answer({ error: message });
     return { kind: 'failed', cause: 'internal', message };

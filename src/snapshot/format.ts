@@ -27,6 +27,13 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 /** Plaintext per chunk: large enough to stream at disk speed, small enough that one is never much memory. */
 export const DEFAULT_CHUNK_BYTES = 1 << 20;
 export const MAX_CHUNK_BYTES = 16 << 20;
+/**
+ * Bytes per cipher call when sealing or opening a chunk: each call's output
+ * is a fresh buffer, and one this small is recycled by the allocator and
+ * stays in cache, where a call of megabytes faults its output in page by
+ * page (a 4 MiB call runs several times slower).
+ */
+export const PIECE_BYTES = 64 * 1024;
 
 /** One guest the snapshot holds, and the module it must be resumed with. */
 export interface SealedGuest {

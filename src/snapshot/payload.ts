@@ -69,29 +69,35 @@ function zeroPage(memory: ArrayBuffer, page: number): boolean {
 }
 
 /** Seals `state` and `memory` (its pages straight from the guest's buffer, never copied). */
-export function writeGuest(w: SnapshotWriter, state: SealedGuestState, memory: ArrayBuffer): void {
+export async function writeGuest(w: SnapshotWriter, state: SealedGuestState, memory: ArrayBuffer): Promise<void> {
   const json = Buffer.from(JSON.stringify(state));
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, json.length);
-  w.write(len);
-  w.write(json);
-  json.fill(0);
+  try {
+    await w.append(len);
+    await w.append(json);
+  } finally {
+    json.fill(0);
+  }
   const pages = memory.byteLength / PAGE;
   for (let p = 0; p < pages;) {
     if (zeroPage(memory, p)) { p++; continue; }
     let q = p + 1;
     while (q < pages && !zeroPage(memory, q) && q - p < 256) q++;
-    w.write(u32pair(p, q - p));
-    w.write(new Uint8Array(memory, p * PAGE, (q - p) * PAGE));
+    await w.append(u32pair(p, q - p));
+    await w.append(new Uint8Array(memory, p * PAGE, (q - p) * PAGE));
     p = q;
   }
-  w.write(u32pair(END, 0));
+  await w.append(u32pair(END, 0));
 }
 
 /** Reads a sealed guest's chunks as a byte stream. */
 export class PayloadStream {
-  private chunk: Buffer | undefined;
+  /** The current chunk's plaintext pieces, and where reading stands in them. */
+  private pieces: Buffer[] = [];
+  private piece = 0;
   private at = 0;
+  private ended = false;
 
   constructor(private readonly reader: SnapshotReader) {}
 
@@ -99,18 +105,34 @@ export class PayloadStream {
     return new CapsuleError(ExitCode.SNAPSHOT_REFUSED, `'${this.reader.file}' is not a snapshot Capsule can resume: ${what}`);
   }
 
-  /** Fills `dst` from the stream. */
+  /** Zeroes what is left of the current chunk's plaintext and reads the next chunk (false after the last). */
+  private async nextChunk(): Promise<boolean> {
+    for (const p of this.pieces) p.fill(0);
+    const next = this.ended ? undefined : await this.reader.nextPieces();
+    this.pieces = next ?? [];
+    this.ended = next === undefined;
+    this.piece = 0;
+    this.at = 0;
+    return !this.ended;
+  }
+
+  /** Fills `dst` from the stream (guest memory, say: each piece of plaintext is copied once, straight there). */
   async readInto(dst: Uint8Array): Promise<void> {
     let off = 0;
     while (off < dst.byteLength) {
-      if (this.chunk === undefined || this.at === this.chunk.length) {
-        this.chunk?.fill(0);
-        this.chunk = await this.reader.next();
+      let p = this.pieces[this.piece];
+      if (p !== undefined && this.at === p.length) {
+        p.fill(0);
+        this.piece++;
         this.at = 0;
-        if (this.chunk === undefined) throw this.damaged('it ends early');
+        p = this.pieces[this.piece];
       }
-      const n = Math.min(dst.byteLength - off, this.chunk.length - this.at);
-      dst.set(this.chunk.subarray(this.at, this.at + n), off);
+      if (p === undefined) {
+        if (!(await this.nextChunk())) throw this.damaged('it ends early');
+        continue;
+      }
+      const n = Math.min(dst.byteLength - off, p.length - this.at);
+      dst.set(p.subarray(this.at, this.at + n), off);
       this.at += n;
       off += n;
     }
@@ -139,22 +161,42 @@ export class PayloadStream {
     }
   }
 
-  /** Writes the sealed pages into `memory` (already zeroed and grown to the sealed size); then checks the file's end. */
-  async memory(memory: ArrayBuffer): Promise<void> {
+  /**
+   * Writes the sealed pages into `memory` (grown to the sealed size), then
+   * checks the file's end. Pages the snapshot does not hold are all zero:
+   * below `dirtyPages` (what the module's start wrote, its data segments)
+   * they are zeroed here; above it they are fresh memory, zero already, and
+   * are not touched (so never faulted in).
+   */
+  async memory(memory: ArrayBuffer, dirtyPages = memory.byteLength / PAGE): Promise<void> {
     const pages = memory.byteLength / PAGE;
+    const zero = (from: number, to: number): void => {
+      if (Math.min(to, dirtyPages) > from) new Uint8Array(memory, from * PAGE, (Math.min(to, dirtyPages) - from) * PAGE).fill(0);
+    };
+    let next = 0;
     for (;;) {
       const [first, count] = await this.u32pair();
       if (first === END) break;
       if (count === 0 || first + count > pages) throw this.damaged('a memory run is out of range');
+      if (first < next) throw this.damaged('its memory runs are out of order');
+      zero(next, first);
       await this.readInto(new Uint8Array(memory, first * PAGE, count * PAGE));
+      next = first + count;
     }
+    zero(next, pages);
     await this.end();
   }
 
   /** Requires that nothing follows, and that the file ends with its authentic final chunk. */
   async end(): Promise<void> {
-    if (this.chunk !== undefined && this.at < this.chunk.length) throw this.damaged('data follows its memory');
-    this.chunk?.fill(0);
-    if ((await this.reader.next()) !== undefined) throw this.damaged('data follows its memory');
+    const left = this.pieces.slice(this.piece).some((p, i) => (i === 0 ? this.at < p.length : p.length > 0));
+    if (left) {
+      for (const p of this.pieces) p.fill(0);
+      throw this.damaged('data follows its memory');
+    }
+    if (await this.nextChunk()) {
+      for (const p of this.pieces) p.fill(0);
+      throw this.damaged('data follows its memory');
+    }
   }
 }

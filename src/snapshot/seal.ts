@@ -1,16 +1,18 @@
 // Writing a sealed snapshot (format.ts): streamed, chunk by chunk, into a
 // temporary file beside the target that is renamed over it only when the
 // last chunk is written and synced, so a crash or a kill never leaves a
-// partial snapshot under the name asked for. Synchronous: it runs on the
-// enclave's own thread, which seals its guest itself (no copy of the
-// memory ever crosses to the host thread).
+// partial snapshot under the name asked for. The enclave's own thread seals
+// its guest (no copy of the memory ever crosses to the host thread) and
+// encrypts while the file system writes what it encrypted before: the
+// writes, and a sync now and then that starts the disk early, run on
+// libuv's threads, a bounded amount of ciphertext at a time.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CAPSULE_VERSION } from '../version.js';
 import {
-  DEFAULT_CHUNK_BYTES, FORMAT_VERSION, MAX_CHUNK_BYTES, TAG_BYTES, chunkHead, fileKey, headerPrefix, keyCheck, nonce,
+  DEFAULT_CHUNK_BYTES, FORMAT_VERSION, MAX_CHUNK_BYTES, PIECE_BYTES, TAG_BYTES, chunkHead, fileKey, headerPrefix, keyCheck, nonce,
   type SealedGuest, type SnapshotHeader,
 } from './format.js';
 
@@ -20,6 +22,11 @@ export interface SealOptions {
   chunkBytes?: number;
 }
 
+/** Ciphertext handed to the file system and not yet written, at most. */
+const MAX_IN_FLIGHT_BYTES = 16 << 20;
+/** Written bytes after which a data sync is started in the background (the final one then has little left). */
+const SYNC_EVERY_BYTES = 32 << 20;
+
 /** Temporary files of writers not yet finished, removed if the process exits first. */
 const unfinished = new Set<string>();
 let exitHookSet = false;
@@ -27,13 +34,41 @@ function removeUnfinished(): void {
   for (const f of unfinished) try { fs.rmSync(f, { force: true }); } catch { /* gone */ }
 }
 
+/** Writes all of `buffers` at `position` (a short write goes on where it stopped). */
+function writeAll(fd: number, buffers: Buffer[], position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const next = (bufs: Buffer[], at: number): void => {
+      fs.writev(fd, bufs, at, (err, n) => {
+        if (err) { reject(err); return; }
+        let left = n;
+        let i = 0;
+        while (i < bufs.length && left >= bufs[i]!.byteLength) left -= bufs[i++]!.byteLength;
+        if (i === bufs.length) { resolve(); return; }
+        next([bufs[i]!.subarray(left), ...bufs.slice(i + 1)], at + n);
+      });
+    };
+    next(buffers, position);
+  });
+}
+
+const dataSync = (fd: number): Promise<void> => new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+const fullSync = (fd: number): Promise<void> => new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+
 export class SnapshotWriter {
   private readonly fd: number;
   private readonly key: Buffer;
   private readonly chunkBytes: number;
   private index = 0;
   private done = false;
-  /** Bytes written so far (the file's size once closed). */
+  private renamed = false;
+  private fdOpen = true;
+  /** Writes handed to the file system, oldest first; none of them rejects (a failure is kept in `failure`). */
+  private inFlight: { settled: Promise<void>; bytes: number }[] = [];
+  private inFlightBytes = 0;
+  private syncing: Promise<void> | undefined;
+  private sinceSync = 0;
+  private failure: Error | undefined;
+  /** Bytes written so far (the file's size once finished). */
   written = 0;
 
   private constructor(readonly target: string, readonly temp: string, fd: number, key: Buffer, chunkBytes: number) {
@@ -42,7 +77,7 @@ export class SnapshotWriter {
     this.chunkBytes = chunkBytes;
   }
 
-  /** Opens the temporary file and writes the header; the target is untouched until close(). */
+  /** Opens the temporary file and writes the header; the target is untouched until finish(). */
   static create(target: string, sealKey: Uint8Array, o: SealOptions): SnapshotWriter {
     const chunkBytes = o.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > MAX_CHUNK_BYTES) throw new RangeError(`chunk size ${chunkBytes} out of range`);
@@ -65,57 +100,98 @@ export class SnapshotWriter {
       const cipher = crypto.createCipheriv('aes-256-gcm', key, nonce(0));
       cipher.setAAD(prefix);
       cipher.final();
-      w.put(prefix);
-      w.put(cipher.getAuthTag());
+      const bytes = Buffer.concat([prefix, cipher.getAuthTag()]);
+      for (let off = 0; off < bytes.length;) off += fs.writeSync(fd, bytes, off, bytes.length - off, off);
+      w.written = bytes.length;
     } catch (err) {
-      w.abort();
+      unfinished.delete(temp);
+      fs.closeSync(fd);
+      fs.rmSync(temp, { force: true });
+      key.fill(0);
       throw err;
     }
     return w;
   }
 
-  private put(bytes: Uint8Array): void {
-    let off = 0;
-    while (off < bytes.byteLength) off += fs.writeSync(this.fd, bytes, off, bytes.byteLength - off);
-    this.written += bytes.byteLength;
-  }
-
-  private chunk(plain: Uint8Array, final: boolean): void {
+  /** One chunk sealed: its head, its ciphertext in pieces, its tag. */
+  private sealChunk(plain: Uint8Array, final: boolean): Buffer[] {
     const head = chunkHead(plain.byteLength, final);
     const cipher = crypto.createCipheriv('aes-256-gcm', this.key, nonce(++this.index), { authTagLength: TAG_BYTES });
     cipher.setAAD(head);
-    this.put(head);
-    this.put(cipher.update(plain));
+    const out = [head];
+    for (let off = 0; off < plain.byteLength; off += PIECE_BYTES) {
+      out.push(cipher.update(plain.subarray(off, Math.min(plain.byteLength, off + PIECE_BYTES))));
+    }
     cipher.final();
-    this.put(cipher.getAuthTag());
+    out.push(cipher.getAuthTag());
+    return out;
+  }
+
+  /** Hands `pieces` to the file system at the end of the file; waits while too much is in flight. */
+  private async put(pieces: Buffer[]): Promise<void> {
+    let bytes = 0;
+    for (const p of pieces) bytes += p.byteLength;
+    const settled = writeAll(this.fd, pieces, this.written).catch((err: Error) => { this.failure ??= err; });
+    this.written += bytes;
+    this.inFlight.push({ settled, bytes });
+    this.inFlightBytes += bytes;
+    this.sinceSync += bytes;
+    while (this.inFlightBytes > MAX_IN_FLIGHT_BYTES) await this.settleOldest();
+    // Start the disk on what is written while the rest is encrypted.
+    if (this.sinceSync >= SYNC_EVERY_BYTES && this.syncing === undefined && this.failure === undefined) {
+      this.sinceSync = 0;
+      this.syncing = dataSync(this.fd).catch((err: Error) => { this.failure ??= err; }).finally(() => { this.syncing = undefined; });
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  private async settleOldest(): Promise<void> {
+    const w = this.inFlight.shift()!;
+    await w.settled;
+    this.inFlightBytes -= w.bytes;
+  }
+
+  private async settleAll(): Promise<void> {
+    while (this.inFlight.length > 0) await this.settleOldest();
+    await this.syncing;
   }
 
   /** Seals `bytes` (a view of guest memory, say) straight from where they are, a chunk at a time. */
-  write(bytes: Uint8Array): void {
-    if (this.done) throw new Error('snapshot already closed');
+  async append(bytes: Uint8Array): Promise<void> {
+    if (this.done) throw new Error('snapshot already finished');
     for (let off = 0; off < bytes.byteLength; off += this.chunkBytes) {
-      this.chunk(bytes.subarray(off, Math.min(bytes.byteLength, off + this.chunkBytes)), false);
+      await this.put(this.sealChunk(bytes.subarray(off, Math.min(bytes.byteLength, off + this.chunkBytes)), false));
     }
   }
 
-  /** Writes the final chunk, syncs, and renames the file into place. */
-  close(): void {
-    if (this.done) return;
-    this.chunk(new Uint8Array(0), true);
+  /** Writes the final chunk, waits for every write, syncs once more, and renames the file into place. */
+  async finish(): Promise<void> {
+    if (this.done) throw new Error('snapshot already finished');
+    await this.put(this.sealChunk(new Uint8Array(0), true));
+    await this.settleAll();
+    if (this.failure) throw this.failure;
+    await fullSync(this.fd);
     this.done = true;
-    fs.fsyncSync(this.fd);
-    fs.closeSync(this.fd);
     this.key.fill(0);
+    this.closeFd();
     fs.renameSync(this.temp, this.target);
+    this.renamed = true;
     unfinished.delete(this.temp);
   }
 
-  /** Drops the temporary file: nothing is left under either name. */
-  abort(): void {
-    if (this.done) return;
+  private closeFd(): void {
+    if (!this.fdOpen) return;
+    this.fdOpen = false;
+    fs.closeSync(this.fd);
+  }
+
+  /** Drops the temporary file once no write is under way: nothing is left under either name. */
+  async abort(): Promise<void> {
+    if (this.renamed) return;
     this.done = true;
     this.key.fill(0);
-    try { fs.closeSync(this.fd); } catch { /* already closed */ }
+    await this.settleAll();
+    try { this.closeFd(); } catch { /* already closed */ }
     fs.rmSync(this.temp, { force: true });
     unfinished.delete(this.temp);
   }

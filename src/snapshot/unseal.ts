@@ -2,15 +2,17 @@
 // anything in it is believed, and every chunk before its plaintext is
 // handed on; a changed byte, a cut, a moved chunk or the wrong key is one
 // CapsuleError line (SNAPSHOT_REFUSED), never a partial read. Streamed: one
-// chunk is in memory at a time, and is zeroed once its reader is done.
+// chunk's plaintext is in memory at a time, and is zeroed once its reader is
+// done; the file is read ahead of the decryption (read-ahead.ts).
 
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { CAPSULE_VERSION } from '../version.js';
+import { ReadAhead } from './read-ahead.js';
 import {
-  CHUNK_HEAD_BYTES, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES, MAX_HEADER_BYTES, TAG_BYTES, fileKey, headerPrefix, keyCheck, nonce,
+  CHUNK_HEAD_BYTES, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES, MAX_HEADER_BYTES, PIECE_BYTES, TAG_BYTES, fileKey, headerPrefix, keyCheck, nonce,
   type SnapshotHeader,
 } from './format.js';
 
@@ -28,11 +30,13 @@ function validHeader(v: unknown): v is SnapshotHeader {
 }
 
 export class SnapshotReader {
-  private offset = 0;
   private index = 0;
   private finished = false;
+  private readonly input: ReadAhead;
 
-  private constructor(readonly file: string, private readonly fh: fs.FileHandle, readonly header: SnapshotHeader, private readonly key: Buffer) {}
+  private constructor(readonly file: string, private readonly fh: fs.FileHandle, readonly header: SnapshotHeader, private readonly key: Buffer, offset: number) {
+    this.input = new ReadAhead(fh, offset);
+  }
 
   /** Opens `file` and authenticates its header with `sealKey`. */
   static async open(file: string, sealKey: Uint8Array): Promise<SnapshotReader> {
@@ -80,66 +84,65 @@ export class SnapshotReader {
         key.fill(0);
         throw new CapsuleError(ExitCode.SNAPSHOT_MISMATCH, `'${file}' was sealed by Capsule ${header.capsuleVersion}; this is Capsule ${CAPSULE_VERSION}`);
       }
-      const reader = new SnapshotReader(file, fh, header, key);
-      reader.offset = start.length + rest.length;
-      return reader;
+      return new SnapshotReader(file, fh, header, key, start.length + rest.length);
     } catch (err) {
       await fh.close();
       throw err;
     }
   }
 
-  private async readAt(length: number): Promise<Buffer> {
-    const b = Buffer.alloc(length);
-    let got = 0;
-    while (got < length) {
-      const n = (await this.fh.read(b, got, length - got, this.offset + got)).bytesRead;
-      if (n === 0) break;
-      got += n;
-    }
-    this.offset += got;
-    return got === length ? b : b.subarray(0, got);
-  }
-
   /**
-   * The next chunk's plaintext, authenticated; undefined after the final
-   * one (when the file must also end). The caller zeroes it when done.
+   * The next chunk's plaintext, authenticated, in pieces of at most
+   * PIECE_BYTES (each a fresh buffer the caller zeroes when done);
+   * undefined after the final one (when the file must also end). Nothing of
+   * a chunk is handed on before its tag is checked.
    */
-  async next(): Promise<Buffer | undefined> {
+  async nextPieces(): Promise<Buffer[] | undefined> {
     if (this.finished) return undefined;
     const n = this.index + 1;
-    const head = await this.readAt(CHUNK_HEAD_BYTES);
+    const head = Buffer.from(await this.input.take(CHUNK_HEAD_BYTES));
     if (head.length === 0) throw refused(`'${this.file}' is truncated: its final chunk is missing (after chunk ${this.index})`);
     if (head.length < CHUNK_HEAD_BYTES) throw refused(`'${this.file}' is truncated: it ends inside chunk ${n}`);
     const length = head.readUInt32BE(0);
     const final = head[4];
     if (length > this.header.chunkBytes || (final !== 0 && final !== 1)) throw refused(`'${this.file}' was altered: chunk ${n} is malformed`);
-    const body = await this.readAt(length + TAG_BYTES);
+    const body = await this.input.take(length + TAG_BYTES);
     if (body.length < length + TAG_BYTES) throw refused(`'${this.file}' is truncated: it ends inside chunk ${n}`);
     const decipher = crypto.createDecipheriv('aes-256-gcm', this.key, nonce(n), { authTagLength: TAG_BYTES });
     decipher.setAAD(head);
     decipher.setAuthTag(body.subarray(length));
-    const plain = decipher.update(body.subarray(0, length));
+    const pieces: Buffer[] = [];
+    for (let off = 0; off < length; off += PIECE_BYTES) pieces.push(decipher.update(body.subarray(off, Math.min(length, off + PIECE_BYTES))));
     try {
       decipher.final();
     } catch {
-      plain.fill(0);
+      for (const p of pieces) p.fill(0);
       throw refused(`'${this.file}' was altered: chunk ${n} does not authenticate`);
     }
     this.index = n;
     if (final === 1) {
       this.finished = true;
-      if ((await this.readAt(1)).length !== 0) {
-        plain.fill(0);
+      if ((await this.input.take(1)).length !== 0) {
+        for (const p of pieces) p.fill(0);
         throw refused(`'${this.file}' was altered: it has data after its final chunk`);
       }
       if (length === 0) return undefined;
     }
-    return plain;
+    return pieces;
+  }
+
+  /** The next chunk's plaintext in one buffer, authenticated; undefined after the final one. The caller zeroes it when done. */
+  async next(): Promise<Buffer | undefined> {
+    const pieces = await this.nextPieces();
+    if (pieces === undefined) return undefined;
+    const whole = Buffer.concat(pieces);
+    for (const p of pieces) p.fill(0);
+    return whole;
   }
 
   async close(): Promise<void> {
     this.key.fill(0);
+    await this.input.idle();
     await this.fh.close();
   }
 }

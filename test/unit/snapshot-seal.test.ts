@@ -28,10 +28,10 @@ const key = crypto.randomBytes(32);
 const sealed = { guests: [{ name: 'g', moduleSha256: 'a'.repeat(64) }], policySha256: 'b'.repeat(64) };
 const CHUNK = 64 * 1024;
 
-function seal(file: string, payload: Buffer[], k: Uint8Array = key): void {
+async function seal(file: string, payload: Buffer[], k: Uint8Array = key): Promise<void> {
   const w = SnapshotWriter.create(file, k, { ...sealed, chunkBytes: CHUNK });
-  for (const p of payload) w.write(p);
-  w.close();
+  for (const p of payload) await w.append(p);
+  await w.finish();
 }
 
 async function unseal(file: string, k: Uint8Array = key): Promise<Buffer> {
@@ -71,9 +71,9 @@ describe('sealed snapshots', () => {
   const payload = [crypto.randomBytes(3 * CHUNK + 1234), Buffer.from('state'), crypto.randomBytes(10)];
   const whole = Buffer.concat(payload);
   let good: string;
-  before(() => {
+  before(async () => {
     good = path.join(dir.path, 'good.snap');
-    seal(good, payload);
+    await seal(good, payload);
   });
 
   it('reads back exactly what was sealed; nothing of it is in the clear', async () => {
@@ -89,13 +89,13 @@ describe('sealed snapshots', () => {
     await r.close();
   });
 
-  it('is written to a temporary file and renamed: an unfinished one leaves nothing', () => {
+  it('is written to a temporary file and renamed: an unfinished one leaves nothing', async () => {
     const target = path.join(dir.path, 'unfinished.snap');
     const w = SnapshotWriter.create(target, key, sealed);
-    w.write(crypto.randomBytes(1000));
-    assert.equal(fs.existsSync(target), false, 'not under its name before close');
+    await w.append(crypto.randomBytes(1000));
+    assert.equal(fs.existsSync(target), false, 'not under its name before finish');
     assert.ok(fs.existsSync(w.temp));
-    w.abort();
+    await w.abort();
     assert.equal(fs.existsSync(target), false);
     assert.equal(fs.existsSync(w.temp), false);
   });
@@ -106,7 +106,7 @@ describe('sealed snapshots', () => {
     const seal = new URL('../../src/snapshot/seal.js', import.meta.url).href;
     const script = `const { SnapshotWriter } = await import(${JSON.stringify(seal)});
       const w = SnapshotWriter.create(${JSON.stringify(target)}, Buffer.alloc(32, 7), { guests: [], policySha256: '${'b'.repeat(64)}' });
-      w.write(Buffer.alloc(1 << 20, 1));
+      await w.append(Buffer.alloc(1 << 20, 1));
       process.exit(3);`;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.equal(child.status, 3, child.stderr);
