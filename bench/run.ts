@@ -11,7 +11,8 @@
 //   node dist/bench/run.js --only http      a real HTTP server (darkhttpd) in a guest against it built natively
 //   node dist/bench/run.js --only threads   a blocked guest thread's CPU, a thread's start-up
 //   node dist/bench/run.js --only fleet     jobs through Redis and capsule worker vs capsule run in a loop
-//   node dist/bench/run.js --only suspend   --suspendable's compute cost, sealing and resuming 256 MiB, snapshot size
+//   node dist/bench/run.js --only suspend   --suspendable's compute cost, sealing and resuming 256 MiB, snapshot size, a warm start
+//   node dist/bench/run.js --only density   idle guests in one `capsule up` (50 and 200), and suspended ones
 //
 // Environment: BENCH_ROUNDS (default 5) rounds of the heavy cases and of each
 // socket case, BENCH_STARTUP_ROUNDS (default 20) rounds of start-up,
@@ -24,7 +25,8 @@
 // (default 8) connections, BENCH_HTTP_CLIENT_RUNS (default 50) client runs per
 // guest-to-guest round,
 // BENCH_FLEET_JOBS (default 300) jobs per fleet throughput run against BENCH_FLEET_BASELINE (default 30)
-// runs of `capsule run`.
+// runs of `capsule run`, BENCH_DENSITY (default 50,200) counts of idle guests, BENCH_DENSITY_SUSPENDED
+// (default 50) guests suspended.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,8 +44,9 @@ import { httpBenchmarks, printHttp, type HttpResult } from './lib/http.js';
 import { fleetBenchmarks, printFleet, type FleetResult } from './lib/fleet.js';
 
 import { printSuspend, suspendBenchmarks, type SuspendResult } from './lib/suspend.js';
+import { densityBenchmarks, printDensity, type DensityResult } from './lib/density.js';
 
-const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'http', 'threads', 'fleet', 'suspend'] as const;
+const PARTS = ['wasi', 'sockets', 'containment', 'fairness', 'layer', 'http', 'threads', 'fleet', 'suspend', 'density'] as const;
 type Part = (typeof PARTS)[number];
 function partsToRun(argv: string[]): Set<Part> {
   let only: string | undefined;
@@ -259,6 +262,10 @@ if (parts.has('fleet')) {
 }
 let suspend: SuspendResult | undefined;
 if (parts.has('suspend')) suspend = await suspendBenchmarks({ rounds: ROUNDS, status });
+let density: DensityResult | undefined;
+const DENSITY_COUNTS = (process.env['BENCH_DENSITY'] ?? '50,200').split(',').map((x) => parseInt(x, 10)).filter((x) => x > 0);
+const DENSITY_SUSPENDED = envInt('BENCH_DENSITY_SUSPENDED', 50);
+if (parts.has('density')) density = await densityBenchmarks({ counts: DENSITY_COUNTS, suspendedGuests: DENSITY_SUSPENDED, status });
 
 if (parts.has('wasi')) printTable(results);
 if (steps) printStartupSteps(steps);
@@ -270,6 +277,7 @@ if (httpResults) printHttp(httpResults);
 if (threads) printThreads(threads);
 if (fleet) printFleet(fleet);
 if (suspend) printSuspend(suspend);
+if (density) printDensity(density);
 const out = RESULTS_FILE;
 writeJson(out, [...parts], results, steps, {
   parts: [...parts],
@@ -278,5 +286,9 @@ writeJson(out, [...parts], results, steps, {
   ...(parts.has('sockets') ? { socketRounds: ROUNDS, netMiB: NET_MIB, netRoundTrips: NET_ROUNDTRIPS, netWarmup: NET_WARMUP,
     loadAverageAtStart: loadAtStart } : {}),
   ...(parts.has('http') ? { httpRounds: ROUNDS, httpSeconds: HTTP_SECONDS, httpConnections: HTTP_CONNECTIONS, httpClientRuns: HTTP_CLIENT_RUNS } : {}),
-}, socketResults, containment, fairness, layerMemory, httpResults, threads, fleet, suspend);
+  ...(parts.has('containment') ? { containmentRounds: CONTAINMENT_ROUNDS } : {}),
+  ...(parts.has('fairness') ? { fairnessRounds: FAIRNESS_ROUNDS, fairnessProbes: FAIRNESS_PROBES } : {}),
+  ...(parts.has('suspend') ? { suspendRounds: ROUNDS } : {}),
+  ...(parts.has('density') ? { densityCounts: DENSITY_COUNTS, densitySuspended: DENSITY_SUSPENDED } : {}),
+}, socketResults, containment, fairness, layerMemory, httpResults, threads, fleet, suspend, density);
 console.log(`\nResults written to ${out}`);

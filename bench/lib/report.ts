@@ -8,6 +8,7 @@ import type { FairnessResult } from './fairness.js';
 import type { ThreadResult } from './threads.js';
 import type { FleetResult } from './fleet.js';
 import type { SuspendResult } from './suspend.js';
+import type { DensityResult } from './density.js';
 import type { HttpResult } from './http.js';
 import type { LayerMemoryResult } from './layer-memory.js';
 import { median, min, type Series } from './measure.js';
@@ -204,7 +205,7 @@ export interface PartResults {
 export function writeJson(file: string, parts: string[], results: CaseResult[], steps: StartupSteps | undefined,
   config: Record<string, unknown>, sockets?: SocketResult[],
   containment?: ContainmentResults, fairness?: FairnessResult[], layerMemory?: LayerMemoryResult[], http?: HttpResult[],
-  threads?: ThreadResult[], fleet?: FleetResult, suspend?: SuspendResult): void {
+  threads?: ThreadResult[], fleet?: FleetResult, suspend?: SuspendResult, density?: DensityResult): void {
   const cases = results.map((r) => ({
     ...r,
     summary: Object.fromEntries(CONTENDERS.map(({ id }) => {
@@ -233,6 +234,7 @@ export function writeJson(file: string, parts: string[], results: CaseResult[], 
     threads: { results: threads },
     fleet: { results: fleet },
     suspend: { results: suspend },
+    density: { results: density },
     http: { results: http?.map((r) => ({ ...r, medians: Object.fromEntries(Object.entries(r.samples).map(([k, v]) => [k, v.length ? median(v) : null])) })) },
   };
   let before: Record<string, unknown> = {};
