@@ -105,10 +105,12 @@ function mountsInSealedOrder(policy: Policy, state: SealedGuestState): Policy {
 /** Reads and checks the header and state of `file` (every byte of memory is checked again, before the guest runs, as it is put back). */
 async function readSnapshot(file: string, key: Uint8Array): Promise<{ header: SnapshotHeader; state: SealedGuestState }> {
   const reader = await SnapshotReader.open(file, key);
+  const stream = new PayloadStream(reader);
   try {
     if (reader.header.guests.length !== 1) throw mismatch(`'${file}' holds ${reader.header.guests.length} guests; resume() continues one`);
-    return { header: reader.header, state: await new PayloadStream(reader).state() };
+    return { header: reader.header, state: await stream.state() };
   } finally {
+    stream.wipe();
     await reader.close();
   }
 }

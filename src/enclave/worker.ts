@@ -276,8 +276,8 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): 
   const { SnapshotReader } = await import('../snapshot/unseal.js');
   const { PAGE, PayloadStream } = await import('../snapshot/payload.js');
   const reader = await SnapshotReader.open(file, key);
+  const stream = new PayloadStream(reader);
   try {
-    const stream = new PayloadStream(reader);
     const state = await stream.state();
     // Grown once; only the pages the module's start wrote are zeroed where the snapshot does not fill them.
     const pages = mem.buffer.byteLength / PAGE;
@@ -285,6 +285,7 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): 
     await stream.memory(mem.buffer, pages);
     return state;
   } finally {
+    stream.wipe();
     await reader.close();
   }
 }

@@ -187,6 +187,12 @@ export class PayloadStream {
     await this.end();
   }
 
+  /** Zeroes the plaintext still held (a stream read only in part, or given up on an error). */
+  wipe(): void {
+    for (const p of this.pieces) p.fill(0);
+    this.pieces = [];
+  }
+
   /** Requires that nothing follows, and that the file ends with its authentic final chunk. */
   async end(): Promise<void> {
     const left = this.pieces.slice(this.piece).some((p, i) => (i === 0 ? this.at < p.length : p.length > 0));
