@@ -1,28 +1,31 @@
 // Sequential reading of a snapshot file with the next block already on its
 // way: while the enclave thread decrypts what it has, a libuv thread reads
 // what follows, so reading costs no time of its own (from the page cache, or
-// from a disk when the snapshot comes from elsewhere). Two fixed blocks take
-// turns; they only ever hold ciphertext.
+// from a disk when the snapshot comes from elsewhere). A small first block
+// serves a reader that wants only the state record; then two blocks take
+// turns. They only ever hold ciphertext.
 
 import type fs from 'node:fs/promises';
 
-/** Bytes per read: a few chunks, so few reads and few chunks split between two blocks. */
+/** Bytes of the first read: the state record and small snapshots, without reading much more than they are. */
+const FIRST_BLOCK_BYTES = 256 * 1024;
+/** Bytes per read after it: a few chunks, so few reads and few chunks split between two blocks. */
 const BLOCK_BYTES = 4 << 20;
 
 interface Block { buf: Buffer; start: number; length: number }
 
 export class ReadAhead {
   private current: Block;
-  private spare: Buffer;
+  private spare: Buffer | undefined;
   private pending: Promise<Block> | undefined;
+  private blocks = 0;
   /** File offset of the next byte take() gives. */
   private pos: number;
   private scratch = Buffer.alloc(0);
 
   constructor(private readonly fh: fs.FileHandle, offset: number) {
     this.pos = offset;
-    this.current = { buf: Buffer.allocUnsafeSlow(BLOCK_BYTES), start: offset, length: 0 };
-    this.spare = Buffer.allocUnsafeSlow(BLOCK_BYTES);
+    this.current = { buf: Buffer.alloc(0), start: offset, length: 0 };
   }
 
   private async fill(buf: Buffer, start: number): Promise<Block> {
@@ -35,15 +38,27 @@ export class ReadAhead {
     return { buf, start, length };
   }
 
-  /** Moves to the next block (read ahead before, or now), and starts reading the one after it. */
+  /** A block's buffer: the one not in use if it is full-sized, else a new one. */
+  private blockBuffer(): Buffer {
+    const size = this.blocks === 0 ? FIRST_BLOCK_BYTES : BLOCK_BYTES;
+    const b = this.spare !== undefined && this.spare.length >= size ? this.spare : Buffer.allocUnsafeSlow(size);
+    this.spare = undefined;
+    return b;
+  }
+
+  /**
+   * Moves to the next block (read ahead before, or now). Once a second
+   * block is needed the file is being streamed: each next one is read ahead.
+   */
   private async advance(): Promise<void> {
     const next = this.current.start + this.current.length;
-    const block = await (this.pending ?? this.fill(this.spare, next));
+    const block = await (this.pending ?? this.fill(this.blockBuffer(), next));
     this.pending = undefined;
-    this.spare = this.current.buf;
+    if (this.current.buf.length > 0) this.spare = this.current.buf;
     this.current = block;
-    if (block.length === block.buf.length) {
-      this.pending = this.fill(this.spare, block.start + block.length);
+    this.blocks++;
+    if (this.blocks >= 2 && block.length === block.buf.length) {
+      this.pending = this.fill(this.blockBuffer(), block.start + block.length);
       // A failed read is reported to whoever takes its bytes, not as an unhandled rejection meanwhile.
       this.pending.catch(() => undefined);
     }
