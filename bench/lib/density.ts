@@ -27,6 +27,8 @@ const IDLE = path.join(ROOT, 'bench/guests/idle.wasm');
 /** How long the process is left alone before it is measured, once its guests are idle. */
 const SETTLE_MS = 1000;
 const TICK_MS = 1000 / 100; // /proc's clock ticks (USER_HZ)
+/** A system not idle by then is reported as failed rather than waited for. */
+const START_TIMEOUT_MS = 180_000;
 
 export interface ProcessFigures { rssMiB: number; threads: number; cpuMs: number }
 export interface IdleResult { guests: number; startMs?: number; figures?: ProcessFigures; error?: string }
@@ -81,6 +83,7 @@ async function idleUp(n: number, dir: string): Promise<IdleResult> {
         if (seen === n) resolve(performance.now() - t0);
       });
       child.once('exit', (code) => reject(new Error(`capsule up exited ${code} with ${seen} of ${n} guests idle: ${stderr.trim().split('\n').pop() ?? ''}`)));
+      setTimeout(() => reject(new Error(`${seen} of ${n} guests idle after ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS).unref();
     });
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     return { guests: n, startMs, figures: procFigures(child.pid!) };
