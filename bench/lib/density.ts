@@ -147,7 +147,9 @@ async function suspendedCase(n: number, dir: string): Promise<SuspendedResult> {
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS * 2);
   const code = await new Promise<number | null>((r) => child.once('exit', r));
+  clearTimeout(timer);
   const last = stdout.trim().split('\n').pop() ?? '';
   try {
     if (code !== 0) throw new Error();
