@@ -11,6 +11,7 @@ import { say } from './report.js';
 import { runCommandSpec } from './run-command.js';
 import { socketsCommand } from './sockets-command.js';
 import { addFleetCommands } from './fleet-commands.js';
+import { saveCodeCaches } from '../boot/code-cache.js';
 
 function exitCodesHelp(): string {
   return '\nExit codes:\n' + EXIT_CODE_HELP.map(([c, t]) => `  ${c.padEnd(7)} ${t}`).join('\n') + '\n';
@@ -110,6 +111,8 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up, ps, sockets, logs, stop, suspend, resume, worker, submit or serve (see capsule --help)');
     await (await program()).parseAsync(argv);
+    // A first run leaves the compiled CLI for the next (see boot/code-cache.ts).
+    saveCodeCaches();
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {

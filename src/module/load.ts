@@ -68,22 +68,26 @@ async function readBytes(source: string | URL, label: string): Promise<Uint8Arra
  */
 export const EAGER_OPTIMIZE_BYTES = 1024 * 1024;
 
-/** Whether Liftoff is on now (V8's default). */
-let liftoff = true;
+/** V8's defaults: --no-liftoff turns dynamic tiering off as well, so it is turned back on with Liftoff. */
+const DEFAULT_WASM_COMPILER_FLAGS = '--liftoff --wasm-dynamic-tiering';
 
 /**
- * The flag is process-wide and V8 reads it while compiling in the background,
- * after compile() has returned: it is left as the last module compiled
- * needs, not switched back (two modules of different sizes compiled at once
- * may get each other's compiler, which costs time, never correctness).
+ * The flag is process-wide: it is set for the compile of a small module and
+ * put back to V8's default once the module is compiled (with Liftoff off,
+ * every function is optimized by then), so that code compiled meanwhile
+ * elsewhere — a module, or the enclave's own code, whose code cache V8 takes
+ * only under the flags it was made with — sees the default for all but that
+ * moment. Two modules of different sizes compiled at once may get each
+ * other's compiler, which costs time, never correctness.
  */
-function compileModule(bytes: Uint8Array): Promise<WebAssembly.Module> {
-  const want = bytes.byteLength > EAGER_OPTIMIZE_BYTES;
-  if (want !== liftoff) {
-    v8.setFlagsFromString(want ? '--liftoff' : '--no-liftoff');
-    liftoff = want;
+async function compileModule(bytes: Uint8Array): Promise<WebAssembly.Module> {
+  if (bytes.byteLength > EAGER_OPTIMIZE_BYTES) return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  v8.setFlagsFromString('--no-liftoff');
+  try {
+    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  } finally {
+    v8.setFlagsFromString(DEFAULT_WASM_COMPILER_FLAGS);
   }
-  return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
 }
 
 async function compile(bytes: Uint8Array, label: string): Promise<WebAssembly.Module> {
