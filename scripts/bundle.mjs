@@ -54,7 +54,7 @@ const common = {
 
 /**
  * A dynamic import() cannot run inside vm.Script on Node 20 (without an
- * experimental flag), and the code cache loader (src/boot/code-cache.ts)
+ * experimental flag), and the code cache loader (src/core/code-cache.ts)
  * runs the bundles that way: their few import() calls (of libraries loaded
  * on use) go through a function the loader hands in, or a plain import()
  * when the bundle is loaded by require().

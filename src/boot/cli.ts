@@ -3,4 +3,4 @@
 // CLI's bundle with a code cache.
 
 export { prewarm } from '../enclave/pool.js';
-export { loadBundle } from './code-cache.js';
+export { loadBundle } from '../core/code-cache.js';

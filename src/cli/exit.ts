@@ -3,7 +3,7 @@
 // without waiting for the enclave thread's teardown (launch() left it
 // unref'd and ending) or anything else Node would tidy up first.
 
-import { saveCodeCaches } from '../boot/code-cache.js';
+import { saveCodeCaches } from '../core/code-cache.js';
 
 /** Resolves when `stream` holds no unwritten bytes (or can take none: closed, failed). */
 function flushed(stream: NodeJS.WriteStream): Promise<void> {

@@ -9,7 +9,7 @@ import { capsuleVersion } from '../api/version.js';
 import { say } from './report.js';
 import { runCommandSpec } from './run-command.js';
 import { addFleetCommands } from './fleet-commands.js';
-import { saveCodeCaches } from '../boot/code-cache.js';
+import { saveCodeCaches } from '../core/code-cache.js';
 
 function exitCodesHelp(): string {
   return '\nExit codes:\n' + EXIT_CODE_HELP.map(([c, t]) => `  ${c.padEnd(7)} ${t}`).join('\n') + '\n';
@@ -110,7 +110,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up, ps, sockets, logs, stop, suspend, resume, worker, submit or serve (see capsule --help)');
     await (await program()).parseAsync(argv);
-    // A first run leaves the compiled CLI for the next (see boot/code-cache.ts).
+    // A first run leaves the compiled CLI for the next (see core/code-cache.ts).
     saveCodeCaches();
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 // The bundled enclave code loads fastest, through its boot script (which uses
-// a code cache, see boot/code-cache.ts); from the module tree (dist/src/enclave)
+// a code cache, see core/code-cache.ts); from the module tree (dist/src/enclave)
 // the bundles are two levels up, from a bundle beside it.
 const WORKER_URL = [new URL('../../bundle/enclave.cjs', import.meta.url), new URL('./enclave.cjs', import.meta.url)]
   .find((u) => fs.existsSync(fileURLToPath(u))) ?? new URL('./worker.js', import.meta.url);

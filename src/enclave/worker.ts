@@ -54,7 +54,7 @@ import { Suspender } from './suspender.js';
 import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
 import { setSleeper } from '../layer/ring-wait.js';
-import { saveCodeCaches } from '../boot/code-cache.js';
+import { saveCodeCaches } from '../core/code-cache.js';
 
 async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   const started = performance.now();
@@ -387,7 +387,7 @@ parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig) => {
     return;
   }
   void run(cfg).then((report) => {
-    // A first run leaves the enclave's compiled code for the next (see boot/code-cache.ts).
+    // A first run leaves the enclave's compiled code for the next (see core/code-cache.ts).
     saveCodeCaches();
     parentPort!.postMessage(report);
     parentPort!.close();

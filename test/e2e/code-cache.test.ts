@@ -1,4 +1,4 @@
-// The code cache of Capsule's own bundles (src/boot/code-cache.ts): a first
+// The code cache of Capsule's own bundles (src/core/code-cache.ts): a first
 // run leaves compiled code in the user's cache directory, later runs use it;
 // an entry that is damaged, planted, or in a directory others can write is
 // never used and never breaks a run.

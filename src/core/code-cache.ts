@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
-import { defaultCacheDir } from '../core/cache-dir.js';
+import { defaultCacheDir } from './cache-dir.js';
 import { CAPSULE_VERSION } from '../version.js';
 
 /** The hash of each bundle's content, written in at build time (scripts/bundle.mjs); absent in the module tree. */
