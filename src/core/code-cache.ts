@@ -102,8 +102,11 @@ export function loadBundle(file: string): unknown {
  * with what it has compiled so far (so the functions a run needed are in
  * it). Written atomically; stale entries of other builds of that bundle go.
  * Failures are ignored: the next run compiles again. V8 takes an entry
- * only under the flags it was made with: they are made under V8's default
- * (a start's), which module/load.ts leaves only while it compiles a module.
+ * only under the flags it was made with: module/load.ts calls this before it
+ * changes them for a module's compile. An enclave thread writes its entry
+ * after its guest has run, under the flags the host thread left; it was
+ * loaded under the same ones unless its host compiled the module only after
+ * it (then the next run writes it again).
  */
 export function saveCodeCaches(): void {
   for (const p of state.pending.splice(0)) {

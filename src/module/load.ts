@@ -3,6 +3,7 @@
 
 import v8 from 'node:v8';
 import { createRequire } from 'node:module';
+import { saveCodeCaches } from '../core/code-cache.js';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/names.js';
@@ -77,22 +78,18 @@ export const EAGER_OPTIMIZE_BYTES = 1024 * 1024;
 const DEFAULT_WASM_COMPILER_FLAGS = '--liftoff --wasm-dynamic-tiering';
 
 /**
- * The flag is process-wide: it is set for the compile of a small module and
- * put back to V8's default once the module is compiled (with Liftoff off,
- * every function is optimized by then), so that code compiled meanwhile
- * elsewhere — a module, or the enclave's own code, whose code cache V8 takes
- * only under the flags it was made with — sees the default for all but that
- * moment. Two modules of different sizes compiled at once may get each
- * other's compiler, which costs time, never correctness.
+ * The flag is process-wide, and V8 reads it when it compiles each function,
+ * lazily, at its first call (on the enclave thread): it is left as the last
+ * module compiled needs, not switched back. Two modules of different sizes
+ * run at once may get each other's compiler, which costs time, never
+ * correctness. V8 takes a code cache only under the flags it was made with:
+ * the entries of Capsule's own bundles still to be written are written
+ * first (see core/code-cache.ts).
  */
-async function compileModule(bytes: Uint8Array): Promise<WebAssembly.Module> {
-  if (bytes.byteLength > EAGER_OPTIMIZE_BYTES) return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
-  v8.setFlagsFromString('--no-liftoff');
-  try {
-    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
-  } finally {
-    v8.setFlagsFromString(DEFAULT_WASM_COMPILER_FLAGS);
-  }
+function compileModule(bytes: Uint8Array): Promise<WebAssembly.Module> {
+  saveCodeCaches();
+  v8.setFlagsFromString(bytes.byteLength > EAGER_OPTIMIZE_BYTES ? DEFAULT_WASM_COMPILER_FLAGS : '--no-liftoff');
+  return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
 }
 
 async function compile(bytes: Uint8Array, label: string): Promise<WebAssembly.Module> {
