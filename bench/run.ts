@@ -174,20 +174,24 @@ async function inProcessStartup(): Promise<CaseResult> {
 }
 
 /**
- * Where a whole-process start-up goes: bare Node, Node loading the CLI
- * (`capsule --help`), node:wasi's hello and Capsule's, in alternating rounds.
+ * Where a whole-process start-up goes: bare Node, Node starting an empty
+ * thread, Node loading the CLI (`capsule --version`), node:wasi's hello and
+ * Capsule's (with and without the code cache), in alternating rounds.
  */
 async function startupSteps(): Promise<StartupSteps> {
   const hello = guest('hello');
   const commands: Record<keyof StartupSteps['medianMs'], string[]> = {
     node: [...STARTUP_STEPS.node],
+    thread: [...STARTUP_STEPS.thread],
     cli: [...STARTUP_STEPS.cliOnly],
     nodewasi: commandFor('nodewasi', hello, [], []),
     secure: commandFor('secure', hello, [], []),
+    noCodeCache: commandFor('secure', hello, [], []),
   };
+  const env: Partial<Record<keyof typeof commands, NodeJS.ProcessEnv>> = { noCodeCache: { ...process.env, CAPSULE_CODE_CACHE: '0' } };
   const ids = Object.keys(commands) as (keyof typeof commands)[];
   const series = await alternate(ids, STARTUP_ROUNDS, async (id) => {
-    const r = await runProcess(commands[id]);
+    const r = await runProcess(commands[id], false, env[id]);
     if (r.failure) throw new Error(`${commands[id].join(' ')}: ${r.failure}`);
     return r.ms;
   }, (round) => status(`start-up steps: round ${round + 1}/${STARTUP_ROUNDS}`));

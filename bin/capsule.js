@@ -1,19 +1,23 @@
 #!/usr/bin/env -S node --
 // `--`: Node 20 reads an `--env-file` anywhere on its command line as its own, even after the script; `--` ends its options.
-// Entry point of the `capsule` command. The code is built into dist/ by `npm run build`
-// (run by `npm ci`): bundled CommonJS files for start-up speed, the module tree as a fallback.
-import { createRequire } from 'node:module';
+// Entry point of the `capsule` command, a CommonJS file (bin/package.json): Node starts one sooner than an ES
+// module. The code is built into dist/ by `npm run build` (run by `npm ci`): bundled CommonJS files for
+// start-up speed, run with a code cache kept in the user's cache directory; the module tree as a fallback.
+'use strict';
 
-const require = createRequire(import.meta.url);
-async function load(bundled, tree) {
-  try {
-    return require(bundled);
-  } catch (err) {
-    if (err?.code !== 'MODULE_NOT_FOUND') throw err;
-    return import(tree);
-  }
+let boot;
+try {
+  boot = require('../dist/bundle/boot.cjs');
+} catch (err) {
+  if (err?.code !== 'MODULE_NOT_FOUND') throw err;
 }
 // For `run`, the guest's enclave thread starts booting before the CLI itself loads.
-if (process.argv[2] === 'run') (await load('../dist/bundle/pool.cjs', '../dist/src/enclave/pool.js')).prewarm();
-const cli = await load('../dist/bundle/capsule.cjs', '../dist/src/cli/entry.js');
-await cli.main(process.argv);
+if (boot) {
+  if (process.argv[2] === 'run') boot.prewarm();
+  boot.loadBundle(require('node:path').join(__dirname, '../dist/bundle/capsule.cjs')).main(process.argv);
+} else {
+  (async () => {
+    if (process.argv[2] === 'run') (await import('../dist/src/enclave/pool.js')).prewarm();
+    await (await import('../dist/src/cli/entry.js')).main(process.argv);
+  })();
+}

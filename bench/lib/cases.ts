@@ -54,7 +54,10 @@ export function commandFor(who: ContenderId, module: string, args: string[], dir
 /** Commands whose start-up times, side by side, say where a whole-process start-up goes. */
 export const STARTUP_STEPS = {
   node: [process.execPath, '-e', '0'],
-  cliOnly: [process.execPath, CAPSULE, '--help'],
+  // What every enclave pays at least: Node starting one thread that does nothing, and its end.
+  thread: [process.execPath, '-e', "new (require('node:worker_threads').Worker)('', { eval: true })"],
+  // Loads the CLI (with its code cache) and builds its commands, but starts no thread.
+  cliOnly: [process.execPath, CAPSULE, '--version'],
 } as const;
 
 export const guest = (name: string): string => path.join(GUESTS, `${name}.wasm`);

@@ -17,13 +17,13 @@ export interface ProcResult {
 }
 
 /** Runs argv to completion. stdout goes to /dev/null unless captured; stderr is kept for failures. */
-export function runProcess(argv: string[], capture = false): Promise<ProcResult> {
+export function runProcess(argv: string[], capture = false, env?: NodeJS.ProcessEnv): Promise<ProcResult> {
   return new Promise((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let ms = 0;
     const t0 = performance.now();
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', capture ? 'pipe' : devNull, 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', capture ? 'pipe' : devNull, 'pipe'], ...(env ? { env } : {}) });
     child.on('exit', () => { ms = performance.now() - t0; });
     child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr!.on('data', (b: Buffer) => err.push(b));

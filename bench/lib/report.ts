@@ -169,7 +169,11 @@ export function printSocketTable(results: SocketResult[]): void {
 /** Median whole-process times (ms) of the steps of a start-up, measured side by side. */
 export interface StartupSteps {
   rounds: number;
-  medianMs: { node: number; cli: number; nodewasi: number; secure: number };
+  /**
+   * node: `node -e 0`; thread: Node starting an empty worker thread; cli: `capsule --version`;
+   * secure: `capsule run hello`, and noCodeCache the same without the code cache; nodewasi: node:wasi's hello.
+   */
+  medianMs: { node: number; thread?: number; cli: number; nodewasi: number; secure: number; noCodeCache?: number };
 }
 
 /** The start-up steps as rows: what each step is and its median ms. */
@@ -177,9 +181,11 @@ export function startupStepRows(s: StartupSteps): [string, number][] {
   const m = s.medianMs;
   return [
     ['Node.js itself (`node -e 0`)', m.node],
-    ['loading the CLI (`capsule --help`, less Node itself)', m.cli - m.node],
-    ['the enclave thread, the module and the guest (`capsule run hello`, less `capsule --help`)', m.secure - m.cli],
+    ...(m.thread !== undefined ? [['Node.js starting one empty worker thread, the least an enclave costs (less Node itself)', m.thread - m.node] as [string, number]] : []),
+    ['loading the CLI (`capsule --version`, less Node itself)', m.cli - m.node],
+    ['the enclave thread, the module and the guest (`capsule run hello`, less `capsule --version`)', m.secure - m.cli],
     ['whole `capsule run` of hello, secure mode', m.secure],
+    ...(m.noCodeCache !== undefined ? [['the same without the code cache (`CAPSULE_CODE_CACHE=0`)', m.noCodeCache] as [string, number]] : []),
     ['whole node:wasi run of hello, for comparison', m.nodewasi],
   ];
 }

@@ -115,6 +115,8 @@ export interface ResumeInfo {
 export interface RunInternals {
   resume?: ResumeInfo;
   onLifecycle?: (l: Lifecycle) => void;
+  /** The process exits after this run: do not wait for the enclave thread's teardown (see launch()). */
+  exitNext?: boolean;
 }
 
 export interface RunResult {
@@ -431,9 +433,12 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       ...(policy.limits.timeoutMs > 0 ? { timeoutMs: policy.limits.timeoutMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(invoke ? { invoke } : {}),
+      ...(internals.exitNext ? { resolveOnReport: true } : {}),
     }, (h) => {
       handle = h;
       lifecycle.to(resume ? 'resuming' : 'running');
+      // Hashed while the enclave boots (node:crypto loads then), and the module's bytes let go.
+      void loaded.sha256;
       lifecycle.suspender = async (file) => {
         lifecycle.to('suspending', file);
         const answer = await h.suspend(file);

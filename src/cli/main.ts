@@ -6,11 +6,10 @@ import { Command, CommanderError } from 'commander';
 import { CapsuleError } from '../core/errors.js';
 import { EXIT_CODE_HELP, ExitCode } from '../core/exit-codes.js';
 import { capsuleVersion } from '../api/version.js';
-import { logsCommand, stopCommand } from './control-commands.js';
 import { say } from './report.js';
 import { runCommandSpec } from './run-command.js';
-import { socketsCommand } from './sockets-command.js';
 import { addFleetCommands } from './fleet-commands.js';
+import { saveCodeCaches } from '../core/code-cache.js';
 
 function exitCodesHelp(): string {
   return '\nExit codes:\n' + EXIT_CODE_HELP.map(([c, t]) => `  ${c.padEnd(7)} ${t}`).join('\n') + '\n';
@@ -58,20 +57,21 @@ async function program(): Promise<Command> {
     .option('--guest <name>', "only this guest's sockets (repeatable)", collect, [])
     .option('--status <status>', 'only sockets in this status, e.g. LISTENING (repeatable)', collect, [])
     .option('--port <port>', 'only sockets with this local or remote port (repeatable)', collect, [])
-    .action(socketsCommand);
+    // Loaded on use (with node:net): `run` needs none of the client side.
+    .action(async (flags: import('./sockets-command.js').SocketsFlags) => (await import('./sockets-command.js')).socketsCommand(flags));
 
   cli.command('logs')
     .description('print the recent output of a guest of a running `capsule up` or `capsule run`')
     .argument('<name>', "the guest's name")
     .option('--pid <pid>', 'which running layer (default: the only one)')
     .option('-f, --follow', 'keep printing its output as it comes, until it ends')
-    .action(logsCommand);
+    .action(async (name: string, flags: { pid?: string; follow?: boolean }) => (await import('./control-commands.js')).logsCommand(name, flags));
 
   cli.command('stop')
     .description('stop one guest of a running `capsule up`, or the whole system (or a `capsule run`)')
     .argument('[name]', 'the guest to stop (default: every guest)')
     .option('--pid <pid>', 'which running layer (default: the only one)')
-    .action(stopCommand);
+    .action(async (name: string | undefined, flags: { pid?: string }) => (await import('./control-commands.js')).stopCommand(name, flags));
 
   // Loaded on use, with what they need.
   cli.command('suspend')
@@ -110,6 +110,8 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (argv.length <= 2) throw new CapsuleError(ExitCode.USAGE, 'no command given: use run, up, ps, sockets, logs, stop, suspend, resume, worker, submit or serve (see capsule --help)');
     await (await program()).parseAsync(argv);
+    // A first run leaves the compiled CLI for the next (see core/code-cache.ts).
+    saveCodeCaches();
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {

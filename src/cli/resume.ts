@@ -4,7 +4,6 @@
 // again) and audit log like `capsule run`.
 
 import { Command } from 'commander';
-import { serveControl } from '../api/control.js';
 import { setSpareEnclaves } from '../api/run.js';
 import { reportOutcome, say } from './report.js';
 import { optionsFrom, withPolicyFlags, type RunFlags } from './run-command.js';
@@ -32,6 +31,7 @@ async function resumeCommand(file: string, flags: ResumeFlags): Promise<number> 
       stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
       withLayer: async (layer) => {
         openAuditFile(layer, flags.audit);
+        const { serveControl } = await import('../api/control.js');
         const control = await serveControl(layer, file, say);
         return () => control.close();
       },

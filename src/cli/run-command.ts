@@ -4,10 +4,9 @@
 
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { serveControl } from '../api/control.js';
 import { OutputLog } from '../api/output-log.js';
 import { StopRequest } from '../enclave/launch.js';
-import { defaultGuestName, layerFor, policyFor, run, setSpareEnclaves, type RunOptions } from '../api/run.js';
+import { defaultGuestName, layerFor, policyFor, runGuest, setSpareEnclaves, type RunOptions } from '../api/run.js';
 import { readPolicyFile } from '../policy/document.js';
 import { DEFAULT_LIMITS } from '../policy/policy.js';
 import { formatSize } from '../core/units.js';
@@ -15,6 +14,7 @@ import { formatWasmValue } from '../module/invoke.js';
 import { readSealKeyFile } from '../snapshot/key.js';
 import { reportOutcome, say } from './report.js';
 import { interruptible, openAuditFile, traceLine } from './session.js';
+import { exitWhenFlushed } from './exit.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -91,28 +91,35 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
   const layer = layerFor(policy, flags.mode, trace);
   openAuditFile(layer, flags.audit);
   const interrupt = interruptible();
-  let control: { close(): void } | undefined;
   // Its recent output, for `capsule logs NAME`; `capsule stop` stops it as SIGTERM would.
   const log = new OutputLog();
-  try {
-    await layer.start();
-    control = await serveControl(layer, module, say, {
+  // The control socket (and node:net) is set up once the guest is running, not before it starts.
+  let control: Promise<{ close(): void }> | undefined;
+  const serve = (): void => {
+    control ??= import('../api/control.js').then(({ serveControl }) => serveControl(layer, module, say, {
       logs: (n) => (n === name.toLowerCase() ? log : undefined),
       stop: (n) => {
         if (n !== undefined && n !== name.toLowerCase()) return { error: `no running guest named '${n}'` };
         interrupt.stop(new StopRequest('stopped by capsule stop', 'SIGTERM'));
         return { stopping: [name] };
       },
+    })).catch((err: Error) => {
+      say(`not serving the socket table: ${err.message}`);
+      return { close() {} };
     });
+  };
+  try {
+    await layer.start();
     // With --invoke the arguments are the function's, not the guest's argv.
     const call = flags.invoke !== undefined ? { invoke: { name: flags.invoke, args } } : { args };
     // The layer was made from the network and mode options: they are its now.
     const { network: _network, mode: _mode, ...own } = options;
     if (own.policy) own.policy = { ...own.policy, network: undefined };
-    const result = await run(module, {
+    const result = await runGuest(module, {
       ...own, ...call, layer, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', signal: interrupt.signal,
       onOutput: (fd, bytes) => log.append(fd, bytes),
-    });
+      onState: (e) => { if (e.to === 'running') serve(); },
+    }, undefined, { exitNext: true });
     reportOutcome(result, module);
     // Printed as wasmtime prints them: one line per result.
     if (result.results) process.stdout.write(result.results.map((v) => `${formatWasmValue(v)}\n`).join(''));
@@ -129,7 +136,7 @@ async function runCommand(module: string, args: string[], flags: RunFlags): Prom
   } finally {
     log.end();
     interrupt.dispose();
-    control?.close();
+    (await control)?.close();
     layer.close();
   }
 }
@@ -181,5 +188,7 @@ export function runCommandSpec(exitCodesHelp: string): Command {
       // `capsule run m.wasm -- --flag`: the "--" only marks where guest arguments start.
       const guestArgs = args[0] === '--' ? args.slice(1) : args;
       process.exitCode = await runCommand(module, guestArgs, flags);
+      // Nothing is left to do: the process need not wait for the enclave thread's teardown.
+      await exitWhenFlushed();
     });
 }

@@ -27,31 +27,41 @@ export class OutputWriter implements StreamSink {
     this.maxRecord = Math.min(MAX_RECORD, ring.capacity - RECORD_HEADER);
   }
 
-  private record(fd: number, bytes: Uint8Array): void {
+  /** Appends `len` bytes of `src` from `start` as one record of `fd`. */
+  private record(fd: number, src: Uint8Array, start: number, len: number): void {
     if (fd !== this.lastFd) {
       if (this.pending() >= MAX_PENDING_RUNS) waitUntil(this.ring, false, this.roomForRun, Infinity);
       // Counted before it is published, so the host never takes a run not yet counted.
       this.runs = (this.runs + 1) | 0;
       this.lastFd = fd;
     }
-    while (!this.ring.tryWriteRecord(fd, bytes)) {
+    while (!this.ring.tryWriteRecord(fd, src, start, len)) {
       if (this.ring.flag(RingFlag.READER_CLOSED)) throw new SysError(Errno.PIPE);
-      waitForSpace(this.ring, bytes.byteLength + RECORD_HEADER);
+      waitForSpace(this.ring, len + RECORD_HEADER);
     }
   }
 
-  write(fd: number, bufs: Uint8Array[]): number {
+  private checkOpen(fd: number): void {
     if (Atomics.load(this.control, Control.CLOSED_OUTPUTS) & (1 << fd) || this.ring.flag(RingFlag.READER_CLOSED)) {
       throw new SysError(Errno.PIPE);
     }
+  }
+
+  /** Writes `len` bytes of `src` from `start` (guest memory, with no view made per call). */
+  writeFrom(fd: number, src: Uint8Array, start: number, len: number): number {
+    this.checkOpen(fd);
+    // One record per piece: records of one stream are merged again on the host side.
+    for (let off = 0; off < len; off += this.maxRecord) this.record(fd, src, start + off, Math.min(this.maxRecord, len - off));
+    return len;
+  }
+
+  write(fd: number, bufs: Uint8Array[]): number {
+    this.checkOpen(fd);
     let total = 0;
     for (let i = 0; i < bufs.length; i++) {
       const b = bufs[i]!;
       total += b.byteLength;
-      // One record per piece: records of one stream are merged again on the host side.
-      for (let off = 0; off < b.byteLength; off += this.maxRecord) {
-        this.record(fd, off === 0 && b.byteLength <= this.maxRecord ? b : b.subarray(off, off + this.maxRecord));
-      }
+      for (let off = 0; off < b.byteLength; off += this.maxRecord) this.record(fd, b, off, Math.min(this.maxRecord, b.byteLength - off));
     }
     return total;
   }

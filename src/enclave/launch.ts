@@ -37,6 +37,13 @@ export interface LaunchOptions extends Omit<EnclaveConfig, 'output' | 'input' | 
   onOutput: OutputSink;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Resolve once the guest's report is in and its output delivered, leaving
+   * its thread to end on its own, unref'd: for a process that exits next,
+   * which need not wait for the thread's teardown. A threaded guest's host
+   * side still waits for its thread.
+   */
+  resolveOnReport?: boolean;
 }
 
 export interface EnclaveHandle {
@@ -172,13 +179,12 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     o.signal?.addEventListener('abort', onAbort, { once: true });
     if (o.signal?.aborted) onAbort();
 
-    worker.on('message', (m: EnclaveReport | EnclaveMessage) => {
-      if ('kind' in m) threads.onMessage(m);
-      else report = m;
-    });
+    let threaded = false;
     let crash: Error | undefined;
-    worker.on('error', (err) => { crash = err; });
-    worker.once('exit', async () => {
+    let ended = false;
+    const end = async (): Promise<void> => {
+      if (ended) return;
+      ended = true;
       await threads.stopAll();
       threads.wipe();
       if (timer) clearTimeout(timer);
@@ -194,7 +200,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       const final: EnclaveReport = stopped
         ? { outcome: stopped, usage: withThreads }
         : report ? { ...report, usage: withThreads } : { outcome: failure(crash), usage: emptyUsage };
-      const end = (): void => {
+      const done = (): void => {
         // Protected memory: the guest's input and output in the rings go with it.
         const observe = wipeObserver();
         const ringsNonZero = wipe(new Uint8Array(output.sab), false) + wipe(new Uint8Array(input.sab), false);
@@ -202,8 +208,23 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
           rings: [output.sab, input.sab] });
         resolve(final);
       };
-      void outputPump.close().then(end, end);
+      void outputPump.close().then(done, done);
+    };
+    worker.on('message', (m: EnclaveReport | EnclaveMessage) => {
+      if ('kind' in m) {
+        if (m.kind === 'threading') threaded = true;
+        threads.onMessage(m);
+        return;
+      }
+      report = m;
+      // The report is the enclave's last word: its guest has ended, its files are closed and its memory wiped.
+      if (o.resolveOnReport && !threaded) {
+        worker.unref();
+        void end();
+      }
     });
+    worker.on('error', (err) => { crash = err; });
+    worker.once('exit', () => void end());
   });
 }
 

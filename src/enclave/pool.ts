@@ -8,9 +8,10 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-// The bundled enclave code (dist/bundle/worker.cjs) loads fastest; from the
-// module tree (dist/src/enclave) it is two levels up, from a bundle beside it.
-const WORKER_URL = [new URL('../../bundle/worker.cjs', import.meta.url), new URL('./worker.cjs', import.meta.url)]
+// The bundled enclave code loads fastest, through its boot script (which uses
+// a code cache, see core/code-cache.ts); from the module tree (dist/src/enclave)
+// the bundles are two levels up, from a bundle beside it.
+const WORKER_URL = [new URL('../../bundle/enclave.cjs', import.meta.url), new URL('./enclave.cjs', import.meta.url)]
   .find((u) => fs.existsSync(fileURLToPath(u))) ?? new URL('./worker.js', import.meta.url);
 
 /**

@@ -54,6 +54,7 @@ import { Suspender } from './suspender.js';
 import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
 import { setSleeper } from '../layer/ring-wait.js';
+import { saveCodeCaches } from '../core/code-cache.js';
 
 async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   const started = performance.now();
@@ -387,6 +388,8 @@ parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig) => {
     return;
   }
   void run(cfg).then((report) => {
+    // A first run leaves the enclave's compiled code for the next (see core/code-cache.ts).
+    saveCodeCaches();
     parentPort!.postMessage(report);
     parentPort!.close();
   });

@@ -114,18 +114,18 @@ export class Ring {
   }
 
   /** Copies `src` in at `pos`. Does not publish. */
-  private put(pos: number, src: Uint8Array): void {
-    const len = src.byteLength;
+  private put(pos: number, src: Uint8Array, start = 0, len = src.byteLength): void {
     if (len <= SMALL_COPY) {
       // A byte loop beats typed-array set() for the tiny writes chatty guests make.
       const data = this.data, mask = this.mask;
-      for (let i = 0; i < len; i++) data[(pos + i) & mask] = src[i]!;
+      for (let i = 0; i < len; i++) data[(pos + i) & mask] = src[start + i]!;
       return;
     }
+    const part = start === 0 && len === src.byteLength ? src : src.subarray(start, start + len);
     const at = pos & this.mask;
-    const first = Math.min(src.byteLength, this.capacity - at);
-    this.data.set(first === src.byteLength ? src : src.subarray(0, first), at);
-    if (first < src.byteLength) this.data.set(src.subarray(first), 0);
+    const first = Math.min(len, this.capacity - at);
+    this.data.set(first === len ? part : part.subarray(0, first), at);
+    if (first < len) this.data.set(part.subarray(first), 0);
   }
 
   private take(pos: number, dst: Uint8Array): void {
@@ -154,10 +154,10 @@ export class Ring {
 
   /**
    * Producer: appends a record [tag:u8][len:u24][bytes] if it fits; false if
-   * not. The reader never sees half a record.
+   * not (the bytes: `len` of `src` from `start`). The reader never sees half
+   * a record; it waits with dataAvailable().
    */
-  tryWriteRecord(tag: number, src: Uint8Array): boolean {
-    const len = src.byteLength;
+  tryWriteRecord(tag: number, src: Uint8Array, start = 0, len = src.byteLength): boolean {
     if (len + 4 > this.free) return false;
     const w = Atomics.load(this.header, WRITE);
     const data = this.data, mask = this.mask;
@@ -165,9 +165,9 @@ export class Ring {
     data[(w + 1) & mask] = len & 0xff;
     data[(w + 2) & mask] = (len >>> 8) & 0xff;
     data[(w + 3) & mask] = (len >>> 16) & 0xff;
-    this.put(w + 4, src);
+    this.put(w + 4, src, start, len);
     Atomics.store(this.header, WRITE, (w + 4 + len) | 0);
-    this.wakeReader();
+    this.wakeReaderOnce();
     return true;
   }
 
@@ -199,6 +199,20 @@ export class Ring {
 
   private wakeReader(): void {
     if (Atomics.load(this.header, READER_WAITING)) {
+      this.bump();
+      this.onReaderWaiting?.();
+    }
+  }
+
+  /**
+   * wakeReader() for a reader that sets its waiting mark again before every
+   * wait (dataAvailable(), the host's side of a record ring): the writer
+   * clears the mark as it wakes it, so the writes made before the woken
+   * reader runs do not each wake it again (each wake of a host thread waiting
+   * in Atomics.waitAsync costs about as much as a small write).
+   */
+  private wakeReaderOnce(): void {
+    if (Atomics.load(this.header, READER_WAITING) && Atomics.exchange(this.header, READER_WAITING, 0)) {
       this.bump();
       this.onReaderWaiting?.();
     }

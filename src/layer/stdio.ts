@@ -10,6 +10,8 @@ import { Descriptor, type Readiness } from './descriptor.js';
 export interface StreamSink {
   /** Writes every byte of `bufs` (blocking while the host catches up); returns the count. */
   write(fd: number, bufs: Uint8Array[]): number;
+  /** Writes `len` bytes of `src` from `start`, as write() does. */
+  writeFrom(fd: number, src: Uint8Array, start: number, len: number): number;
   /** True if a write would not block now. */
   writable(): boolean;
   /** Returns once everything written so far has left the enclave. */
@@ -72,6 +74,11 @@ export class OutputStream extends Descriptor {
 
   override write(bufs: Uint8Array[]): number {
     return this.sink.write(this.fd, bufs);
+  }
+
+  /** One buffer of guest memory, handed over as (memory, offset, length): no view is made per call. */
+  override writeMemory(memory: Uint8Array, ptr: number, len: number): number {
+    return this.sink.writeFrom(this.fd, memory, ptr, len);
   }
 
   override pollWrite(): Readiness {

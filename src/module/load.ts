@@ -2,7 +2,8 @@
 // so that every problem with the module is one clear line, not a trap later.
 
 import v8 from 'node:v8';
-import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import { saveCodeCaches } from '../core/code-cache.js';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { PREVIEW1_MODULE, PREVIEW1_NAMES } from '../abi/preview1/names.js';
@@ -26,8 +27,8 @@ export interface LoadedModule {
   unknownImports: ImportName[];
   /** The memory to create for a module that imports `env.memory` (limits already capped in secure mode). */
   importedMemory?: ImportedMemory;
-  /** SHA-256 of the module's bytes as given (before any cap), hex; absent for a precompiled Module. */
-  sha256?: string;
+  /** SHA-256 of the module's bytes as given (before any cap), hex, computed when first read; absent for a precompiled Module. */
+  readonly sha256?: string;
   /** The type of the function `--invoke` calls, when one is named. */
   invokeType?: FunctionType;
   /** Prepared for suspension (see suspendable.ts). */
@@ -40,6 +41,11 @@ export interface SuspendableOption {
 }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+/** SHA-256 (hex) of `bytes`. node:crypto loads on first use: a plain run hashes its module once the guest is running. */
+function sha256Of(bytes: Uint8Array): string {
+  return (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(bytes).digest('hex');
+}
 
 /** Whether a module imports a call that starts threads (wasi-threads or WASIX). */
 function startsThreads(module: WebAssembly.Module): boolean {
@@ -68,21 +74,21 @@ async function readBytes(source: string | URL, label: string): Promise<Uint8Arra
  */
 export const EAGER_OPTIMIZE_BYTES = 1024 * 1024;
 
-/** Whether Liftoff is on now (V8's default). */
-let liftoff = true;
+/** V8's defaults: --no-liftoff turns dynamic tiering off as well, so it is turned back on with Liftoff. */
+const DEFAULT_WASM_COMPILER_FLAGS = '--liftoff --wasm-dynamic-tiering';
 
 /**
- * The flag is process-wide and V8 reads it while compiling in the background,
- * after compile() has returned: it is left as the last module compiled
- * needs, not switched back (two modules of different sizes compiled at once
- * may get each other's compiler, which costs time, never correctness).
+ * The flag is process-wide, and V8 reads it when it compiles each function,
+ * lazily, at its first call (on the enclave thread): it is left as the last
+ * module compiled needs, not switched back. Two modules of different sizes
+ * run at once may get each other's compiler, which costs time, never
+ * correctness. V8 takes a code cache only under the flags it was made with:
+ * the entries of Capsule's own bundles still to be written are written
+ * first (see core/code-cache.ts).
  */
 function compileModule(bytes: Uint8Array): Promise<WebAssembly.Module> {
-  const want = bytes.byteLength > EAGER_OPTIMIZE_BYTES;
-  if (want !== liftoff) {
-    v8.setFlagsFromString(want ? '--liftoff' : '--no-liftoff');
-    liftoff = want;
-  }
+  saveCodeCaches();
+  v8.setFlagsFromString(bytes.byteLength > EAGER_OPTIMIZE_BYTES ? DEFAULT_WASM_COMPILER_FLAGS : '--no-liftoff');
   return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
 }
 
@@ -130,6 +136,8 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
   let label = 'module';
   let bytes: Uint8Array | undefined;
   let sha256: string | undefined;
+  /** The module's bytes as given, until they are hashed. */
+  let unhashed: Uint8Array | undefined;
   if (source instanceof WebAssembly.Module && suspendable) {
     throw new CapsuleError(ExitCode.USAGE, "a precompiled WebAssembly.Module cannot be prepared for suspension: pass the module's bytes or path instead");
   }
@@ -144,10 +152,12 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     // Bytes handed over are copied first: checked, capped and compiled, the copy cannot change underneath
     // (another thread writing a SharedArrayBuffer could otherwise undo the cap between capping and compiling).
     bytes = source instanceof Uint8Array ? Uint8Array.from(source) : await readBytes(source, label);
-    // The module as given, for the usage report and a snapshot's header.
-    sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+    // The module as given, for the usage report and a snapshot's header: hashed when first asked for.
+    unhashed = bytes;
     // Checked as given first, so a broken module is refused in the compiler's words, not binaryen's.
     if (suspendable) {
+      sha256 = sha256Of(bytes);
+      unhashed = undefined;
       // Loaded on use: a plain run does not need the preparation.
       const { prepareSuspendable } = await import('./suspendable.js');
       const given = await compile(bytes, label);
@@ -226,6 +236,16 @@ export async function loadModule(source: ModuleSource, trapUnknownImports: boole
     throw new CapsuleError(ExitCode.BAD_MODULE,
       `'${label}' imports unknown functions: ${names} (--trap-unknown-imports lets them trap only when called)`);
   }
-  return { module, label, unknownImports: unknown, ...(memory ? { importedMemory: memory } : {}), ...(invokeType ? { invokeType } : {}),
-    ...(sha256 !== undefined ? { sha256 } : {}), suspendable: suspendable !== undefined };
+  const loaded: LoadedModule = { module, label, unknownImports: unknown, ...(memory ? { importedMemory: memory } : {}), ...(invokeType ? { invokeType } : {}),
+    suspendable: suspendable !== undefined };
+  if (unhashed !== undefined || sha256 !== undefined) {
+    Object.defineProperty(loaded, 'sha256', {
+      enumerable: true,
+      get: () => {
+        if (unhashed !== undefined) [sha256, unhashed] = [sha256Of(unhashed), undefined];
+        return sha256;
+      },
+    });
+  }
+  return loaded;
 }

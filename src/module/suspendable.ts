@@ -7,7 +7,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -15,13 +14,10 @@ import { ExitCode } from '../core/exit-codes.js';
 /** What prepared a module; part of the cache key and of a snapshot (another preparation lays out the stack otherwise). */
 export const PREPARATION = 'asyncify-2';
 import { GLOBAL_EXPORT_PREFIX } from '../enclave/suspend-names.js';
+import { defaultCacheDir } from '../core/cache-dir.js';
 
-/** $CAPSULE_CACHE_DIR, else $XDG_CACHE_HOME/capsule, else ~/.cache/capsule. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env['CAPSULE_CACHE_DIR']) return env['CAPSULE_CACHE_DIR'];
-  if (env['XDG_CACHE_HOME']) return path.join(env['XDG_CACHE_HOME'], 'capsule');
-  return path.join(os.homedir(), '.cache', 'capsule');
-}
+export { defaultCacheDir };
+
 
 function binaryenVersion(): string {
   try {

@@ -39,7 +39,7 @@ describe('the packed package, installed into a fresh project', () => {
   after(() => tmp.cleanup());
 
   it('holds the bundle, the licence and the example, and no tests', () => {
-    for (const f of ['dist/bundle/capsule.cjs', 'dist/bundle/worker.cjs', 'dist/bundle/pool.cjs', 'dist/src/api/index.js',
+    for (const f of ['dist/bundle/capsule.cjs', 'dist/bundle/worker.cjs', 'dist/bundle/boot.cjs', 'dist/bundle/enclave.cjs', 'bin/package.json', 'dist/src/api/index.js',
       'dist/src/api/index.d.ts', 'LICENSE', 'README.md', 'examples/wordcount/wordcount.wasm']) {
       assert.ok(fs.existsSync(path.join(installed, f)), `${f} is not in the package`);
     }

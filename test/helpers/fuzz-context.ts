@@ -213,6 +213,10 @@ class FakeSink implements StreamSink {
     this.written[fd] = (this.written[fd] ?? 0) + n;
     return n;
   }
+  writeFrom(fd: number, _src: Uint8Array, _start: number, len: number): number {
+    this.written[fd] = (this.written[fd] ?? 0) + len;
+    return len;
+  }
   writable(): boolean { return true; }
   flush(): void {}
 }

@@ -37,7 +37,8 @@ describe('eager optimized compilation', () => {
   before(() => { tmp = tempDir(); });
   after(() => tmp.cleanup());
 
-  const compiledBy = (bytes: Uint8Array): string => {
+  /** Which compiler made `f`'s code, called first on the main thread or, as in an enclave, on another thread. */
+  const compiledBy = (bytes: Uint8Array, where: 'main' | 'thread' = 'main'): string => {
     const file = path.join(tmp.path, `m${bytes.byteLength}.wasm`);
     fs.writeFileSync(file, bytes);
     const script = path.join(tmp.path, 'probe.mjs');
@@ -45,17 +46,30 @@ describe('eager optimized compilation', () => {
     fs.writeFileSync(script, `
       const { loadModule } = await import(${JSON.stringify(load)});
       const { module } = await loadModule(process.argv[2], false, 64 * 1024 * 1024);
-      const f = new WebAssembly.Instance(module, {}).exports.f;
-      f(1);
-      console.log(%IsTurboFanFunction(f) ? 'optimized' : %IsLiftoffFunction(f) ? 'baseline' : 'neither');
+      const probe = \`const f = new WebAssembly.Instance(module, {}).exports.f;
+        f(1);
+        report(%IsTurboFanFunction(f) ? 'optimized' : %IsLiftoffFunction(f) ? 'baseline' : 'neither');\`;
+      if (process.argv[3] === 'main') new Function('module', 'report', probe)(module, console.log);
+      else {
+        // V8 compiles each function at its first call: on the enclave's thread, after the host's compile has returned.
+        const { Worker } = await import('node:worker_threads');
+        const w = new Worker(\`const { parentPort, workerData } = require('node:worker_threads');
+          new Function('module', 'report', workerData.probe)(workerData.module, (t) => parentPort.postMessage(t));\`,
+          { eval: true, workerData: { module, probe } });
+        w.once('message', (t) => { console.log(t); void w.terminate(); });
+      }
     `);
-    const r = spawnSync(process.execPath, ['--allow-natives-syntax', script, file], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--allow-natives-syntax', script, file, where], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.trim();
   };
 
   it('a small module runs optimized code from its first call', () => {
     assert.equal(compiledBy(moduleOf(0)), 'optimized');
+  });
+
+  it('on an enclave thread too, where its functions are compiled at their first call', () => {
+    assert.equal(compiledBy(moduleOf(0), 'thread'), 'optimized');
   });
 
   it('a module over the threshold starts as baseline code', () => {

@@ -46,7 +46,7 @@ describe('the host thread never blocks', () => {
   }
 
   it('the bundles the host thread loads have no Atomics.wait; the enclave bundle has', () => {
-    for (const host of ['capsule.cjs', 'pool.cjs']) {
+    for (const host of ['capsule.cjs', 'boot.cjs']) {
       assert.doesNotMatch(fs.readFileSync(dist(`bundle/${host}`), 'utf8'), BLOCKING, host);
     }
     assert.match(fs.readFileSync(dist('bundle/worker.cjs'), 'utf8'), BLOCKING);

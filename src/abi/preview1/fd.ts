@@ -6,6 +6,7 @@ import { FdFlags, FstFlags, Layout, PREOPENTYPE_DIR, Rights } from '../../core/w
 import { DirectoryDescriptor } from '../../layer/fs/directory.js';
 import { FileDescriptor } from '../../layer/fs/file.js';
 import { refuseReadOnly, refuseRights } from '../../layer/descriptor.js';
+import { OutputStream } from '../../layer/stdio.js';
 import type { NodeStat, TimeSpec } from '../../layer/fs/backend.js';
 import type { GuestMemory } from '../memory.js';
 import type { Preview1Context } from './context.js';
@@ -54,6 +55,13 @@ export function fdFunctions(ctx: Preview1Context) {
       let n: number;
       if (iovsLen === 1 && d instanceof FileDescriptor) {
         // One buffer to a file: its memory, offset and length go straight down (and may be coalesced).
+        m.check(iovs, 8);
+        const ptr = m.u32(iovs), len = m.u32((iovs >>> 0) + 4);
+        m.check(ptr, len);
+        n = d.writeMemory(m.bytes, ptr, len);
+      } else if (iovsLen === 1 && d instanceof OutputStream) {
+        // One buffer to stdout or stderr: copied from guest memory straight into the output ring.
+        ctx.flushWrites?.();
         m.check(iovs, 8);
         const ptr = m.u32(iovs), len = m.u32((iovs >>> 0) + 4);
         m.check(ptr, len);

@@ -1,0 +1,6 @@
+// What bin/capsule.js loads first: the enclave pool (so that `run` starts
+// booting a guest thread before anything else) and the loader that runs the
+// CLI's bundle with a code cache.
+
+export { prewarm } from '../enclave/pool.js';
+export { loadBundle } from '../core/code-cache.js';
