@@ -15,6 +15,7 @@ import { SnapshotReader } from '../snapshot/unseal.js';
 import type { SnapshotHeader } from '../snapshot/format.js';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { policyRefusal } from '../snapshot/file-grants.js';
 import { layerFor, policyFor, runGuest, type RunOptions, type RunResult } from './run.js';
 import type { Policy } from '../policy/policy.js';
 import type { Layer } from './layer.js';
@@ -136,6 +137,9 @@ export async function resume(file: string, options: ResumeOptions = {}): Promise
     if (wider !== undefined && options.allowPolicyChange !== true) {
       throw mismatch(`cannot resume ${name} under a wider policy than it was sealed with: ${wider} (--allow-policy-change allows it, audited)`);
     }
+    // A file it had open whose mount is gone, or now read-only while it was open for writing, is named before a mount.
+    const files = policyRefusal(name, state.files, policy.mounts.map((m) => ({ guest: m.guest, readOnly: m.readOnly })));
+    if (files) throw files;
     policy = mountsInSealedOrder(policy, state);
     if (state.memoryPages * 65536 > policy.limits.memoryBytes) {
       throw mismatch(`cannot resume ${name}: it has ${state.memoryPages * 64} KiB of memory, over the resume's limit of ${policy.limits.memoryBytes / 1024} KiB`);
