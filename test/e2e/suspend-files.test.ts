@@ -189,4 +189,26 @@ describe('open files travel in a snapshot (API)', () => {
     assert.equal(fs.existsSync(path.join(data, 'log.txt')), false, 'nothing created it again');
     assert.deepEqual(fs.readFileSync(path.join(data, 'out.bin')), before['out.bin'], 'nor wrote to the others');
   });
+
+  it('a path swapped between suspend and resume cannot lead outside the mount: a symlink out, a directory in a file\'s place', { timeout: 120_000 }, async () => {
+    const secret = path.join(dir.path, 'secret.txt');
+    fs.writeFileSync(secret, 'outside the mount');
+    fs.rmSync(data, { recursive: true });
+    fs.cpSync(`${data}.sealed`, data, { recursive: true });
+    fs.rmSync(path.join(data, 'in.bin'));
+    fs.symlinkSync(secret, path.join(data, 'in.bin'));
+    const out = await refusedByApi(snap, {});
+    assert.equal(out.code, ExitCode.SNAPSHOT_MISMATCH);
+    assert.match(out.message, /^cannot resume file-checksum: it had \/data\/in\.bin open \(fd 4\), which the resume's policy does not grant \(.*outside its mount\)$/);
+    assert.ok(!out.message.includes('outside the mount'), 'nothing of the file outside is read');
+
+    fs.rmSync(path.join(data, 'in.bin'));
+    fs.writeFileSync(path.join(data, 'in.bin'), input);
+    fs.rmSync(path.join(data, 'out.bin'));
+    fs.mkdirSync(path.join(data, 'out.bin'));
+    const swapped = await refusedByApi(snap, {});
+    assert.equal(swapped.code, ExitCode.SNAPSHOT_MISMATCH);
+    assert.match(swapped.message, /^cannot resume file-checksum: it had \/data\/out\.bin open \(fd 5\), which /);
+    assert.ok(!swapped.message.includes('\n'));
+  });
 });
