@@ -135,6 +135,8 @@ describe('open files travel in a snapshot (API)', () => {
     const first = await h.result;
     assert.equal(first.exitCode, ExitCode.SUSPENDED);
     assert.equal(sealed.bytes, fs.statSync(snap).size);
+    // What was written to the stream reaches its readers a turn later.
+    await new Promise((r) => setImmediate(r));
     firstOut = text;
     assert.doesNotMatch(firstOut, /^done /m);
     // Every byte it wrote before sealing is in its files already (the write cache written out).
@@ -177,6 +179,10 @@ describe('open files travel in a snapshot (API)', () => {
     assert.equal(cliNoMount.stdout, '');
     assert.deepEqual(filesIn(data), before, 'the refused resumes touched no file');
 
+    const limited = await refusedByApi(snap, { dirs: [{ host: data, guest: '/data' }], limits: { maxFds: 6 } });
+    assert.equal(limited.code, ExitCode.SNAPSHOT_MISMATCH);
+    assert.match(limited.message, /^cannot resume file-checksum: its descriptor 6 is past the resume's descriptor limit of 6$/);
+
     fs.rmSync(path.join(data, 'log.txt'));
     const removed = await refusedByApi(snap, {});
     assert.equal(removed.code, ExitCode.SNAPSHOT_MISMATCH);
@@ -210,5 +216,35 @@ describe('open files travel in a snapshot (API)', () => {
     assert.equal(swapped.code, ExitCode.SNAPSHOT_MISMATCH);
     assert.match(swapped.message, /^cannot resume file-checksum: it had \/data\/out\.bin open \(fd 5\), which /);
     assert.ok(!swapped.message.includes('\n'));
+  });
+
+  it('a file renamed while open, a socket: the suspension is refused in one line naming the descriptor, and the guest goes on', { timeout: 120_000 }, async () => {
+    const d = dataDir('api-renamed');
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (b: Buffer) => { text += b.toString(); });
+    const h = start(fileChecksum, { args: ['sleep', '50'], dirs: [{ host: d, guest: '/data' }], stdout: out, suspendable: true, sealKey: key, cacheDir });
+    const deadline = Date.now() + 90_000;
+    while (!text.includes('step 3 ') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    fs.renameSync(path.join(d, 'log.txt'), path.join(d, 'renamed.txt'));
+    const target = path.join(dir.path, 'renamed.snap');
+    await assert.rejects(h.suspend(target), (e: CapsuleError) => e.exitCode === ExitCode.UNAVAILABLE
+      && /^cannot suspend file-checksum: descriptor 6 \(\/data\/log\.txt\) was removed or renamed while open: it does not travel in a snapshot$/.test(e.message));
+    const r = await h.result;
+    await new Promise((r2) => setImmediate(r2));
+    assert.equal(r.exitCode, 0, JSON.stringify(r.outcome));
+    assert.match(text, /^done 50 /m, 'the guest went on to its end');
+    assert.equal(fs.existsSync(target), false);
+
+    const stop = new AbortController();
+    const server = start(guest('echo_server'), { args: ['7000', '1'], stdout: 'capture', suspendable: true, sealKey: key, cacheDir, signal: stop.signal });
+    while (server.state() !== 'running') await new Promise((r2) => setTimeout(r2, 5));
+    await new Promise((r2) => setTimeout(r2, 200));
+    await assert.rejects(server.suspend(path.join(dir.path, 'socket.snap')), (e: CapsuleError) => e.exitCode === ExitCode.UNAVAILABLE
+      && /^cannot suspend echo-server: descriptor \d+ is a socket: it does not travel in a snapshot$/.test(e.message));
+    assert.equal(server.state(), 'running');
+    assert.equal(fs.existsSync(path.join(dir.path, 'socket.snap')), false);
+    stop.abort();
+    assert.equal((await server.result).outcome.kind, 'killed');
   });
 });

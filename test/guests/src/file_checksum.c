@@ -2,7 +2,8 @@
 // over what it reads from a file, written to a file and appended to a log,
 // so a resumed run leaves the same files and prints the same lines as an
 // uninterrupted one only if every descriptor came back with its position,
-// flags and rights. Under the mount /data it reads in.bin (opened for
+// flags and rights. Paths are spelt unevenly on purpose (a snapshot records
+// them normalised). Under the mount /data it reads in.bin (opened for
 // reading, non-blocking), writes out.bin (created, truncated), appends to
 // log.txt (O_APPEND; created) and keeps /data open as a directory, listed at
 // the end. Modes (each step reads, writes and maybe appends):
@@ -83,12 +84,12 @@ int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "sleep";
     long n = argc > 2 ? atol(argv[2]) : 10;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    in_fd = open("/data/in.bin", O_RDONLY);
+    in_fd = open("/data/./in.bin", O_RDONLY);
     if (in_fd < 0) die("open in.bin");
     if (fcntl(in_fd, F_SETFL, O_NONBLOCK) < 0) die("fcntl in.bin");
     out_fd = open("/data/out.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out_fd < 0) die("open out.bin");
-    log_fd = open("/data/log.txt", O_WRONLY | O_CREAT | O_APPEND, 0644);
+    log_fd = open("/data//log.txt", O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (log_fd < 0) die("open log.txt");
     dir = opendir("/data");
     if (dir == NULL) die("opendir /data");
