@@ -55,7 +55,7 @@ import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
 import { setSleeper } from '../layer/ring-wait.js';
 import type { Descriptor } from '../layer/descriptor.js';
-import { describeDescriptors, reopenDescriptors, settleFiles, type DescriptorView, type TravellingFiles } from './travelling-files.js';
+import { describeDescriptors, reopenDescriptors, settleFiles, underMount, type DescriptorView, type TravellingFiles } from './travelling-files.js';
 
 async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   const started = performance.now();
@@ -244,7 +244,8 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
           stdinSource = new ResumedInput(pendingInput, input);
           // Its files opened again by guest path, under this run's policy, before any of its code runs.
           reopenDescriptors(view, state);
-          if (state.cwd !== undefined) ctx.cwd.path = state.cwd;
+          // The working directory comes back if the resume still mounts where it lies.
+          if (state.cwd !== undefined && roots.some((r) => r.mount !== undefined && underMount(state.cwd!, r.mount))) ctx.cwd.path = state.cwd;
           suspender.rewind(state);
           suspender.answer({ resumed: true });
         }
