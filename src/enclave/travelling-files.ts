@@ -182,11 +182,15 @@ export function reopenDescriptors(view: DescriptorView, state: Pick<SealedGuestS
       }
       if (d instanceof FileDescriptor) d.seek(BigInt(f.position), Whence.SET);
     }
-    for (const fd of state.closed ?? []) if (fds.peek(fd) !== undefined) fds.close(fd);
-    for (const f of state.files) {
+    // Every number checked before any is placed: a refused resume leaves the table as it was.
+    const placed = state.files.map((f) => {
       const d = f.dupOf !== undefined ? (opened.get(f.dupOf) ?? fds.peek(f.dupOf)) : opened.get(f.fd);
       if (d === undefined || !Number.isInteger(f.fd) || f.fd < 0) throw mismatch(`cannot resume ${state.name}: its descriptor ${f.fd} is not in the snapshot`);
       if (f.fd >= fds.capacity) throw mismatch(`cannot resume ${state.name}: its descriptor ${f.fd} is past the resume's descriptor limit of ${fds.capacity}`);
+      return { f, d };
+    });
+    for (const fd of state.closed ?? []) if (fds.peek(fd) !== undefined) fds.close(fd);
+    for (const { f, d } of placed) {
       if (fds.peek(f.fd) !== d) fds.set(f.fd, d);
       if (f.flagsExt !== undefined) fds.setFlagsExt(f.fd, f.flagsExt);
     }
