@@ -73,50 +73,79 @@ async function refusedByApi(snap: string, options: Parameters<typeof resume>[1])
   }
 }
 
-describe('open files travel in a snapshot (CLI)', () => {
-  it('asleep in poll_oneoff with files open: suspended, resumed; output and files byte-identical to an uninterrupted run', { timeout: 180_000 }, async () => {
-    const args = ['sleep', '40'];
-    const d = dataDir('cli-sleep');
-    const snap = path.join(dir.path, 'cli-sleep.snap');
-    const first = startCli(['run', '--suspendable', '--seal-key', keyFile, '--name', 'filer', '--dir', `${d}::/data`, fileChecksum, ...args], { env });
-    try {
-      await first.waitFor('step 12 ', 'stdout', 90_000);
-      const s = await runCli(['suspend', 'filer', '-o', snap], { env, timeoutMs: 60_000 });
-      assert.equal(s.code, 0, s.stderr);
-      assert.equal((await first.exited).code, ExitCode.SUSPENDED, first.stderr());
-    } finally {
-      first.dispose();
-    }
-    assert.doesNotMatch(first.stdout(), /^done /m, 'suspended before it ended');
-    const second = await runCli(['resume', '--seal-key', keyFile, snap], { env, timeoutMs: 90_000 });
-    assert.equal(second.code, 0, second.stderr);
-    const expected = await uninterrupted('cli-sleep-whole', args);
-    assert.equal(Buffer.concat([Buffer.from(first.stdout()), second.stdoutBytes]).toString(), expected.stdout.toString());
-    assert.deepEqual(filesIn(d), expected.files);
-  });
+/** A blocking point: the guest's arguments, what it is given before and after the suspension, and the line to wait for. */
+interface BlockingPoint {
+  name: string;
+  args: string[];
+  waitFor: string;
+  before?: string;
+  after?: string;
+}
 
-  it('blocked reading stdin with files open: the read is made again on resume; output and files byte-identical', { timeout: 180_000 }, async () => {
-    const d = dataDir('cli-stdin');
-    const snap = path.join(dir.path, 'cli-stdin.snap');
-    const first = startCli(['run', '--suspendable', '--seal-key', keyFile, '--name', 'reader', '--dir', `${d}::/data`, fileChecksum, 'stdin'], { env, keepStdin: true });
-    try {
-      first.child.stdin.write('alpha\nbeta\ngamma\n');
-      await first.waitFor('step 2 ', 'stdout', 90_000);
-      const s = await runCli(['suspend', 'reader', '-o', snap], { env, timeoutMs: 60_000 });
-      assert.equal(s.code, 0, s.stderr);
-      assert.equal((await first.exited).code, ExitCode.SUSPENDED, first.stderr());
-    } finally {
-      first.dispose();
-    }
-    const second = await runCli(['resume', '--seal-key', keyFile, snap], { env, stdin: 'delta\nepsilon\n', timeoutMs: 90_000 });
-    assert.equal(second.code, 0, second.stderr);
-    const expected = await uninterrupted('cli-stdin-whole', ['stdin'], 'alpha\nbeta\ngamma\ndelta\nepsilon\n');
-    assert.equal(Buffer.concat([Buffer.from(first.stdout()), second.stdoutBytes]).toString(), expected.stdout.toString());
-    assert.deepEqual(filesIn(d), expected.files);
-  });
+const POINTS: BlockingPoint[] = [
+  { name: 'asleep in poll_oneoff', args: ['sleep', '40'], waitFor: 'step 12 ' },
+  { name: 'blocked reading stdin (the read is made again on resume)', args: ['stdin'], waitFor: 'step 2 ', before: 'alpha\nbeta\ngamma\n', after: 'delta\nepsilon\n' },
+  { name: 'in a CPU loop that makes calls', args: ['loop', '20000000'], waitFor: 'step 20 ' },
+];
+
+/** Checks a suspended run's output and the resumed one's against an uninterrupted run, and the files each leaves. */
+async function sameAsUninterrupted(p: BlockingPoint, name: string, d: string, first: string, second: Buffer): Promise<void> {
+  assert.doesNotMatch(first, /^done /m, 'suspended before it ended');
+  const expected = await uninterrupted(`${name}-whole`, p.args, p.before !== undefined ? p.before + (p.after ?? '') : undefined);
+  assert.equal(first + second.toString(), expected.stdout.toString());
+  assert.deepEqual(filesIn(d), expected.files);
+}
+
+describe('open files travel in a snapshot (CLI)', () => {
+  for (const [i, p] of POINTS.entries()) {
+    it(`${p.name}, with files open: capsule suspend, capsule resume; output and files byte-identical to an uninterrupted run`, { timeout: 180_000 }, async () => {
+      const name = `cli-${i}`;
+      const d = dataDir(name);
+      const snap = path.join(dir.path, `${name}.snap`);
+      const first = startCli(['run', '--suspendable', '--seal-key', keyFile, '--name', name, '--dir', `${d}::/data`, fileChecksum, ...p.args],
+        { env, keepStdin: p.before !== undefined });
+      try {
+        if (p.before !== undefined) first.child.stdin.write(p.before);
+        await first.waitFor(p.waitFor, 'stdout', 90_000);
+        const s = await runCli(['suspend', name, '-o', snap], { env, timeoutMs: 60_000 });
+        assert.equal(s.code, 0, s.stderr);
+        assert.equal((await first.exited).code, ExitCode.SUSPENDED, first.stderr());
+      } finally {
+        first.dispose();
+      }
+      const second = await runCli(['resume', '--seal-key', keyFile, snap], { env, timeoutMs: 90_000, ...(p.after !== undefined ? { stdin: p.after } : {}) });
+      assert.equal(second.code, 0, second.stderr);
+      await sameAsUninterrupted(p, name, d, first.stdout(), second.stdoutBytes);
+    });
+  }
 });
 
 describe('open files travel in a snapshot (API)', () => {
+  for (const [i, p] of POINTS.entries()) {
+    if (p.args[0] === 'loop') continue; // below, with the refusals that reuse its snapshot
+    it(`${p.name}, with files open: handle.suspend(), resume(); output and files byte-identical to an uninterrupted run`, { timeout: 180_000 }, async () => {
+      const name = `api-${i}`;
+      const d = dataDir(name);
+      const snap = path.join(dir.path, `${name}.snap`);
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (b: Buffer) => { text += b.toString(); });
+      const stdin = new PassThrough();
+      if (p.before !== undefined) stdin.write(p.before);
+      const h = start(fileChecksum, { args: p.args, dirs: [{ host: d, guest: '/data' }], stdout: out, stdin, suspendable: true, sealKey: key, cacheDir });
+      const deadline = Date.now() + 90_000;
+      while (!text.includes(p.waitFor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      await h.suspend(snap);
+      assert.equal((await h.result).exitCode, ExitCode.SUSPENDED);
+      await new Promise((r) => setImmediate(r));
+      const second = await resume(snap, { sealKey: key, stdout: 'capture', cacheDir, ...(p.after !== undefined ? { stdin: p.after } : {}) });
+      assert.equal(second.exitCode, 0, JSON.stringify(second.outcome));
+      await sameAsUninterrupted(p, name, d, text, second.stdout!);
+    });
+  }
+});
+
+describe('open files travel in a snapshot, and what refuses it (API)', () => {
   let snap: string;
   let data: string;
   let firstOut: string;
