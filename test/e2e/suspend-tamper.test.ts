@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../../src/api/run.js';
 import { resume, start } from '../../src/api/suspend.js';
@@ -192,6 +193,30 @@ describe('a run stopped while it seals', () => {
     } finally {
       first.dispose();
     }
+    assert.deepEqual(fs.readdirSync(out), [], 'nothing left under either name');
+  });
+
+  it('leaves nothing either when the API\'s AbortSignal stops it mid-seal; handle.suspend() rejects in one line', { timeout: 180_000 }, async () => {
+    const out = path.join(dir.path, 'aborted');
+    fs.mkdirSync(out);
+    const target = path.join(out, 'big.snap');
+    const stop = new AbortController();
+    const stdout = new PassThrough();
+    let text = '';
+    stdout.on('data', (b: Buffer) => { text += b.toString(); });
+    const h = start(checksum, { args: ['fill', '300'], stdout, suspendable: true, sealKey: key, cacheDir, signal: stop.signal, limits: { memoryBytes: 512 * 1024 * 1024 } });
+    const ready = Date.now() + 120_000;
+    while (!text.includes('filled') && Date.now() < ready) await new Promise((r) => setTimeout(r, 5));
+    const asked = h.suspend(target).then(() => undefined, (e: unknown) => e);
+    const deadline = Date.now() + 60_000;
+    while (!fs.readdirSync(out).some((f) => f.endsWith('.partial')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    assert.ok(fs.readdirSync(out).some((f) => f.endsWith('.partial')), 'sealing started');
+    stop.abort();
+    const r = await h.result;
+    assert.equal(r.outcome.kind, 'killed', JSON.stringify(r.outcome));
+    const err = await asked;
+    assert.ok(err instanceof CapsuleError, `the suspension did not finish: ${String(err)}`);
+    assert.ok(!err.message.includes('\n'));
     assert.deepEqual(fs.readdirSync(out), [], 'nothing left under either name');
   });
 });
