@@ -9,7 +9,7 @@
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { Denial, Errno, errnoName, SysError } from '../core/errno.js';
-import { OFlags, WRITE_INTENT, WRITE_RIGHTS, Whence } from '../core/witx.js';
+import { Filetype, OFlags, WRITE_INTENT, WRITE_RIGHTS, Whence } from '../core/witx.js';
 import type { Descriptor } from '../layer/descriptor.js';
 import { EpollDescriptor } from '../layer/epoll.js';
 import { EventCounter } from '../layer/event-counter.js';
@@ -131,7 +131,7 @@ export function settleFiles(view: DescriptorView, flushWrites: (() => void) | un
     try {
       view.fds.peek(f.fd)!.datasync();
     } catch (err) {
-      throw new Error(`writing out ${f.path} failed (${err instanceof SysError ? errnoName(err.errno) : (err as Error).message})`);
+      throw new Error(`writing out ${f.path} failed (${err instanceof SysError ? `E${errnoName(err.errno)}` : (err as Error).message})`);
     }
   }
   return files;
@@ -142,7 +142,7 @@ const mismatch = (message: string): CapsuleError => new CapsuleError(ExitCode.SN
 /** Why an open failed, for the one line that refuses the resume. */
 function openFailure(err: unknown): string {
   if (err instanceof Denial) return `the resume's policy does not grant (${err.reason})`;
-  if (err instanceof SysError) return err.errno === Errno.NOENT ? 'no longer exists' : `cannot be opened again (${errnoName(err.errno)})`;
+  if (err instanceof SysError) return err.errno === Errno.NOENT ? 'no longer exists' : `cannot be opened again (E${errnoName(err.errno)})`;
   return `cannot be opened again (${(err as Error).message})`;
 }
 
@@ -177,6 +177,8 @@ export function reopenDescriptors(view: DescriptorView, state: Pick<SealedGuestS
       opened.set(f.fd, d);
       const isDir = d instanceof DirectoryDescriptor;
       if (isDir !== (f.kind === 'directory')) throw cannotReopen(state.name, f, `is now a ${isDir ? 'directory' : 'file'}`);
+      // A regular file comes back as one: not a FIFO, device or socket put in its place.
+      if (!isDir && d.stat().filetype !== Filetype.REGULAR_FILE) throw cannotReopen(state.name, f, 'is now not a regular file');
       if ((rightsBase & ~d.rightsBase & ~WRITE_RIGHTS) !== 0 || (rightsBase & ~d.rightsBase & WRITE_INTENT) !== 0) {
         throw cannotReopen(state.name, f, 'the resume\'s policy grants with fewer rights');
       }
