@@ -86,7 +86,7 @@ function givesPolicy(o: RunOptions): boolean {
 function sealedOptions(p: SealedPolicy): RunOptions {
   const limits = Object.fromEntries(Object.entries(p.limits).filter(([, v]) => v !== null)) as RunOptions['limits'];
   return {
-    dirs: p.mounts.filter((m) => m.host !== undefined).map((m) => ({ host: m.host!, guest: m.guest, readOnly: m.readOnly })),
+    dirs: p.mounts.filter((m) => m.host !== undefined).map((m) => ({ host: m.host!, guest: m.guest, readOnly: m.readOnly, ...(m.quota !== undefined ? { quota: m.quota } : {}) })),
     tmpfs: Object.fromEntries(p.mounts.filter((m) => m.host === undefined).map((m) => [m.guest, m.tmpfsBytes ?? 0])),
     network: { allowConnect: p.allowConnect, denyConnect: p.denyConnect, allowDns: p.allowDns, publish: p.publish },
     ...(limits ? { limits } : {}),

@@ -244,6 +244,11 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
           stdinSource = new ResumedInput(pendingInput, input);
           // Its files opened again by guest path, under this run's policy, before any of its code runs.
           reopenDescriptors(view, state);
+          // A mount's quota goes on counting from what the guest had used of it.
+          for (const q of state.quotaUsed ?? []) {
+            const quota = mountCounters.get(q.mount)?.quota;
+            if (quota) { quota.bytesUsed = q.bytes; quota.entriesUsed = q.entries; }
+          }
           // The working directory comes back if the resume still mounts where it lies.
           if (state.cwd !== undefined && roots.some((r) => r.mount !== undefined && underMount(state.cwd!, r.mount))) ctx.cwd.path = state.cwd;
           suspender.rewind(state);
@@ -258,7 +263,11 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
         outcome = { kind: 'exit', code: 0 };
       } else {
         (instance.exports['_start'] as () => void)();
-        outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput, () => settleFiles(view, flushWrites), ctx.cwd.path) : { kind: 'exit', code: 0 };
+        outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput, {
+          files: () => settleFiles(view, flushWrites),
+          cwd: ctx.cwd.path,
+          quotaUsed: [...mountCounters].flatMap(([mount, c]) => (c.quota ? [{ mount, bytes: c.quota.bytesUsed, entries: c.quota.entriesUsed }] : [])),
+        }) : { kind: 'exit', code: 0 };
       }
     }
   } catch (err) {
@@ -301,7 +310,7 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): 
 
 /** Seals the unwound guest into the file the host asked for; the answer goes back to the host. */
 async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory, clocks: Clocks, inputRing: Ring, pendingInput: Uint8Array,
-  files: () => TravellingFiles, cwd: string): Promise<Outcome> {
+  system: { files: () => TravellingFiles; cwd: string; quotaUsed: SealedGuestState['quotaUsed'] }): Promise<Outcome> {
   const susp = cfg.suspendable!;
   const { SnapshotWriter } = await import('../snapshot/seal.js');
   const { PAGE, writeGuest } = await import('../snapshot/payload.js');
@@ -311,7 +320,7 @@ async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.M
   // Whatever the guest wrote is on disk before the snapshot that reopens its files exists.
   let open: TravellingFiles;
   try {
-    open = files();
+    open = system.files();
   } catch (err) {
     const message = `cannot seal into '${file}': ${(err as Error).message}`;
     suspender.answer({ error: message });
@@ -327,7 +336,8 @@ async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.M
     name: cfg.name, args: cfg.args, env: cfg.env, module: susp.module, policy: susp.policy,
     globals: suspender.sealedGlobals(), memoryPages: mem.buffer.byteLength / PAGE, stackData: suspender.stackData,
     monotonicNs: clocks.now(ClockId.MONOTONIC).toString(), pendingInput: input.toString('base64'),
-    mounts: cfg.mounts.map((m, i) => ({ fd: 3 + i, guest: m.guestPath })), files: open.files, closed: open.closed, cwd,
+    mounts: cfg.mounts.map((m, i) => ({ fd: 3 + i, guest: m.guestPath })), files: open.files, closed: open.closed, cwd: system.cwd,
+    ...(system.quotaUsed!.length > 0 ? { quotaUsed: system.quotaUsed } : {}),
   };
   input.fill(0);
   let w: import('../snapshot/seal.js').SnapshotWriter | undefined;

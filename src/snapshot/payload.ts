@@ -72,6 +72,8 @@ export interface SealedGuestState {
   closed?: number[];
   /** The working directory Capsule kept for the guest (getcwd, chdir). */
   cwd?: string;
+  /** What the guest had used of each mount's quota (a resume goes on counting from there). */
+  quotaUsed?: { mount: string; bytes: number; entries: number }[];
 }
 
 function u32pair(a: number, b: number): Uint8Array {

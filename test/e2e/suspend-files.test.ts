@@ -276,4 +276,38 @@ describe('open files travel in a snapshot, and what refuses it (API)', () => {
     stop.abort();
     assert.equal((await server.result).outcome.kind, 'killed');
   });
+
+  it('a mount\'s quota travels: the resume goes on counting from what was used; lifting or raising it is a wider policy (80)', { timeout: 120_000 }, async () => {
+    const quota = { bytes: 700 };
+    const args = ['sleep', '60'];
+    const whole = dataDir('quota-whole');
+    const expected = await run(fileChecksum, { args, dirs: [{ host: whole, guest: '/data', quota }], stdout: 'capture' });
+    assert.equal(expected.exitCode, 1, 'the guest stops at the quota');
+    assert.match(expected.stdout!.toString(), /^error: (write out\.bin|append log\.txt): /m);
+
+    const d = dataDir('quota');
+    const snapQ = path.join(dir.path, 'quota.snap');
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (b: Buffer) => { text += b.toString(); });
+    const h = start(fileChecksum, { args, dirs: [{ host: d, guest: '/data', quota }], stdout: out, suspendable: true, sealKey: key, cacheDir });
+    const deadline = Date.now() + 90_000;
+    while (!text.includes('step 8 ') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    await h.suspend(snapQ);
+    assert.equal((await h.result).exitCode, ExitCode.SUSPENDED);
+    await new Promise((r) => setImmediate(r));
+    assert.doesNotMatch(text, /^error/m, 'suspended before the quota was reached');
+
+    const lifted = await refusedByApi(snapQ, { dirs: [{ host: d, guest: '/data' }] });
+    assert.equal(lifted.code, ExitCode.SNAPSHOT_MISMATCH);
+    assert.match(lifted.message, /wider policy than it was sealed with: it lifts the byte quota of \/data/);
+    const raised = await refusedByApi(snapQ, { dirs: [{ host: d, guest: '/data', quota: { bytes: 100_000 } }] });
+    assert.equal(raised.code, ExitCode.SNAPSHOT_MISMATCH);
+    assert.match(raised.message, /it raises the byte quota from 700 to 100000 of \/data/);
+
+    const second = await resume(snapQ, { sealKey: key, stdout: 'capture', cacheDir });
+    assert.equal(second.exitCode, 1, JSON.stringify(second.outcome));
+    assert.equal(text + second.stdout!.toString(), expected.stdout!.toString());
+    for (const f of ['out.bin', 'log.txt']) assert.deepEqual(fs.readFileSync(path.join(d, f)), fs.readFileSync(path.join(whole, f)), f);
+  });
 });
