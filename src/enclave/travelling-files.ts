@@ -182,7 +182,13 @@ export function reopenDescriptors(view: DescriptorView, state: Pick<SealedGuestS
       if ((rightsBase & ~d.rightsBase & ~WRITE_RIGHTS) !== 0 || (rightsBase & ~d.rightsBase & WRITE_INTENT) !== 0) {
         throw cannotReopen(state.name, f, 'the resume\'s policy grants with fewer rights');
       }
-      if (d instanceof FileDescriptor) d.seek(BigInt(f.position), Whence.SET);
+      if (d instanceof FileDescriptor) {
+        try {
+          d.seek(BigInt(f.position), Whence.SET);
+        } catch {
+          throw cannotReopen(state.name, f, `cannot take its position ${String(f.position).slice(0, 32)} again`);
+        }
+      }
     }
     // Every number checked before any is placed: a refused resume leaves the table as it was.
     const placed = state.files.map((f) => {

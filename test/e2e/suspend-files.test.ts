@@ -168,9 +168,11 @@ describe('open files travel in a snapshot, and what refuses it (API)', () => {
     await new Promise((r) => setImmediate(r));
     firstOut = text;
     assert.doesNotMatch(firstOut, /^done /m);
-    // Every byte it wrote before sealing is in its files already (the write cache written out).
+    // Every byte it wrote before sealing is in its files already (the write cache written out): a record
+    // per step printed, and one more if it was suspended in the printing call (made again on resume).
     const steps = firstOut.match(/^step /gm)!.length;
-    assert.equal(fs.readFileSync(path.join(data, 'out.bin')).length, steps * 26);
+    const records = fs.readFileSync(path.join(data, 'out.bin')).length / 26;
+    assert.ok(records === steps || records === steps + 1, `${records} records, ${steps} steps printed`);
     // Kept aside: the refusal tests below resume this snapshot against these files as they were at sealing.
     fs.cpSync(data, `${data}.sealed`, { recursive: true });
 
