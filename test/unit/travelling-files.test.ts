@@ -122,6 +122,37 @@ describe('travelling files', () => {
     w.fds.closeAll();
   });
 
+  it('a directory comes back with its readdir cookies meaning what they did', () => {
+    const host = path.join(dir.path, 'listing');
+    fs.mkdirSync(host);
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(host, `f${i}`), '');
+    const v = view([{ host, guest: '/data' }]);
+    const fd = open(v, 0, '.', DIRECTORY_RIGHTS, OFlags.DIRECTORY);
+    const d = v.fds.get(fd) as DirectoryDescriptor;
+    const all: string[] = [];
+    for (let c = 0n; ; c++) {
+      const e = d.entryAt(c);
+      if (e === undefined) break;
+      all.push(e.name);
+    }
+    assert.equal(all.length, 42);
+    // Read part of the way, as a guest suspended mid-listing has.
+    for (let c = 0n; c < 17n; c++) d.entryAt(c);
+    const files = describeDescriptors(v) as TravellingFiles;
+    v.fds.closeAll();
+    const w = view([{ host, guest: '/data' }]);
+    reopenDescriptors(w, sealed(files));
+    const again = w.fds.get(fd) as DirectoryDescriptor;
+    const rest: string[] = [];
+    for (let c = 17n; ; c++) {
+      const e = again.entryAt(c);
+      if (e === undefined) break;
+      rest.push(e.name);
+    }
+    assert.deepEqual(rest, all.slice(17), 'the listing goes on from the cookie where it was');
+    w.fds.closeAll();
+  });
+
   it('refuses a suspension over what cannot be opened again by path: a pipe, a tmpfs file, a file renamed or removed while open', () => {
     const host = path.join(dir.path, 'b');
     fs.mkdirSync(host);
