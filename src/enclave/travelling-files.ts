@@ -162,6 +162,8 @@ export function reopenDescriptors(view: DescriptorView, state: Pick<SealedGuestS
     for (const f of state.files) {
       if (f.dupOf !== undefined) continue;
       const root = roots.find((r) => r.mount === f.mount)!;
+      // A state record is authentic, but still checked: a path is opened only below its own mount.
+      if (typeof f.path !== 'string' || !underMount(f.path, f.mount)) throw cannotReopen(state.name, f, `does not lie below its mount ${f.mount}`);
       const rightsBase = Number(f.rightsBase);
       let d: Descriptor;
       try {

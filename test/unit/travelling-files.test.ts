@@ -203,6 +203,10 @@ describe('travelling files', () => {
     assert.equal(policyRefusal('g', state.files, [{ guest: '/data', readOnly: true }])?.message,
       'cannot resume g: it had /data/w.txt open (fd 5), which was open for writing, and the resume mounts /data read-only');
     assert.equal(policyRefusal('g', state.files, [{ guest: '/data', readOnly: false }]), undefined);
+    const forged = { ...state, files: state.files.map((f) => (f.dupOf === undefined && f.fd === 4 ? { ...f, path: '/data/../etc/passwd' } : f)) };
+    const wf = view([{ host, guest: '/data' }]);
+    assert.throws(() => reopenDescriptors(wf, forged), /^CapsuleError: cannot resume g: it had \/data\/\.\.\/etc\/passwd open \(fd 4\), which does not lie below its mount \/data$/);
+    wf.fds.closeAll();
     refused(view([{ host, guest: '/other' }]), /^cannot resume g: it had \/data\/r\.txt open \(fd 4\), which lies in the mount \/data, which the resume's policy does not grant$/);
     refused(view([{ host, guest: '/data' }], 5), /^cannot resume g: its descriptor 5 is past the resume's descriptor limit of 5$/);
     fs.rmSync(path.join(host, 'w.txt'));
