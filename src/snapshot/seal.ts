@@ -12,7 +12,7 @@ import {
   DEFAULT_CHUNK_BYTES, FORMAT_VERSION, MAX_CHUNK_BYTES, TAG_BYTES, chunkHead, fileKey, headerPrefix, keyCheck, nonce,
   type SealedGuest, type SnapshotHeader,
 } from './format.js';
-import { TEMP_SUFFIX, tempPrefix } from './temp-files.js';
+import { TEMP_SUFFIX, removeStaleFor, tempPrefix } from './temp-files.js';
 
 export interface SealOptions {
   guests: SealedGuest[];
@@ -53,6 +53,7 @@ export class SnapshotWriter {
     };
     const headerBytes = Buffer.from(JSON.stringify(header));
     const key = fileKey(sealKey, headerBytes, salt);
+    removeStaleFor(target);
     const temp = `${tempPrefix(target)}${crypto.randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
     if (!exitHookSet) { process.on('exit', removeUnfinished); exitHookSet = true; }
     // O_EXCL: never through a file or link someone placed there; 0600: the ciphertext is the user's alone.

@@ -219,4 +219,30 @@ describe('a run stopped while it seals', () => {
     assert.ok(!err.message.includes('\n'));
     assert.deepEqual(fs.readdirSync(out), [], 'nothing left under either name');
   });
+
+  it('a SIGKILL mid-seal leaves only the hidden temporary file, never one under the name; the next seal into the name clears it', { timeout: 240_000 }, async () => {
+    const out = path.join(dir.path, 'killed');
+    fs.mkdirSync(out);
+    const target = path.join(out, 'big.snap');
+    const first = startCli(['run', '--suspendable', '--seal-key', keyFile, '--name', 'killed', '--memory', '512MiB', checksum, 'fill', '300'], { env });
+    try {
+      await first.waitFor('filled', 'stdout', 120_000);
+      void runCli(['suspend', 'killed', '-o', target], { env, timeoutMs: 120_000 }).catch(() => undefined);
+      const deadline = Date.now() + 60_000;
+      while (!fs.readdirSync(out).some((f) => f.endsWith('.partial')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+      process.kill(first.pid, 'SIGKILL');
+      assert.equal((await first.exited).signal, 'SIGKILL');
+    } finally {
+      first.dispose();
+    }
+    const left = fs.readdirSync(out);
+    assert.equal(left.length, 1, left.join(' '));
+    assert.match(left[0]!, new RegExp(`^\\.big\\.snap\\.${first.pid}\\.[0-9a-f]{8}\\.partial$`), 'hidden, named for the dead process');
+
+    const h = start(checksum, { args: ['sleep', '100'], stdout: 'capture', suspendable: true, sealKey: key, cacheDir });
+    while (h.state() !== 'running') await new Promise((r) => setTimeout(r, 5));
+    await h.suspend(target);
+    assert.equal((await h.result).exitCode, ExitCode.SUSPENDED);
+    assert.deepEqual(fs.readdirSync(out), ['big.snap'], 'the dead process\'s temporary file is gone');
+  });
 });
