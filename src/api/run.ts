@@ -173,7 +173,8 @@ export function exitCodeOf(outcome: Outcome): number {
         : outcome.cause === 'mount' ? ExitCode.NO_INPUT
         : outcome.cause === 'dependency' ? ExitCode.UNAVAILABLE
         : outcome.cause === 'memory' ? ExitCode.MEMORY_LIMIT
-        : outcome.cause === 'snapshot' ? ExitCode.SNAPSHOT_REFUSED : ExitCode.INTERNAL;
+        : outcome.cause === 'snapshot' ? ExitCode.SNAPSHOT_REFUSED
+        : outcome.cause === 'snapshot-mismatch' ? ExitCode.SNAPSHOT_MISMATCH : ExitCode.INTERNAL;
     case 'suspended': return ExitCode.SUSPENDED;
   }
 }

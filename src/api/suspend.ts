@@ -15,6 +15,7 @@ import { SnapshotReader } from '../snapshot/unseal.js';
 import type { SnapshotHeader } from '../snapshot/format.js';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { policyRefusal } from '../snapshot/file-grants.js';
 import { layerFor, policyFor, runGuest, type RunOptions, type RunResult } from './run.js';
 import type { Policy } from '../policy/policy.js';
 import type { Layer } from './layer.js';
@@ -85,7 +86,7 @@ function givesPolicy(o: RunOptions): boolean {
 function sealedOptions(p: SealedPolicy): RunOptions {
   const limits = Object.fromEntries(Object.entries(p.limits).filter(([, v]) => v !== null)) as RunOptions['limits'];
   return {
-    dirs: p.mounts.filter((m) => m.host !== undefined).map((m) => ({ host: m.host!, guest: m.guest, readOnly: m.readOnly })),
+    dirs: p.mounts.filter((m) => m.host !== undefined).map((m) => ({ host: m.host!, guest: m.guest, readOnly: m.readOnly, ...(m.quota !== undefined ? { quota: m.quota } : {}) })),
     tmpfs: Object.fromEntries(p.mounts.filter((m) => m.host === undefined).map((m) => [m.guest, m.tmpfsBytes ?? 0])),
     network: { allowConnect: p.allowConnect, denyConnect: p.denyConnect, allowDns: p.allowDns, publish: p.publish },
     ...(limits ? { limits } : {}),
@@ -138,6 +139,9 @@ export async function resume(file: string, options: ResumeOptions = {}): Promise
     if (wider !== undefined && options.allowPolicyChange !== true) {
       throw mismatch(`cannot resume ${name} under a wider policy than it was sealed with: ${wider} (--allow-policy-change allows it, audited)`);
     }
+    // A file it had open whose mount is gone, or now read-only while it was open for writing, is named before a mount.
+    const files = policyRefusal(name, state.files, policy.mounts.map((m) => ({ guest: m.guest, readOnly: m.readOnly })));
+    if (files) throw files;
     policy = mountsInSealedOrder(policy, state);
     if (state.memoryPages * 65536 > policy.limits.memoryBytes) {
       throw mismatch(`cannot resume ${name}: it has ${state.memoryPages * 64} KiB of memory, over the resume's limit of ${policy.limits.memoryBytes / 1024} KiB`);

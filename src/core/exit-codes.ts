@@ -21,7 +21,7 @@ export const ExitCode = {
   CONFIG: 78,
   /** A snapshot cannot be trusted: altered, truncated, not a snapshot, or sealed with another key. */
   SNAPSHOT_REFUSED: 79,
-  /** A sound snapshot that does not fit this resume: another module, another Capsule version, or a wider policy. */
+  /** A sound snapshot that does not fit this resume: another module, another Capsule version, a wider policy, or a file it had open that cannot be opened again. */
   SNAPSHOT_MISMATCH: 80,
   /** The guest trapped: unreachable, out-of-bounds access, stack exhaustion, ... */
   TRAP: 101,
@@ -47,7 +47,7 @@ export const EXIT_CODE_HELP: [string, string][] = [
   ['77', 'capsule sockets: the runtime directory is not private to the user'],
   ['78', 'invalid policy or system file'],
   ['79', 'snapshot refused: altered, truncated, not a snapshot, or the wrong seal key'],
-  ['80', 'snapshot does not fit: another module or Capsule version, or a wider policy'],
+  ['80', 'snapshot does not fit: another module or Capsule version, a wider policy, or a file it had open that the resume cannot open again'],
   ['101', 'the guest trapped (unreachable, out-of-bounds access, stack exhausted, ...)'],
   ['102', 'the guest reached its wall-time limit'],
   ['103', 'the guest reached its memory limit'],

@@ -64,6 +64,8 @@ export const WRITE_RIGHTS =
  * FD_FILESTAT_SET_SIZE or PATH_CREATE_* when they open to read.
  */
 export const OPEN_WRITE_RIGHTS = Rights.FD_WRITE | Rights.FD_ALLOCATE;
+/** Rights that make path_open a host open for writing (a file "open for writing"). */
+export const WRITE_INTENT = Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE;
 
 /**
  * What a read-only mount's directories pass on: nothing that writes, except

@@ -11,6 +11,7 @@ import { GuestThreads } from './thread-host.js';
 import { Ring } from '../layer/ring.js';
 import { InputPump, OutputPump, type OutputSink } from './stdio.js';
 import { wipe, wipeObserver } from './wipe.js';
+import { removeUnfinishedFor } from '../snapshot/temp-files.js';
 
 /** Output ring size: large enough that a chatty guest rarely waits for the host. */
 const OUTPUT_RING_BYTES = 1 << 20;
@@ -150,6 +151,8 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
           // The enclave's answer and its end race to the host: its report says the same.
           const gone = (): void => {
             const o = report?.outcome;
+            // Stopped while it sealed: its temporary file goes too (its thread ran no exit hook).
+            if (o?.kind !== 'suspended') removeUnfinishedFor(file);
             done(o?.kind === 'suspended' ? { bytes: o.bytes }
               : o?.kind === 'failed' && o.message.startsWith('cannot seal') ? { error: o.message }
               : { error: 'the guest ended before it could be suspended' });

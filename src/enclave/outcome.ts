@@ -7,6 +7,7 @@ import { GuestStop } from '../abi/errors.js';
 import { ProcExit, ProcSignal, ThreadExit } from '../abi/exit.js';
 import type { GuestMemory } from '../abi/memory.js';
 import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { formatSize } from '../core/units.js';
 import type { EnclaveConfig, Outcome } from './protocol.js';
 import { describeTrap } from './traps.js';
@@ -16,7 +17,9 @@ export function outcomeOf(err: unknown, cfg: Pick<EnclaveConfig, 'mode' | 'limit
   // The guest's last thread ended: the process ends with its status.
   if (err instanceof ThreadExit) return { kind: 'exit', code: err.code };
   // A snapshot that cannot be resumed (checked in the enclave as it is read).
-  if (err instanceof CapsuleError) return { kind: 'failed', cause: 'snapshot', message: err.message };
+  if (err instanceof CapsuleError) {
+    return { kind: 'failed', cause: err.exitCode === ExitCode.SNAPSHOT_MISMATCH ? 'snapshot-mismatch' : 'snapshot', message: err.message };
+  }
   if (err instanceof ProcSignal) return { kind: 'signal', signal: err.signal, code: err.code };
   if (err instanceof GuestStop) return { kind: 'limit', limit: err.reason, message: err.message };
   if (err instanceof WebAssembly.LinkError) return { kind: 'failed', cause: 'link', message: `cannot link the module: ${err.message}` };

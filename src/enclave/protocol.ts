@@ -183,8 +183,11 @@ export type Outcome =
   /** Sealed into `file` (`bytes` long) by `capsule suspend`; `capsule resume` continues it. */
   | { kind: 'suspended'; file: string; bytes: number };
 
-/** Why an enclave could not run its guest at all ('dependency': a guest it waits for never listened; 'snapshot': one it resumes from is unusable). */
-export type FailureCause = 'link' | 'mount' | 'memory' | 'internal' | 'dependency' | 'snapshot';
+/**
+ * Why an enclave could not run its guest at all ('dependency': a guest it waits for never listened; 'snapshot': one it
+ * resumes from is unusable; 'snapshot-mismatch': sound, but it does not fit this resume, a file it had open among them).
+ */
+export type FailureCause = 'link' | 'mount' | 'memory' | 'internal' | 'dependency' | 'snapshot' | 'snapshot-mismatch';
 
 export interface Usage {
   /** Bytes read and written per mount (by guest path). */

@@ -55,6 +55,8 @@ import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
 import { setSleeper } from '../layer/ring-wait.js';
 import { saveCodeCaches } from '../core/code-cache.js';
+import type { Descriptor } from '../layer/descriptor.js';
+import { describeDescriptors, reopenDescriptors, settleFiles, underMount, type DescriptorView, type TravellingFiles } from './travelling-files.js';
 
 async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   const started = performance.now();
@@ -76,10 +78,14 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
 
   const activity = new Activity(control, () => ({ pages: memory.attached ? memory.size / 65536 : 0, descriptors: fds.size }));
   const susp = cfg.suspendable;
+  // The descriptors a snapshot carries (travelling-files.ts); filled in as the table is made.
+  const stdio: Descriptor[] = [];
+  const roots: DirectoryDescriptor[] = [];
+  const view: DescriptorView = { fds, stdio, roots, tmpfs: cfg.mounts.map((m) => m.hostPath === undefined) };
   const suspender = susp ? new Suspender(control, susp.port, () => {
-    // Files and sockets are not carried yet: a guest holding one is not suspended (and goes on).
-    const held = fds.numbers().filter((fd) => fd > 2 + cfg.mounts.length);
-    return held.length > 0 ? `the guest has descriptor${held.length === 1 ? '' : 's'} ${held.join(', ')} open (files and sockets do not travel in a snapshot)` : undefined;
+    // A guest holding what cannot be opened again by path (a socket, a pipe...) is not suspended, and goes on.
+    const files = describeDescriptors(view);
+    return typeof files === 'string' ? files : undefined;
   }) : undefined;
   // A guest that sleeps in a call is woken by a suspension request, and the call unwinds (it is made again on resume).
   const sleep = suspender
@@ -101,9 +107,9 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   let stdinSource: import('../layer/stdio.js').StreamSource = input;
   fds.set(1, new OutputStream(out, 1, cfg.terminals.stdout));
   fds.set(2, new OutputStream(out, 2, cfg.terminals.stderr));
+  for (let fd = 0; fd < 3; fd++) stdio.push(fds.peek(fd)!);
 
   const listings = new Listings();
-  const roots: DirectoryDescriptor[] = [];
   const writeCache = cfg.writeCache ? new WriteCache(new WriteBoard(cfg.writeCache.board), cfg.writeCache.slot) : undefined;
   const flushWrites = writeCache ? (): void => { if (writeCache.board.dirty()) writeCache.flushAll(); } : undefined;
   try {
@@ -237,6 +243,15 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
           monotonicOffset = BigInt(state.monotonicNs) - hostClocks.now(ClockId.MONOTONIC);
           pendingInput = Buffer.from(state.pendingInput, 'base64');
           stdinSource = new ResumedInput(pendingInput, input);
+          // Its files opened again by guest path, under this run's policy, before any of its code runs.
+          reopenDescriptors(view, state);
+          // A mount's quota goes on counting from what the guest had used of it.
+          for (const q of state.quotaUsed ?? []) {
+            const quota = mountCounters.get(q.mount)?.quota;
+            if (quota) { quota.bytesUsed = q.bytes; quota.entriesUsed = q.entries; }
+          }
+          // The working directory comes back if the resume still mounts where it lies.
+          if (state.cwd !== undefined && roots.some((r) => r.mount !== undefined && underMount(state.cwd!, r.mount))) ctx.cwd.path = state.cwd;
           suspender.rewind(state);
           suspender.answer({ resumed: true });
         }
@@ -249,7 +264,11 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
         outcome = { kind: 'exit', code: 0 };
       } else {
         (instance.exports['_start'] as () => void)();
-        outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput) : { kind: 'exit', code: 0 };
+        outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput, {
+          files: () => settleFiles(view, flushWrites),
+          cwd: ctx.cwd.path,
+          quotaUsed: [...mountCounters].flatMap(([mount, c]) => (c.quota ? [{ mount, bytes: c.quota.bytesUsed, entries: c.quota.entriesUsed }] : [])),
+        }) : { kind: 'exit', code: 0 };
       }
     }
   } catch (err) {
@@ -292,13 +311,23 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): 
 }
 
 /** Seals the unwound guest into the file the host asked for; the answer goes back to the host. */
-async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory, clocks: Clocks, inputRing: Ring, pendingInput: Uint8Array): Promise<Outcome> {
+async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory, clocks: Clocks, inputRing: Ring, pendingInput: Uint8Array,
+  system: { files: () => TravellingFiles; cwd: string; quotaUsed: SealedGuestState['quotaUsed'] }): Promise<Outcome> {
   const susp = cfg.suspendable!;
   const { SnapshotWriter } = await import('../snapshot/seal.js');
   const { PAGE, writeGuest } = await import('../snapshot/payload.js');
   suspender.stopUnwind();
   const file = suspender.request?.file;
   if (file === undefined) return { kind: 'failed', cause: 'internal', message: 'suspended without a file to seal into' };
+  // Whatever the guest wrote is on disk before the snapshot that reopens its files exists.
+  let open: TravellingFiles;
+  try {
+    open = system.files();
+  } catch (err) {
+    const message = `cannot seal into '${file}': ${(err as Error).message}`;
+    suspender.answer({ error: message });
+    return { kind: 'failed', cause: 'internal', message };
+  }
   // Input the host had delivered that the guest had not read yet travels with it.
   const unread: Uint8Array[] = [pendingInput];
   const buf = new Uint8Array(inputRing.capacity);
@@ -309,7 +338,8 @@ async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.M
     name: cfg.name, args: cfg.args, env: cfg.env, module: susp.module, policy: susp.policy,
     globals: suspender.sealedGlobals(), memoryPages: mem.buffer.byteLength / PAGE, stackData: suspender.stackData,
     monotonicNs: clocks.now(ClockId.MONOTONIC).toString(), pendingInput: input.toString('base64'),
-    mounts: cfg.mounts.map((m, i) => ({ fd: 3 + i, guest: m.guestPath })), files: [],
+    mounts: cfg.mounts.map((m, i) => ({ fd: 3 + i, guest: m.guestPath })), files: open.files, closed: open.closed, cwd: system.cwd,
+    ...(system.quotaUsed!.length > 0 ? { quotaUsed: system.quotaUsed } : {}),
   };
   input.fill(0);
   let w: import('../snapshot/seal.js').SnapshotWriter | undefined;

@@ -24,6 +24,10 @@ export abstract class Descriptor {
   readOnlyMount: string | undefined;
   /** The guest path this descriptor was opened as, where known (for audit records). */
   guestPath: string | undefined;
+  /** The guest path of the mount it was opened under (files and directories: a snapshot reopens it there). */
+  mount: string | undefined;
+  /** How path_open made it (files and directories opened below a mount), for a snapshot to open it again alike. */
+  openedWith: { oflags: number; follow: boolean } | undefined;
 
   constructor(public rightsBase: number, public rightsInheriting: number) {}
 

@@ -17,19 +17,36 @@ const END = 0xffffffff;
 /** The largest state record read (arguments, environment, descriptors). */
 const MAX_STATE_BYTES = 64 * 1024 * 1024;
 
-/** A descriptor the guest had open, reopened by guest path on resume. */
-export interface SealedFile {
+/** A file or directory the guest had open below a mount, reopened by guest path on resume. */
+export interface SealedOpenFile {
   fd: number;
-  /** The guest path it was opened by (under a mount). */
+  kind: 'file' | 'directory';
+  /** The guest path it was opened by, normalised (under its mount). */
   path: string;
-  /** The mount's guest path it was opened under. */
+  /** The guest path of the mount it was opened under. */
   mount: string;
+  /** The file position (decimal). */
   position: string;
   fdflags: number;
+  /** As path_open had them (on resume only O_DIRECTORY is asked again: nothing is created or truncated). */
   oflags: number;
+  /** Whether a symlink as the last component was followed. */
+  follow: boolean;
   rightsBase: string;
   rightsInheriting: string;
+  /** WASIX per-number flags (close-on-exec), when set. */
+  flagsExt?: number;
+  dupOf?: undefined;
 }
+
+/** Another number for a descriptor sealed at `dupOf` (fd_dup), or a mount or stream kept at its own number with flags. */
+export interface SealedDuplicate {
+  fd: number;
+  dupOf: number;
+  flagsExt?: number;
+}
+
+export type SealedFile = SealedOpenFile | SealedDuplicate;
 
 export interface SealedGuestState {
   name: string;
@@ -48,9 +65,15 @@ export interface SealedGuestState {
   monotonicNs: string;
   /** Input the guest had not read yet (base64). */
   pendingInput: string;
-  /** Preopened mount roots by fd, and files open below them. */
+  /** Preopened mount roots by fd, and files and directories open below them. */
   mounts: { fd: number; guest: string }[];
   files: SealedFile[];
+  /** Standard streams and mount descriptors the guest had closed. */
+  closed?: number[];
+  /** The working directory Capsule kept for the guest (getcwd, chdir). */
+  cwd?: string;
+  /** What the guest had used of each mount's quota (a resume goes on counting from there). */
+  quotaUsed?: { mount: string; bytes: number; entries: number }[];
 }
 
 function u32pair(a: number, b: number): Uint8Array {

@@ -3,10 +3,10 @@
 // that grants it more than it was sealed with is refused, unless the user
 // says so (--allow-policy-change, audited).
 
-import type { Limits, Policy } from '../policy/policy.js';
+import type { Limits, Policy, QuotaLimits } from '../policy/policy.js';
 
 export interface SealedPolicy {
-  mounts: { guest: string; readOnly: boolean; host?: string; tmpfsBytes?: number }[];
+  mounts: { guest: string; readOnly: boolean; host?: string; tmpfsBytes?: number; quota?: QuotaLimits }[];
   allowConnect: string[];
   denyConnect: string[];
   allowDns: boolean;
@@ -25,6 +25,7 @@ export function sealedPolicy(p: Policy): SealedPolicy {
   return {
     mounts: p.mounts.map((m) => ({
       guest: m.guest, readOnly: m.readOnly, ...(m.host !== undefined ? { host: m.host } : {}), ...(m.tmpfsBytes !== undefined ? { tmpfsBytes: m.tmpfsBytes } : {}),
+      ...(m.quota !== undefined ? { quota: { ...m.quota } } : {}),
     })),
     allowConnect: p.network.allowConnect.map((g) => g.text),
     denyConnect: p.network.denyConnect.map((g) => g.text),
@@ -41,6 +42,8 @@ export function widening(sealed: SealedPolicy, now: SealedPolicy): string | unde
     if (was === undefined) return `it mounts ${m.guest}, which the sealed policy does not`;
     if (was.readOnly && !m.readOnly) return `it makes ${m.guest} writable; the sealed policy mounts it read-only`;
     if ((m.tmpfsBytes ?? 0) > (was.tmpfsBytes ?? 0)) return `its in-memory ${m.guest} is larger than the sealed policy's`;
+    const quota = quotaWidening(was.quota, m.quota);
+    if (quota !== undefined) return `it ${quota} of ${m.guest}`;
   }
   for (const g of now.allowConnect) if (!sealed.allowConnect.includes(g)) return `it allows connecting to ${g}`;
   for (const g of sealed.denyConnect) if (!now.denyConnect.includes(g)) return `it no longer denies ${g}`;
@@ -49,6 +52,18 @@ export function widening(sealed: SealedPolicy, now: SealedPolicy): string | unde
   for (const [key, v] of Object.entries(now.limits) as [keyof Limits, number | null][]) {
     const was = sealed.limits[key];
     if (was !== null && (v === null || v > was)) return `it raises the ${key} limit from ${was} to ${v ?? 'none'}`;
+  }
+  return undefined;
+}
+
+/** How a mount's quota `now` allows more than `was` ("raises the byte quota"), or undefined. */
+function quotaWidening(was: QuotaLimits | undefined, now: QuotaLimits | undefined): string | undefined {
+  for (const [key, name] of [['bytes', 'byte'], ['entries', 'entry']] as const) {
+    const w = was?.[key];
+    if (w === undefined) continue;
+    const n = now?.[key];
+    if (n === undefined) return `lifts the ${name} quota`;
+    if (n > w) return `raises the ${name} quota from ${w} to ${n}`;
   }
   return undefined;
 }

@@ -9,12 +9,12 @@
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { CAPSULE_VERSION } from '../version.js';
 import {
   DEFAULT_CHUNK_BYTES, FORMAT_VERSION, MAX_CHUNK_BYTES, PIECE_BYTES, TAG_BYTES, chunkHead, fileKey, headerPrefix, keyCheck, nonce,
   type SealedGuest, type SnapshotHeader,
 } from './format.js';
+import { TEMP_SUFFIX, removeStaleFor, tempPrefix } from './temp-files.js';
 
 export interface SealOptions {
   guests: SealedGuest[];
@@ -88,8 +88,8 @@ export class SnapshotWriter {
     };
     const headerBytes = Buffer.from(JSON.stringify(header));
     const key = fileKey(sealKey, headerBytes, salt);
-    const dir = path.dirname(path.resolve(target));
-    const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.partial`);
+    removeStaleFor(target);
+    const temp = `${tempPrefix(target)}${crypto.randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
     if (!exitHookSet) { process.on('exit', removeUnfinished); exitHookSet = true; }
     // O_EXCL: never through a file or link someone placed there; 0600: the ciphertext is the user's alone.
     const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);

@@ -4,7 +4,7 @@
 
 import { Denial, Errno, SysError } from '../../core/errno.js';
 import { encodeUtf8 } from '../../core/utf8.js';
-import { DIRECTORY_RIGHTS, FILE_RIGHTS, Filetype, OFlags, Rights } from '../../core/witx.js';
+import { DIRECTORY_RIGHTS, FILE_RIGHTS, Filetype, OFlags, Rights, WRITE_INTENT } from '../../core/witx.js';
 import { Descriptor } from '../descriptor.js';
 import type { DirEntry, DirNode, NodeStat, TimeSpec } from './backend.js';
 import { FileDescriptor } from './file.js';
@@ -57,7 +57,6 @@ function exists(dir: DirNode, name: string): boolean {
 }
 
 
-const WRITE_INTENT = Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE;
 
 function withResolved<T>(r: Resolved, fn: (r: Resolved) => T): T {
   try {
@@ -103,6 +102,7 @@ export class DirectoryDescriptor extends Descriptor {
   ) {
     super(rightsBase, rightsInheriting);
     this.guestPath = preopenName;
+    this.mount = preopenName;
   }
 
   /** Runs a path operation; a denial from deep inside learns which guest path it was about. */
@@ -175,6 +175,8 @@ export class DirectoryDescriptor extends Descriptor {
         const inherit = <D extends Descriptor>(d: D): D => {
           d.guestPath = joinGuest(this.guestPath, path);
           d.readOnlyMount = this.readOnlyMount;
+          d.mount = this.mount;
+          d.openedWith = { oflags: req.oflags, follow: req.follow };
           return d;
         };
         const openDirectory = (node: DirNode): Descriptor => {
