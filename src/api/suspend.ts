@@ -106,6 +106,7 @@ function mountsInSealedOrder(policy: Policy, state: SealedGuestState): Policy {
 async function readSnapshot(file: string, key: Uint8Array): Promise<{ header: SnapshotHeader; state: SealedGuestState }> {
   const reader = await SnapshotReader.open(file, key);
   try {
+    if (reader.header.system === true) throw mismatch(`'${file}' holds a whole system: resumeSystem() continues it`);
     if (reader.header.guests.length !== 1) throw mismatch(`'${file}' holds ${reader.header.guests.length} guests; resume() continues one`);
     return { header: reader.header, state: await new PayloadStream(reader).state() };
   } finally {

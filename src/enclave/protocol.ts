@@ -85,6 +85,8 @@ export interface SuspendableConfig {
   policy: unknown;
   /** Resume from this snapshot (its header, module and policy already checked by the host). */
   resumeFrom?: string;
+  /** A guest of a system: where its part of the system's snapshot starts (SnapshotReader.position). */
+  resumePart?: { offset: number; index: number };
 }
 
 /** What a threaded guest's service tells the host once, before its first thread starts. */
@@ -170,6 +172,9 @@ export const Control = {
   SUSPEND: 11,
   SIZE: 12,
 } as const;
+
+/** The SUSPEND word once the host has posted its word to a stopped guest of a system (see suspender.ts). */
+export const SUSPEND_DECIDED = 2;
 
 /** Why a guest stopped running. */
 export type Outcome =

@@ -51,6 +51,7 @@ import { ClockId } from '../core/witx.js';
 import type { Clocks } from '../layer/clocks.js';
 import type { SealedGuestState } from '../snapshot/payload.js';
 import { Suspender } from './suspender.js';
+import type { WriterHandoff } from '../snapshot/seal.js';
 import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
 import { setSleeper } from '../layer/ring-wait.js';
@@ -75,10 +76,15 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
 
   const activity = new Activity(control, () => ({ pages: memory.attached ? memory.size / 65536 : 0, descriptors: fds.size }));
   const susp = cfg.suspendable;
-  const suspender = susp ? new Suspender(control, susp.port, () => {
-    // Files and sockets are not carried yet: a guest holding one is not suspended (and goes on).
-    const held = fds.numbers().filter((fd) => fd > 2 + cfg.mounts.length);
-    return held.length > 0 ? `the guest has descriptor${held.length === 1 ? '' : 's'} ${held.join(', ')} open (files and sockets do not travel in a snapshot)` : undefined;
+  const suspender = susp ? new Suspender(control, susp.port, (request) => {
+    // Files are not carried yet, and sockets only with a whole system (the network travels with it):
+    // a guest holding one that cannot travel is not suspended (and goes on).
+    const system = request !== undefined && 'system' in request;
+    const held = fds.numbers().filter((fd) => fd > 2 + cfg.mounts.length && !(system && fds.get(fd) instanceof SocketDescriptor));
+    if (held.length === 0) return undefined;
+    return system
+      ? `the guest has descriptor${held.length === 1 ? '' : 's'} ${held.join(', ')} open (files do not travel in a snapshot)`
+      : `the guest has descriptor${held.length === 1 ? '' : 's'} ${held.join(', ')} open (files and sockets do not travel in a snapshot of one guest)`;
   }) : undefined;
   // A guest that sleeps in a call is woken by a suspension request, and the call unwinds (it is made again on resume).
   const sleep = suspender
@@ -232,7 +238,9 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
       if (suspender) {
         suspender.attach(instance, mem);
         if (susp!.resumeFrom !== undefined) {
-          const state = await restore(susp!.resumeFrom, susp!.sealKey, mem);
+          const state = await restore(susp!.resumeFrom, susp!.sealKey, mem, susp!.resumePart);
+          // A guest of a system takes back its sockets: their entries and queues are back in the layer.
+          for (const sock of state.sockets ?? []) fds.set(sock.fd, SocketDescriptor.reattach(socketContext, sock));
           monotonicOffset = BigInt(state.monotonicNs) - hostClocks.now(ClockId.MONOTONIC);
           pendingInput = Buffer.from(state.pendingInput, 'base64');
           stdinSource = new ResumedInput(pendingInput, input);
@@ -247,8 +255,19 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
         results = cfg.invoke.results.length === 0 ? [] : cfg.invoke.results.length === 1 ? [returned as number | bigint] : (returned as (number | bigint)[]);
         outcome = { kind: 'exit', code: 0 };
       } else {
-        (instance.exports['_start'] as () => void)();
-        outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput) : { kind: 'exit', code: 0 };
+        const start = instance.exports['_start'] as () => void;
+        start();
+        // A guest of a system stopped for sealing waits for the host's word: seal its part, or go on.
+        let part: WriterHandoff | undefined;
+        while (suspender?.unwound && suspender.request !== undefined && 'system' in suspender.request) {
+          suspender.stopUnwind();
+          suspender.answer({ stopped: true });
+          const decision = suspender.awaitDecision();
+          if ('part' in decision) { part = decision.part; break; }
+          suspender.goOn();
+          start();
+        }
+        outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput, fds, part) : { kind: 'exit', code: 0 };
       }
     }
   } catch (err) {
@@ -270,53 +289,91 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   return report;
 }
 
-/** Memory, globals and stack of the snapshot in `file`, put back into `mem`: every byte read and authenticated before the guest runs. */
-async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): Promise<SealedGuestState> {
+/**
+ * Memory, globals and stack of the snapshot in `file` (a guest of a system:
+ * its part, from `part` on), put back into `mem`: every byte read and
+ * authenticated before the guest runs.
+ */
+async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, part?: { offset: number; index: number }): Promise<SealedGuestState> {
   // Loaded on use (node:crypto among them): a guest that is not resumed or sealed starts without them.
   const { SnapshotReader } = await import('../snapshot/unseal.js');
   const { PAGE, PayloadStream } = await import('../snapshot/payload.js');
   const reader = await SnapshotReader.open(file, key);
   try {
+    if (part) reader.seek(part);
     const stream = new PayloadStream(reader);
     const state = await stream.state();
     const pages = mem.buffer.byteLength / PAGE;
     if (state.memoryPages > pages) mem.grow(state.memoryPages - pages);
     new Uint8Array(mem.buffer).fill(0);
-    await stream.memory(mem.buffer);
+    await stream.memory(mem.buffer, part !== undefined);
     return state;
   } finally {
     await reader.close();
   }
 }
 
-/** Seals the unwound guest into the file the host asked for; the answer goes back to the host. */
-async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory, clocks: Clocks, inputRing: Ring, pendingInput: Uint8Array): Promise<Outcome> {
+/**
+ * Seals the unwound guest into the file the host asked for, or (a guest of
+ * a system) into its part of the system's file, handed over as `part`; the
+ * answer goes back to the host. A system guest's sockets are let go, not
+ * closed: the layer keeps them for the network's record.
+ */
+async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory, clocks: Clocks, inputRing: Ring, pendingInput: Uint8Array,
+  fds: FdTable, part: WriterHandoff | undefined): Promise<Outcome> {
   const susp = cfg.suspendable!;
-  const { SnapshotWriter } = await import('../snapshot/seal.js');
+  const { SnapshotWriter, PartWriter } = await import('../snapshot/seal.js');
   const { PAGE, writeGuest } = await import('../snapshot/payload.js');
-  suspender.stopUnwind();
-  const file = suspender.request?.file;
-  if (file === undefined) return { kind: 'failed', cause: 'internal', message: 'suspended without a file to seal into' };
+  if (part === undefined) suspender.stopUnwind();
+  const request = suspender.request;
+  const file = request !== undefined && 'file' in request ? request.file : undefined;
+  if (file === undefined && part === undefined) return { kind: 'failed', cause: 'internal', message: 'suspended without a file to seal into' };
   // Input the host had delivered that the guest had not read yet travels with it.
   const unread: Uint8Array[] = [pendingInput];
   const buf = new Uint8Array(inputRing.capacity);
   for (let n = inputRing.tryRead(buf); n > 0; n = inputRing.tryRead(buf)) unread.push(buf.slice(0, n));
   const input = Buffer.concat(unread);
   buf.fill(0);
+  const sockets = part === undefined ? [] : fds.numbers().flatMap((fd) => {
+    const d = fds.get(fd);
+    return d instanceof SocketDescriptor ? [d.sealed(fd)] : [];
+  });
   const state: SealedGuestState = {
     name: cfg.name, args: cfg.args, env: cfg.env, module: susp.module, policy: susp.policy,
     globals: suspender.sealedGlobals(), memoryPages: mem.buffer.byteLength / PAGE, stackData: suspender.stackData,
     monotonicNs: clocks.now(ClockId.MONOTONIC).toString(), pendingInput: input.toString('base64'),
     mounts: cfg.mounts.map((m, i) => ({ fd: 3 + i, guest: m.guestPath })), files: [],
+    ...(part !== undefined ? { sockets } : {}),
   };
   input.fill(0);
+  if (part !== undefined) {
+    const w = new PartWriter(part);
+    try {
+      writeGuest(w, state, mem.buffer);
+      const at = w.finish();
+      for (const fd of fds.numbers()) {
+        const d = fds.get(fd);
+        if (d instanceof SocketDescriptor) d.abandon();
+      }
+      const bytes = at.written - part.written;
+      suspender.answer({ bytes, ...at });
+      return { kind: 'suspended', file: '(its system\'s snapshot)', bytes };
+    } catch (err) {
+      w.finish();
+      const message = `cannot seal into the system's snapshot: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      suspender.answer({ error: message });
+      return { kind: 'failed', cause: 'internal', message };
+    } finally {
+      susp.sealKey.fill(0);
+    }
+  }
   let w: import('../snapshot/seal.js').SnapshotWriter | undefined;
   try {
-    w = SnapshotWriter.create(file, susp.sealKey, { guests: susp.guests, policySha256: susp.policySha256 });
+    w = SnapshotWriter.create(file!, susp.sealKey, { guests: susp.guests, policySha256: susp.policySha256 });
     writeGuest(w, state, mem.buffer);
     w.close();
     suspender.answer({ bytes: w.written });
-    return { kind: 'suspended', file, bytes: w.written };
+    return { kind: 'suspended', file: file!, bytes: w.written };
   } catch (err) {
     w?.abort();
     const message = `cannot seal into '${file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;

@@ -10,7 +10,12 @@
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { SnapshotReader } from './unseal.js';
-import type { SnapshotWriter } from './seal.js';
+import type { SealedSocket } from '../layer/net/sealed.js';
+
+/** Where sealed bytes go: a whole snapshot's writer, or a part of a system's (seal.ts). */
+export interface ChunkSink {
+  write(bytes: Uint8Array): void;
+}
 
 export const PAGE = 65536;
 const END = 0xffffffff;
@@ -51,6 +56,8 @@ export interface SealedGuestState {
   /** Preopened mount roots by fd, and files open below them. */
   mounts: { fd: number; guest: string }[];
   files: SealedFile[];
+  /** A guest of a system: its socket descriptors (the entries themselves travel in the system's network record). */
+  sockets?: SealedSocket[];
 }
 
 function u32pair(a: number, b: number): Uint8Array {
@@ -68,8 +75,18 @@ function zeroPage(memory: ArrayBuffer, page: number): boolean {
   return Buffer.from(memory, page * PAGE, PAGE).equals(ZERO_PAGE);
 }
 
+/** Seals a length-prefixed JSON record (a system's network). */
+export function writeRecord(w: ChunkSink, value: unknown): void {
+  const json = Buffer.from(JSON.stringify(value));
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, json.length);
+  w.write(len);
+  w.write(json);
+  json.fill(0);
+}
+
 /** Seals `state` and `memory` (its pages straight from the guest's buffer, never copied). */
-export function writeGuest(w: SnapshotWriter, state: SealedGuestState, memory: ArrayBuffer): void {
+export function writeGuest(w: ChunkSink, state: SealedGuestState, memory: ArrayBuffer): void {
   const json = Buffer.from(JSON.stringify(state));
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, json.length);
@@ -139,8 +156,12 @@ export class PayloadStream {
     }
   }
 
-  /** Writes the sealed pages into `memory` (already zeroed and grown to the sealed size); then checks the file's end. */
-  async memory(memory: ArrayBuffer): Promise<void> {
+  /**
+   * Writes the sealed pages into `memory` (already zeroed and grown to the
+   * sealed size); then checks the file's end, unless this is one guest of a
+   * system (`part`), whose memory ends at a chunk boundary.
+   */
+  async memory(memory: ArrayBuffer, part = false): Promise<void> {
     const pages = memory.byteLength / PAGE;
     for (;;) {
       const [first, count] = await this.u32pair();
@@ -148,7 +169,48 @@ export class PayloadStream {
       if (count === 0 || first + count > pages) throw this.damaged('a memory run is out of range');
       await this.readInto(new Uint8Array(memory, first * PAGE, count * PAGE));
     }
-    await this.end();
+    if (part) {
+      if (this.chunk !== undefined && this.at < this.chunk.length) throw this.damaged('a guest\'s memory ends inside a chunk');
+      this.chunk?.fill(0);
+      this.chunk = undefined;
+    } else {
+      await this.end();
+    }
+  }
+
+  /** Reads past a guest's memory (of `pages` pages), authenticating it, keeping none of it. */
+  async skipMemory(pages: number): Promise<void> {
+    const scratch = new Uint8Array(PAGE);
+    try {
+      for (;;) {
+        const [first, count] = await this.u32pair();
+        if (first === END) break;
+        if (count === 0 || first + count > pages) throw this.damaged('a memory run is out of range');
+        for (let i = 0; i < count; i++) await this.readInto(scratch);
+      }
+      if (this.chunk !== undefined && this.at < this.chunk.length) throw this.damaged('a guest\'s memory ends inside a chunk');
+      this.chunk?.fill(0);
+      this.chunk = undefined;
+    } finally {
+      scratch.fill(0);
+    }
+  }
+
+  /** A length-prefixed JSON record (a system's network). */
+  async record<T>(): Promise<T> {
+    const len = new Uint8Array(4);
+    await this.readInto(len);
+    const n = new DataView(len.buffer).getUint32(0);
+    if (n > MAX_STATE_BYTES) throw this.damaged('a record is too large');
+    const json = new Uint8Array(n);
+    await this.readInto(json);
+    try {
+      return JSON.parse(Buffer.from(json).toString('utf8')) as T;
+    } catch {
+      throw this.damaged('a record is not readable');
+    } finally {
+      json.fill(0);
+    }
   }
 
   /** Requires that nothing follows, and that the file ends with its authentic final chunk. */

@@ -18,6 +18,54 @@ export interface SealOptions {
   guests: SealedGuest[];
   policySha256: string;
   chunkBytes?: number;
+  /** A whole system's snapshot. */
+  system?: boolean;
+}
+
+/** Chunk `index`: its head, the ciphertext and the tag, each handed to `put`. */
+function sealChunk(key: Buffer, index: number, plain: Uint8Array, final: boolean, put: (b: Uint8Array) => void): void {
+  const head = chunkHead(plain.byteLength, final);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, nonce(index), { authTagLength: TAG_BYTES });
+  cipher.setAAD(head);
+  put(head);
+  put(cipher.update(plain));
+  cipher.final();
+  put(cipher.getAuthTag());
+}
+
+/**
+ * A part of a file another thread holds open (handoff()): sealed chunk by
+ * chunk as SnapshotWriter does, never closed here.
+ */
+export class PartWriter {
+  private readonly key: Buffer;
+  private index: number;
+  written: number;
+
+  constructor(private readonly h: WriterHandoff) {
+    this.key = Buffer.from(h.key);
+    h.key.fill(0);
+    this.index = h.index;
+    this.written = h.written;
+  }
+
+  private put(bytes: Uint8Array): void {
+    let off = 0;
+    while (off < bytes.byteLength) off += fs.writeSync(this.h.fd, bytes, off, bytes.byteLength - off);
+    this.written += bytes.byteLength;
+  }
+
+  write(bytes: Uint8Array): void {
+    for (let off = 0; off < bytes.byteLength; off += this.h.chunkBytes) {
+      sealChunk(this.key, ++this.index, bytes.subarray(off, Math.min(bytes.byteLength, off + this.h.chunkBytes)), false, (b) => this.put(b));
+    }
+  }
+
+  /** Where the part ends, for the writer that goes on; the key is wiped. */
+  finish(): { index: number; written: number } {
+    this.key.fill(0);
+    return { index: this.index, written: this.written };
+  }
 }
 
 /** Temporary files of writers not yet finished, removed if the process exits first. */
@@ -25,6 +73,20 @@ const unfinished = new Set<string>();
 let exitHookSet = false;
 function removeUnfinished(): void {
   for (const f of unfinished) try { fs.rmSync(f, { force: true }); } catch { /* gone */ }
+}
+
+/**
+ * A writer's place in its file, to hand to another thread that seals a part
+ * of it (a guest of a system seals itself, on its own thread, into the one
+ * system file; see api/system-suspend.ts). Only one thread writes at a time.
+ */
+export interface WriterHandoff {
+  fd: number;
+  /** The chunks' key (not the seal key): wiped by the thread that took it. */
+  key: Uint8Array;
+  chunkBytes: number;
+  index: number;
+  written: number;
 }
 
 export class SnapshotWriter {
@@ -49,7 +111,7 @@ export class SnapshotWriter {
     const salt = crypto.randomBytes(16);
     const header: SnapshotHeader = {
       format: FORMAT_VERSION, capsuleVersion: CAPSULE_VERSION, sealedAt: new Date().toISOString(),
-      guests: o.guests, policySha256: o.policySha256, chunkBytes, salt: salt.toString('base64'), keyCheck: keyCheck(sealKey),
+      guests: o.guests, ...(o.system === true ? { system: true as const } : {}), policySha256: o.policySha256, chunkBytes, salt: salt.toString('base64'), keyCheck: keyCheck(sealKey),
     };
     const headerBytes = Buffer.from(JSON.stringify(header));
     const key = fileKey(sealKey, headerBytes, salt);
@@ -81,13 +143,7 @@ export class SnapshotWriter {
   }
 
   private chunk(plain: Uint8Array, final: boolean): void {
-    const head = chunkHead(plain.byteLength, final);
-    const cipher = crypto.createCipheriv('aes-256-gcm', this.key, nonce(++this.index), { authTagLength: TAG_BYTES });
-    cipher.setAAD(head);
-    this.put(head);
-    this.put(cipher.update(plain));
-    cipher.final();
-    this.put(cipher.getAuthTag());
+    sealChunk(this.key, ++this.index, plain, final, (b) => this.put(b));
   }
 
   /** Seals `bytes` (a view of guest memory, say) straight from where they are, a chunk at a time. */
@@ -96,6 +152,19 @@ export class SnapshotWriter {
     for (let off = 0; off < bytes.byteLength; off += this.chunkBytes) {
       this.chunk(bytes.subarray(off, Math.min(bytes.byteLength, off + this.chunkBytes)), false);
     }
+  }
+
+  /** Where this writer stands, for a part written on another thread (see takeBack()). */
+  handoff(): WriterHandoff {
+    if (this.done) throw new Error('snapshot already closed');
+    return { fd: this.fd, key: new Uint8Array(this.key), chunkBytes: this.chunkBytes, index: this.index, written: this.written };
+  }
+
+  /** The part written elsewhere is done: its chunks follow, and this writer goes on after them. */
+  takeBack(part: { index: number; written: number }): void {
+    if (part.index < this.index || part.written < this.written) throw new Error('a part went backwards');
+    this.index = part.index;
+    this.written = part.written;
   }
 
   /** Writes the final chunk, syncs, and renames the file into place. */
