@@ -546,6 +546,6 @@ function describe(o: Outcome): string {
     case 'limit': return `stopped: ${o.message}`;
     case 'killed': return `stopped: ${o.message}`;
     case 'failed': return `failed: ${o.message}`;
-    case 'suspended': return `suspended into ${o.file} (${o.bytes} bytes)`;
+    case 'suspended': return o.partEnd ? `suspended with its system (${o.bytes} bytes of its snapshot)` : `suspended into ${o.file} (${o.bytes} bytes)`;
   }
 }

@@ -175,7 +175,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       // The enclave's answer and its end race to the host: its report says the same.
       const gone = (): void => {
         const o = report?.outcome;
-        done(o?.kind === 'suspended' ? { bytes: o.bytes }
+        done(o?.kind === 'suspended' ? { bytes: o.bytes, ...o.partEnd }
           : o?.kind === 'failed' && o.message.startsWith('cannot seal') ? { error: o.message }
           : { error: 'the guest ended before it could be suspended' });
       };

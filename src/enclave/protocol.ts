@@ -186,7 +186,9 @@ export type Outcome =
   | { kind: 'killed'; message: string; signal?: string }
   | { kind: 'failed'; cause: FailureCause; message: string }
   /** Sealed into `file` (`bytes` long) by `capsule suspend`; `capsule resume` continues it. */
-  | { kind: 'suspended'; file: string; bytes: number };
+  | { kind: 'suspended'; file: string; bytes: number;
+      /** A guest of a system: where its part of the system's file ends (the host's writer goes on from there). */
+      partEnd?: { index: number; written: number } };
 
 /** Why an enclave could not run its guest at all ('dependency': a guest it waits for never listened; 'snapshot': one it resumes from is unusable). */
 export type FailureCause = 'link' | 'mount' | 'memory' | 'internal' | 'dependency' | 'snapshot';

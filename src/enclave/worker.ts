@@ -357,7 +357,7 @@ async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.M
       }
       const bytes = at.written - part.written;
       suspender.answer({ bytes, ...at });
-      return { kind: 'suspended', file: '(its system\'s snapshot)', bytes };
+      return { kind: 'suspended', file: '(its system\'s snapshot)', bytes, partEnd: at };
     } catch (err) {
       w.finish();
       const message = `cannot seal into the system's snapshot: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
