@@ -266,6 +266,26 @@ describe('suspend and resume a system (CLI)', () => {
   });
 });
 
+describe('a lone guest holding a socket', () => {
+  it('capsule suspend refuses it in one line naming the descriptor (69); the guest goes on listening', { timeout: 120_000 }, async () => {
+    const hostPort = await freePort();
+    const snap = path.join(dir.path, 'lone.snap');
+    const lone = startCli(['run', '--suspendable', '--seal-key', keyFile, '--name', 'lone', '--publish', `${hostPort}:7000`, guest('stream_sum'), 'server', '7000', '1'], { env });
+    try {
+      await lone.waitFor('listening on 7000', 'stdout', 60_000);
+      const s = await runCli(['suspend', 'lone', '-o', snap], { env, timeoutMs: 60_000 });
+      assert.equal(s.code, 69, s.stderr);
+      assert.match(s.stderr, /^capsule: cannot suspend lone: the guest has descriptor \d+ open \(files and sockets do not travel in a snapshot of one guest\)\n$/);
+      assert.equal(fs.existsSync(snap), false);
+      const reply = await sendToPublished(hostPort, Buffer.from('abc'));
+      assert.equal(reply.readBigUInt64LE(0), 3n, 'it went on, blocked in accept, and served the client');
+      assert.equal((await lone.exited).code, 0, lone.stderr());
+    } finally {
+      lone.dispose();
+    }
+  });
+});
+
 describe('suspend and resume a system (API)', () => {
   it('System.suspendAll() seals the running system (its run resolves 75); resumeSystem() completes every stream as uninterrupted', { timeout: 300_000 }, async () => {
     const want = await uninterruptedSums();

@@ -114,7 +114,11 @@ export function restoreNetwork(sealed: SealedNetwork, table: SocketTable, vnet: 
   vnet.restoreBindings(sealed.bindings, sealed.ephemeral);
 }
 
-/** The host's end of a bridged stream did not travel: the connection reads as reset. */
+/**
+ * The host's end of a bridged stream did not travel: the connection reads
+ * as reset; a connect still in progress has failed with ECONNRESET (what a
+ * non-blocking connect's SO_ERROR says; a blocked connect call is made again).
+ */
 function bridgedReset(e: SocketEntry): void {
   e.sendQueue?.setFlag(RingFlag.RESET);
   e.receiveQueue?.setFlag(RingFlag.RESET | RingFlag.READER_CLOSED);
