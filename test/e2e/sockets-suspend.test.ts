@@ -203,6 +203,37 @@ describe('suspend and resume a system (CLI)', () => {
     assert.match(r.stdout, /^client +\| the server got 5 bytes$/m);
   });
 
+  it('a connection waiting in a backlog is accepted after resume; datagrams queued in an inbox arrive, in order', { timeout: 180_000 }, async () => {
+    const file = writeSystem(dir.path, {
+      suspendable: true, sealKey: keyFile,
+      guests: [
+        systemGuest('server', 'stream_sum', ['server', '7000', '1', '1500']),
+        systemGuest('client', 'stream_sum', ['hello', 'server', '7000', '1500']),
+        systemGuest('inbox', 'stream_sum', ['dgram-recv', '9000', '1500', '5']),
+        systemGuest('sender', 'stream_sum', ['dgram-send', 'inbox', '9000', '5'], { after: { inbox: 9000 } }),
+      ],
+    }, 'backlog.json');
+    const snap = path.join(dir.path, 'backlog.snap');
+    const up = startCli(['up', file], { env });
+    try {
+      await up.waitFor(/^client +\| connected$/m, 'stdout', 60_000);
+      await up.waitFor(/^sender +\| sent 5$/m, 'stdout', 60_000);
+      const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 60_000 });
+      assert.equal(s.code, 0, s.stderr);
+      assert.equal((await up.exited).code, 75, up.stderr());
+      assert.doesNotMatch(up.stdout(), /accepted 0|got d/, 'sealed while the server and the inbox napped');
+    } finally {
+      up.dispose();
+    }
+    const r = await runCli(['resume', '--seal-key', keyFile, snap], { env, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^server +\| accepted 0$/m);
+    assert.match(r.stdout, /^server +\| client 0: 5 bytes, sum [0-9a-f]{16}$/m);
+    assert.match(r.stdout, /^client +\| the server got 5 bytes$/m);
+    assert.deepEqual(lines(r.stdout).filter((l) => l.startsWith('inbox')).map((l) => l.replace(/^inbox +\| /, '')), ['got d0', 'got d1', 'got d2', 'got d3', 'got d4']);
+    assert.doesNotMatch(r.stdout, /^sender/m, 'a guest that had ended does not run again');
+  });
+
   it('a connection bridged to the host reads as reset (ECONNRESET) after resume', { timeout: 180_000 }, async () => {
     const host = await hostServer('sink');
     try {

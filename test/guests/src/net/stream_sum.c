@@ -15,6 +15,15 @@
  *   stream_sum hello HOST PORT NAP_MS
  *                                   connects, naps NAP_MS, sends "hello", half-
  *                                   closes and prints how many bytes the server got.
+ *   stream_sum server PORT N NAP_MS as server, napping NAP_MS after listening
+ *                                   (connections wait in its backlog meanwhile).
+ *   stream_sum dgram-recv PORT NAP_MS COUNT
+ *                                   binds UDP PORT (and listens on TCP PORT, for a
+ *                                   system's "after"), naps NAP_MS, then prints
+ *                                   each of COUNT datagrams ("got d0" ...).
+ *   stream_sum dgram-send HOST PORT COUNT
+ *                                   sends COUNT datagrams "d0", "d1", ... and
+ *                                   prints "sent COUNT".
  *
  * The sum is FNV-1a over the stream in order: a byte lost, duplicated or
  * moved changes it. */
@@ -36,7 +45,7 @@ static uint8_t byte_at(uint32_t id, uint64_t i) {
   return (uint8_t)(x ^ (x >> 13) ^ (x >> 29));
 }
 
-static int server(uint16_t port, int count) {
+static int server(uint16_t port, int count, int nap) {
   int32_t fd, conns[MAXC];
   wx_check(wx_sock_open(WX_INET4, WX_STREAM, 0, &fd), "sock_open");
   wx_addr_port any = wx_ipv4(0, 0, 0, 0, port);
@@ -44,6 +53,7 @@ static int server(uint16_t port, int count) {
   wx_check(wx_sock_listen(fd, MAXC), "sock_listen");
   printf("listening on %u\n", port);
   fflush(stdout);
+  if (nap > 0) wx_nap_ms((uint64_t)nap);
   for (int i = 0; i < count; i++) {
     wx_addr_port peer;
     wx_check(wx_sock_accept_v2(fd, 0, &conns[i], &peer), "sock_accept_v2");
@@ -119,14 +129,58 @@ static int hello(const char *host, uint16_t port, int nap) {
   return reply[0] == 5 ? 0 : 1;
 }
 
+static int dgram_recv(uint16_t port, int nap, int count) {
+  int32_t fd;
+  wx_check(wx_sock_open(WX_INET4, WX_DGRAM, 0, &fd), "sock_open");
+  wx_addr_port any = wx_ipv4(0, 0, 0, 0, port);
+  wx_check(wx_sock_bind(fd, &any), "sock_bind");
+  // A TCP listener on the same port number tells a system's "after" that the datagram socket is bound.
+  int32_t ready;
+  wx_check(wx_sock_open(WX_INET4, WX_STREAM, 0, &ready), "sock_open");
+  wx_check(wx_sock_bind(ready, &any), "sock_bind");
+  wx_check(wx_sock_listen(ready, 1), "sock_listen");
+  printf("bound %u\n", port);
+  fflush(stdout);
+  wx_nap_ms((uint64_t)nap);
+  for (int i = 0; i < count; i++) {
+    __wasi_iovec_t iov = { buf, sizeof buf - 1 };
+    int32_t got = 0;
+    uint16_t flags = 0;
+    wx_addr_port from;
+    wx_check(wx_sock_recv_from(fd, &iov, 1, 0, &got, &flags, &from), "sock_recv_from");
+    buf[got] = 0;
+    printf("got %s\n", (char *)buf);
+  }
+  return 0;
+}
+
+static int dgram_send(const char *host, uint16_t port, int count) {
+  wx_addr_port to;
+  wx_check(wx_lookup4(host, port, &to), "resolve");
+  int32_t fd;
+  wx_check(wx_sock_open(WX_INET4, WX_DGRAM, 0, &fd), "sock_open");
+  for (int i = 0; i < count; i++) {
+    char msg[16];
+    int len = snprintf(msg, sizeof msg, "d%d", i);
+    __wasi_ciovec_t iov = { (const uint8_t *)msg, (size_t)len };
+    int32_t sent = 0;
+    wx_check(wx_sock_send_to(fd, &iov, 1, 0, &to, &sent), "sock_send_to");
+  }
+  printf("sent %d\n", count);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  if (argc == 4 && strcmp(argv[1], "server") == 0) {
+  if ((argc == 4 || argc == 5) && strcmp(argv[1], "server") == 0) {
     int n = atoi(argv[3]);
     if (n < 1 || n > MAXC) { printf("error: N must be 1..%d\n", MAXC); return 2; }
-    return server((uint16_t)atoi(argv[2]), n);
+    return server((uint16_t)atoi(argv[2]), n, argc == 5 ? atoi(argv[4]) : 0);
   }
+  if (argc == 5 && strcmp(argv[1], "dgram-recv") == 0) return dgram_recv((uint16_t)atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+  if (argc == 5 && strcmp(argv[1], "dgram-send") == 0) return dgram_send(argv[2], (uint16_t)atoi(argv[3]), atoi(argv[4]));
   if (argc == 7 && strcmp(argv[1], "client") == 0) return client(argv[2], (uint16_t)atoi(argv[3]), (uint32_t)atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
   if (argc == 5 && strcmp(argv[1], "hello") == 0) return hello(argv[2], (uint16_t)atoi(argv[3]), atoi(argv[4]));
-  printf("usage: stream_sum server PORT N | client HOST PORT ID MIB PACE_MS | hello HOST PORT NAP_MS\n");
+  printf("usage: stream_sum server PORT N [NAP_MS] | client HOST PORT ID MIB PACE_MS | hello HOST PORT NAP_MS"
+         " | dgram-recv PORT NAP_MS COUNT | dgram-send HOST PORT COUNT\n");
   return 2;
 }
