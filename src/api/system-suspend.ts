@@ -80,11 +80,14 @@ export async function suspendSystem(system: System, file: string): Promise<{ fil
   if (live.length === 0) throw unavailable('cannot suspend the system: every guest has ended');
   // Every guest stops first; one that cannot be sealed lets all go on, and nothing is written.
   const stops = await Promise.all(live.map(async (name) => ({ name, answer: await lifecycles.get(name)!.systemSuspender!.stop() })));
-  const refused = stops.find((s) => 'error' in s.answer);
-  if (refused) {
-    for (const s of stops) if (!('error' in s.answer)) lifecycles.get(s.name)!.systemSuspender?.goOn();
-    throw unavailable(`cannot suspend the system: guest ${refused.name}: ${(refused.answer as { error: string }).error}`);
+  const refused = stops.find((s) => 'error' in s.answer && s.answer.ended !== true);
+  const stopped = stops.filter((s) => !('error' in s.answer)).map((s) => s.name);
+  if (refused || stopped.length === 0) {
+    for (const name of stopped) lifecycles.get(name)!.systemSuspender?.goOn();
+    throw unavailable(refused ? `cannot suspend the system: guest ${refused.name}: ${(refused.answer as { error: string }).error}` : 'cannot suspend the system: every guest has ended');
   }
+  // A guest that ended on its own meanwhile is left out, as one that had ended before.
+  live.splice(0, live.length, ...stopped);
   const spec = specOf(o);
   const writer = SnapshotWriter.create(target, o.sealKey, {
     guests: live.map((name) => ({ name, moduleSha256: system.moduleSha256(name)! })), policySha256: sha256Hex(canonicalJson(spec)), system: true,

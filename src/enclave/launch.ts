@@ -56,7 +56,7 @@ export interface EnclaveHandle {
    * A guest of a system: stops it as suspend() does, without sealing; it
    * then waits for sealPart() or goOn(). `wake` wakes it wherever else it sleeps (its socket queues).
    */
-  stopForSystem(wake: () => void): Promise<{ stopped: true } | { error: string }>;
+  stopForSystem(wake: () => void): Promise<{ stopped: true } | { error: string; ended?: true }>;
   /** Seals the stopped guest into its part of the system's file; resolves with where the part ends. */
   sealPart(part: WriterHandoff): Promise<{ bytes: number; index: number; written: number } | { error: string }>;
   /** The stopped guest goes on from where it stopped (the system was not sealed). */
@@ -139,7 +139,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       },
       stop,
       stopForSystem(wakeElsewhere: () => void) {
-        return ask({ system: true }, () => wakeElsewhere()) as Promise<{ stopped: true } | { error: string }>;
+        return ask({ system: true }, () => wakeElsewhere()) as Promise<{ stopped: true } | { error: string; ended?: true }>;
       },
       sealPart(part: WriterHandoff) {
         const port = suspendChannel?.port1;
@@ -177,7 +177,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
         const o = report?.outcome;
         done(o?.kind === 'suspended' ? { bytes: o.bytes, ...o.partEnd }
           : o?.kind === 'failed' && o.message.startsWith('cannot seal') ? { error: o.message }
-          : { error: 'the guest ended before it could be suspended' });
+          : { error: 'the guest ended before it could be suspended', ended: true });
       };
       port.on('message', done);
       worker.once('exit', gone);
@@ -186,7 +186,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     const ask = (request: SuspendRequest, wakeElsewhere: () => void): Promise<object> => {
       const port = suspendChannel?.port1;
       if (port === undefined) return Promise.resolve({ error: 'the guest was not started --suspendable' });
-      if (report || stopped) return Promise.resolve({ error: 'the guest has ended' });
+      if (report || stopped) return Promise.resolve({ error: 'the guest has ended', ended: true });
       if (Atomics.load(ctrl, Control.SUSPEND) === 1) return Promise.resolve({ error: 'a suspension is already under way' });
       const answer = awaitAnswer(port);
       // The request first, then the flag: the enclave reads the request when it sees the flag.

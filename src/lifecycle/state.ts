@@ -53,7 +53,8 @@ function threadCpuMs(tid: number): number | undefined {
 
 /** How a system is sealed guest by guest (api/system-suspend.ts): all stop first, then each seals its part. */
 export interface SystemSuspender {
-  stop(): Promise<{ stopped: true } | { error: string }>;
+  /** `ended`: it ended on its own meanwhile (it is then left out of the snapshot). */
+  stop(): Promise<{ stopped: true } | { error: string; ended?: true }>;
   seal(part: import('../snapshot/seal.js').WriterHandoff): Promise<{ bytes: number; index: number; written: number } | { error: string }>;
   goOn(): void;
 }

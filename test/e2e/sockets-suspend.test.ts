@@ -154,6 +154,29 @@ describe('suspend and resume a system (CLI)', () => {
     }
   });
 
+  it('a system whose module was replaced since it was sealed is refused in one line (80), before any guest runs', { timeout: 180_000 }, async () => {
+    const module = path.join(dir.path, 'replaced.wasm');
+    fs.copyFileSync(guest('stream_sum'), module);
+    const file = writeSystem(dir.path, {
+      suspendable: true, sealKey: keyFile, guests: [{ name: 'server', module, args: ['server', '7000', '1'] }],
+    }, 'replaced.json');
+    const snap = path.join(dir.path, 'replaced.snap');
+    const up = startCli(['up', file], { env });
+    try {
+      await up.waitFor('listening on 7000', 'stdout', 60_000);
+      const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 60_000 });
+      assert.equal(s.code, 0, s.stderr);
+      assert.equal((await up.exited).code, 75, up.stderr());
+    } finally {
+      up.dispose();
+    }
+    fs.copyFileSync(guest('hello'), module);
+    const r = await runCli(['resume', '--seal-key', keyFile, snap], { env, timeoutMs: 120_000 });
+    assert.equal(r.code, 80, r.stderr);
+    assert.match(r.stderr, /^capsule: '.*replaced\.wasm' is not the module guest server was sealed with \(SHA-256 [0-9a-f]{16}\.\.\.\)\n$/);
+    assert.equal(r.stdout, '');
+  });
+
   it('a server blocked in accept listens again on resume, its published port bound again; a host client is served', { timeout: 180_000 }, async () => {
     const hostPort = await freePort();
     const file = writeSystem(dir.path, {
