@@ -177,6 +177,37 @@ describe('suspend and resume a system (CLI)', () => {
     assert.equal(r.stdout, '');
   });
 
+  it('a guest holding a file cannot be sealed: nothing is written, and every guest goes on from where it stopped', { timeout: 180_000 }, async () => {
+    const hostPort = await freePort();
+    const data = path.join(dir.path, 'held');
+    fs.mkdirSync(data);
+    const file = writeSystem(dir.path, {
+      suspendable: true, sealKey: keyFile,
+      guests: [
+        systemGuest('server', 'stream_sum', ['server', '7000', '1'], { publish: [`${hostPort}:7000`] }),
+        systemGuest('holder', 'stream_sum', ['hold', '/data/f', '1500'], { dirs: [`${data}::/data`] }),
+      ],
+    }, 'held.json');
+    const snap = path.join(dir.path, 'held.snap');
+    const up = startCli(['up', file], { env });
+    try {
+      await up.waitFor(/^server +\| listening on 7000$/m, 'stdout', 60_000);
+      await up.waitFor(/^holder +\| holding$/m, 'stdout', 60_000);
+      const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 60_000 });
+      assert.equal(s.code, 69, s.stderr);
+      assert.match(s.stderr, /^capsule: cannot suspend the system: guest holder: the guest has descriptor \d+ open \(files do not travel in a snapshot\)\n$/);
+      assert.equal(fs.existsSync(snap), false);
+      assert.deepEqual(fs.readdirSync(dir.path).filter((f) => f.includes('partial')), []);
+      // The server, stopped in accept and let go on, still accepts; the holder finishes its nap.
+      const reply = await sendToPublished(hostPort, Buffer.from('after'));
+      assert.equal(reply.readBigUInt64LE(0), 5n);
+      assert.equal((await up.exited).code, 0, up.stderr());
+      assert.match(up.stdout(), /^holder +\| held$/m);
+    } finally {
+      up.dispose();
+    }
+  });
+
   it('a server blocked in accept listens again on resume, its published port bound again; a host client is served', { timeout: 180_000 }, async () => {
     const hostPort = await freePort();
     const file = writeSystem(dir.path, {

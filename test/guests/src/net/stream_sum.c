@@ -24,6 +24,9 @@
  *   stream_sum dgram-send HOST PORT COUNT
  *                                   sends COUNT datagrams "d0", "d1", ... and
  *                                   prints "sent COUNT".
+ *   stream_sum hold FILE NAP_MS     opens FILE, prints "holding", naps NAP_MS
+ *                                   with it open, prints "held" (a descriptor
+ *                                   that cannot travel).
  *
  * The sum is FNV-1a over the stream in order: a byte lost, duplicated or
  * moved changes it. */
@@ -170,6 +173,17 @@ static int dgram_send(const char *host, uint16_t port, int count) {
   return 0;
 }
 
+static int hold(const char *file, int nap) {
+  FILE *f = fopen(file, "w");
+  if (!f) { printf("error: open %s: %s\n", file, strerror(errno)); return 2; }
+  printf("holding\n");
+  fflush(stdout);
+  wx_nap_ms((uint64_t)nap);
+  fclose(f);
+  printf("held\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if ((argc == 4 || argc == 5) && strcmp(argv[1], "server") == 0) {
     int n = atoi(argv[3]);
@@ -177,10 +191,11 @@ int main(int argc, char **argv) {
     return server((uint16_t)atoi(argv[2]), n, argc == 5 ? atoi(argv[4]) : 0);
   }
   if (argc == 5 && strcmp(argv[1], "dgram-recv") == 0) return dgram_recv((uint16_t)atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+  if (argc == 4 && strcmp(argv[1], "hold") == 0) return hold(argv[2], atoi(argv[3]));
   if (argc == 5 && strcmp(argv[1], "dgram-send") == 0) return dgram_send(argv[2], (uint16_t)atoi(argv[3]), atoi(argv[4]));
   if (argc == 7 && strcmp(argv[1], "client") == 0) return client(argv[2], (uint16_t)atoi(argv[3]), (uint32_t)atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
   if (argc == 5 && strcmp(argv[1], "hello") == 0) return hello(argv[2], (uint16_t)atoi(argv[3]), atoi(argv[4]));
   printf("usage: stream_sum server PORT N [NAP_MS] | client HOST PORT ID MIB PACE_MS | hello HOST PORT NAP_MS"
-         " | dgram-recv PORT NAP_MS COUNT | dgram-send HOST PORT COUNT\n");
+         " | dgram-recv PORT NAP_MS COUNT | dgram-send HOST PORT COUNT | hold FILE NAP_MS\n");
   return 2;
 }
