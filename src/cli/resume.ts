@@ -75,7 +75,7 @@ async function resumeCommand(file: string, flags: ResumeFlags): Promise<number> 
 
 export function resumeCommandSpec(exitCodesHelp: string): Command {
   return withPolicyFlags(new Command('resume')
-    .description('continue a guest sealed by `capsule suspend`, as a new enclave')
+    .description('continue a guest sealed by `capsule suspend`, or a system sealed by `capsule suspend --all`, as new enclaves')
     .argument('<snapshot>', 'the snapshot file')
     .option('--seal-key <file>', 'the key it was sealed with (default: CAPSULE_SEAL_KEY)')
     .option('--module <file>', 'the module to continue (default: where it was loaded from); it must be the one sealed')

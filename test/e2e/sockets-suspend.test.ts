@@ -208,7 +208,7 @@ describe('suspend and resume a system (CLI)', () => {
     }
   });
 
-  it('a server blocked in accept listens again on resume, its published port bound again; a host client is served', { timeout: 180_000 }, async () => {
+  it('a server blocked in accept listens again on resume (and again after a second seal), its published port bound again; a host client is served', { timeout: 180_000 }, async () => {
     const hostPort = await freePort();
     const file = writeSystem(dir.path, {
       suspendable: true, sealKey: keyFile, guests: [systemGuest('server', 'stream_sum', ['server', '7000', '1'], { publish: [`${hostPort}:7000`] })],
@@ -223,7 +223,22 @@ describe('suspend and resume a system (CLI)', () => {
     } finally {
       up.dispose();
     }
-    const resumed = startCli(['resume', '--seal-key', keyFile, snap], { env });
+    // Resumed, sealed again, resumed again: a resumed system is as suspendable as the first.
+    const once = startCli(['resume', '--seal-key', keyFile, snap], { env });
+    const again = path.join(dir.path, 'accept-again.snap');
+    try {
+      for (let tries = 0; ; tries++) {
+        const s = await runCli(['suspend', '--all', '-o', again], { env, timeoutMs: 60_000 });
+        if (s.code === 0) break;
+        // The resumed system's control socket may not be up yet.
+        assert.ok(tries < 100 && /no running capsule layer/.test(s.stderr), s.stderr);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal((await once.exited).code, 75, once.stderr());
+    } finally {
+      once.dispose();
+    }
+    const resumed = startCli(['resume', '--seal-key', keyFile, again], { env });
     try {
       const reply = await sendToPublished(hostPort, Buffer.from('twelve bytes'));
       assert.equal(reply.readBigUInt64LE(0), 12n, 'the resumed server read every byte');
