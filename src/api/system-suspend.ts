@@ -89,9 +89,18 @@ export async function suspendSystem(system: System, file: string): Promise<{ fil
   // A guest that ended on its own meanwhile is left out, as one that had ended before.
   live.splice(0, live.length, ...stopped);
   const spec = specOf(o);
-  const writer = SnapshotWriter.create(target, o.sealKey, {
-    guests: live.map((name) => ({ name, moduleSha256: system.moduleSha256(name)! })), policySha256: sha256Hex(canonicalJson(spec)), system: true,
-  });
+  const failed = (err: unknown): CapsuleError => (err instanceof CapsuleError ? err
+    : unavailable(`cannot seal the system into '${target}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+  let writer: SnapshotWriter;
+  try {
+    writer = SnapshotWriter.create(target, o.sealKey, {
+      guests: live.map((name) => ({ name, moduleSha256: system.moduleSha256(name)! })), policySha256: sha256Hex(canonicalJson(spec)), system: true,
+    });
+  } catch (err) {
+    // Nothing sealed yet: the system goes on as if never asked.
+    for (const name of live) lifecycles.get(name)!.systemSuspender?.goOn();
+    throw failed(err);
+  }
   let sealed = 0;
   try {
     for (const name of live) {
@@ -108,7 +117,7 @@ export async function suspendSystem(system: System, file: string): Promise<{ fil
     // Guests already sealed have ended: the system cannot go on whole, so every guest stops.
     if (sealed > 0) system.stopAll('its system could not be sealed');
     else for (const name of live) lifecycles.get(name)!.systemSuspender?.goOn();
-    throw err instanceof CapsuleError ? err : unavailable(`cannot seal the system into '${target}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw failed(err);
   }
   return { file: target, bytes: writer.written };
 }
