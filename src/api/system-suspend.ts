@@ -47,6 +47,9 @@ export interface SealedSystemRecord {
   network: SealedNetwork;
 }
 
+/** Longest the whole system is held stopped waiting for its last guest to reach a system call. */
+const STOP_MS = 30_000;
+
 const unavailable = (message: string): CapsuleError => new CapsuleError(ExitCode.UNAVAILABLE, message);
 const mismatch = (message: string): CapsuleError => new CapsuleError(ExitCode.SNAPSHOT_MISMATCH, message);
 
@@ -79,7 +82,13 @@ export async function suspendSystem(system: System, file: string): Promise<{ fil
   }
   if (live.length === 0) throw unavailable('cannot suspend the system: every guest has ended');
   // Every guest stops first; one that cannot be sealed lets all go on, and nothing is written.
-  const stops = await Promise.all(live.map(async (name) => ({ name, answer: await lifecycles.get(name)!.systemSuspender!.stop() })));
+  // A guest that makes no system call for STOP_MS cannot be stopped: the others go on, and it is told to.
+  let timer: NodeJS.Timeout | undefined;
+  const late: { error: string; ended?: true } = { error: `it did not stop within ${STOP_MS / 1000} s (it makes no system call)` };
+  const deadline = new Promise<typeof late>((resolve) => { timer = setTimeout(() => resolve(late), STOP_MS); });
+  const stops = await Promise.all(live.map(async (name) => ({ name, answer: await Promise.race([lifecycles.get(name)!.systemSuspender!.stop(), deadline]) })));
+  clearTimeout(timer);
+  for (const s of stops) if (s.answer === late) lifecycles.get(s.name)!.systemSuspender?.goOn();
   const refused = stops.find((s) => 'error' in s.answer && s.answer.ended !== true);
   const stopped = stops.filter((s) => !('error' in s.answer)).map((s) => s.name);
   if (refused || stopped.length === 0) {

@@ -63,7 +63,11 @@ export class Suspender {
 
   /** True if the guest may unwind now; otherwise the host hears why, and the guest goes on. */
   private mayUnwind(): boolean {
-    this.request = (receiveMessageOnPort(this.port)?.message as SuspendRequest | undefined) ?? this.request;
+    // The newest request counts (a system's stop the host gave up on leaves its request and word behind).
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+      const msg = m.message as object;
+      if ('file' in msg || 'system' in msg) this.request = msg as SuspendRequest;
+    }
     const why = this.refusal(this.request);
     if (why === undefined) return true;
     this.request = undefined;
@@ -78,9 +82,13 @@ export class Suspender {
       Atomics.wait(this.words, Control.SUSPEND, 1);
       if (Atomics.load(this.words, Control.SUSPEND) !== 1) break;
     }
-    const m = receiveMessageOnPort(this.port)?.message as SystemDecision | undefined;
+    let decision: SystemDecision = { goOn: true };
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+      const msg = m.message as object;
+      if ('part' in msg || 'goOn' in msg) { decision = msg as SystemDecision; break; }
+    }
     Atomics.store(this.words, Control.SUSPEND, 0);
-    return m ?? { goOn: true };
+    return decision;
   }
 
   /** Told to go on after stopping: the stack is wound up to its call again, in place; the caller calls _start. */
