@@ -380,6 +380,8 @@ export class System {
     if (this.closed) return;
     this.closed = true;
     this.layer.close();
+    // The system's own copy of the seal key (load() made it; each guest's run wiped its own).
+    if (this.o.suspendable === true) this.o.sealKey?.fill(0);
   }
 }
 
