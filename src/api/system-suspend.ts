@@ -23,7 +23,7 @@ import type { SealedNetwork } from '../layer/net/sealed.js';
 import { preparationId } from '../module/suspendable.js';
 import { canonicalJson, sha256Hex } from '../snapshot/format.js';
 import { checkSealKey, sealKeyFromEnv } from '../snapshot/key.js';
-import { PayloadStream, writeRecord, type SealedGuestState } from '../snapshot/payload.js';
+import { MAX_RECORD_BYTES, PayloadStream, writeRecord, type SealedGuestState } from '../snapshot/payload.js';
 import { SnapshotWriter } from '../snapshot/seal.js';
 import { SnapshotReader } from '../snapshot/unseal.js';
 import { System, type SystemGuest, type SystemOptions, type SystemResult } from './system.js';
@@ -97,7 +97,15 @@ export async function suspendSystem(system: System, file: string): Promise<{ fil
   }
   // A guest that ended on its own meanwhile is left out, as one that had ended before.
   live.splice(0, live.length, ...stopped);
-  const spec = specOf(o);
+  // Every guest is stopped, so the network between them is still: its record is taken now (written last),
+  // and must be one a resume reads.
+  const record: SealedSystemRecord = { system: specOf(o), sealed: live, network: system.layer.net.seal() };
+  const recordBytes = Buffer.byteLength(JSON.stringify(record));
+  if (recordBytes > MAX_RECORD_BYTES) {
+    for (const name of live) lifecycles.get(name)!.systemSuspender?.goOn();
+    throw unavailable(`cannot suspend the system: its network record (the bytes in its queues) is ${(recordBytes / 1048576).toFixed(1)} MiB, over the ${MAX_RECORD_BYTES / 1048576} MiB a snapshot carries`);
+  }
+  const spec = record.system;
   const failed = (err: unknown): CapsuleError => (err instanceof CapsuleError ? err
     : unavailable(`cannot seal the system into '${target}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
   let writer: SnapshotWriter;
@@ -118,7 +126,6 @@ export async function suspendSystem(system: System, file: string): Promise<{ fil
       writer.takeBack(answer);
       sealed++;
     }
-    const record: SealedSystemRecord = { system: spec, sealed: live, network: system.layer.net.seal() };
     writeRecord(writer, record);
     writer.close();
   } catch (err) {

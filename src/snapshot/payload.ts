@@ -19,8 +19,9 @@ export interface ChunkSink {
 
 export const PAGE = 65536;
 const END = 0xffffffff;
-/** The largest state record read (arguments, environment, descriptors). */
+/** The largest state record read (arguments, environment, descriptors), and the largest record (a system's network). */
 const MAX_STATE_BYTES = 64 * 1024 * 1024;
+export const MAX_RECORD_BYTES = MAX_STATE_BYTES;
 
 /** A descriptor the guest had open, reopened by guest path on resume. */
 export interface SealedFile {
