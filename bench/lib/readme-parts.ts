@@ -249,6 +249,14 @@ export function renderSuspend(p: PartOf<SuspendResult> | undefined): string {
   } else {
     out.push('| first output of a program with a 300 ms start, resumed from a snapshot taken after it | not measured | | | ≤ 0.2x | - |');
   }
+  const y = r.system;
+  if (y) {
+    const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
+    out.push('', `A system of ${y.guests} idle guests (each a server blocked in accept) sealed whole with \`suspend --all\`: while it ran the process ` +
+      `grew by ${mib(y.runningRssBytes)} (${mib(y.runningRssBytes / y.guests)} a guest), and once sealed it is a file of ${mib(y.snapshotBytes)} ` +
+      `(${(y.snapshotBytes / y.memoryBytes).toFixed(2)}x the guests' ${mib(y.memoryBytes)} of memory) with no thread and no memory in any process; ` +
+      `sealing took ${ms(y.sealMs)}, resuming to every guest running ${ms(y.resumeMs)} against ${ms(y.freshStartMs)} for a fresh start to every guest listening.`);
+  }
   return out.join('\n');
 }
 

@@ -13,6 +13,8 @@ import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { resume, run, start } from '../../src/api/index.js';
+import { System } from '../../src/api/system.js';
+import { loadSystemSnapshot } from '../../src/api/system-suspend.js';
 import { alternate, median } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -26,6 +28,9 @@ const COMPUTE_STEPS = '20000000';
 const COMPUTE_MIN_ROUNDS = 7;
 /** The slow start of the warm-start guest, ms. */
 const WARM_INIT_MS = 300;
+const STREAM_SUM = path.join(ROOT, 'test', 'guests', 'stream_sum.wasm');
+/** Guests of the system sealed whole: each a server blocked in accept, holding a listening socket. */
+const SYSTEM_GUESTS = 50;
 
 export interface SuspendResult {
   /**
@@ -54,6 +59,54 @@ export interface SuspendResult {
    * was ready (goal: at most 1/5 of fresh).
    */
   warmStart?: { initMs: number; freshMs: number; resumedMs: number; ratio: number; goal: number; snapshotBytes: number };
+  /** A system of idle guests sealed whole (`capsule suspend --all`) and resumed. */
+  system?: SystemDensity;
+}
+
+export interface SystemDensity {
+  guests: number;
+  /** Growth of this process's resident memory with the system running (what sealing it gives back: a sealed system is a file). */
+  runningRssBytes: number;
+  /** The guests' linear memory, summed, and the snapshot's size against it. */
+  memoryBytes: number;
+  snapshotBytes: number;
+  /** ms to stop and seal every guest and the network. */
+  sealMs: number;
+  /** ms from loading the snapshot to every guest running again, against a fresh start to the same state (every guest listening). */
+  resumeMs: number;
+  freshStartMs: number;
+}
+
+/** Resolves once `ready()` holds, looking every 5 ms. */
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((r) => setTimeout(r, 5));
+}
+
+export async function systemDensity(dir: string, sealKey: Buffer, cacheDir: string): Promise<SystemDensity> {
+  const guests = Array.from({ length: SYSTEM_GUESTS }, (_, i) => ({ name: `g${i}`, module: STREAM_SUM, args: ['server', '7000', '1'] }));
+  let listening = 0;
+  const out = new Writable({ write(chunk: Buffer, _e, done) { listening += chunk.toString().split('listening on').length - 1; done(); } });
+  const rssBefore = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const system = await System.load({ guests, suspendable: true, sealKey, cacheDir, stdout: out, stderr: out });
+  const running = system.run();
+  await until(() => listening === SYSTEM_GUESTS);
+  const freshStartMs = performance.now() - t0;
+  const runningRssBytes = process.memoryUsage().rss - rssBefore;
+  const file = path.join(dir, 'system.snap');
+  const t1 = performance.now();
+  const sealed = await system.suspendAll(file);
+  const sealMs = performance.now() - t1;
+  const result = await running;
+  const memoryBytes = [...result.guests.values()].reduce((n, g) => n + g.usage.peakMemory, 0);
+  const t2 = performance.now();
+  const again = await loadSystemSnapshot(file, { sealKey, cacheDir, stdout: out, stderr: out });
+  const resumed = again.run();
+  await until(() => { const l = [...again.lifecycles().values()]; return l.length === SYSTEM_GUESTS && l.every((g) => g.state === 'running' || g.state === 'blocked'); });
+  const resumeMs = performance.now() - t2;
+  again.stopAll();
+  await resumed;
+  return { guests: SYSTEM_GUESTS, runningRssBytes, memoryBytes, snapshotBytes: sealed.bytes, sealMs, resumeMs, freshStartMs };
 }
 
 /** Resolves with the time of the first byte `stream` is given. */
@@ -155,12 +208,14 @@ export async function suspendBenchmarks(o: { rounds: number; status: (s: string)
       fs.rmSync(file, { force: true });
     }
     const warm = await warmStart(o, dir, sealKey, cacheDir);
+    o.status(`suspend: a system of ${SYSTEM_GUESTS} guests`);
+    const system = await systemDensity(dir, sealKey, cacheDir);
     return {
       computeMs: {
         unprepared, suspendable, ratio: median(paired), goal: 1.3, rounds: computeRounds, ratioRange: [Math.min(...paired), Math.max(...paired)],
         cpu: { unprepared: median(cpu['unprepared']!), suspendable: median(cpu['suspendable']!), ratio: median(cpuPaired), ratioRange: [Math.min(...cpuPaired), Math.max(...cpuPaired)] },
       },
-      sealMs: median(seal), resumeMs: median(resumes), freshStartMs: median(fresh), snapshotBytes, memoryBytes, warmStart: warm,
+      sealMs: median(seal), resumeMs: median(resumes), freshStartMs: median(fresh), snapshotBytes, memoryBytes, warmStart: warm, system,
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -186,4 +241,12 @@ export function printSuspend(r: SuspendResult): void {
     console.log(`  first output, ${w.initMs} ms start, fresh   ${w.freshMs.toFixed(0)} ms (the baseline)`);
     console.log(`  first output, resumed            ${w.resumedMs.toFixed(0)} ms = ${w.ratio.toFixed(2)}x (goal <= ${w.goal}x: ${w.ratio <= w.goal ? 'met' : 'not met'}), snapshot ${(w.snapshotBytes / 1048576).toFixed(1)} MiB`);
   }
+  const y = r.system;
+  if (!y) return;
+  const mib = (b: number): string => (b / 1048576).toFixed(1);
+  console.log(`  a system of ${y.guests} idle guests, sealed whole (suspend --all):`);
+  console.log(`    running: this process grew by  ${mib(y.runningRssBytes)} MiB (${mib(y.runningRssBytes / y.guests)} MiB a guest); sealed: a file, no thread, no memory`);
+  console.log(`    snapshot                       ${mib(y.snapshotBytes)} MiB for ${mib(y.memoryBytes)} MiB of guest memory = ${(y.snapshotBytes / y.memoryBytes).toFixed(3)}x`);
+  console.log(`    suspend + seal                 ${y.sealMs.toFixed(0)} ms`);
+  console.log(`    resume to every guest running  ${y.resumeMs.toFixed(0)} ms, a fresh start to every guest listening ${y.freshStartMs.toFixed(0)} ms (${(y.resumeMs / y.freshStartMs).toFixed(2)}x)`);
 }

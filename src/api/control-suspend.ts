@@ -6,8 +6,14 @@ import { CapsuleError } from '../core/errors.js';
 import type { Layer } from './layer.js';
 import { suspendGuest } from './suspend.js';
 
-export async function suspendAnswer(layer: Layer, req: Record<string, unknown>): Promise<object> {
+export async function suspendAnswer(layer: Layer, req: Record<string, unknown>,
+  suspendAll?: (file: string) => Promise<{ file: string; bytes: number } | { error: string }>): Promise<object> {
   const { guest, file } = req;
+  if (req['all'] === true) {
+    if (typeof file !== 'string' || !file.startsWith('/') || file.length > 4096) return { error: 'malformed suspend request' };
+    // A system (`capsule up --suspendable`) seals as a whole; a single guest's run has no "all".
+    return suspendAll ? await suspendAll(file) : { error: 'this process runs no suspendable system (capsule up --suspendable)' };
+  }
   if (typeof guest !== 'string' || typeof file !== 'string' || !file.startsWith('/') || file.length > 4096) return { error: 'malformed suspend request' };
   const lifecycle = layer.guests.get(guest);
   if (lifecycle === undefined) return { error: `no guest named ${guest}` };

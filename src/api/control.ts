@@ -50,6 +50,8 @@ export interface ControlHandlers {
   logs?(name: string): OutputLog | undefined;
   /** Stops guest `name`, or every guest if undefined; returns the names stopping, or a refusal. */
   stop?(name: string | undefined): { stopping: string[] } | { error: string };
+  /** Seals every guest and the network into `file` (absolute); the snapshot's size, or a refusal. */
+  suspendAll?(file: string): Promise<{ file: string; bytes: number } | { error: string }>;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function serveControl(layer: Layer, label: string, warn: (line: str
         return guestsAnswer(layer, label, started);
       case 'suspend':
         // Loaded on use, with the snapshot code it needs.
-        return import('./control-suspend.js').then((m) => m.suspendAnswer(layer, req));
+        return import('./control-suspend.js').then((m) => m.suspendAnswer(layer, req, handlers.suspendAll));
       case 'stop':
         return handlers.stop?.(guest) ?? { error: 'this layer cannot be stopped from here' };
       case 'logs': {

@@ -13,3 +13,5 @@ export { ExitCode } from '../core/exit-codes.js';
 export type { LifecycleEvent, GuestState, GuestRow } from '../lifecycle/state.js';
 export { start, resume } from './suspend.js';
 export type { GuestHandle, ResumeOptions } from './suspend.js';
+export { resumeSystem, loadSystemSnapshot } from './system-suspend.js';
+export type { SystemResumeOptions } from './system-suspend.js';

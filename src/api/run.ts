@@ -109,6 +109,8 @@ export interface RunOptions {
 export interface ResumeInfo {
   file: string;
   state: SealedGuestState;
+  /** A guest of a system: where its part of the file starts. */
+  part?: { offset: number; index: number };
 }
 
 /** What start() and resume() hand runGuest besides the options (not part of the public API). */
@@ -331,7 +333,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   const args = resume?.state.args ?? [argv0, ...(options.args ?? [])];
   const env = resume?.state.env ?? Object.entries(policy.env).map(([k, v]) => `${k}=${v}`);
   const suspendable = sealing && sealKey !== undefined && loaded.sha256 !== undefined
-    ? sealing.suspendableConfig({ sealKey, name, moduleSha256: loaded.sha256, policy, source, ...(resume ? { resumeFrom: resume.file } : {}) })
+    ? sealing.suspendableConfig({ sealKey, name, moduleSha256: loaded.sha256, policy, source, ...(resume ? { resumeFrom: resume.file } : {}), ...(resume?.part ? { resumePart: resume.part } : {}) })
     : undefined;
   const limits: EnclaveLimits = secure
     ? { maxFds: policy.limits.maxFds, memoryBytes: policy.limits.memoryBytes, callBytes: policy.limits.callBytes, maxThreads: policy.limits.maxThreads }
@@ -447,6 +449,25 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
         if ('error' in answer) lifecycle.to('running', answer.error);
         return answer;
       };
+      lifecycle.systemSuspender = {
+        stop: async () => {
+          // Its sockets are sealed with the system: its end must not close them.
+          layer.net.keep(name, true);
+          lifecycle.to('suspending', 'with its system');
+          const answer = await h.stopForSystem(() => layer.net.wakeQueues(name));
+          if ('error' in answer) {
+            layer.net.keep(name, false);
+            lifecycle.to('running', answer.error);
+          }
+          return answer;
+        },
+        seal: (part) => h.sealPart(part),
+        goOn: () => {
+          layer.net.keep(name, false);
+          h.goOn();
+          lifecycle.to('running', 'its system was not sealed');
+        },
+      };
     });
     await limiter.finish();
     const outputMessage = `output limit reached: more than twice the ${outputLimit} bytes allowed were written`;
@@ -484,6 +505,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
     // A guest whose launch failed before it ended on its own.
     if (lifecycle.state !== 'exited' && lifecycle.state !== 'suspended') lifecycle.to('killed', 'ended before it ran');
     lifecycle.suspender = undefined;
+    lifecycle.systemSuspender = undefined;
     sealKey?.fill(0);
     for (const c of cleanups) c();
     if (ownLayer) layer.close();
@@ -530,6 +552,6 @@ function describe(o: Outcome): string {
     case 'limit': return `stopped: ${o.message}`;
     case 'killed': return `stopped: ${o.message}`;
     case 'failed': return `failed: ${o.message}`;
-    case 'suspended': return `suspended into ${o.file} (${o.bytes} bytes)`;
+    case 'suspended': return o.partEnd ? `suspended with its system (${o.bytes} bytes of its snapshot)` : `suspended into ${o.file} (${o.bytes} bytes)`;
   }
 }

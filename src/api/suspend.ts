@@ -108,6 +108,7 @@ async function readSnapshot(file: string, key: Uint8Array): Promise<{ header: Sn
   const reader = await SnapshotReader.open(file, key);
   const stream = new PayloadStream(reader);
   try {
+    if (reader.header.system === true) throw mismatch(`'${file}' holds a whole system: resumeSystem() continues it`);
     if (reader.header.guests.length !== 1) throw mismatch(`'${file}' holds ${reader.header.guests.length} guests; resume() continues one`);
     return { header: reader.header, state: await stream.state() };
   } finally {

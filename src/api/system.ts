@@ -70,6 +70,23 @@ export interface SystemOptions {
   onExit?: (name: string, result: RunResult) => void;
   /** Longest a guest waits for those in its "after" to listen (default 30 s; 0: no limit); past it, it fails (69). */
   readyTimeoutMs?: number;
+  /**
+   * Prepare every guest so that the whole system can be sealed into one
+   * snapshot (suspendAll(); needs a seal key, secure mode and modules given by path).
+   */
+  suspendable?: boolean;
+  /** The 32-byte key the system is sealed with (default: CAPSULE_SEAL_KEY). */
+  sealKey?: Uint8Array;
+  /** Where prepared modules are cached (default under the user's cache directory). */
+  cacheDir?: string;
+}
+
+/** @internal What resumeSystem() found in a system's snapshot, for the run that continues it. */
+export interface SystemResumeInfo {
+  file: string;
+  /** Each sealed guest: its state and where its part starts (a guest that had ended is not among them). */
+  guests: Map<string, { state: import('../snapshot/payload.js').SealedGuestState; part: { offset: number; index: number } }>;
+  network: import('../layer/net/sealed.js').SealedNetwork;
 }
 
 export interface SystemResult {
@@ -93,6 +110,10 @@ export class System {
   /** Each guest's stop, by name, until it has ended. */
   private readonly stops = new Map<string, AbortController>();
   private readonly stoppedOnRequest = new Set<string>();
+  /** A suspendAll() under way: run() closes the layer only after it (the network is sealed last). */
+  private suspension: Promise<unknown> | undefined;
+  /** @internal Set by resumeSystem() before run(). */
+  resumeInfo: SystemResumeInfo | undefined;
 
   private constructor(readonly layer: Layer, private readonly members: Member[], private readonly o: SystemOptions) {
     for (const m of members) {
@@ -129,9 +150,52 @@ export class System {
     return true;
   }
 
+  /** The options the system was loaded with (what a sealed system carries to rebuild it). */
+  get options(): SystemOptions {
+    return this.o;
+  }
+
+  /** Each guest's lifecycle, by name, once it has started. */
+  lifecycles(): Map<string, import('../lifecycle/state.js').Lifecycle> {
+    return new Map(this.members.flatMap((m) => {
+      const l = this.layer.guests.get(m.guest.name.toLowerCase());
+      return l ? [[m.guest.name.toLowerCase(), l] as const] : [];
+    }));
+  }
+
+  /** The SHA-256 of each guest's module as given. */
+  moduleSha256(name: string): string | undefined {
+    return this.members.find((m) => m.guest.name.toLowerCase() === name)?.prepared.loaded.sha256;
+  }
+
+  /**
+   * Seals the whole system into `file` (see system-suspend.ts): every guest
+   * stopped, then each guest's state and memory and the virtual network;
+   * then every guest's run ends "suspended" and run() resolves with 75.
+   */
+  async suspendAll(file: string): Promise<{ file: string; bytes: number }> {
+    if (this.suspension) throw new CapsuleError(ExitCode.UNAVAILABLE, 'a suspension of this system is already under way');
+    const { suspendSystem } = await import('./system-suspend.js');
+    const done = suspendSystem(this, file);
+    this.suspension = done;
+    try {
+      return await done;
+    } catch (err) {
+      this.suspension = undefined;
+      throw err;
+    }
+  }
+
   /** Checks every guest's module, mounts and published ports; throws CapsuleError (nothing runs) if one is wrong. */
   static async load(o: SystemOptions): Promise<System> {
     const mode = o.mode ?? 'secure';
+    let sealKey: Buffer | undefined;
+    if (o.suspendable === true) {
+      if (mode !== 'secure') throw new CapsuleError(ExitCode.USAGE, 'a suspendable system runs in secure mode (in normal mode its sockets are the host\'s, which cannot be sealed)');
+      const named = o.guests.find((g) => typeof g.module !== 'string');
+      if (named) throw new CapsuleError(ExitCode.USAGE, `guest ${named.name}: a suspendable system's modules are given by path (a resume loads them again)`);
+      sealKey = (await import('./suspendable-run.js')).suspendKey(o.sealKey);
+    }
     if (o.writeCache !== undefined && typeof o.writeCache !== 'boolean') {
       throw new CapsuleError(ExitCode.USAGE, `writeCache: expected true or false, got ${typeof o.writeCache}`);
     }
@@ -152,11 +216,13 @@ export class System {
       const options: RunOptions = {
         name: g.name, argv0: g.name, args: g.args ?? [], env: g.env ?? {}, dirs: g.dirs ?? [], limits: policy.limits,
         trapUnknownImports: o.trapUnknownImports ?? false,
+        ...(sealKey ? { suspendable: true, sealKey } : {}),
       };
       const guestPolicy = await policyFor(options, g.name.toLowerCase());
       checkMounts(guestPolicy.mounts);
       // Loaded once, capped as run() would: the run takes this result rather than compiling again.
-      const loaded = await loadModule(g.module, o.trapUnknownImports ?? false, mode === 'secure' ? guestPolicy.limits.memoryBytes : undefined);
+      const loaded = await loadModule(g.module, o.trapUnknownImports ?? false, mode === 'secure' ? guestPolicy.limits.memoryBytes : undefined,
+        undefined, sealKey ? { ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) } : undefined);
       members.push({ guest: g, prepared: { policy: guestPolicy, loaded }, options });
     }
     const peers = new Map(o.guests.filter((g) => g.peers).map((g) => [g.name.toLowerCase(), new Set(g.peers!.map((p) => p.toLowerCase()))]));
@@ -171,7 +237,7 @@ export class System {
       ...(o.traceSockets ? { traceSockets: o.traceSockets } : {}),
     });
     for (const m of members) layer.addGuest(m.guest.name.toLowerCase());
-    return new System(layer, members, o);
+    return new System(layer, members, sealKey ? { ...o, sealKey } : o);
   }
 
   /** Binds the published ports (CapsuleError 69 if one is taken). run() does this if not done. */
@@ -193,6 +259,8 @@ export class System {
   async run(options: { signal?: AbortSignal } = {}): Promise<SystemResult> {
     if (this.closed) throw new CapsuleError(ExitCode.USAGE, 'this system has run (or was closed): load it again to run it again');
     await this.start();
+    // A resumed system: its network is back before any guest runs again.
+    if (this.resumeInfo) await this.layer.net.restore(this.resumeInfo.network);
     const o = this.o;
     const signal = options.signal;
     // One stop per guest (not one signal every guest listens on): stopGuest() stops one, stopEvery() all of them.
@@ -204,6 +272,7 @@ export class System {
     const guests = new Map<string, RunResult>();
     const ended = new Set<string>();
     const failures: { name: string; code: number }[] = [];
+    const suspended: string[] = [];
     const fail = (name: string, code: number): void => {
       failures.push({ name, code });
       if (failures.length === 1 && (o.onFailure ?? 'stop') === 'stop') {
@@ -220,7 +289,15 @@ export class System {
         const err = prefixedLines(prefix, o.stderr ?? process.stderr);
         let result: RunResult;
         try {
-          const waited = await this.waitForDependencies(m.guest, stop, ended);
+          const resumed = this.resumeInfo;
+          const sealed = resumed?.guests.get(key);
+          if (resumed && !sealed) {
+            // It had ended before its system was sealed: it does not run again.
+            result = notStarted({ kind: 'exit', code: 0 });
+            guests.set(m.guest.name, result);
+            return;
+          }
+          const waited = resumed ? undefined : await this.waitForDependencies(m.guest, stop, ended);
           // A guest that never started still has its exit record, saying why.
           if (waited) {
             this.layer.audit.record({ enclave: key, op: 'exit', target: m.guest.name, decision: 'allow', reason: 'message' in waited.outcome ? waited.outcome.message : 'not started',
@@ -229,7 +306,7 @@ export class System {
           result = waited ?? await runGuest(m.guest.module, {
             ...m.options, layer: this.layer, stdout: out, stderr: err, signal: stop,
             onOutput: (fd, bytes) => log.append(fd, bytes),
-          }, m.prepared);
+          }, m.prepared, sealed ? { resume: { file: resumed!.file, state: sealed.state, part: sealed.part } } : {});
         } catch (e) {
           // Checked before any guest started, but a directory may vanish since: that guest fails, like any other.
           fail(m.guest.name, e instanceof CapsuleError ? e.exitCode : ExitCode.INTERNAL);
@@ -244,16 +321,21 @@ export class System {
         guests.set(m.guest.name, result);
         // A guest stopped on request has not failed: the system goes on.
         const onRequest = this.stoppedOnRequest.has(key) && result.outcome.kind === 'killed';
-        if (result.exitCode !== 0 && !onRequest) fail(m.guest.name, result.exitCode);
+        // Sealed with its system: not a failure (the system's result says it was suspended).
+        if (result.outcome.kind === 'suspended') suspended.push(m.guest.name);
+        else if (result.exitCode !== 0 && !onRequest) fail(m.guest.name, result.exitCode);
         o.onExit?.(m.guest.name, result);
       }));
       const thrown = ends.find((e) => e.status === 'rejected');
       if (thrown) throw thrown.reason;
     } finally {
       signal?.removeEventListener('abort', forward);
+      // The network is sealed after the last guest: the layer closes once that is written.
+      await this.suspension?.catch(() => {});
       this.close();
     }
     const first = failures[0];
+    if (first === undefined && suspended.length > 0) return { exitCode: ExitCode.SUSPENDED, guests };
     return { exitCode: first?.code ?? 0, ...(first ? { failed: first.name } : {}), guests };
   }
 
@@ -298,6 +380,8 @@ export class System {
     if (this.closed) return;
     this.closed = true;
     this.layer.close();
+    // The system's own copy of the seal key (load() made it; each guest's run wiped its own).
+    if (this.o.suspendable === true) this.o.sealKey?.fill(0);
   }
 }
 

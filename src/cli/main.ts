@@ -42,6 +42,9 @@ async function program(): Promise<Command> {
     .option('--trace-sockets', 'log every socket status change to stderr')
     .option('--trap-unknown-imports', 'let imports Capsule does not provide trap when called')
     .option('--no-write-cache', 'write every small file write through at once instead of coalescing them (see README)')
+    .option('--suspendable', 'prepare every guest so that `capsule suspend --all` can seal the whole system (needs a seal key)')
+    .option('--seal-key <file>', 'the key the system is sealed with (default: CAPSULE_SEAL_KEY)')
+    .option('--cache-dir <dir>', 'where prepared modules are cached (default ~/.cache/capsule)')
     .addHelpText('after', help)
     .action(async (file: string, flags: import('./up.js').UpFlags) => {
       // Loaded on use: the system-file schema is not needed to start `capsule run`.
@@ -75,12 +78,13 @@ async function program(): Promise<Command> {
 
   // Loaded on use, with what they need.
   cli.command('suspend')
-    .description('seal a running guest (of `capsule run --suspendable`) into a snapshot; its process exits with 75')
-    .argument('<name>', "the guest's name (see capsule ps)")
+    .description('seal a running guest (of `capsule run --suspendable`), or with --all a whole system (of `capsule up --suspendable`), into a snapshot; its process exits with 75')
+    .argument('[name]', "the guest's name (see capsule ps)")
     .option('-o, --output <file>', 'the snapshot file to write')
-    .option('--pid <pid>', 'which running layer (default: the one with that guest)')
+    .option('--all', 'every guest of the system and its network, into one snapshot')
+    .option('--pid <pid>', 'which running layer (default: the one with that guest, or the only one)')
     .addHelpText('after', help)
-    .action(async (name: string, flags: { output?: string; pid?: string }) => {
+    .action(async (name: string | undefined, flags: { output?: string; pid?: string; all?: boolean }) => {
       process.exitCode = await (await import('./suspend.js')).suspendCommand(name, flags);
     });
   cli.addCommand((await import('./resume.js')).resumeCommandSpec(help).copyInheritedSettings(cli));

@@ -1,9 +1,10 @@
 // `capsule suspend NAME -o FILE`: asks the running `capsule run --suspendable`
-// (or `up`) that has guest NAME to seal it into FILE; that process then exits
-// with status 75. Waits for the snapshot to be written.
+// (or `up`) that has guest NAME to seal it into FILE; `capsule suspend --all
+// -o FILE` asks a `capsule up --suspendable` to seal its whole system. That
+// process then exits with status 75. Waits for the snapshot to be written.
 
 import path from 'node:path';
-import { askLayer, runningLayers } from '../api/control-client.js';
+import { askLayer, pickLayer, runningLayers } from '../api/control-client.js';
 import { parseGuestTable } from '../api/control-ps.js';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -29,11 +30,14 @@ async function layerOf(name: string, pidFlag: string | undefined): Promise<numbe
   return having[0]!;
 }
 
-export async function suspendCommand(name: string, flags: { output?: string; pid?: string }): Promise<number> {
+export async function suspendCommand(name: string | undefined, flags: { output?: string; pid?: string; all?: boolean }): Promise<number> {
   if (flags.output === undefined) throw new CapsuleError(ExitCode.USAGE, 'name the snapshot file with -o FILE');
+  if (flags.all === true && name !== undefined) throw new CapsuleError(ExitCode.USAGE, 'give a guest name or --all, not both');
+  if (flags.all !== true && name === undefined) throw new CapsuleError(ExitCode.USAGE, 'name the guest to suspend, or give --all for the whole system');
   const file = path.resolve(flags.output);
-  const pid = await layerOf(name.toLowerCase(), flags.pid);
-  const text = await askLayer(pid, 'suspend', { guest: name.toLowerCase(), file }, SUSPEND_TIMEOUT_MS);
+  const pid = flags.all === true ? await pickLayer(flags.pid) : await layerOf(name!.toLowerCase(), flags.pid);
+  const request = flags.all === true ? { all: true, file } : { guest: name!.toLowerCase(), file };
+  const text = await askLayer(pid, 'suspend', request, SUSPEND_TIMEOUT_MS);
   let answer: { error?: unknown; bytes?: unknown };
   try {
     answer = JSON.parse(text) as typeof answer;
@@ -42,6 +46,6 @@ export async function suspendCommand(name: string, flags: { output?: string; pid
   }
   if (typeof answer.error === 'string') throw new CapsuleError(ExitCode.UNAVAILABLE, answer.error);
   if (!Number.isSafeInteger(answer.bytes)) throw new CapsuleError(ExitCode.INTERNAL, `layer ${pid} sent an unreadable answer`);
-  say(`${name} suspended into ${file} (${answer.bytes as number} bytes)`);
+  say(`${flags.all === true ? `the system of layer ${pid}` : name!} suspended into ${file} (${answer.bytes as number} bytes)`);
   return 0;
 }

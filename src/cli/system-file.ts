@@ -16,6 +16,7 @@
 //   "readyTimeout": "30s"                    optional: longest a guest waits for its "after" (0: no limit)
 //   "limits": { "memory": "128MiB", "timeout": "30s" }   optional: as in a policy file, per guest
 //   "onFailure": "stop"                      optional: "stop" (default) stops every guest when one fails; "continue"
+//   "suspendable": true, "sealKey": "seal.key"   optional: as --suspendable and --seal-key (`capsule suspend --all`)
 // }
 // Module and directory paths are relative to the system file.
 
@@ -63,6 +64,8 @@ const system = strictObject({
   limits: limitsSchema.default({}),
   onFailure: z.enum(['stop', 'continue']).default('stop'),
   readyTimeout: LIMIT_FIELDS.timeoutMs.value.optional(),
+  suspendable: z.boolean().optional(),
+  sealKey: z.string().min(1).optional(),
   guests: z.array(guest).min(1, 'at least one guest'),
 });
 
@@ -90,6 +93,10 @@ export interface SystemSpec {
   base: string;
   /** Longest a guest waits for its "after" (ms; 0: no limit). */
   readyTimeoutMs: number;
+  /** Prepared so that `capsule suspend --all` can seal it. */
+  suspendable: boolean;
+  /** The seal key's file (absolute), if the system file names one. */
+  sealKey: string | undefined;
 }
 
 function configError(file: string, message: string): CapsuleError {
@@ -131,5 +138,6 @@ export async function readSystemFile(file: string): Promise<SystemSpec> {
   return {
     mode: spec.mode, network: spec.network, limits: spec.limits, onFailure: spec.onFailure, guests, base,
     readyTimeoutMs: spec.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS,
+    suspendable: spec.suspendable ?? false, sealKey: spec.sealKey !== undefined ? path.resolve(base, spec.sealKey) : undefined,
   };
 }

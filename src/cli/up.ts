@@ -30,6 +30,9 @@ export interface UpFlags {
   trapUnknownImports?: boolean;
   /** false with --no-write-cache. */
   writeCache?: boolean;
+  suspendable?: boolean;
+  sealKey?: string;
+  cacheDir?: string;
 }
 
 /** Where a detached system's output goes besides its logs: nowhere (no one reads the background process). */
@@ -66,11 +69,17 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
   const spec = await readSystemFile(file);
   setSpareEnclaves(0);
   prewarm(spec.guests.length);
+  const suspendable = flags.suspendable === true || spec.suspendable;
+  const keyFile = flags.sealKey ?? spec.sealKey;
+  // Loaded on use, with node:crypto: only a suspendable system reads a seal key.
+  const sealKey = suspendable && keyFile !== undefined ? (await import('../snapshot/key.js')).readSealKeyFile(keyFile) : undefined;
   let system: System;
   try {
     system = await System.load({
       guests: spec.guests, mode: spec.mode, network: spec.network, limits: spec.limits, onFailure: spec.onFailure, base: spec.base,
       readyTimeoutMs: spec.readyTimeoutMs,
+      ...(suspendable ? { suspendable: true } : {}), ...(sealKey ? { sealKey } : {}),
+      ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
       trapUnknownImports: flags.trapUnknownImports ?? false,
       ...(flags.writeCache === false ? { writeCache: false } : {}),
       ...(flags.traceSockets ? { traceSockets: traceLine } : {}),
@@ -81,7 +90,18 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
     // A system description the schema let through but System refused is still the file's mistake.
     if (err instanceof CapsuleError && err.exitCode === ExitCode.CONFIG) throw new CapsuleError(ExitCode.CONFIG, `${file}: ${err.message}`);
     throw err;
+  } finally {
+    sealKey?.fill(0);
   }
+  return runSystem(system, file, flags, detached, spec.guests);
+}
+
+/**
+ * Runs a loaded system (`capsule up`, or `capsule resume` of a system's
+ * snapshot) with its control socket: the socket table, logs, stop and
+ * suspend --all; returns its exit status.
+ */
+export async function runSystem(system: System, file: string, flags: UpFlags, detached: boolean, guests: { name: string; publish: string[] }[]): Promise<number> {
   openAuditFile(system.layer, flags.audit);
   const interrupt = interruptible();
   const handlers: ControlHandlers = {
@@ -90,6 +110,15 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
       // Stopped on request is no failure: a system stopped as a whole this way exits 0.
       if (name === undefined) return { stopping: system.stopAll('stopped by capsule stop') };
       return system.stopGuest(name, 'stopped by capsule stop') ? { stopping: [name] } : { error: `no running guest named '${name}'` };
+    },
+    suspendAll: async (target) => {
+      try {
+        const sealed = await system.suspendAll(target);
+        say(`the system was suspended into ${sealed.file} (${sealed.bytes} bytes)`);
+        return sealed;
+      } catch (err) {
+        return { error: err instanceof CapsuleError ? err.message : 'the suspension failed' };
+      }
     },
   };
   let control: { close(): void } | undefined;
@@ -100,7 +129,7 @@ export async function upCommand(file: string, flags: UpFlags): Promise<number> {
     if (detached) {
       // Without its control socket a background system could be neither reached nor stopped.
       if (!served.served) throw new CapsuleError(ExitCode.UNAVAILABLE, 'cannot run in the background without the control socket');
-      reportReady(spec.guests.flatMap((g) => g.publish.map((text) => {
+      reportReady(guests.flatMap((g) => g.publish.map((text) => {
         const r = parsePublish(text, g.name);
         return `${r.hostAddress.includes(':') ? `[${r.hostAddress}]` : r.hostAddress}:${r.hostPort} -> ${g.name}:${r.guestPort}`;
       })));

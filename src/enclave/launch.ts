@@ -5,7 +5,9 @@
 
 import type { Readable } from 'node:stream';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { Control, type EnclaveConfig, type EnclaveMessage, type EnclaveReport, type Outcome, type SuspendableConfig, type Usage } from './protocol.js';
+import type { WriterHandoff } from '../snapshot/seal.js';
+import type { SuspendRequest, SystemDecision } from './suspender.js';
+import { Control, SUSPEND_DECIDED, type EnclaveConfig, type EnclaveMessage, type EnclaveReport, type Outcome, type SuspendableConfig, type Usage } from './protocol.js';
 import { takeWorker } from './pool.js';
 import { GuestThreads } from './thread-host.js';
 import { Ring } from '../layer/ring.js';
@@ -58,6 +60,15 @@ export interface EnclaveHandle {
    * size, or why it could not be (the guest then goes on).
    */
   suspend(file: string): Promise<{ bytes: number } | { error: string }>;
+  /**
+   * A guest of a system: stops it as suspend() does, without sealing; it
+   * then waits for sealPart() or goOn(). `wake` wakes it wherever else it sleeps (its socket queues).
+   */
+  stopForSystem(wake: () => void): Promise<{ stopped: true } | { error: string; ended?: true }>;
+  /** Seals the stopped guest into its part of the system's file; resolves with where the part ends. */
+  sealPart(part: WriterHandoff): Promise<{ bytes: number; index: number; written: number } | { error: string }>;
+  /** The stopped guest goes on from where it stopped (the system was not sealed). */
+  goOn(): void;
 }
 
 /**
@@ -135,40 +146,69 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
         Atomics.or(ctrl, Control.CLOSED_OUTPUTS, 1 << fd);
       },
       stop,
-      suspend(file: string) {
+      stopForSystem(wakeElsewhere: () => void) {
+        return ask({ system: true }, () => wakeElsewhere()) as Promise<{ stopped: true } | { error: string; ended?: true }>;
+      },
+      sealPart(part: WriterHandoff) {
         const port = suspendChannel?.port1;
-        if (port === undefined) return Promise.resolve({ error: 'the guest was not started --suspendable' });
-        if (report || stopped) return Promise.resolve({ error: 'the guest has ended' });
-        if (Atomics.load(ctrl, Control.SUSPEND) === 1) return Promise.resolve({ error: 'a suspension is already under way' });
-        return new Promise((resolve) => {
-          const done = (answer: { bytes: number } | { error: string } | { resumed: true }): void => {
-            if ('resumed' in answer) return;
-            port.off('message', done);
-            worker.off('exit', gone);
-            port.unref();
-            resolve(answer);
-          };
-          // The enclave's answer and its end race to the host: its report says the same.
-          const gone = (): void => {
-            const o = report?.outcome;
-            // Stopped while it sealed: its temporary file goes too (its thread ran no exit hook).
-            if (o?.kind !== 'suspended') removeUnfinishedFor(file);
-            done(o?.kind === 'suspended' ? { bytes: o.bytes }
-              : o?.kind === 'failed' && o.message.startsWith('cannot seal') ? { error: o.message }
-              : { error: 'the guest ended before it could be suspended' });
-          };
-          port.on('message', done);
-          worker.once('exit', gone);
-          // The file first, then the flag: the enclave reads the file when it sees the flag.
-          port.postMessage({ file });
-          Atomics.store(ctrl, Control.SUSPEND, 1);
-          wake();
-          // A guest asleep on its input or output ring is woken too.
-          input.wakeAll();
-          output.wakeAll();
-        });
+        if (port === undefined || report || stopped) return Promise.resolve({ error: 'the guest has ended' });
+        const answer = awaitAnswer(port) as Promise<{ bytes: number; index: number; written: number } | { error: string }>;
+        decide({ part });
+        // The enclave has its own copy of the chunks' key now.
+        part.key.fill(0);
+        return answer;
+      },
+      goOn() {
+        decide({ goOn: true });
+      },
+      suspend(file: string) {
+        return ask({ file }, () => {}) as Promise<{ bytes: number } | { error: string }>;
       },
     });
+    /** The host's word to a stopped guest of a system (see suspender.ts). */
+    const decide = (decision: SystemDecision): void => {
+      suspendChannel?.port1.postMessage(decision);
+      Atomics.store(ctrl, Control.SUSPEND, SUSPEND_DECIDED);
+      Atomics.notify(ctrl, Control.SUSPEND);
+    };
+    /** The enclave's next answer on the suspend port (or what its end says). */
+    const awaitAnswer = (port: MessagePort, file?: string): Promise<object> => new Promise((resolve) => {
+      const done = (answer: object): void => {
+        if ('resumed' in answer) return;
+        port.off('message', done);
+        worker.off('exit', gone);
+        port.unref();
+        resolve(answer);
+      };
+      // The enclave's answer and its end race to the host: its report says the same.
+      const gone = (): void => {
+        const o = report?.outcome;
+        // Stopped while it sealed: its temporary file goes too (its thread ran no exit hook).
+        if (file !== undefined && o?.kind !== 'suspended') removeUnfinishedFor(file);
+        done(o?.kind === 'suspended' ? { bytes: o.bytes, ...o.partEnd }
+          : o?.kind === 'failed' && o.message.startsWith('cannot seal') ? { error: o.message }
+          : { error: 'the guest ended before it could be suspended', ended: true });
+      };
+      port.on('message', done);
+      worker.once('exit', gone);
+    });
+    /** Asks the guest to stop at its next call (or at once if it sleeps in one), for `request`. */
+    const ask = (request: SuspendRequest, wakeElsewhere: () => void): Promise<object> => {
+      const port = suspendChannel?.port1;
+      if (port === undefined) return Promise.resolve({ error: 'the guest was not started --suspendable' });
+      if (report || stopped) return Promise.resolve({ error: 'the guest has ended', ended: true });
+      if (Atomics.load(ctrl, Control.SUSPEND) === 1) return Promise.resolve({ error: 'a suspension is already under way' });
+      const answer = awaitAnswer(port, 'file' in request ? request.file : undefined);
+      // The request first, then the flag: the enclave reads the request when it sees the flag.
+      port.postMessage(request);
+      Atomics.store(ctrl, Control.SUSPEND, 1);
+      wake();
+      // A guest asleep on its input or output ring is woken too.
+      input.wakeAll();
+      output.wakeAll();
+      wakeElsewhere();
+      return answer;
+    };
     const timer = o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs)
       ? setTimeout(() => stop({ kind: 'limit', limit: 'time', message: `wall-time limit of ${o.timeoutMs} ms reached` }), o.timeoutMs)
       : undefined;

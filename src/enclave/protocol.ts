@@ -85,6 +85,8 @@ export interface SuspendableConfig {
   policy: unknown;
   /** Resume from this snapshot (its header, module and policy already checked by the host). */
   resumeFrom?: string;
+  /** A guest of a system: where its part of the system's snapshot starts (SnapshotReader.position). */
+  resumePart?: { offset: number; index: number };
 }
 
 /** What a threaded guest's service tells the host once, before its first thread starts. */
@@ -171,6 +173,9 @@ export const Control = {
   SIZE: 12,
 } as const;
 
+/** The SUSPEND word once the host has posted its word to a stopped guest of a system (see suspender.ts). */
+export const SUSPEND_DECIDED = 2;
+
 /** Why a guest stopped running. */
 export type Outcome =
   | { kind: 'exit'; code: number }
@@ -181,7 +186,9 @@ export type Outcome =
   | { kind: 'killed'; message: string; signal?: string }
   | { kind: 'failed'; cause: FailureCause; message: string }
   /** Sealed into `file` (`bytes` long) by `capsule suspend`; `capsule resume` continues it. */
-  | { kind: 'suspended'; file: string; bytes: number };
+  | { kind: 'suspended'; file: string; bytes: number;
+      /** A guest of a system: where its part of the system's file ends (the host's writer goes on from there). */
+      partEnd?: { index: number; written: number } };
 
 /**
  * Why an enclave could not run its guest at all ('dependency': a guest it waits for never listened; 'snapshot': one it

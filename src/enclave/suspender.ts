@@ -15,6 +15,8 @@ import type { SealedGuestState } from '../snapshot/payload.js';
 
 /** Thrown inside a call that sleeps when the host asks for a suspension: the call unwinds and is made again on resume. */
 export class SuspendNow extends GuestStop {
+  /** What layer/ring-wait.ts's isSuspension() looks for. */
+  readonly suspension = true;
   constructor() {
     super('suspend', 'suspended');
   }
@@ -23,10 +25,16 @@ export class SuspendNow extends GuestStop {
 /** Pages grown at the first suspension to hold the unwound stack. */
 const STACK_DATA_PAGES = 4;
 
-/** What the host sends, through the suspend port, before it raises the flag. */
-export interface SuspendRequest {
-  file: string;
-}
+/**
+ * What the host sends, through the suspend port, before it raises the flag:
+ * a file to seal the guest into, or (a guest of a system) to stop and wait:
+ * the host then says seal your part here (`part`) or go on (`goOn`).
+ */
+export type SuspendRequest = { file: string } | { system: true };
+
+/** The host's word to a guest of a system stopped by a { system: true } request. */
+export type SystemDecision = { part: import('../snapshot/seal.js').WriterHandoff } | { goOn: true };
+
 
 interface AsyncifyExports {
   asyncify_start_unwind(addr: number): void;
@@ -50,17 +58,45 @@ export class Suspender {
   unwound = false;
   request: SuspendRequest | undefined;
 
-  /** `refusal` says why the guest cannot be sealed as it is now (what it holds open), or undefined. */
-  constructor(private readonly words: Int32Array, private readonly port: MessagePort, private readonly refusal: () => string | undefined) {}
+  /** `refusal` says why the guest cannot be sealed as it is now (what it holds open, for this request), or undefined. */
+  constructor(private readonly words: Int32Array, private readonly port: MessagePort, private readonly refusal: (request: SuspendRequest | undefined) => string | undefined) {}
 
   /** True if the guest may unwind now; otherwise the host hears why, and the guest goes on. */
   private mayUnwind(): boolean {
-    const why = this.refusal();
+    // The newest request counts (a system's stop the host gave up on leaves its request and word behind).
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+      const msg = m.message as object;
+      if ('file' in msg || 'system' in msg) this.request = msg as SuspendRequest;
+    }
+    const why = this.refusal(this.request);
     if (why === undefined) return true;
-    receiveMessageOnPort(this.port);
+    this.request = undefined;
     Atomics.store(this.words, Control.SUSPEND, 0);
     this.answer({ error: why });
     return false;
+  }
+
+  /** A guest of a system, stopped: waits for the host's word (seal or go on). */
+  awaitDecision(): SystemDecision {
+    for (;;) {
+      Atomics.wait(this.words, Control.SUSPEND, 1);
+      if (Atomics.load(this.words, Control.SUSPEND) !== 1) break;
+    }
+    let decision: SystemDecision = { goOn: true };
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+      const msg = m.message as object;
+      if ('part' in msg || 'goOn' in msg) { decision = msg as SystemDecision; break; }
+    }
+    Atomics.store(this.words, Control.SUSPEND, 0);
+    return decision;
+  }
+
+  /** Told to go on after stopping: the stack is wound up to its call again, in place; the caller calls _start. */
+  goOn(): void {
+    this.unwound = false;
+    this.request = undefined;
+    this.rewinding = true;
+    this.exports!.asyncify_start_rewind(this.stackData);
   }
 
   /** The host has asked (and not been answered yet). */
@@ -89,7 +125,6 @@ export class Suspender {
     const view = new Int32Array(mem.buffer);
     view[this.stackData / 4] = this.stackData + 8;
     view[this.stackData / 4 + 1] = this.stackData + STACK_DATA_PAGES * 65536;
-    this.request = (receiveMessageOnPort(this.port)?.message as SuspendRequest | undefined) ?? this.request;
     this.unwound = true;
     this.exports!.asyncify_start_unwind(this.stackData);
     return 0;
@@ -153,7 +188,7 @@ export class Suspender {
   }
 
   /** Tells the host how the suspension went. */
-  answer(result: { bytes: number } | { error: string } | { resumed: true }): void {
+  answer(result: { bytes: number; index?: number; written?: number } | { error: string } | { resumed: true } | { stopped: true }): void {
     this.port.postMessage(result);
   }
 }

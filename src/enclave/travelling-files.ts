@@ -69,7 +69,7 @@ export function underMount(guest: string, mount: string): boolean {
  * Records every descriptor that travels; a string saying why the guest
  * cannot be sealed now if one does not (the first such descriptor).
  */
-export function describeDescriptors(view: DescriptorView): TravellingFiles | string {
+export function describeDescriptors(view: DescriptorView, socketsTravel = false): TravellingFiles | string {
   const { fds, stdio, roots } = view;
   const files: SealedFile[] = [];
   const closed: number[] = [];
@@ -77,6 +77,8 @@ export function describeDescriptors(view: DescriptorView): TravellingFiles | str
   for (let fd = 0; fd < 3 + roots.length; fd++) if (fds.peek(fd) === undefined) closed.push(fd);
   for (const fd of fds.numbers()) {
     const d = fds.peek(fd)!;
+    // A guest of a system: its sockets travel in the system's network record (layer/net/freeze.ts).
+    if (socketsTravel && d instanceof SocketDescriptor) continue;
     const flagsExt = fds.flagsExt(fd);
     const ext = flagsExt !== 0 ? { flagsExt } : {};
     // A standard stream or a mount at its own number is made again by the resumed enclave itself.
@@ -122,9 +124,9 @@ export function describeDescriptors(view: DescriptorView): TravellingFiles | str
  * synced, so the files a snapshot reopens hold all the guest wrote before it;
  * then what travels. Throws if a write-out failed (the snapshot is not made).
  */
-export function settleFiles(view: DescriptorView, flushWrites: (() => void) | undefined): TravellingFiles {
+export function settleFiles(view: DescriptorView, flushWrites: (() => void) | undefined, socketsTravel = false): TravellingFiles {
   flushWrites?.();
-  const files = describeDescriptors(view);
+  const files = describeDescriptors(view, socketsTravel);
   if (typeof files === 'string') throw new Error(files);
   for (const f of files.files) {
     if (f.dupOf !== undefined || f.kind !== 'file' || (Number(f.rightsBase) & WRITE_INTENT) === 0) continue;

@@ -51,6 +51,7 @@ import { ClockId } from '../core/witx.js';
 import type { Clocks } from '../layer/clocks.js';
 import type { SealedGuestState } from '../snapshot/payload.js';
 import { Suspender } from './suspender.js';
+import type { WriterHandoff } from '../snapshot/seal.js';
 import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
 import { setSleeper } from '../layer/ring-wait.js';
@@ -82,9 +83,10 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   const stdio: Descriptor[] = [];
   const roots: DirectoryDescriptor[] = [];
   const view: DescriptorView = { fds, stdio, roots, tmpfs: cfg.mounts.map((m) => m.hostPath === undefined) };
-  const suspender = susp ? new Suspender(control, susp.port, () => {
-    // A guest holding what cannot be opened again by path (a socket, a pipe...) is not suspended, and goes on.
-    const files = describeDescriptors(view);
+  const suspender = susp ? new Suspender(control, susp.port, (request) => {
+    // A guest holding what cannot be opened again by path (a pipe...) is not suspended, and goes on;
+    // sockets travel only with a whole system (its network travels with it).
+    const files = describeDescriptors(view, request !== undefined && 'system' in request);
     return typeof files === 'string' ? files : undefined;
   }) : undefined;
   // A guest that sleeps in a call is woken by a suspension request, and the call unwinds (it is made again on resume).
@@ -239,7 +241,9 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
       if (suspender) {
         suspender.attach(instance, mem);
         if (susp!.resumeFrom !== undefined) {
-          const state = await restore(susp!.resumeFrom, susp!.sealKey, mem);
+          const state = await restore(susp!.resumeFrom, susp!.sealKey, mem, susp!.resumePart);
+          // A guest of a system takes back its sockets: their entries and queues are back in the layer.
+          for (const sock of state.sockets ?? []) fds.set(sock.fd, SocketDescriptor.reattach(socketContext, sock));
           monotonicOffset = BigInt(state.monotonicNs) - hostClocks.now(ClockId.MONOTONIC);
           pendingInput = Buffer.from(state.pendingInput, 'base64');
           stdinSource = new ResumedInput(pendingInput, input);
@@ -263,9 +267,20 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
         results = cfg.invoke.results.length === 0 ? [] : cfg.invoke.results.length === 1 ? [returned as number | bigint] : (returned as (number | bigint)[]);
         outcome = { kind: 'exit', code: 0 };
       } else {
-        (instance.exports['_start'] as () => void)();
-        outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput, {
-          files: () => settleFiles(view, flushWrites),
+        const start = instance.exports['_start'] as () => void;
+        start();
+        // A guest of a system stopped for sealing waits for the host's word: seal its part, or go on.
+        let part: WriterHandoff | undefined;
+        while (suspender?.unwound && suspender.request !== undefined && 'system' in suspender.request) {
+          suspender.stopUnwind();
+          suspender.answer({ stopped: true });
+          const decision = suspender.awaitDecision();
+          if ('part' in decision) { part = decision.part; break; }
+          suspender.goOn();
+          start();
+        }
+        outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput, fds, part, {
+          files: () => settleFiles(view, flushWrites, part !== undefined),
           cwd: ctx.cwd.path,
           quotaUsed: [...mountCounters].flatMap(([mount, c]) => (c.quota ? [{ mount, bytes: c.quota.bytesUsed, entries: c.quota.entriesUsed }] : [])),
         }) : { kind: 'exit', code: 0 };
@@ -290,19 +305,24 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   return report;
 }
 
-/** Memory, globals and stack of the snapshot in `file`, put back into `mem`: every byte read and authenticated before the guest runs. */
-async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): Promise<SealedGuestState> {
+/**
+ * Memory, globals and stack of the snapshot in `file` (a guest of a system:
+ * its part, from `part` on), put back into `mem`: every byte read and
+ * authenticated before the guest runs.
+ */
+async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, part?: { offset: number; index: number }): Promise<SealedGuestState> {
   // Loaded on use (node:crypto among them): a guest that is not resumed or sealed starts without them.
   const { SnapshotReader } = await import('../snapshot/unseal.js');
   const { PAGE, PayloadStream } = await import('../snapshot/payload.js');
   const reader = await SnapshotReader.open(file, key);
+  if (part) reader.seek(part);
   const stream = new PayloadStream(reader);
   try {
     const state = await stream.state();
     // Grown once; only the pages the module's start wrote are zeroed where the snapshot does not fill them.
     const pages = mem.buffer.byteLength / PAGE;
     if (state.memoryPages > pages) mem.grow(state.memoryPages - pages);
-    await stream.memory(mem.buffer, pages);
+    await stream.memory(mem.buffer, pages, part !== undefined);
     return state;
   } finally {
     stream.wipe();
@@ -310,21 +330,28 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory): 
   }
 }
 
-/** Seals the unwound guest into the file the host asked for; the answer goes back to the host. */
+/**
+ * Seals the unwound guest into the file the host asked for, or (a guest of
+ * a system) into its part of the system's file, handed over as `part`; the
+ * answer goes back to the host. A system guest's sockets are let go, not
+ * closed: the layer keeps them for the network's record.
+ */
 async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory, clocks: Clocks, inputRing: Ring, pendingInput: Uint8Array,
+  fds: FdTable, part: WriterHandoff | undefined,
   system: { files: () => TravellingFiles; cwd: string; quotaUsed: SealedGuestState['quotaUsed'] }): Promise<Outcome> {
   const susp = cfg.suspendable!;
-  const { SnapshotWriter } = await import('../snapshot/seal.js');
+  const { SnapshotWriter, PartWriter } = await import('../snapshot/seal.js');
   const { PAGE, writeGuest } = await import('../snapshot/payload.js');
-  suspender.stopUnwind();
-  const file = suspender.request?.file;
-  if (file === undefined) return { kind: 'failed', cause: 'internal', message: 'suspended without a file to seal into' };
+  if (part === undefined) suspender.stopUnwind();
+  const request = suspender.request;
+  const file = request !== undefined && 'file' in request ? request.file : undefined;
+  if (file === undefined && part === undefined) return { kind: 'failed', cause: 'internal', message: 'suspended without a file to seal into' };
   // Whatever the guest wrote is on disk before the snapshot that reopens its files exists.
   let open: TravellingFiles;
   try {
     open = system.files();
   } catch (err) {
-    const message = `cannot seal into '${file}': ${(err as Error).message}`;
+    const message = `cannot seal into ${file !== undefined ? `'${file}'` : 'the system\'s snapshot'}: ${(err as Error).message}`;
     suspender.answer({ error: message });
     return { kind: 'failed', cause: 'internal', message };
   }
@@ -334,21 +361,47 @@ async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.M
   for (let n = inputRing.tryRead(buf); n > 0; n = inputRing.tryRead(buf)) unread.push(buf.slice(0, n));
   const input = Buffer.concat(unread);
   buf.fill(0);
+  const sockets = part === undefined ? [] : fds.numbers().flatMap((fd) => {
+    const d = fds.get(fd);
+    return d instanceof SocketDescriptor ? [d.sealed(fd)] : [];
+  });
   const state: SealedGuestState = {
     name: cfg.name, args: cfg.args, env: cfg.env, module: susp.module, policy: susp.policy,
     globals: suspender.sealedGlobals(), memoryPages: mem.buffer.byteLength / PAGE, stackData: suspender.stackData,
     monotonicNs: clocks.now(ClockId.MONOTONIC).toString(), pendingInput: input.toString('base64'),
     mounts: cfg.mounts.map((m, i) => ({ fd: 3 + i, guest: m.guestPath })), files: open.files, closed: open.closed, cwd: system.cwd,
     ...(system.quotaUsed!.length > 0 ? { quotaUsed: system.quotaUsed } : {}),
+    ...(part !== undefined ? { sockets } : {}),
   };
   input.fill(0);
+  if (part !== undefined) {
+    const w = new PartWriter(part);
+    try {
+      await writeGuest(w, state, mem.buffer);
+      const at = w.finish();
+      for (const fd of fds.numbers()) {
+        const d = fds.get(fd);
+        if (d instanceof SocketDescriptor) d.abandon();
+      }
+      const bytes = at.written - part.written;
+      suspender.answer({ bytes, ...at });
+      return { kind: 'suspended', file: '(its system\'s snapshot)', bytes, partEnd: at };
+    } catch (err) {
+      w.finish();
+      const message = `cannot seal into the system's snapshot: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      suspender.answer({ error: message });
+      return { kind: 'failed', cause: 'internal', message };
+    } finally {
+      susp.sealKey.fill(0);
+    }
+  }
   let w: import('../snapshot/seal.js').SnapshotWriter | undefined;
   try {
-    w = SnapshotWriter.create(file, susp.sealKey, { guests: susp.guests, policySha256: susp.policySha256 });
+    w = SnapshotWriter.create(file!, susp.sealKey, { guests: susp.guests, policySha256: susp.policySha256 });
     await writeGuest(w, state, mem.buffer);
     await w.finish();
     suspender.answer({ bytes: w.written });
-    return { kind: 'suspended', file, bytes: w.written };
+    return { kind: 'suspended', file: file!, bytes: w.written };
   } catch (err) {
     await w?.abort();
     const message = `cannot seal into '${file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;

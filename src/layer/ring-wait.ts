@@ -20,6 +20,15 @@ export function spinUntil(ready: () => boolean): boolean {
   return false;
 }
 
+/**
+ * True for the error a sleep throws when the guest is asked to suspend (the
+ * call unwinds and is made again on resume): a call that already moved bytes
+ * returns that count instead, so they are neither lost nor moved twice.
+ */
+export function isSuspension(err: unknown): boolean {
+  return err instanceof Error && (err as { suspension?: unknown }).suspension === true;
+}
+
 /** Runs each sleep of this thread's waits; the enclave marks itself blocked for its duration (enclave/activity.ts). */
 let sleeper = <T>(sleep: () => T): T => sleep();
 export function setSleeper(s: <T>(sleep: () => T) => T): void {

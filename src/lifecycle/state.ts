@@ -51,6 +51,14 @@ function threadCpuMs(tid: number): number | undefined {
   }
 }
 
+/** How a system is sealed guest by guest (api/system-suspend.ts): all stop first, then each seals its part. */
+export interface SystemSuspender {
+  /** `ended`: it ended on its own meanwhile (it is then left out of the snapshot). */
+  stop(): Promise<{ stopped: true } | { error: string; ended?: true }>;
+  seal(part: import('../snapshot/seal.js').WriterHandoff): Promise<{ bytes: number; index: number; written: number } | { error: string }>;
+  goOn(): void;
+}
+
 export class Lifecycle {
   private current: GuestState | undefined;
   private readonly startedAt = performance.now();
@@ -59,6 +67,8 @@ export class Lifecycle {
   private lastCpuMs: number | undefined;
   /** Set while a suspendable guest runs: seals it into a file (see enclave/launch.ts). */
   suspender: ((file: string) => Promise<{ bytes: number } | { error: string }>) | undefined;
+  /** Set while a suspendable guest of a system runs: stops it, seals its part of the system's file, or lets it go on. */
+  systemSuspender: SystemSuspender | undefined;
 
   constructor(readonly name: string, readonly memoryLimit: number, private readonly onEvent: (e: LifecycleEvent) => void) {}
 

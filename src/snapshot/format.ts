@@ -48,6 +48,8 @@ export interface SnapshotHeader {
   /** ISO 8601 time of sealing. */
   sealedAt: string;
   guests: SealedGuest[];
+  /** A whole system (`capsule suspend --all`): a part per guest, then its network (api/system-suspend.ts). */
+  system?: true;
   /** SHA-256 (hex) of the sealed policy, in its canonical form (the policy itself travels sealed). */
   policySha256: string;
   chunkBytes: number;

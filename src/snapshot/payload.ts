@@ -10,12 +10,18 @@
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { SnapshotReader } from './unseal.js';
-import type { SnapshotWriter } from './seal.js';
+import type { SealedSocket } from '../layer/net/sealed.js';
+
+/** Where sealed bytes go: a whole snapshot's writer, or a part of a system's written on a guest's thread (seal.ts). */
+export interface ChunkSink {
+  append(bytes: Uint8Array): Promise<void> | void;
+}
 
 export const PAGE = 65536;
 const END = 0xffffffff;
-/** The largest state record read (arguments, environment, descriptors). */
+/** The largest state record read (arguments, environment, descriptors), and the largest record (a system's network). */
 const MAX_STATE_BYTES = 64 * 1024 * 1024;
+export const MAX_RECORD_BYTES = MAX_STATE_BYTES;
 
 /** A file or directory the guest had open below a mount, reopened by guest path on resume. */
 export interface SealedOpenFile {
@@ -74,6 +80,8 @@ export interface SealedGuestState {
   cwd?: string;
   /** What the guest had used of each mount's quota (a resume goes on counting from there). */
   quotaUsed?: { mount: string; bytes: number; entries: number }[];
+  /** A guest of a system: its socket descriptors (the entries themselves travel in the system's network record). */
+  sockets?: SealedSocket[];
 }
 
 function u32pair(a: number, b: number): Uint8Array {
@@ -91,8 +99,21 @@ function zeroPage(memory: ArrayBuffer, page: number): boolean {
   return Buffer.from(memory, page * PAGE, PAGE).equals(ZERO_PAGE);
 }
 
+/** Seals a length-prefixed JSON record (a system's network). */
+export async function writeRecord(w: ChunkSink, value: unknown): Promise<void> {
+  const json = Buffer.from(JSON.stringify(value));
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, json.length);
+  try {
+    await w.append(len);
+    await w.append(json);
+  } finally {
+    json.fill(0);
+  }
+}
+
 /** Seals `state` and `memory` (its pages straight from the guest's buffer, never copied). */
-export async function writeGuest(w: SnapshotWriter, state: SealedGuestState, memory: ArrayBuffer): Promise<void> {
+export async function writeGuest(w: ChunkSink, state: SealedGuestState, memory: ArrayBuffer): Promise<void> {
   const json = Buffer.from(JSON.stringify(state));
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, json.length);
@@ -186,12 +207,13 @@ export class PayloadStream {
 
   /**
    * Writes the sealed pages into `memory` (grown to the sealed size), then
-   * checks the file's end. Pages the snapshot does not hold are all zero:
+   * checks the file's end, unless this is one guest of a system (`part`),
+   * whose memory ends at a chunk boundary. Pages the snapshot does not hold are all zero:
    * below `dirtyPages` (what the module's start wrote, its data segments)
    * they are zeroed here; above it they are fresh memory, zero already, and
    * are not touched (so never faulted in).
    */
-  async memory(memory: ArrayBuffer, dirtyPages = memory.byteLength / PAGE): Promise<void> {
+  async memory(memory: ArrayBuffer, dirtyPages = memory.byteLength / PAGE, part = false): Promise<void> {
     const pages = memory.byteLength / PAGE;
     const zero = (from: number, to: number): void => {
       if (Math.min(to, dirtyPages) > from) new Uint8Array(memory, from * PAGE, (Math.min(to, dirtyPages) - from) * PAGE).fill(0);
@@ -207,7 +229,50 @@ export class PayloadStream {
       next = first + count;
     }
     zero(next, pages);
-    await this.end();
+    if (part) this.endOfPart();
+    else await this.end();
+  }
+
+  /** A guest's part of a system ends with its chunk: nothing of that chunk may be left. */
+  private endOfPart(): void {
+    const left = this.pieces.slice(this.piece).some((p, i) => (i === 0 ? this.at < p.length : p.length > 0));
+    this.wipe();
+    this.piece = 0;
+    this.at = 0;
+    if (left) throw this.damaged('a guest\'s memory ends inside a chunk');
+  }
+
+  /** Reads past a guest's memory (of `pages` pages), authenticating it, keeping none of it. */
+  async skipMemory(pages: number): Promise<void> {
+    const scratch = new Uint8Array(PAGE);
+    try {
+      for (;;) {
+        const [first, count] = await this.u32pair();
+        if (first === END) break;
+        if (count === 0 || first + count > pages) throw this.damaged('a memory run is out of range');
+        for (let i = 0; i < count; i++) await this.readInto(scratch);
+      }
+      this.endOfPart();
+    } finally {
+      scratch.fill(0);
+    }
+  }
+
+  /** A length-prefixed JSON record (a system's network). */
+  async record<T>(): Promise<T> {
+    const len = new Uint8Array(4);
+    await this.readInto(len);
+    const n = new DataView(len.buffer).getUint32(0);
+    if (n > MAX_STATE_BYTES) throw this.damaged('a record is too large');
+    const json = new Uint8Array(n);
+    await this.readInto(json);
+    try {
+      return JSON.parse(Buffer.from(json).toString('utf8')) as T;
+    } catch {
+      throw this.damaged('a record is not readable');
+    } finally {
+      json.fill(0);
+    }
   }
 
   /** Zeroes the plaintext still held (a stream read only in part, or given up on an error). */

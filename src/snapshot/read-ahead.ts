@@ -22,6 +22,8 @@ export class ReadAhead {
   /** File offset of the next byte take() gives. */
   private pos: number;
   private scratch = Buffer.alloc(0);
+  /** Reads ahead that a seek made useless, awaited before the file is closed. */
+  private readonly abandoned: Promise<Block>[] = [];
 
   constructor(private readonly fh: fs.FileHandle, offset: number) {
     this.pos = offset;
@@ -93,8 +95,22 @@ export class ReadAhead {
     return this.scratch.subarray(0, got);
   }
 
+  /** File offset of the next byte take() gives. */
+  get offset(): number {
+    return this.pos;
+  }
+
+  /** Reads on from `offset` (a part of a system); a read ahead under way is let finish, unused. */
+  seek(offset: number): void {
+    if (this.pending !== undefined) this.abandoned.push(this.pending);
+    this.pending = undefined;
+    this.pos = offset;
+    this.current = { buf: Buffer.alloc(0), start: offset, length: 0 };
+    this.blocks = 0;
+  }
+
   /** Resolves once no read is under way (before the file is closed). */
   async idle(): Promise<void> {
-    await this.pending?.catch(() => undefined);
+    await Promise.all([this.pending, ...this.abandoned].map((p) => p?.catch(() => undefined)));
   }
 }

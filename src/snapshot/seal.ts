@@ -20,6 +20,71 @@ export interface SealOptions {
   guests: SealedGuest[];
   policySha256: string;
   chunkBytes?: number;
+  /** A whole system's snapshot. */
+  system?: boolean;
+}
+
+/**
+ * A writer's place in its file, to hand to another thread that seals a part
+ * of it (a guest of a system seals itself, on its own thread, into the one
+ * system file; see api/system-suspend.ts). Only one thread writes at a time.
+ */
+export interface WriterHandoff {
+  fd: number;
+  /** The chunks' key (not the seal key): wiped by the thread that took it. */
+  key: Uint8Array;
+  chunkBytes: number;
+  index: number;
+  written: number;
+}
+
+/** Chunk `index` sealed: its head, its ciphertext in pieces, its tag. */
+function sealChunk(key: Buffer, index: number, plain: Uint8Array, final: boolean): Buffer[] {
+  const head = chunkHead(plain.byteLength, final);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, nonce(index), { authTagLength: TAG_BYTES });
+  cipher.setAAD(head);
+  const out = [head];
+  for (let off = 0; off < plain.byteLength; off += PIECE_BYTES) {
+    out.push(cipher.update(plain.subarray(off, Math.min(plain.byteLength, off + PIECE_BYTES))));
+  }
+  cipher.final();
+  out.push(cipher.getAuthTag());
+  return out;
+}
+
+/**
+ * A part of a file another thread holds open (SnapshotWriter.handoff()):
+ * sealed chunk by chunk at the file's end, written synchronously (a part is
+ * one guest's memory), never closed here.
+ */
+export class PartWriter {
+  private readonly key: Buffer;
+  private index: number;
+  written: number;
+
+  constructor(private readonly h: WriterHandoff) {
+    this.key = Buffer.from(h.key);
+    h.key.fill(0);
+    this.index = h.index;
+    this.written = h.written;
+  }
+
+  append(bytes: Uint8Array): void {
+    for (let off = 0; off < bytes.byteLength; off += this.h.chunkBytes) {
+      const pieces = sealChunk(this.key, ++this.index, bytes.subarray(off, Math.min(bytes.byteLength, off + this.h.chunkBytes)), false);
+      for (const p of pieces) {
+        // Positioned writes: the owning writer writes by position too, so the descriptor's offset means nothing.
+        for (let at = 0; at < p.byteLength;) at += fs.writeSync(this.h.fd, p, at, p.byteLength - at, this.written + at);
+        this.written += p.byteLength;
+      }
+    }
+  }
+
+  /** Where the part ends, for the writer that goes on; the key is wiped. */
+  finish(): { index: number; written: number } {
+    this.key.fill(0);
+    return { index: this.index, written: this.written };
+  }
 }
 
 /** Ciphertext handed to the file system and not yet written, at most. */
@@ -84,7 +149,7 @@ export class SnapshotWriter {
     const salt = crypto.randomBytes(16);
     const header: SnapshotHeader = {
       format: FORMAT_VERSION, capsuleVersion: CAPSULE_VERSION, sealedAt: new Date().toISOString(),
-      guests: o.guests, policySha256: o.policySha256, chunkBytes, salt: salt.toString('base64'), keyCheck: keyCheck(sealKey),
+      guests: o.guests, ...(o.system === true ? { system: true as const } : {}), policySha256: o.policySha256, chunkBytes, salt: salt.toString('base64'), keyCheck: keyCheck(sealKey),
     };
     const headerBytes = Buffer.from(JSON.stringify(header));
     const key = fileKey(sealKey, headerBytes, salt);
@@ -113,18 +178,8 @@ export class SnapshotWriter {
     return w;
   }
 
-  /** One chunk sealed: its head, its ciphertext in pieces, its tag. */
   private sealChunk(plain: Uint8Array, final: boolean): Buffer[] {
-    const head = chunkHead(plain.byteLength, final);
-    const cipher = crypto.createCipheriv('aes-256-gcm', this.key, nonce(++this.index), { authTagLength: TAG_BYTES });
-    cipher.setAAD(head);
-    const out = [head];
-    for (let off = 0; off < plain.byteLength; off += PIECE_BYTES) {
-      out.push(cipher.update(plain.subarray(off, Math.min(plain.byteLength, off + PIECE_BYTES))));
-    }
-    cipher.final();
-    out.push(cipher.getAuthTag());
-    return out;
+    return sealChunk(this.key, ++this.index, plain, final);
   }
 
   /** Hands `pieces` to the file system at the end of the file; waits while too much is in flight. */
@@ -162,6 +217,21 @@ export class SnapshotWriter {
     for (let off = 0; off < bytes.byteLength; off += this.chunkBytes) {
       await this.put(this.sealChunk(bytes.subarray(off, Math.min(bytes.byteLength, off + this.chunkBytes)), false));
     }
+  }
+
+  /** Where this writer stands, for a part written on another thread (see takeBack()); every write of its own done first. */
+  async handoff(): Promise<WriterHandoff> {
+    if (this.done) throw new Error('snapshot already finished');
+    await this.settleAll();
+    if (this.failure) throw this.failure;
+    return { fd: this.fd, key: new Uint8Array(this.key), chunkBytes: this.chunkBytes, index: this.index, written: this.written };
+  }
+
+  /** The part written elsewhere is done: its chunks follow, and this writer goes on after them. */
+  takeBack(part: { index: number; written: number }): void {
+    if (part.index < this.index || part.written < this.written) throw new Error('a part went backwards');
+    this.index = part.index;
+    this.written = part.written;
   }
 
   /** Writes the final chunk, waits for every write, syncs once more, and renames the file into place. */

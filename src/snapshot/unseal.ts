@@ -140,6 +140,19 @@ export class SnapshotReader {
     return whole;
   }
 
+  /** Where the next chunk starts: a part of a system (one guest) is read from there with seek(). */
+  get position(): { offset: number; index: number } {
+    return { offset: this.input.offset, index: this.index };
+  }
+
+  /** Goes to a chunk boundary position gave (the header already authenticated). */
+  seek(p: { offset: number; index: number }): void {
+    if (!Number.isSafeInteger(p.offset) || !Number.isSafeInteger(p.index) || p.offset < 0 || p.index < 0) throw refused(`'${this.file}': a part's place is out of range`);
+    this.input.seek(p.offset);
+    this.index = p.index;
+    this.finished = false;
+  }
+
   async close(): Promise<void> {
     this.key.fill(0);
     await this.input.idle();

@@ -1,8 +1,9 @@
-// `capsule logs` and `capsule stop` against hostile peers: a request without
-// a proof of identity neither reads output nor stops anything; a follower
-// that stops reading while a guest floods is dropped, not buffered without
-// end; a layer that answers with a broken log stream or stop answer gives
-// one line.
+// `capsule logs`, `capsule stop` and `capsule suspend --all` against hostile
+// peers: a request without a proof of identity neither reads output, stops
+// nor seals anything; a follower that stops reading while a guest floods is
+// dropped, not buffered without end; a layer that answers with a broken log
+// stream or stop answer gives one line; a malformed or impossible seal
+// request is one answer, and the system goes on.
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -126,4 +127,43 @@ describe('a layer that answers wrongly', () => {
       }
     });
   }
+});
+
+describe('suspend --all requests', () => {
+  it('without a proof seal nothing; malformed ones are refused in one answer; a run has no system to seal; the guests run on', { timeout: 120_000 }, async () => {
+    const dir = privateDir();
+    const key = path.join(dir, 'seal.key');
+    fs.writeFileSync(key, crypto.randomBytes(32), { mode: 0o600 });
+    const target = path.join(base.path, `sealed-${fresh}.snap`);
+    const file = writeSystem(base.path, { suspendable: true, sealKey: key, guests: [{ name: 'server', module: guest('echo_server'), args: ['7000', '1'] }] }, `suspendable-${fresh}.json`);
+    const up = startCli(['up', file], { env: { ...envFor(dir), CAPSULE_CACHE_DIR: path.join(dir, 'cache') } });
+    const run = startCli(['run', '--name', 'lone', guest('echo_server'), '7001', '1'], { env: envFor(dir) });
+    try {
+      await up.waitFor('listening on 7000', 'stdout', 60_000);
+      await run.waitFor('listening on 7001\n');
+      const sock = path.join(dir, `${up.pid}.sock`);
+      await waitForFile(sock);
+      assert.deepEqual(JSON.parse(await ask(sock, `${JSON.stringify({ op: 'suspend', all: true, file: target })}\n`)), { error: 'no proof of identity' });
+      for (const f of ['relative.snap', 7, '/' + 'x'.repeat(5000), undefined]) {
+        assert.deepEqual(JSON.parse(await ask(sock, proven(dir, { op: 'suspend', all: true, file: f }))), { error: 'malformed suspend request' }, String(f));
+      }
+      const runSock = path.join(dir, `${run.pid}.sock`);
+      await waitForFile(runSock);
+      assert.deepEqual(JSON.parse(await ask(runSock, proven(dir, { op: 'suspend', all: true, file: target }))),
+        { error: 'this process runs no suspendable system (capsule up --suspendable)' });
+      // Into a directory that does not exist: one answer, nothing sealed, the system goes on.
+      const nowhere = path.join(base.path, 'no-such-dir', 'x.snap');
+      const answer = JSON.parse(await ask(sock, proven(dir, { op: 'suspend', all: true, file: nowhere }))) as { error?: string };
+      assert.match(answer.error ?? '', /^cannot seal the system into '.*x\.snap': ENOENT$/);
+      assert.equal(fs.existsSync(target), false);
+      assert.equal(up.child.exitCode, null, 'the system runs on');
+      const ps = await runCli(['ps', '--json', '--pid', String(up.pid)], { env: envFor(dir) });
+      assert.equal(ps.code, 0, ps.stderr);
+      // Gone on from where it stopped: asleep in accept again, not left stopped.
+      assert.equal((JSON.parse(ps.stdout) as { guests: { state: string }[] }).guests[0]!.state, 'blocked');
+    } finally {
+      up.dispose();
+      run.dispose();
+    }
+  });
 });

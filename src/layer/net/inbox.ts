@@ -49,6 +49,18 @@ export class Inbox {
     return this.rings.map((r) => ({ id: r.id, sab: r.ring.sab }));
   }
 
+  /** Each ring with its writer (undefined: the host), for a sealed system snapshot. */
+  sealedRings(): { writer: string | undefined; ring: Ring }[] {
+    this.prune();
+    return this.rings.map((r) => ({ writer: r.writer, ring: r.ring }));
+  }
+
+  /** Puts back a ring of a sealed system; the owner fetches it as a new one. */
+  adopt(writer: string | undefined, ring: Ring): void {
+    this.rings.push({ id: nextRingId++, writer, ring });
+    this.block.inbox += 1;
+  }
+
   /** Bytes queued over all rings. */
   get used(): number {
     return this.rings.reduce((n, r) => n + r.ring.used, 0);

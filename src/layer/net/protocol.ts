@@ -28,7 +28,14 @@ export type NetRequest =
   /** A datagram socket's receive rings (after its inbox counter moved). */
   | { op: 'inbox'; id: number }
   | { op: 'setopt'; id: number; option: string; value: number | boolean | null }
-  | { op: 'resolve'; name: string; port: number };
+  | { op: 'resolve'; name: string; port: number }
+  /** A resumed guest takes back a socket it held when its system was sealed. */
+  | { op: 'reattach'; id: number };
+
+export interface ReattachReply {
+  block: SharedArrayBuffer;
+  ends?: StreamEnds;
+}
 
 export interface OpenReply {
   id: number;

@@ -15,6 +15,12 @@ import type { AcceptReply, ConnectReply, NetRequest, OpenReply, RouteReply } fro
 import { SocketState, stateOf } from './status.js';
 import { SocketTable, type SocketEntry, type Tracer } from './table.js';
 import { VirtualNetwork } from './vnet.js';
+import { restoreNetwork, sealNetwork } from './freeze.js';
+import type { SealedNetwork } from './sealed.js';
+import type { StreamEnds } from './protocol.js';
+
+/** Longest a resumed guest's first socket call waits for the other guests of its system to join. */
+const REJOIN_MS = 30_000;
 
 const MAX_HOST_PEERS = 256;
 
@@ -78,6 +84,10 @@ export class NetService {
   private readonly rings = new RingPool();
 
   private hostNet: Promise<HostNet> | undefined;
+  /** Guests being sealed with their system: their sockets outlive their enclave (detach keeps them). */
+  private readonly kept = new Set<string>();
+  /** A resumed system: the guests that hold sockets, and who waits until each has joined. */
+  private rejoining: { missing: Set<string>; joined: Promise<void>; done: () => void } | undefined;
 
   constructor(private readonly o: NetServiceOptions) {
     this.table = new SocketTable(o.tracer);
@@ -97,10 +107,83 @@ export class NetService {
       wake: () => { Atomics.add(words, 0, 1); Atomics.notify(words, 0); },
     });
     if (!this.vnet.host(name)) this.vnet.addGuest(name);
+    const r = this.rejoining;
+    if (r && r.missing.delete(name) && r.missing.size === 0) r.done();
+  }
+
+  /**
+   * Guest `name` is being sealed with its system (on: true) or was not (on:
+   * false): while kept, its end leaves its sockets as they are, to be sealed.
+   */
+  keep(name: string, on: boolean): void {
+    if (on) {
+      this.kept.add(name);
+      return;
+    }
+    this.kept.delete(name);
+    // It ended meanwhile: what it held closes now, as its end would have done.
+    if (!this.enclaves.has(name)) for (const e of this.table.ownedBy(name)) this.closeEntry(e);
+  }
+
+  /** Wakes guest `name` wherever it sleeps on one of its socket queues (a suspension asks it to stop). */
+  wakeQueues(name: string): void {
+    for (const e of this.table.ownedBy(name)) {
+      e.receiveQueue?.wakeAll();
+      e.sendQueue?.wakeAll();
+    }
+  }
+
+  /** The network's sealed record (every guest stopped). */
+  seal(): SealedNetwork {
+    return sealNetwork(this.table, this.vnet);
+  }
+
+  /**
+   * Puts a sealed network back, before any guest joins: connections between
+   * guests as they were, bridged ones reset; published ports listen again
+   * where their guest listens.
+   */
+  async restore(sealed: SealedNetwork): Promise<void> {
+    restoreNetwork(sealed, this.table, this.vnet, {
+      inbox: (e) => new Inbox(e.local.event, (writer) => this.queue(this.datagramBytes(e.local.options.recvBufferSize), e.local.owner.enclave, writer),
+        () => this.wake(e.local.owner.enclave)),
+      wake: (name) => () => this.wake(name),
+    });
+    const missing = new Set(this.table.all().map((e) => e.local.owner.enclave).filter((n) => !this.enclaves.has(n)));
+    let done = (): void => {};
+    const joined = new Promise<void>((resolve) => { done = resolve; });
+    this.rejoining = { missing, joined, done };
+    if (missing.size === 0) done();
+    if (this.o.mode === 'secure') for (const g of this.vnet.guests()) await this.publish(g.name);
+  }
+
+  /**
+   * A resumed guest takes its socket `id` back: its control block and
+   * queues. Answered once every guest of the system has joined, so that
+   * each end knows the other's wake-up word.
+   */
+  private async reattach(e: SocketEntry): Promise<{ block: SharedArrayBuffer; ends?: StreamEnds }> {
+    const r = this.rejoining;
+    if (r && r.missing.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([r.joined, new Promise<void>((resolve) => { timer = setTimeout(resolve, REJOIN_MS); })]);
+      clearTimeout(timer);
+    }
+    const peer = e.remote.kind === 'entry' ? this.table.find(e.remote.id) : undefined;
+    const peerControl = peer ? this.controlOf(peer.local.owner.enclave) : undefined;
+    return {
+      block: e.local.event.sab,
+      ...(e.receiveQueue && e.sendQueue ? { ends: { rx: e.receiveQueue.sab, tx: e.sendQueue.sab, ...(peerControl ? { peerControl } : {}) } } : {}),
+    };
   }
 
   /** The guest is gone: its sockets close as a process's do when it exits, and its datagrams in flight end. */
   detach(name: string): void {
+    if (this.kept.has(name)) {
+      // Sealed with its system: its sockets stay as they are until the network is sealed.
+      this.enclaves.delete(name);
+      return;
+    }
     for (const e of this.table.ownedBy(name)) this.closeEntry(e);
     for (const e of this.table.all()) {
       e.inbox?.writerGone(name);
@@ -276,6 +359,7 @@ export class NetService {
       case 'inbox': return this.own(enclave, req.id).inbox?.list() ?? [];
       case 'setopt': return this.setopt(this.own(enclave, req.id), req.option, req.value);
       case 'resolve': return this.resolve(enclave, req.name, req.port);
+      case 'reattach': return this.reattach(this.own(enclave, req.id));
     }
   }
 

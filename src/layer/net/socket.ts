@@ -8,13 +8,14 @@ import { FdFlags, Filetype, SOCKET_RIGHTS } from '../../core/witx.js';
 import { Descriptor, type Readiness } from '../descriptor.js';
 import type { NodeStat } from '../fs/backend.js';
 import { Ring, RingFlag } from '../ring.js';
-import { spinUntil, waitUntil } from '../ring-wait.js';
+import { isSuspension, spinUntil, waitUntil } from '../ring-wait.js';
 import type { Family, SockAddr } from '../../core/net/address.js';
 import { ControlBlock } from './control-block.js';
 import { MAX_DATAGRAM, putDatagram } from './datagram.js';
 import { InboxReader, type InboxRing } from './inbox.js';
 import { defaultOptions, type SocketOptions } from './options.js';
-import type { AcceptReply, ConnectReply, OpenReply, RouteReply, SocketContext, SockType, StreamEnds } from './protocol.js';
+import type { AcceptReply, ConnectReply, OpenReply, ReattachReply, RouteReply, SocketContext, SockType, StreamEnds } from './protocol.js';
+import type { SealedSocket } from './sealed.js';
 import { formatAddr } from '../../core/net/address.js';
 import { displayStatus, Flag, has, SocketState, stateOf, tryApply, type SocketOp, type SocketStatus } from './status.js';
 
@@ -248,8 +249,15 @@ export class SocketDescriptor extends Descriptor {
         if (sent > 0) return sent;
         throw new SysError(Errno.AGAIN);
       }
-      const ok = waitUntil(tx, false, () => tx.free > 0 || tx.flag(RingFlag.READER_CLOSED | RingFlag.RESET),
-        nsToMs(this.options.sendTimeout));
+      let ok: boolean;
+      try {
+        ok = waitUntil(tx, false, () => tx.free > 0 || tx.flag(RingFlag.READER_CLOSED | RingFlag.RESET),
+          nsToMs(this.options.sendTimeout));
+      } catch (err) {
+        // Asked to suspend with part sent: a short send (the rest is sent again by the guest, after resume).
+        if (sent > 0 && isSuspension(err)) return sent;
+        throw err;
+      }
       if (!ok) {
         if (sent > 0) return sent;
         throw new SysError(Errno.AGAIN);
@@ -320,8 +328,14 @@ export class SocketDescriptor extends Descriptor {
         total -= got;
         const done = got;
         got = 0;
-        const more = this.recvAny(bufs, false, true, dontWait);
-        return { bytes: done + more.bytes, truncated: false, from: this.peer };
+        try {
+          const more = this.recvAny(bufs, false, true, dontWait);
+          return { bytes: done + more.bytes, truncated: false, from: this.peer };
+        } catch (err) {
+          // Asked to suspend with part received: a short read, so no byte taken is lost.
+          if (isSuspension(err)) return { bytes: done, truncated: false, from: this.peer };
+          throw err;
+        }
       }
       if (rx.flag(RingFlag.WRITER_CLOSED)) return { bytes: got, truncated: false, from: this.peer };
       if (nonblocking) throw new SysError(Errno.AGAIN);
@@ -403,6 +417,32 @@ export class SocketDescriptor extends Descriptor {
 
   override stat(): NodeStat {
     return { dev: 0n, ino: BigInt(this.id), filetype: this.filetype, nlink: 1n, size: 0n, atim: 0n, mtim: 0n, ctim: 0n };
+  }
+
+  /** The socket as the guest holds it, for a sealed system snapshot (the entry travels with the network). */
+  sealed(fd: number): SealedSocket {
+    return {
+      fd, id: this.id, family: this.family, type: this.type, fdflags: this.fdflags, options: { ...this.options },
+      ...(this.local ? { local: this.local } : {}), ...(this.peer ? { peer: this.peer } : {}),
+    };
+  }
+
+  /** A socket of a resumed system guest, taken back from the layer (its entry and queues restored there). */
+  static reattach(ctx: SocketContext, s: SealedSocket): SocketDescriptor {
+    const r = ctx.net.call<ReattachReply>({ op: 'reattach', id: s.id });
+    const d = new SocketDescriptor(ctx, s.id, s.family, s.type, r.block);
+    ctx.usage.socketsOpened--;
+    Object.assign(d.options, s.options);
+    d.fdflags = s.fdflags;
+    if (s.local) d.local = s.local;
+    if (s.peer) d.peer = s.peer;
+    if (r.ends) d.join(r.ends);
+    return d;
+  }
+
+  /** Sealed with its system: the enclave lets go of the socket without closing it (the layer keeps it). */
+  abandon(): void {
+    this.closed = true;
   }
 
   override close(): void {

@@ -134,6 +134,18 @@ export class SocketTable {
     return entry;
   }
 
+  /** The id the next entry gets (sealed with a system, so ids stay unique after resume). */
+  get nextEntryId(): number {
+    return this.nextId;
+  }
+
+  /** Puts an entry of a sealed system back, under its own id. */
+  restore(entry: SocketEntry, nextId: number): void {
+    entry.local.event.status = entry.word;
+    this.entries.set(entry.id, entry);
+    this.nextId = Math.max(this.nextId, nextId, entry.id + 1);
+  }
+
   get(id: number): SocketEntry {
     const e = this.entries.get(id);
     if (!e) throw new SysError(Errno.BADF, `no socket ${id}`);

@@ -20,6 +20,9 @@ export interface GuestHost {
   v6: string;
 }
 
+/** A port binding, as a sealed system snapshot carries it. */
+export type SealedBinding = Binding;
+
 interface Binding {
   guest: string;
   proto: Proto;
@@ -128,6 +131,24 @@ export class VirtualNetwork {
     const wild = list.find((b) => isUnspecified(b.ip) && (b.family === c.family || (b.family === 6 && family === 6 && !b.v6only) ||
       (b.family === 6 && c.family === 4 && !b.v6only)) && accept(b.entryId));
     return wild?.entryId;
+  }
+
+  /** Every binding and the next ephemeral port of each guest, for a sealed system snapshot. */
+  sealedBindings(): { bindings: SealedBinding[]; ephemeral: [string, number][] } {
+    return { bindings: [...this.bindings.values()].flat().map((b) => ({ ...b })), ephemeral: [...this.nextEphemeral] };
+  }
+
+  /** Puts sealed bindings back (the guests already added, in the sealed order). */
+  restoreBindings(bindings: SealedBinding[], ephemeral: [string, number][]): void {
+    this.bindings.clear();
+    for (const b of bindings) {
+      const k = this.key(b.guest, b.proto, b.port);
+      const list = this.bindings.get(k) ?? [];
+      list.push({ ...b });
+      this.bindings.set(k, list);
+    }
+    this.nextEphemeral.clear();
+    for (const [k, p] of ephemeral) this.nextEphemeral.set(k, p);
   }
 
   private overlaps(a: Binding, b: Binding): boolean {
