@@ -40,7 +40,6 @@ export interface TravellingFiles {
 }
 
 function kindOf(d: Descriptor): string {
-  if (d instanceof SocketDescriptor) return 'a socket';
   if (d instanceof PipeReadEnd || d instanceof PipeWriteEnd) return 'a pipe';
   if (d instanceof EventCounter) return 'an event counter';
   if (d instanceof EpollDescriptor) return 'an epoll set';
@@ -92,6 +91,7 @@ export function describeDescriptors(view: DescriptorView, socketsTravel = false)
     }
     first.set(d, fd);
     if (own) { files.push({ fd, dupOf: fd, ...ext }); continue; }
+    if (d instanceof SocketDescriptor) return `descriptor ${fd} is a socket: it does not travel in a snapshot of one guest (a whole system's carries its network)`;
     if (!(d instanceof FileDescriptor || d instanceof DirectoryDescriptor)) return `descriptor ${fd} is ${kindOf(d)}: it does not travel in a snapshot`;
     const mountAt = roots.findIndex((r) => r.mount === d.mount);
     if (d.mount === undefined || d.guestPath === undefined || mountAt < 0) return `descriptor ${fd} is a file whose path is not known: it does not travel in a snapshot`;

@@ -402,7 +402,7 @@ describe('a lone guest holding a socket', () => {
       await lone.waitFor('listening on 7000', 'stdout', 60_000);
       const s = await runCli(['suspend', 'lone', '-o', snap], { env, timeoutMs: 60_000 });
       assert.equal(s.code, 69, s.stderr);
-      assert.match(s.stderr, /^capsule: cannot suspend lone: the guest has descriptor \d+ open \(files and sockets do not travel in a snapshot of one guest\)\n$/);
+      assert.match(s.stderr, /^capsule: cannot suspend lone: descriptor \d+ is a socket: it does not travel in a snapshot of one guest \(a whole system's carries its network\)\n$/);
       assert.equal(fs.existsSync(snap), false);
       const reply = await sendToPublished(hostPort, Buffer.from('abc'));
       assert.equal(reply.readBigUInt64LE(0), 3n, 'it went on, blocked in accept, and served the client');
