@@ -13,6 +13,7 @@ import { putDatagram, takeDatagram, MAX_DATAGRAM } from '../layer/net/datagram.j
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection, StreamEvents } from '../layer/net/host-net.js';
 import { Ring, RingFlag } from '../layer/ring.js';
 import { errnoOf } from '../core/host-errno.js';
+import { HostFdLease } from '../layer/net/host-fd.js';
 
 const CHUNK = 256 * 1024;
 
@@ -22,8 +23,30 @@ function addrOf(address: string | undefined, port: number | undefined, family?: 
   return { family: fam, ip: fam === 6 ? (address ?? '::') : (c?.ip ?? '0.0.0.0'), port: port ?? 0 };
 }
 
+/** A connected socket's descriptor (libuv's, on Linux), or -1. */
+function descriptorOf(socket: net.Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}
+
+/**
+ * Lends the socket's descriptor to the owning enclave once connected, and
+ * makes Node close it (in _destroy, whatever destroys the socket: an error,
+ * a reset, a release) only after the lease is revoked.
+ */
+function lendDescriptor(socket: net.Socket, lease: HostFdLease): void {
+  const destroy = socket._destroy.bind(socket);
+  socket._destroy = (err, callback) => {
+    void lease.revoke().then(() => destroy(err, callback));
+  };
+  if (!socket.connecting) lease.lend(descriptorOf(socket));
+  else socket.once('connect', () => lease.lend(descriptorOf(socket)));
+}
+
 /** Joins a connected host socket to a stream's rings until either side ends. */
 function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bridged {
+  const lease = HostFdLease.create();
+  lendDescriptor(socket, lease);
   const pending: Buffer[] = [];
   let writingIn = false;
   let done = false;
@@ -89,6 +112,8 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
   })();
 
   return {
+    hostFd: lease.sab,
+    ownerGone: () => lease.revokeNow(),
     release(abort: boolean): void {
       if (abort) {
         done = true;

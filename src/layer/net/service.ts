@@ -101,7 +101,11 @@ export class NetService {
 
   /** The guest is gone: its sockets close as a process's do when it exits, and its datagrams in flight end. */
   detach(name: string): void {
-    for (const e of this.table.ownedBy(name)) this.closeEntry(e);
+    for (const e of this.table.ownedBy(name)) {
+      // Its thread is gone: a host descriptor it had taken for a write is free to close.
+      this.extras.get(e.id)?.bridged?.ownerGone();
+      this.closeEntry(e);
+    }
     for (const e of this.table.all()) {
       e.inbox?.writerGone(name);
       // Connections it left waiting count against nobody now: a guest joining under its name starts afresh.
@@ -493,7 +497,7 @@ export class NetService {
     const host = await this.host();
     // The guest may have been stopped (and its sockets closed) meanwhile: open nothing for it.
     if (stateOf(e.word) === SocketState.CLOSED) throw new SysError(Errno.CONNABORTED);
-    this.extra(e).bridged = host.connect(target, rx, tx, {
+    const bridged = this.extra(e).bridged = host.connect(target, rx, tx, {
       connected: (local) => {
         // The address first: the owner reads it as soon as it sees CONNECTED (a closed entry is not read again).
         if (this.o.mode === 'normal') e.local.local = local;
@@ -508,7 +512,7 @@ export class NetService {
         if (this.table.tryApply(e, 'peer-closed')) this.wake(enclave);
       },
     });
-    return { local: e.local.local ?? unspecified(e.local.family), peer: addr, pending: true, ends: { rx: rx.sab, tx: tx.sab } };
+    return { local: e.local.local ?? unspecified(e.local.family), peer: addr, pending: true, ends: { rx: rx.sab, tx: tx.sab, hostFd: bridged.hostFd } };
   }
 
   /**
@@ -591,9 +595,10 @@ export class NetService {
       reason: s.remote.kind === 'host' ? 'a host connection through --publish' : 'guest to guest on this layer' });
     const peer = s.remote.kind === 'entry' ? this.table.find(s.remote.id) : undefined;
     const peerControl = peer ? this.controlOf(peer.local.owner.enclave) : undefined;
+    const hostFd = this.extras.get(s.id)?.bridged?.hostFd;
     return {
       id: s.id, block: s.local.event.sab, local: s.local.local!, peer: s.local.peer ?? unspecified(s.local.family),
-      ends: { rx: s.receiveQueue!.sab, tx: s.sendQueue!.sab, ...(peerControl ? { peerControl } : {}) },
+      ends: { rx: s.receiveQueue!.sab, tx: s.sendQueue!.sab, ...(peerControl ? { peerControl } : {}), ...(hostFd ? { hostFd } : {}) },
     };
   }
 
