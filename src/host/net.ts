@@ -16,6 +16,13 @@ import { errnoOf } from '../core/host-errno.js';
 import { HostFdLease } from '../layer/net/host-fd.js';
 
 const CHUNK = 256 * 1024;
+/**
+ * Once its guest is gone, a host connection delivers what is still queued
+ * as long as the host peer takes it; one that moves nothing for this long is
+ * closed (reset if bytes are left), so a peer that never reads cannot keep
+ * Capsule from exiting.
+ */
+const ORPHAN_IDLE_MS = 2000;
 
 function addrOf(address: string | undefined, port: number | undefined, family?: string | number): SockAddr {
   const c = canonicalIp(address ?? '0.0.0.0');
@@ -50,6 +57,8 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
   const pending: Buffer[] = [];
   let writingIn = false;
   let done = false;
+  /** Bumped whenever bytes move either way: how an orphaned connection shows it is still alive. */
+  let moved = 0;
 
   // Host -> guest.
   const deliver = async (): Promise<void> => {
@@ -69,6 +78,7 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
     if (!done) socket.resume();
   };
   socket.on('data', (chunk: Buffer) => {
+    moved++;
     pending.push(chunk);
     if (!writingIn) void deliver();
   });
@@ -104,6 +114,7 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
           });
         });
         tx.consume(n);
+        moved++;
       } else if (tx.flag(RingFlag.WRITER_CLOSED)) {
         socket.end();
         break;
@@ -113,7 +124,20 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
 
   return {
     hostFd: lease.sab,
-    ownerGone: () => lease.revokeNow(),
+    ownerGone(): void {
+      lease.revokeNow();
+      let seen = moved;
+      const watch = setInterval(() => {
+        if (socket.destroyed) { clearInterval(watch); return; }
+        if (moved !== seen) { seen = moved; return; }
+        clearInterval(watch);
+        done = true;
+        if (tx.used > 0 || socket.writableLength > 0) socket.resetAndDestroy();
+        else socket.destroy();
+      }, ORPHAN_IDLE_MS);
+      watch.unref();
+      socket.once('close', () => clearInterval(watch));
+    },
     release(abort: boolean): void {
       if (abort) {
         done = true;
