@@ -13,8 +13,16 @@ import { putDatagram, takeDatagram, MAX_DATAGRAM } from '../layer/net/datagram.j
 import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnection, StreamEvents } from '../layer/net/host-net.js';
 import { Ring, RingFlag } from '../layer/ring.js';
 import { errnoOf } from '../core/host-errno.js';
+import { HostFdLease } from '../layer/net/host-fd.js';
 
 const CHUNK = 256 * 1024;
+/**
+ * Once its guest is gone, a host connection delivers what is still queued
+ * as long as the host peer takes it; one that moves nothing for this long is
+ * closed (reset if bytes are left), so a peer that never reads cannot keep
+ * Capsule from exiting.
+ */
+const ORPHAN_IDLE_MS = 2000;
 
 function addrOf(address: string | undefined, port: number | undefined, family?: string | number): SockAddr {
   const c = canonicalIp(address ?? '0.0.0.0');
@@ -22,11 +30,35 @@ function addrOf(address: string | undefined, port: number | undefined, family?: 
   return { family: fam, ip: fam === 6 ? (address ?? '::') : (c?.ip ?? '0.0.0.0'), port: port ?? 0 };
 }
 
+/** A connected socket's descriptor (libuv's, on Linux), or -1. */
+function descriptorOf(socket: net.Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}
+
+/**
+ * Lends the socket's descriptor to the owning enclave once connected, and
+ * makes Node close it (in _destroy, whatever destroys the socket: an error,
+ * a reset, a release) only after the lease is revoked.
+ */
+function lendDescriptor(socket: net.Socket, lease: HostFdLease): void {
+  const destroy = socket._destroy.bind(socket);
+  socket._destroy = (err, callback) => {
+    void lease.revoke().then(() => destroy(err, callback));
+  };
+  if (!socket.connecting) lease.lend(descriptorOf(socket));
+  else socket.once('connect', () => lease.lend(descriptorOf(socket)));
+}
+
 /** Joins a connected host socket to a stream's rings until either side ends. */
 function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bridged {
+  const lease = HostFdLease.create();
+  lendDescriptor(socket, lease);
   const pending: Buffer[] = [];
   let writingIn = false;
   let done = false;
+  /** Bumped whenever bytes move either way: how an orphaned connection shows it is still alive. */
+  let moved = 0;
 
   // Host -> guest.
   const deliver = async (): Promise<void> => {
@@ -46,6 +78,7 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
     if (!done) socket.resume();
   };
   socket.on('data', (chunk: Buffer) => {
+    moved++;
     pending.push(chunk);
     if (!writingIn) void deliver();
   });
@@ -81,6 +114,7 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
           });
         });
         tx.consume(n);
+        moved++;
       } else if (tx.flag(RingFlag.WRITER_CLOSED)) {
         socket.end();
         break;
@@ -89,6 +123,21 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
   })();
 
   return {
+    hostFd: lease.sab,
+    ownerGone(): void {
+      lease.revokeNow();
+      let seen = moved;
+      const watch = setInterval(() => {
+        if (socket.destroyed) { clearInterval(watch); return; }
+        if (moved !== seen) { seen = moved; return; }
+        clearInterval(watch);
+        done = true;
+        if (tx.used > 0 || socket.writableLength > 0) socket.resetAndDestroy();
+        else socket.destroy();
+      }, ORPHAN_IDLE_MS);
+      watch.unref();
+      socket.once('close', () => clearInterval(watch));
+    },
     release(abort: boolean): void {
       if (abort) {
         done = true;

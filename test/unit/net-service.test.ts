@@ -9,14 +9,18 @@ import type { SockAddr } from '../../src/core/net/address.js';
 import type { Bridged, HostNet, HostServer, IncomingConnection, StreamEvents } from '../../src/layer/net/host-net.js';
 import type { AcceptReply, ConnectReply, OpenReply, RouteReply } from '../../src/layer/net/protocol.js';
 import { NetService, type NetDecision } from '../../src/layer/net/service.js';
+import { HostFdLease } from '../../src/layer/net/host-fd.js';
 import { emptyNetworkPolicy, parseConnectGrant, parsePublish } from '../../src/policy/network.js';
+
+/** A bridged stream with nothing behind it (no descriptor lent). */
+const inert = (): Bridged => ({ release() {}, hostFd: HostFdLease.create().sab, ownerGone() {} });
 
 /** A host network that never touches the host: connects are recorded and finished by the test. */
 class FakeHost implements HostNet {
   readonly connects: { addr: SockAddr; events: StreamEvents }[] = [];
   connect(addr: SockAddr, _rx: unknown, _tx: unknown, events: StreamEvents): Bridged {
     this.connects.push({ addr, events });
-    return { release() {} };
+    return inert();
   }
   /** Host ports listening now, and every listen and close in order. */
   readonly listening = new Set<number>();
@@ -27,7 +31,7 @@ class FakeHost implements HostNet {
     let state = 'waiting';
     this.knocker = {
       local: v4('127.0.0.1', 0), peer: v4('127.0.0.1', 40000),
-      attach: () => { state = 'attached'; return { release() {} }; },
+      attach: () => { state = 'attached'; return inert(); },
       reject: () => { state = 'reset'; },
     };
     return { state: () => state };

@@ -19,6 +19,10 @@ export interface StreamEvents {
 export interface Bridged {
   /** Ends the host socket: after the send queue drains, or at once if `abort`. */
   release(abort: boolean): void;
+  /** The host socket's descriptor as lent to the owning enclave for direct writes (see host-fd.ts). */
+  readonly hostFd: SharedArrayBuffer;
+  /** The owning enclave's thread is gone: it holds the descriptor no longer. */
+  ownerGone(): void;
 }
 
 /** A connection that arrived at a host listener, not yet joined to rings. */

@@ -14,6 +14,8 @@ export interface StreamEnds {
   tx: SharedArrayBuffer;
   /** The peer enclave's control words, to wake its polls; absent when the peer is the host. */
   peerControl?: SharedArrayBuffer;
+  /** A bridged stream: the host socket's descriptor, lent for direct writes (see host-fd.ts). */
+  hostFd?: SharedArrayBuffer;
 }
 
 export type NetRequest =

@@ -179,6 +179,8 @@ export class NetService {
 
   /** The guest is gone: its sockets close as a process's do when it exits, and its datagrams in flight end. */
   detach(name: string): void {
+    // Its thread is gone: a host descriptor it had taken for a write is free to close.
+    for (const e of this.table.ownedBy(name)) this.extras.get(e.id)?.bridged?.ownerGone();
     if (this.kept.has(name)) {
       // Sealed with its system: its sockets stay as they are until the network is sealed.
       this.enclaves.delete(name);
@@ -577,7 +579,7 @@ export class NetService {
     const host = await this.host();
     // The guest may have been stopped (and its sockets closed) meanwhile: open nothing for it.
     if (stateOf(e.word) === SocketState.CLOSED) throw new SysError(Errno.CONNABORTED);
-    this.extra(e).bridged = host.connect(target, rx, tx, {
+    const bridged = this.extra(e).bridged = host.connect(target, rx, tx, {
       connected: (local) => {
         // The address first: the owner reads it as soon as it sees CONNECTED (a closed entry is not read again).
         if (this.o.mode === 'normal') e.local.local = local;
@@ -592,7 +594,7 @@ export class NetService {
         if (this.table.tryApply(e, 'peer-closed')) this.wake(enclave);
       },
     });
-    return { local: e.local.local ?? unspecified(e.local.family), peer: addr, pending: true, ends: { rx: rx.sab, tx: tx.sab } };
+    return { local: e.local.local ?? unspecified(e.local.family), peer: addr, pending: true, ends: { rx: rx.sab, tx: tx.sab, hostFd: bridged.hostFd } };
   }
 
   /**
@@ -675,9 +677,10 @@ export class NetService {
       reason: s.remote.kind === 'host' ? 'a host connection through --publish' : 'guest to guest on this layer' });
     const peer = s.remote.kind === 'entry' ? this.table.find(s.remote.id) : undefined;
     const peerControl = peer ? this.controlOf(peer.local.owner.enclave) : undefined;
+    const hostFd = this.extras.get(s.id)?.bridged?.hostFd;
     return {
       id: s.id, block: s.local.event.sab, local: s.local.local!, peer: s.local.peer ?? unspecified(s.local.family),
-      ends: { rx: s.receiveQueue!.sab, tx: s.sendQueue!.sab, ...(peerControl ? { peerControl } : {}) },
+      ends: { rx: s.receiveQueue!.sab, tx: s.sendQueue!.sab, ...(peerControl ? { peerControl } : {}), ...(hostFd ? { hostFd } : {}) },
     };
   }
 

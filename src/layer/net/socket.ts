@@ -11,6 +11,7 @@ import { Ring, RingFlag } from '../ring.js';
 import { isSuspension, spinUntil, waitUntil } from '../ring-wait.js';
 import type { Family, SockAddr } from '../../core/net/address.js';
 import { ControlBlock } from './control-block.js';
+import { DIRECT_UNAVAILABLE, HostFdLease } from './host-fd.js';
 import { MAX_DATAGRAM, putDatagram } from './datagram.js';
 import { InboxReader, type InboxRing } from './inbox.js';
 import { defaultOptions, type SocketOptions } from './options.js';
@@ -25,6 +26,8 @@ const MAX_ROUTES = 256;
 /** Peers the usage report counts one by one; the rest are counted together under OTHER_PEERS. */
 export const MAX_USAGE_PEERS = 1024;
 export const OTHER_PEERS = 'other peers';
+/** How long a blocking send retries a full host socket itself before queuing the rest for the host. */
+const DIRECT_RETRY_MS = 0.05;
 
 /** Wakes the enclave behind `control` (its event epoch is word 0). */
 function waker(control: SharedArrayBuffer | undefined): (() => void) | undefined {
@@ -48,6 +51,8 @@ export class SocketDescriptor extends Descriptor {
   readonly options: SocketOptions = defaultOptions();
   private rx: Ring | undefined;
   private tx: Ring | undefined;
+  /** A bridged stream's host descriptor, written directly while the send queue is empty. */
+  private direct: HostFdLease | undefined;
   /** Datagram sockets: what they receive, one ring per sender. */
   private readonly inbox: InboxReader | undefined;
   private readonly block: ControlBlock;
@@ -114,6 +119,7 @@ export class SocketDescriptor extends Descriptor {
     const wakePeer = waker(ends.peerControl);
     this.rx = new Ring(ends.rx);
     this.tx = new Ring(ends.tx);
+    if (ends.hostFd) this.direct = new HostFdLease(ends.hostFd);
     if (wakePeer) {
       this.tx.onReaderWaiting = wakePeer;
       this.rx.onWriterWaiting = wakePeer;
@@ -225,6 +231,19 @@ export class SocketDescriptor extends Descriptor {
     let sent = 0;
     let bi = 0, off = 0;
     const nonblocking = dontWait || this.nonblocking;
+    // A bridged stream's bytes go straight to the host socket when nothing is queued before them; only what it
+    // does not take is queued for the host. A blocking send first waits for the queue to reach the socket, so a
+    // stream keeps writing itself (it then buffers what a native socket does: the kernel's socket buffer).
+    if (this.direct && total > 0 && tx.used > 0 && !nonblocking) {
+      waitUntil(tx, false, () => tx.used === 0 || tx.flag(RingFlag.READER_CLOSED | RingFlag.RESET), nsToMs(this.options.sendTimeout));
+    }
+    if (this.direct && tx.used === 0 && total > 0) {
+      sent = this.sendDirect(this.direct, tx, bufs, total, nonblocking);
+      if (sent === total) return total;
+      let n = sent;
+      while (bi < bufs.length && n >= bufs[bi]!.byteLength) n -= bufs[bi++]!.byteLength;
+      off = n;
+    }
     const slice = Math.max(4096, tx.capacity >>> 2);
     while (sent < total) {
       if (tx.flag(RingFlag.RESET)) throw new SysError(Errno.CONNRESET);
@@ -264,6 +283,29 @@ export class SocketDescriptor extends Descriptor {
       }
     }
     return sent;
+  }
+
+  /**
+   * Writes to the host socket itself (the send queue is empty). A blocking
+   * send whose socket buffer is full tries again for a moment (a reader
+   * that keeps up frees room within microseconds) before the rest goes to
+   * the queue, which the host writes as the socket drains.
+   */
+  private sendDirect(direct: HostFdLease, tx: Ring, bufs: Uint8Array[], total: number, nonblocking: boolean): number {
+    let sent = 0;
+    let until = 0;
+    for (;;) {
+      if (tx.flag(RingFlag.RESET | RingFlag.READER_CLOSED | RingFlag.WRITER_CLOSED)) return sent;
+      const n = direct.write(sent === 0 ? bufs : trimmed(bufs, sent));
+      if (n === DIRECT_UNAVAILABLE) return sent;
+      sent += n;
+      if (sent === total || nonblocking) return sent;
+      if (n === 0) {
+        const now = performance.now();
+        if (until === 0) until = now + DIRECT_RETRY_MS;
+        else if (now >= until) return sent;
+      }
+    }
   }
 
   sendTo(bufs: Uint8Array[], to: SockAddr): number {
