@@ -45,7 +45,7 @@ function stopRequested(): Promise<string> {
   });
 }
 
-interface WorkerFlags { redis: string; concurrency?: string; queue?: string; lock?: string; tenantCap?: string; maxPolicy?: string }
+interface WorkerFlags { redis: string; concurrency?: string; queue?: string; lock?: string; tenantCap?: string; maxPolicy?: string; sealKey?: string }
 
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const connection = redisConnection(flags.redis);
@@ -54,6 +54,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     throw new CapsuleError(ExitCode.USAGE, `--lock '${escapeText(flags.lock!)}': expected a duration from 200ms to 1h`);
   }
   const ceiling = flags.maxPolicy === undefined ? undefined : await readCeiling(flags.maxPolicy);
+  const sealKey = flags.sealKey === undefined ? undefined : (await import('../snapshot/key.js')).readSealKeyFile(flags.sealKey);
   const worker = new FleetWorker({
     connection,
     ...(flags.queue !== undefined ? { queue: queueName(flags.queue)! } : {}),
@@ -61,13 +62,15 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     ...(lockMs !== undefined ? { lockMs } : {}),
     tenantCap: wholeNumber('--tenant-cap', flags.tenantCap, 0, 1_000_000) ?? 0,
     ...(ceiling ? { ceiling } : {}),
+    ...(sealKey ? { sealKey } : {}),
     log: (line) => say(line),
   });
+  sealKey?.fill(0);
   const stop = stopRequested();
   await worker.ready();
   say(`worker ${worker.id} ready`);
   const signal = await stop;
-  say(`${signal}: draining (running jobs finish, no new ones start)`);
+  say(`${signal}: draining (no new jobs start; running ones finish, suspendable ones are suspended and requeued)`);
   await worker.close();
   return 0;
 }
@@ -75,7 +78,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
 interface SubmitFlags {
   redis: string; wait?: boolean; queue?: string; tenant?: string; priority?: string; attempts?: string; idempotencyKey?: string;
   input?: string; output?: string; policy?: string; env: string[]; tmpfs: string[]; allowConnect: string[]; allowDns?: boolean;
-  memory?: string; timeout?: string; maxOutput?: string;
+  memory?: string; timeout?: string; maxOutput?: string; suspendable?: boolean;
 }
 
 /** The policy document of a submission: the file (host paths made absolute) plus the flags. */
@@ -136,7 +139,8 @@ export async function submitCommand(module: string, args: string[], flags: Submi
   }
   const policy = await policyOf(flags);
   const input = flags.input === undefined ? undefined : await inputOf(flags.input);
-  const stdin = await readStdin();
+  // A suspendable job takes no stdin (it could not travel): none is read.
+  const stdin = flags.suspendable ? Buffer.alloc(0) : await readStdin();
   const fleet = new Fleet({ connection, ...(flags.queue !== undefined ? { queue: queueName(flags.queue)! } : {}) });
   try {
     const { id, duplicate } = await fleet.submit({
@@ -148,6 +152,7 @@ export async function submitCommand(module: string, args: string[], flags: Submi
       ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
       ...(flags.priority !== undefined ? { priority: wholeNumber('--priority', flags.priority, 1, 1_000_000)! } : {}),
       ...(flags.attempts !== undefined ? { attempts: wholeNumber('--attempts', flags.attempts, 1, JOB_LIMITS.attempts)! } : {}),
+      ...(flags.suspendable ? { suspendable: true } : {}),
     });
     if (duplicate) say(`job ${id} was submitted before with this idempotency key`);
     if (!flags.wait) {

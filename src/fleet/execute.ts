@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { run, type DirMount } from '../api/run.js';
+import { run, type DirMount, type RunOptions, type RunResult } from '../api/run.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { FailureCause } from '../enclave/protocol.js';
 import { parsePolicyDocument, type PolicyDocument } from '../policy/document.js';
@@ -26,15 +26,48 @@ export function keepHeadAndTail(bytes: Buffer | undefined, max = JOB_LIMITS.stre
 const MOUNT_QUOTA = { bytes: JOB_LIMITS.mountBytes, entries: JOB_LIMITS.mountEntries } as const;
 
 const causeOf = (code: number): FailureCause =>
-  code === ExitCode.BAD_MODULE ? 'link' : code === ExitCode.NO_INPUT ? 'mount' : code === ExitCode.MEMORY_LIMIT ? 'memory' : 'internal';
+  code === ExitCode.BAD_MODULE ? 'link' : code === ExitCode.NO_INPUT ? 'mount' : code === ExitCode.MEMORY_LIMIT ? 'memory'
+    : code === ExitCode.SNAPSHOT_REFUSED || code === ExitCode.SNAPSHOT_MISMATCH ? 'snapshot' : 'internal';
 
 export type RunOutcome = Omit<JobResult, 'worker' | 'attempts'>;
 
+/** Seals the running guest into a file; rejects (and the guest runs on) if it cannot be now. */
+export type Suspend = (file: string) => Promise<{ file: string; bytes: number }>;
+
+/** How a suspendable job runs: prepared for suspension, or continued from a snapshot. */
+export interface Suspendable {
+  sealKey: Uint8Array;
+  /** Receives the means to suspend the guest once it is starting. */
+  onSuspend: (suspend: Suspend) => void;
+  /** Continue the guest sealed in `file` (its module's bytes at `modulePath`) instead of starting it. */
+  resume?: { file: string; modulePath: string };
+}
+
+/** The run itself: plain, suspendable, or resumed from a snapshot (the suspension code loaded only then). */
+async function runJob(module: Uint8Array, options: RunOptions, s: Suspendable | undefined): Promise<RunResult> {
+  if (s === undefined) return run(module, options);
+  const api = await import('../api/suspend.js');
+  const sealed = { ...options, suspendable: true, sealKey: s.sealKey };
+  if (s.resume === undefined) {
+    const handle = api.start(module, sealed);
+    s.onSuspend((file) => handle.suspend(file));
+    return handle.result;
+  }
+  const name = options.name!;
+  return api.resume(s.resume.file, {
+    ...sealed, module: s.resume.modulePath,
+    withLayer: (layer) => {
+      s.onSuspend((file) => api.suspendGuest(layer.guests.get(name), file));
+      return Promise.resolve(() => {});
+    },
+  });
+}
+
 /**
  * Runs `spec` with `module`. A job Capsule refuses (bad policy, module,
- * mount) gives a result with outcome "failed"; only a fault of the host throws.
+ * mount, snapshot) gives a result with outcome "failed"; only a fault of the host throws.
  */
-export async function executeJob(spec: JobSpec, module: Uint8Array, signal: AbortSignal): Promise<RunOutcome> {
+export async function executeJob(spec: JobSpec, module: Uint8Array, signal: AbortSignal, suspendable?: Suspendable): Promise<RunOutcome> {
   const records: AuditRecord[] = [];
   let dropped = 0;
   const onAudit = (r: AuditRecord): void => {
@@ -59,7 +92,7 @@ export async function executeJob(spec: JobSpec, module: Uint8Array, signal: Abor
     }
     const asked = spec.policy === undefined ? undefined : await parsePolicyDocument(spec.policy, 'policy');
     const limits = jobLimits(asked?.limits ?? {});
-    const result = await run(module, {
+    const result = await runJob(module, {
       args: spec.args,
       ...(spec.argv0 !== undefined ? { argv0: spec.argv0 } : { argv0: 'job.wasm' }),
       name: 'job',
@@ -72,7 +105,7 @@ export async function executeJob(spec: JobSpec, module: Uint8Array, signal: Abor
       stderr: 'capture',
       signal,
       onAudit,
-    });
+    }, suspendable);
     const files = spec.output ? await readOutputTree(outputRoot) : { files: [], filesCut: false };
     return {
       exitCode: result.exitCode,

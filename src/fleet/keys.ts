@@ -15,6 +15,10 @@ export function fleetKeys(queue: string) {
     /** Runs started of one job, counted by the workers. */
     runs: (jobId: string) => `${base}:runs:${jobId}`,
     cancelChannel: `${base}:cancel`,
+    /** A suspended job's sealed snapshot, by its SHA-256. */
+    snapshot: (sha: string) => `${base}:snapshot:${sha}`,
+    /** Where a suspended job goes on: its snapshot's hash and the output of the parts run so far. */
+    continuation: (jobId: string) => `${base}:continuation:${jobId}`,
   };
 }
 

@@ -28,6 +28,10 @@ describe('fleet job schema', () => {
     assert.match(problem({ stdin: 'A'.repeat(Math.ceil(JOB_LIMITS.stdinBytes * 4 / 3) + 8) }), /^stdin: stdin is larger than/);
     assert.ok(parseJobSpec({ module: SHA, stdin: 'A'.repeat(Math.floor(JOB_LIMITS.stdinBytes * 4 / 3)) }).ok, 'stdin at its limit');
     assert.match(problem({ module: SHA.toUpperCase() }), /^module: /);
+    assert.match(problem({ suspendable: 'yes' }), /^suspendable: /);
+    assert.match(problem({ suspendable: true, stdin: 'aGk=' }), /^suspendable: a suspendable job takes no stdin/);
+    assert.match(problem({ suspendable: true, output: { mount: '/out' } }), /^suspendable: a suspendable job has no input tree or output mount/);
+    assert.ok(parseJobSpec({ module: SHA, suspendable: true }).ok, 'a suspendable job');
     assert.match(problem({ input: { mount: '/in', files: new Array(JOB_LIMITS.inputFiles + 1).fill(0).map((_, i) => ({ path: `f${i}`, data: '' })) } }), /^input\.files: /);
   });
 });
