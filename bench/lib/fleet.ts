@@ -24,6 +24,12 @@ export interface FleetResult {
   /** Fleet throughput (the better of one and two workers) over `capsule run` in a loop. */
   ratio: number;
   redisCommandsPerJob: number;
+  /**
+   * CPU time the worker processes spent per job (their Node thread and the
+   * jobs' enclave threads), read from /proc: unlike jobs per second, it
+   * holds on a machine others are using too.
+   */
+  workerCpuMsPerJob: { one: number; two: number };
   latency: { ratePerSecond: number; p50: number; p99: number; p50AboveRun: number; p99AboveRun: number; jobs: number };
   concurrency: number;
 }
@@ -33,24 +39,32 @@ const percentile = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-function startWorkers(url: string, count: number, concurrency: number): Promise<(() => Promise<void>)[]> {
-  return Promise.all(Array.from({ length: count }, () => new Promise<() => Promise<void>>((resolve, reject) => {
+interface StartedWorker { pid: number; stop: () => Promise<void> }
+
+function startWorkers(url: string, count: number, concurrency: number): Promise<StartedWorker[]> {
+  return Promise.all(Array.from({ length: count }, () => new Promise<StartedWorker>((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'worker', '--redis', url, '--concurrency', String(concurrency)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let text = '';
     child.stderr.on('data', (d: Buffer) => {
       text += d.toString();
-      if (/ready/.test(text)) resolve(() => new Promise((done) => { child.once('exit', () => done()); child.kill('SIGTERM'); }));
+      if (/ready/.test(text)) resolve({ pid: child.pid!, stop: () => new Promise((done) => { child.once('exit', () => done()); child.kill('SIGTERM'); }) });
     });
     child.once('exit', () => reject(new Error(`worker exited: ${text}`)));
   })));
+}
+
+/** CPU milliseconds (user + system, every thread) process `pid` has used so far. */
+function cpuMsOf(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function commandsProcessed(redis: Redis): Promise<number> {
   return Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))![1]);
 }
 
-/** Jobs per second for `jobs` submitted at once; and Redis commands per job. */
-async function throughput(fleet: Fleet, redis: Redis, module: string, jobs: number): Promise<{ perSecond: number; commandsPerJob: number }> {
+/** Jobs per second for `jobs` submitted at once; Redis commands and the workers' CPU per job. */
+async function throughput(fleet: Fleet, redis: Redis, module: string, jobs: number, workers: StartedWorker[]): Promise<{ perSecond: number; commandsPerJob: number; cpuMsPerJob: number }> {
   const done = new Set<string>();
   let all!: () => void;
   const finished = new Promise<void>((r) => { all = r; });
@@ -58,13 +72,16 @@ async function throughput(fleet: Fleet, redis: Redis, module: string, jobs: numb
   const onDone = (id: string): void => { if (ids.has(id) && !done.has(id)) { done.add(id); if (done.size === jobs) all(); } };
   fleet.on('completed', onDone);
   const before = await commandsProcessed(redis);
+  const cpu = (): number => workers.reduce((n, w) => n + cpuMsOf(w.pid), 0);
+  const cpuBefore = cpu();
   const started = performance.now();
   for (let i = 0; i < jobs; i++) ids.add((await fleet.submit({ module })).id);
   await finished;
   const seconds = (performance.now() - started) / 1000;
+  const cpuMsPerJob = (cpu() - cpuBefore) / jobs;
   fleet.off('completed', onDone);
   const commands = (await commandsProcessed(redis)) - before;
-  return { perSecond: jobs / seconds, commandsPerJob: commands / jobs };
+  return { perSecond: jobs / seconds, commandsPerJob: commands / jobs, cpuMsPerJob };
 }
 
 async function latency(fleet: Fleet, module: string, rate: number, jobs: number): Promise<FleetResult['latency']> {
@@ -115,31 +132,32 @@ export async function fleetBenchmarks(o: { jobs: number; baselineRuns: number; c
   try {
     await fleet.watch();
     const module = await fleet.putModule(fs.readFileSync(HELLO));
-    const measure = async (workers: number): Promise<{ perSecond: number; commandsPerJob: number }> => {
-      const stops = await startWorkers(server.url, workers, o.concurrency);
+    const measure = async (count: number): Promise<{ perSecond: number; commandsPerJob: number; cpuMsPerJob: number }> => {
+      const workers = await startWorkers(server.url, count, o.concurrency);
       try {
-        o.status(`fleet: ${o.jobs} jobs, ${workers} worker(s)`);
-        await throughput(fleet, redis, module, Math.min(20, o.jobs)); // warm-up
-        return await throughput(fleet, redis, module, o.jobs);
+        o.status(`fleet: ${o.jobs} jobs, ${count} worker(s)`);
+        await throughput(fleet, redis, module, Math.min(20, o.jobs), workers); // warm-up
+        return await throughput(fleet, redis, module, o.jobs, workers);
       } finally {
-        await Promise.all(stops.map((s) => s()));
+        await Promise.all(workers.map((w) => w.stop()));
       }
     };
     const one = await measure(1);
     const two = await measure(2);
     const best = Math.max(one.perSecond, two.perSecond);
-    const stops = await startWorkers(server.url, best === two.perSecond ? 2 : 1, o.concurrency);
+    const latencyWorkers = await startWorkers(server.url, best === two.perSecond ? 2 : 1, o.concurrency);
     let lat: FleetResult['latency'];
     try {
       o.status('fleet: latency at half the maximum throughput');
       lat = await latency(fleet, module, best / 2, Math.min(o.jobs, 200));
     } finally {
-      await Promise.all(stops.map((s) => s()));
+      await Promise.all(latencyWorkers.map((w) => w.stop()));
     }
     o.status('');
     return {
       jobs: o.jobs, baselineRuns: o.baselineRuns, baselinePerSecond, oneWorkerPerSecond: one.perSecond, twoWorkersPerSecond: two.perSecond,
       ratio: best / baselinePerSecond, redisCommandsPerJob: one.commandsPerJob, latency: lat, concurrency: o.concurrency,
+      workerCpuMsPerJob: { one: one.cpuMsPerJob, two: two.cpuMsPerJob },
     };
   } finally {
     redis.disconnect();
@@ -156,6 +174,7 @@ export function printFleet(f: FleetResult): void {
   console.log(`  fleet, 2 workers (${f.jobs} jobs)          ${n(f.twoWorkersPerSecond)} jobs/s   ${n(f.twoWorkersPerSecond / f.baselinePerSecond)}x`);
   console.log(`  best fleet / baseline: ${n(f.ratio)}x (goal >= 10x: ${f.ratio >= 10 ? 'met' : 'NOT met'})`);
   console.log(`  Redis commands per job: ${n(f.redisCommandsPerJob)}`);
+  console.log(`  worker CPU per job (its Node thread and the job's enclave thread): ${n(f.workerCpuMsPerJob.one)} ms with 1 worker, ${n(f.workerCpuMsPerJob.two)} ms with 2`);
   const l = f.latency;
   console.log(`  submit -> result at ${n(l.ratePerSecond)} jobs/s (${l.jobs} jobs): p50 ${n(l.p50)} ms, p99 ${n(l.p99)} ms;` +
     ` above the job's own run: p50 ${n(l.p50AboveRun)} ms, p99 ${n(l.p99AboveRun)} ms (goal p99 < 20 ms: ${l.p99AboveRun < 20 ? 'met' : 'NOT met'})`);

@@ -11,7 +11,7 @@ export function addFleetCommands(cli: Command, exitCodesHelp: string): void {
   cli.command('worker')
     .description('run fleet jobs from a Redis queue, each in an enclave under its policy (SIGTERM drains)')
     .requiredOption('--redis <url>', 'the Redis server: redis://HOST:PORT[/DB] or unix:///PATH')
-    .option('--concurrency <n>', 'jobs run at once (default 1)')
+    .option('--concurrency <n>', "jobs run at once (default: the machine's cores)")
     .option('--queue <name>', 'the queue (default "jobs")')
     .option('--lock <duration>', "a job is given to another worker when its worker is silent this long (default 30s)")
     .option('--tenant-cap <n>', "running jobs per tenant across the fleet (default: no cap)")

@@ -2,6 +2,7 @@
 // fleet-commands.ts for their flags).
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -47,6 +48,27 @@ function stopRequested(): Promise<string> {
 
 interface WorkerFlags { redis: string; concurrency?: string; queue?: string; lock?: string; tenantCap?: string; maxPolicy?: string; sealKey?: string }
 
+/**
+ * A worker's log: its lines written together once per turn of the event
+ * loop (stderr is a synchronous write per call, two lines per job), and
+ * flushed when the worker stops.
+ */
+function batchedLog(): { log: (line: string) => void; flush: () => void } {
+  let lines: string[] = [];
+  const flush = (): void => {
+    if (lines.length === 0) return;
+    process.stderr.write(lines.join(''));
+    lines = [];
+  };
+  return {
+    log: (line) => {
+      if (lines.length === 0) setImmediate(flush);
+      lines.push(`capsule: ${escapeText(line)}\n`);
+    },
+    flush,
+  };
+}
+
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const connection = redisConnection(flags.redis);
   const lockMs = flags.lock === undefined ? undefined : parseDuration(flags.lock);
@@ -54,24 +76,28 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     throw new CapsuleError(ExitCode.USAGE, `--lock '${escapeText(flags.lock!)}': expected a duration from 200ms to 1h`);
   }
   const ceiling = flags.maxPolicy === undefined ? undefined : await readCeiling(flags.maxPolicy);
+  const logger = batchedLog();
   const sealKey = flags.sealKey === undefined ? undefined : (await import('../snapshot/key.js')).readSealKeyFile(flags.sealKey);
   const worker = new FleetWorker({
     connection,
     ...(flags.queue !== undefined ? { queue: queueName(flags.queue)! } : {}),
-    concurrency: wholeNumber('--concurrency', flags.concurrency, 1, 1024) ?? 1,
+    concurrency: wholeNumber('--concurrency', flags.concurrency, 1, 1024) ?? os.availableParallelism(),
     ...(lockMs !== undefined ? { lockMs } : {}),
     tenantCap: wholeNumber('--tenant-cap', flags.tenantCap, 0, 1_000_000) ?? 0,
     ...(ceiling ? { ceiling } : {}),
     ...(sealKey ? { sealKey } : {}),
-    log: (line) => say(line),
+    log: logger.log,
   });
   sealKey?.fill(0);
   const stop = stopRequested();
   await worker.ready();
-  say(`worker ${worker.id} ready`);
+  logger.log(`worker ${worker.id} ready`);
+  logger.flush();
   const signal = await stop;
-  say(`${signal}: draining (no new jobs start; running ones finish, suspendable ones are suspended and requeued)`);
+  logger.log(`${signal}: draining (no new jobs start; running ones finish, suspendable ones are suspended and requeued)`);
+  logger.flush();
   await worker.close();
+  logger.flush();
   return 0;
 }
 

@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { run, type DirMount, type RunOptions, type RunResult } from '../api/run.js';
+import { policyFor, run, runGuest, type DirMount, type RunOptions, type RunResult } from '../api/run.js';
+import { CompiledModules } from './compiled-modules.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { FailureCause } from '../enclave/protocol.js';
 import { parsePolicyDocument, type PolicyDocument } from '../policy/document.js';
@@ -43,9 +44,18 @@ export interface Suspendable {
   resume?: { file: string; modulePath: string };
 }
 
+const compiled = new CompiledModules();
+
+/** A plain run of a module compiled before (see compiled-modules.ts); one that does not compile runs as run() would, to be refused in its words. */
+async function runCompiled(module: Uint8Array, sha: string, options: RunOptions): Promise<RunResult> {
+  const policy = await policyFor(options, options.name!);
+  const loaded = await compiled.get(sha, module, policy.limits.memoryBytes).catch(() => undefined);
+  return loaded ? runGuest(module, options, { policy, loaded }) : run(module, options);
+}
+
 /** The run itself: plain, suspendable, or resumed from a snapshot (the suspension code loaded only then). */
-async function runJob(module: Uint8Array, options: RunOptions, s: Suspendable | undefined): Promise<RunResult> {
-  if (s === undefined) return run(module, options);
+async function runJob(module: Uint8Array, sha: string, options: RunOptions, s: Suspendable | undefined): Promise<RunResult> {
+  if (s === undefined) return runCompiled(module, sha, options);
   const api = await import('../api/suspend.js');
   const sealed = { ...options, suspendable: true, sealKey: s.sealKey };
   if (s.resume === undefined) {
@@ -92,7 +102,7 @@ export async function executeJob(spec: JobSpec, module: Uint8Array, signal: Abor
     }
     const asked = spec.policy === undefined ? undefined : await parsePolicyDocument(spec.policy, 'policy');
     const limits = jobLimits(asked?.limits ?? {});
-    const result = await runJob(module, {
+    const result = await runJob(module, spec.module, {
       args: spec.args,
       ...(spec.argv0 !== undefined ? { argv0: spec.argv0 } : { argv0: 'job.wasm' }),
       name: 'job',

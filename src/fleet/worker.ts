@@ -26,7 +26,7 @@ import { prepareOffThread } from './prepare-thread.js';
 export interface FleetWorkerOptions {
   connection: ConnectionOptions;
   queue?: string;
-  /** Jobs run at once (default 1). */
+  /** Jobs run at once (default: the machine's cores, os.availableParallelism()). */
   concurrency?: number;
   /** A job whose worker stops renewing its lock this long is given to another worker (default 30 s). */
   lockMs?: number;
@@ -67,7 +67,7 @@ export class FleetWorker {
 
   constructor(options: FleetWorkerOptions) {
     this.keys = fleetKeys(options.queue ?? DEFAULT_QUEUE);
-    const concurrency = options.concurrency ?? 1;
+    const concurrency = options.concurrency ?? os.availableParallelism();
     const lockMs = options.lockMs ?? 30_000;
     this.log = options.log ?? (() => {});
     this.ceiling = options.ceiling ?? DEFAULT_CEILING;
@@ -114,7 +114,8 @@ export class FleetWorker {
     try {
       // Runs started, counted in Redis: a worker killed mid-job counts one.
       const runsKey = this.keys.runs(jobId);
-      const attempts = await this.redis.multi().incr(runsKey).expire(runsKey, 7 * 24 * 3600).exec()
+      // One round trip, no transaction: the expiry only bounds how long a forgotten counter stays.
+      const attempts = await this.redis.pipeline().incr(runsKey).expire(runsKey, 7 * 24 * 3600).exec()
         .then((r) => Number(r?.[0]?.[1] ?? 1));
       if (attempts > spec.attempts) throw new UnrecoverableError(`no attempts left: the job was started ${attempts - 1} times`);
       this.log(`job ${jobId}: started (attempt ${attempts})`);
