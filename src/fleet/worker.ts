@@ -128,6 +128,10 @@ export class FleetWorker {
       }
       const abort = signal ?? new AbortController().signal;
       if (spec.suspendable && this.sealKey !== undefined) return await this.runSuspendable(job, token, spec, module, abort, attempts);
+      if (spec.suspendable && (await this.redis.exists(this.keys.continuation(jobId))) === 1) {
+        // Started again from the beginning it would print its first part twice: refused, saying why.
+        throw new UnrecoverableError(`job ${jobId} was suspended and can only be resumed by a worker with the fleet's seal key; this one has none (--seal-key or CAPSULE_SEAL_KEY)`);
+      }
       const outcome = await executeJob(spec, module, abort);
       this.log(`job ${jobId}: ${outcome.outcome.kind} ${outcome.exitCode} (attempt ${attempts})`);
       return { ...outcome, worker: this.id, attempts };

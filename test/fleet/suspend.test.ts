@@ -87,16 +87,16 @@ describe('fleet: drain by suspension', () => {
     }
   });
 
-  it('a snapshot tampered with, swapped, or gone: the job fails with the reason, it does not hang', { timeout: 180_000 }, async () => {
+  it('a snapshot tampered with, swapped or gone, or a malformed record: the job fails with the reason, it does not hang', { timeout: 180_000 }, async () => {
     const redis = await startRedis();
     const fleet = new Fleet({ connection: redisConnection(redis.url) });
     const raw = new Redis(redisConnection(redis.url) as never);
-    const a = await startWorker(redis.url, ['--seal-key', keyFile, '--concurrency', '3'], env);
+    const a = await startWorker(redis.url, ['--seal-key', keyFile, '--concurrency', '4'], env);
     let b: Proc | undefined;
     try {
       const module = await fleet.putModule(fs.readFileSync(GUEST('checksum')));
       const ids: string[] = [];
-      for (let i = 0; i < 3; i++) ids.push((await fleet.submit({ module, args: ['sleep', '2000'], suspendable: true })).id);
+      for (let i = 0; i < 4; i++) ids.push((await fleet.submit({ module, args: ['sleep', '2000'], suspendable: true })).id);
       for (const id of ids) await a.waitFor(new RegExp(`job ${id}: started`), 60_000);
       // Each guest running (a job taken but not yet started when its worker drains is requeued as it is).
       await new Promise((r) => setTimeout(r, 1500));
@@ -116,13 +116,16 @@ describe('fleet: drain by suspension', () => {
       await raw.set(fleet.keys.continuation(ids[1]!), JSON.stringify({ ...records[1], snapshot: sha }));
       // 3: gone.
       await raw.del(fleet.keys.snapshot(records[2]!.snapshot));
-      b = await startWorker(redis.url, ['--seal-key', keyFile, '--concurrency', '3'], env);
+      // 4: the record itself is not one.
+      await raw.set(fleet.keys.continuation(ids[3]!), JSON.stringify({ ...records[3], snapshot: '../../etc/passwd' }));
+      b = await startWorker(redis.url, ['--seal-key', keyFile, '--concurrency', '4'], env);
       const results = await Promise.all(ids.map((id) => ended(fleet, id)));
       const reasons = results.map((r) => (r.outcome.kind === 'failed' ? r.outcome.message : `not failed: ${r.outcome.kind}`));
       assert.match(reasons[0]!, /its snapshot [0-9a-f]{16}\.\.\. does not have this hash \(tampered with\): cannot resume it/);
       assert.match(reasons[1]!, /^cannot resume it: its snapshot [0-9a-f]{16}\.\.\. was altered: chunk \d+ does not authenticate$/);
       assert.equal(results[1]!.exitCode, 79);
       assert.match(reasons[2]!, /its snapshot [0-9a-f]{16}\.\.\. is not stored \(expired or removed\): cannot resume it/);
+      assert.match(reasons[3]!, /its continuation record is malformed \(snapshot: .*\): cannot resume it/);
       for (const r of results) assert.doesNotMatch(text(r.stdout), /nap 1999 /, 'no job ran to its end');
       assert.equal(b.child.exitCode, null, 'the worker goes on');
     } finally {

@@ -78,3 +78,25 @@ describe('--redis addresses', () => {
     for (const bad of ['http://x', 'nonsense', 'redis://h/x', 'unix://']) assert.throws(() => redisConnection(bad), /^Error: --redis|--redis/);
   });
 });
+
+describe('a suspended job\'s output, joined', () => {
+  it('keeps the parts whole while they fit, then the first part\'s head and the last bytes', async () => {
+    const { appendKept } = await import('../../src/fleet/suspended-jobs.js');
+    const first = keepHeadAndTail(Buffer.from('nap 0\nnap 1\n'));
+    const joined = appendKept(first, Buffer.from('nap 2\n'));
+    assert.deepEqual([Buffer.from(joined.base64, 'base64').toString(), joined.bytes, joined.cut], ['nap 0\nnap 1\nnap 2\n', 18, 0]);
+    const max = JOB_LIMITS.streamBytes;
+    const big = keepHeadAndTail(Buffer.alloc(max + 10, 'a'));
+    const more = appendKept(big, Buffer.from('the end'));
+    const kept = Buffer.from(more.base64, 'base64');
+    assert.equal(kept.byteLength, max);
+    assert.equal(more.bytes, max + 10 + 7);
+    assert.equal(more.cut, more.bytes - max);
+    assert.ok(kept.subarray(0, max / 2).every((b) => b === 0x61), 'the head is the first part\'s');
+    assert.equal(kept.subarray(kept.byteLength - 7).toString(), 'the end');
+    // Cut already and then more: the tail moves on, the head stays.
+    const again = appendKept(more, Buffer.from('!'));
+    assert.equal(Buffer.from(again.base64, 'base64').subarray(-8).toString(), 'the end!');
+    assert.equal(again.bytes, more.bytes + 1);
+  });
+});
