@@ -1,9 +1,12 @@
 // The fleet part of `npm run bench`: hello-world jobs through redis-server
 // and `capsule worker` processes (one worker, then two) against `capsule run`
-// once per job in a shell loop, in the same run; Redis commands per job; and
-// submit-to-result latency at half the measured maximum throughput.
+// once per job in a shell loop, in the same run; Redis commands and the
+// workers' CPU per job, against the CPU of starting one enclave thread (each
+// job has a fresh one); and submit-to-result latency at half the measured
+// maximum throughput.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +33,8 @@ export interface FleetResult {
    * holds on a machine others are using too.
    */
   workerCpuMsPerJob: { one: number; two: number };
+  /** CPU to start one enclave thread and load its code, no guest run: what each job costs at least, one fresh thread per job. */
+  threadStartCpuMs: number;
   latency: { ratePerSecond: number; p50: number; p99: number; p50AboveRun: number; p99AboveRun: number; jobs: number };
   concurrency: number;
 }
@@ -118,6 +123,18 @@ async function latency(fleet: Fleet, module: string, rate: number, jobs: number)
   return { ratePerSecond: rate, jobs, p50: percentile(total, 50), p99: percentile(total, 99), p50AboveRun: percentile(above, 50), p99AboveRun: percentile(above, 99) };
 }
 
+/** CPU per enclave thread started, its code loaded and the thread gone (measured in this process, one at a time). */
+async function threadStartCpu(count: number): Promise<number> {
+  const code = `require(${JSON.stringify(path.join(ROOT, 'dist', 'bundle', 'worker.cjs'))}); process.exit(0)`;
+  const before = process.cpuUsage();
+  for (let i = 0; i < count; i++) {
+    const t = new Worker(code, { eval: true });
+    await new Promise((r) => t.once('exit', r));
+  }
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000 / count;
+}
+
 export async function fleetBenchmarks(o: { jobs: number; baselineRuns: number; concurrency: number; status: (s: string) => void }): Promise<FleetResult> {
   o.status(`fleet: capsule run x${o.baselineRuns} in a shell loop`);
   const loop = `for i in $(seq ${o.baselineRuns}); do "${process.execPath}" "${CLI}" run "${HELLO}" >/dev/null || exit 1; done`;
@@ -125,6 +142,8 @@ export async function fleetBenchmarks(o: { jobs: number; baselineRuns: number; c
   const r = spawnSync('sh', ['-c', loop], { stdio: 'ignore' });
   if (r.status !== 0) throw new Error('capsule run failed in the baseline loop');
   const baselinePerSecond = o.baselineRuns / ((performance.now() - t0) / 1000);
+  o.status('fleet: enclave thread start');
+  const threadStartCpuMs = await threadStartCpu(30);
 
   const server: TestRedis = await startRedis();
   const fleet = new Fleet({ connection: redisConnection(server.url) });
@@ -157,7 +176,7 @@ export async function fleetBenchmarks(o: { jobs: number; baselineRuns: number; c
     return {
       jobs: o.jobs, baselineRuns: o.baselineRuns, baselinePerSecond, oneWorkerPerSecond: one.perSecond, twoWorkersPerSecond: two.perSecond,
       ratio: best / baselinePerSecond, redisCommandsPerJob: one.commandsPerJob, latency: lat, concurrency: o.concurrency,
-      workerCpuMsPerJob: { one: one.cpuMsPerJob, two: two.cpuMsPerJob },
+      workerCpuMsPerJob: { one: one.cpuMsPerJob, two: two.cpuMsPerJob }, threadStartCpuMs,
     };
   } finally {
     redis.disconnect();
@@ -174,7 +193,8 @@ export function printFleet(f: FleetResult): void {
   console.log(`  fleet, 2 workers (${f.jobs} jobs)          ${n(f.twoWorkersPerSecond)} jobs/s   ${n(f.twoWorkersPerSecond / f.baselinePerSecond)}x`);
   console.log(`  best fleet / baseline: ${n(f.ratio)}x (goal >= 10x: ${f.ratio >= 10 ? 'met' : 'NOT met'})`);
   console.log(`  Redis commands per job: ${n(f.redisCommandsPerJob)}`);
-  console.log(`  worker CPU per job (its Node thread and the job's enclave thread): ${n(f.workerCpuMsPerJob.one)} ms with 1 worker, ${n(f.workerCpuMsPerJob.two)} ms with 2`);
+  console.log(`  worker CPU per job (its Node thread and the job's enclave thread): ${n(f.workerCpuMsPerJob.one)} ms with 1 worker, ${n(f.workerCpuMsPerJob.two)} ms with 2;` +
+    ` of which starting the job's fresh enclave thread: ${n(f.threadStartCpuMs)} ms`);
   const l = f.latency;
   console.log(`  submit -> result at ${n(l.ratePerSecond)} jobs/s (${l.jobs} jobs): p50 ${n(l.p50)} ms, p99 ${n(l.p99)} ms;` +
     ` above the job's own run: p50 ${n(l.p50AboveRun)} ms, p99 ${n(l.p99AboveRun)} ms (goal p99 < 20 ms: ${l.p99AboveRun < 20 ? 'met' : 'NOT met'})`);
