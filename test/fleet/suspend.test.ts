@@ -1,8 +1,9 @@
 // Drain by suspension: a suspendable job running when its worker gets
 // SIGTERM is sealed into a snapshot stored in Redis and requeued; another
 // worker resumes it where it stopped, and the result's output is exactly an
-// uninterrupted run's. A snapshot or record tampered with, or gone, ends the
-// job failed with one line saying why (it does not hang). Real redis-server
+// uninterrupted run's. A snapshot or record tampered with (a byte, a
+// truncation, another key), or gone, ends the job failed with one line
+// saying why (it does not hang). Real redis-server
 // and real worker processes throughout.
 
 import assert from 'node:assert/strict';
@@ -91,12 +92,12 @@ describe('fleet: drain by suspension', () => {
     const redis = await startRedis();
     const fleet = new Fleet({ connection: redisConnection(redis.url) });
     const raw = new Redis(redisConnection(redis.url) as never);
-    const a = await startWorker(redis.url, ['--seal-key', keyFile, '--concurrency', '4'], env);
+    const a = await startWorker(redis.url, ['--seal-key', keyFile, '--concurrency', '5'], env);
     let b: Proc | undefined;
     try {
       const module = await fleet.putModule(fs.readFileSync(GUEST('checksum')));
       const ids: string[] = [];
-      for (let i = 0; i < 4; i++) ids.push((await fleet.submit({ module, args: ['sleep', '2000'], suspendable: true })).id);
+      for (let i = 0; i < 5; i++) ids.push((await fleet.submit({ module, args: ['sleep', '2000'], suspendable: true })).id);
       for (const id of ids) await a.waitFor(new RegExp(`job ${id}: started`), 60_000);
       // Each guest running (a job taken but not yet started when its worker drains is requeued as it is).
       await new Promise((r) => setTimeout(r, 1500));
@@ -118,7 +119,12 @@ describe('fleet: drain by suspension', () => {
       await raw.del(fleet.keys.snapshot(records[2]!.snapshot));
       // 4: the record itself is not one.
       await raw.set(fleet.keys.continuation(ids[3]!), JSON.stringify({ ...records[3], snapshot: '../../etc/passwd' }));
-      b = await startWorker(redis.url, ['--seal-key', keyFile, '--concurrency', '4'], env);
+      // 5: truncated, stored under its own hash.
+      const fifth = (await raw.getBuffer(fleet.keys.snapshot(records[4]!.snapshot)))!.subarray(0, 1000);
+      const fifthSha = crypto.createHash('sha256').update(fifth).digest('hex');
+      await raw.set(fleet.keys.snapshot(fifthSha), fifth);
+      await raw.set(fleet.keys.continuation(ids[4]!), JSON.stringify({ ...records[4], snapshot: fifthSha }));
+      b = await startWorker(redis.url, ['--seal-key', keyFile, '--concurrency', '5'], env);
       const results = await Promise.all(ids.map((id) => ended(fleet, id)));
       const reasons = results.map((r) => (r.outcome.kind === 'failed' ? r.outcome.message : `not failed: ${r.outcome.kind}`));
       assert.match(reasons[0]!, /its snapshot [0-9a-f]{16}\.\.\. does not have this hash \(tampered with\): cannot resume it/);
@@ -126,12 +132,40 @@ describe('fleet: drain by suspension', () => {
       assert.equal(results[1]!.exitCode, 79);
       assert.match(reasons[2]!, /its snapshot [0-9a-f]{16}\.\.\. is not stored \(expired or removed\): cannot resume it/);
       assert.match(reasons[3]!, /its continuation record is malformed \(snapshot: .*\): cannot resume it/);
+      assert.match(reasons[4]!, /^cannot resume it: its snapshot [0-9a-f]{16}\.\.\. .*(truncated|ends|short)/);
       for (const r of results) assert.doesNotMatch(text(r.stdout), /nap 1999 /, 'no job ran to its end');
       assert.equal(b.child.exitCode, null, 'the worker goes on');
     } finally {
       a.kill();
       b?.kill();
       raw.disconnect();
+      await fleet.close();
+      await redis.stop();
+    }
+  });
+
+  it('a worker with another seal key refuses to resume the job, saying so', { timeout: 180_000 }, async () => {
+    const redis = await startRedis();
+    const fleet = new Fleet({ connection: redisConnection(redis.url) });
+    const otherKey = path.join(dir.path, 'other.key');
+    fs.writeFileSync(otherKey, crypto.randomBytes(32), { mode: 0o600 });
+    const a = await startWorker(redis.url, ['--seal-key', keyFile], env);
+    let b: Proc | undefined;
+    try {
+      const module = await fleet.putModule(fs.readFileSync(GUEST('checksum')));
+      const { id } = await fleet.submit({ module, args: ['sleep', '2000'], suspendable: true });
+      await a.waitFor(new RegExp(`job ${id}: started`), 60_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      a.kill('SIGTERM');
+      assert.equal((await a.exited).code, 0, a.log());
+      assert.match(a.log(), new RegExp(`job ${id}: suspended`));
+      b = await startWorker(redis.url, ['--seal-key', otherKey], env);
+      const r = await ended(fleet, id);
+      assert.equal(r.exitCode, 79);
+      assert.match(r.outcome.kind === 'failed' ? r.outcome.message : r.outcome.kind, /^cannot resume it: the seal key does not open its snapshot [0-9a-f]{16}\.\.\. \(it was sealed with another key/);
+    } finally {
+      a.kill();
+      b?.kill();
       await fleet.close();
       await redis.stop();
     }
