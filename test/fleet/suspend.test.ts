@@ -88,6 +88,37 @@ describe('fleet: drain by suspension', () => {
     }
   });
 
+  it('a resumed job is suspended again by its next worker: three workers, two suspensions, the output still whole', { timeout: 240_000 }, async () => {
+    const naps = 250;
+    const redis = await startRedis();
+    const fleet = new Fleet({ connection: redisConnection(redis.url) });
+    const workers: Proc[] = [await startWorker(redis.url, ['--seal-key', keyFile], env)];
+    try {
+      const module = await fleet.putModule(fs.readFileSync(GUEST('checksum')));
+      const { id } = await fleet.submit({ module, args: ['sleep', String(naps)], suspendable: true });
+      for (let hop = 0; hop < 2; hop++) {
+        const current = workers[hop]!;
+        await current.waitFor(new RegExp(`job ${id}: started`), 60_000);
+        workers.push(await startWorker(redis.url, ['--seal-key', keyFile], env));
+        await new Promise((r) => setTimeout(r, 1000));
+        current.kill('SIGTERM');
+        assert.equal((await current.exited).code, 0, current.log());
+        assert.match(current.log(), new RegExp(`job ${id}: suspended`), current.log());
+      }
+      const r = await ended(fleet, id);
+      const expected = (await run(GUEST('checksum'), { args: ['sleep', String(naps)], stdout: 'capture' })).stdout!.toString();
+      assert.equal(r.exitCode, 0, JSON.stringify(r.outcome));
+      assert.equal(text(r.stdout), expected);
+      assert.deepEqual(r.suspensions?.map((x) => x.worker), [workerId(workers[0]!), workerId(workers[1]!)]);
+      assert.equal(r.worker, workerId(workers[2]!));
+      assert.equal(r.attempts, 1);
+    } finally {
+      for (const w of workers) w.kill();
+      await fleet.close();
+      await redis.stop();
+    }
+  });
+
   it('a snapshot tampered with, swapped or gone, or a malformed record: the job fails with the reason, it does not hang', { timeout: 180_000 }, async () => {
     const redis = await startRedis();
     const fleet = new Fleet({ connection: redisConnection(redis.url) });
