@@ -64,13 +64,20 @@ async function runJob(module: Uint8Array, sha: string, options: RunOptions, s: S
     return handle.result;
   }
   const name = options.name!;
-  return api.resume(s.resume.file, {
+  let ended = false;
+  const result = api.resume(s.resume.file, {
     ...sealed, module: s.resume.modulePath,
     withLayer: (layer) => {
-      s.onSuspend((file) => api.suspendGuest(layer.guests.get(name), file));
+      s.onSuspend(async (file) => {
+        // A guest still being put back is waited for, as start()'s handle waits for one starting.
+        while (!ended && layer.guests.get(name)?.suspender === undefined) await new Promise((r) => setTimeout(r, 10));
+        return api.suspendGuest(layer.guests.get(name), file);
+      });
       return Promise.resolve(() => {});
     },
   });
+  void result.then(() => { ended = true; }, () => { ended = true; });
+  return result;
 }
 
 /**

@@ -64,6 +64,7 @@ export class FleetWorker {
   private draining = false;
   /** This worker's private directory: snapshots and resumed modules, removed on close. */
   private scratch: Promise<string> | undefined;
+  private readonly moduleFiles = new Map<string, Promise<string>>();
 
   constructor(options: FleetWorkerOptions) {
     this.keys = fleetKeys(options.queue ?? DEFAULT_QUEUE);
@@ -245,13 +246,13 @@ export class FleetWorker {
     return file;
   }
 
-  /** The module of a job to resume, as a file (resume() reads its module from one), written once per hash. */
-  private async moduleFile(sha: string, bytes: Buffer): Promise<string> {
-    const file = await this.scratchFile(`${sha}.wasm`);
-    try {
-      await fs.writeFile(file, bytes, { flag: 'wx', mode: 0o600 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  /** The module of a job to resume, as a file (resume() reads its module from one), written once per hash and whole before use. */
+  private moduleFile(sha: string, bytes: Buffer): Promise<string> {
+    let file = this.moduleFiles.get(sha);
+    if (file === undefined) {
+      file = this.scratchFile(`${sha}.wasm`, bytes);
+      this.moduleFiles.set(sha, file);
+      file.catch(() => this.moduleFiles.delete(sha));
     }
     return file;
   }
