@@ -85,8 +85,8 @@ export class SuspendedJobs {
   }
 
   /**
-   * Stores the snapshot and the record in one transaction, and gives back the
-   * attempt the suspended part had counted (a move is not a failure).
+   * Stores the snapshot and the record in one transaction, and counts the
+   * take of the suspended part as free (a move is not a failed attempt).
    * Replaces the job's previous snapshot, if any.
    */
   async store(jobId: string, snapshot: Buffer, record: Omit<Continuation, 'snapshot'>, previous: string | undefined): Promise<string> {
@@ -94,7 +94,8 @@ export class SuspendedJobs {
     const tx = this.redis.multi()
       .set(this.keys.snapshot(sha), snapshot, 'EX', SUSPENDED_TTL_S)
       .set(this.keys.continuation(jobId), JSON.stringify({ snapshot: sha, ...record }), 'EX', SUSPENDED_TTL_S)
-      .decr(this.keys.runs(jobId));
+      .incr(this.keys.freeTakes(jobId))
+      .expire(this.keys.freeTakes(jobId), SUSPENDED_TTL_S);
     if (previous !== undefined && previous !== sha) tx.del(this.keys.snapshot(previous));
     const replies = await tx.exec();
     const failed = replies?.find(([err]) => err !== null);

@@ -108,16 +108,13 @@ export class FleetWorker {
     const jobId = job.id!;
     if (!(await this.slots.acquire(spec.tenant, jobId))) {
       // Over the tenant's cap: back to the queue a little later, without spending an attempt.
+      await this.freeTake(jobId);
       await job.moveToDelayed(Date.now() + TENANT_RETRY_MS + Math.floor(Math.random() * TENANT_RETRY_MS), token);
       throw new DelayedError();
     }
     const renew = setInterval(() => { void this.slots.renew(spec.tenant, jobId).catch(() => {}); }, 1000);
     try {
-      // Runs started, counted in Redis: a worker killed mid-job counts one.
-      const runsKey = this.keys.runs(jobId);
-      // One round trip, no transaction: the expiry only bounds how long a forgotten counter stays.
-      const attempts = await this.redis.pipeline().incr(runsKey).expire(runsKey, 7 * 24 * 3600).exec()
-        .then((r) => Number(r?.[0]?.[1] ?? 1));
+      const attempts = await this.runsStarted(job);
       if (attempts > spec.attempts) throw new UnrecoverableError(`no attempts left: the job was started ${attempts - 1} times`);
       this.log(`job ${jobId}: started (attempt ${attempts})`);
       let module: Buffer;
@@ -219,9 +216,27 @@ export class FleetWorker {
     return this.requeue(job, token, false);
   }
 
-  /** Puts a job back in the queue for another worker; `refund`: the attempt this worker counted is given back. */
+  /**
+   * Runs of the job started, this one included: BullMQ counts every take
+   * (a worker killed mid-job counts one), less the takes that were not runs.
+   * A job taken for the first time costs no round trip.
+   */
+  private async runsStarted(job: Job): Promise<number> {
+    const taken = job.attemptsStarted;
+    if (taken <= 1) return 1;
+    const free = Number(await this.redis.get(this.keys.freeTakes(job.id!))) || 0;
+    return Math.max(1, taken - free);
+  }
+
+  /** Counts this take of the job as not a run. */
+  private async freeTake(jobId: string): Promise<void> {
+    const key = this.keys.freeTakes(jobId);
+    await this.redis.pipeline().incr(key).expire(key, 7 * 24 * 3600).exec();
+  }
+
+  /** Puts a job back in the queue for another worker; `refund`: this take does not count as a run. */
   private async requeue(job: Job, token: string | undefined, refund: boolean): Promise<never> {
-    if (refund) await this.redis.decr(this.keys.runs(job.id!));
+    if (refund) await this.freeTake(job.id!);
     await job.moveToWait(token);
     throw new WaitingError();
   }
