@@ -185,9 +185,11 @@ export class Fleet extends EventEmitter {
 
   /** The job's state, and its result once it ended; undefined if there is no such job. */
   async status(id: string): Promise<JobStatus | undefined> {
+    // The state first: a job read after it is seen ended carries its result (read the other way
+    // round, a job ending in between would look ended without one).
+    const state = (await this.queue.getJobState(id)) as JobState;
     const job = await this.queue.getJob(id);
     if (!job) return undefined;
-    const state = (await job.getState()) as JobState;
     const status: JobStatus = { id, state, tenant: String((job.data as { tenant?: unknown })?.tenant ?? 'default'), submittedAt: job.timestamp };
     if (state === 'completed') status.result = job.returnvalue as JobResult;
     else if (state === 'failed') status.result = failedResult(job);
