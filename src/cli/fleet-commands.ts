@@ -11,11 +11,12 @@ export function addFleetCommands(cli: Command, exitCodesHelp: string): void {
   cli.command('worker')
     .description('run fleet jobs from a Redis queue, each in an enclave under its policy (SIGTERM drains)')
     .requiredOption('--redis <url>', 'the Redis server: redis://HOST:PORT[/DB] or unix:///PATH')
-    .option('--concurrency <n>', 'jobs run at once (default 1)')
+    .option('--concurrency <n>', "jobs run at once (default: the machine's cores)")
     .option('--queue <name>', 'the queue (default "jobs")')
     .option('--lock <duration>', "a job is given to another worker when its worker is silent this long (default 30s)")
     .option('--tenant-cap <n>', "running jobs per tenant across the fleet (default: no cap)")
     .option('--max-policy <file>', 'refuse jobs asking for more than this policy')
+    .option('--seal-key <file>', "the fleet's 32-byte seal key: suspendable jobs are suspended on SIGTERM and resumed elsewhere (default: CAPSULE_SEAL_KEY)")
     .addHelpText('after', exitCodesHelp)
     .action(async (flags) => {
       const { workerCommand } = await import('./fleet.js');
@@ -33,6 +34,7 @@ export function addFleetCommands(cli: Command, exitCodesHelp: string): void {
     .option('--tenant <name>', 'the tenant the job counts against (default "default")')
     .option('--priority <n>', '1 runs first; default: after every prioritised job')
     .option('--attempts <n>', 'runs allowed if workers die (default 3)')
+    .option('--suspendable', 'a worker that drains suspends the job and another resumes it where it stopped (no stdin, --input or --output)')
     .option('--idempotency-key <key>', 'the same key (per tenant) returns the first job instead of queueing another')
     .option('--input <DIR::GUEST[:tmpfs]>', 'send the files of DIR, mounted read-only at GUEST (:tmpfs: a private writable copy)')
     .option('--output <GUEST>', 'a writable mount whose files come back with the result (written below ./capsule-output with --wait)')

@@ -2,6 +2,7 @@
 // fleet-commands.ts for their flags).
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -45,7 +46,28 @@ function stopRequested(): Promise<string> {
   });
 }
 
-interface WorkerFlags { redis: string; concurrency?: string; queue?: string; lock?: string; tenantCap?: string; maxPolicy?: string }
+interface WorkerFlags { redis: string; concurrency?: string; queue?: string; lock?: string; tenantCap?: string; maxPolicy?: string; sealKey?: string }
+
+/**
+ * A worker's log: its lines written together once per turn of the event
+ * loop (stderr is a synchronous write per call, two lines per job), and
+ * flushed when the worker stops.
+ */
+function batchedLog(): { log: (line: string) => void; flush: () => void } {
+  let lines: string[] = [];
+  const flush = (): void => {
+    if (lines.length === 0) return;
+    process.stderr.write(lines.join(''));
+    lines = [];
+  };
+  return {
+    log: (line) => {
+      if (lines.length === 0) setImmediate(flush);
+      lines.push(`capsule: ${escapeText(line)}\n`);
+    },
+    flush,
+  };
+}
 
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const connection = redisConnection(flags.redis);
@@ -54,28 +76,35 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     throw new CapsuleError(ExitCode.USAGE, `--lock '${escapeText(flags.lock!)}': expected a duration from 200ms to 1h`);
   }
   const ceiling = flags.maxPolicy === undefined ? undefined : await readCeiling(flags.maxPolicy);
+  const logger = batchedLog();
+  const sealKey = flags.sealKey === undefined ? undefined : (await import('../snapshot/key.js')).readSealKeyFile(flags.sealKey);
   const worker = new FleetWorker({
     connection,
     ...(flags.queue !== undefined ? { queue: queueName(flags.queue)! } : {}),
-    concurrency: wholeNumber('--concurrency', flags.concurrency, 1, 1024) ?? 1,
+    concurrency: wholeNumber('--concurrency', flags.concurrency, 1, 1024) ?? os.availableParallelism(),
     ...(lockMs !== undefined ? { lockMs } : {}),
     tenantCap: wholeNumber('--tenant-cap', flags.tenantCap, 0, 1_000_000) ?? 0,
     ...(ceiling ? { ceiling } : {}),
-    log: (line) => say(line),
+    ...(sealKey ? { sealKey } : {}),
+    log: logger.log,
   });
+  sealKey?.fill(0);
   const stop = stopRequested();
   await worker.ready();
-  say(`worker ${worker.id} ready`);
+  logger.log(`worker ${worker.id} ready`);
+  logger.flush();
   const signal = await stop;
-  say(`${signal}: draining (running jobs finish, no new ones start)`);
+  logger.log(`${signal}: draining (no new jobs start; running ones finish, suspendable ones are suspended and requeued)`);
+  logger.flush();
   await worker.close();
+  logger.flush();
   return 0;
 }
 
 interface SubmitFlags {
   redis: string; wait?: boolean; queue?: string; tenant?: string; priority?: string; attempts?: string; idempotencyKey?: string;
   input?: string; output?: string; policy?: string; env: string[]; tmpfs: string[]; allowConnect: string[]; allowDns?: boolean;
-  memory?: string; timeout?: string; maxOutput?: string;
+  memory?: string; timeout?: string; maxOutput?: string; suspendable?: boolean;
 }
 
 /** The policy document of a submission: the file (host paths made absolute) plus the flags. */
@@ -136,7 +165,8 @@ export async function submitCommand(module: string, args: string[], flags: Submi
   }
   const policy = await policyOf(flags);
   const input = flags.input === undefined ? undefined : await inputOf(flags.input);
-  const stdin = await readStdin();
+  // A suspendable job takes no stdin (it could not travel): none is read.
+  const stdin = flags.suspendable ? Buffer.alloc(0) : await readStdin();
   const fleet = new Fleet({ connection, ...(flags.queue !== undefined ? { queue: queueName(flags.queue)! } : {}) });
   try {
     const { id, duplicate } = await fleet.submit({
@@ -148,6 +178,7 @@ export async function submitCommand(module: string, args: string[], flags: Submi
       ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
       ...(flags.priority !== undefined ? { priority: wholeNumber('--priority', flags.priority, 1, 1_000_000)! } : {}),
       ...(flags.attempts !== undefined ? { attempts: wholeNumber('--attempts', flags.attempts, 1, JOB_LIMITS.attempts)! } : {}),
+      ...(flags.suspendable ? { suspendable: true } : {}),
     });
     if (duplicate) say(`job ${id} was submitted before with this idempotency key`);
     if (!flags.wait) {

@@ -40,6 +40,14 @@ const FAILED_KEPT_S = 7 * 24 * 3600;
 /** Finished jobs are kept a day: the window in which an idempotency key returns the first job. */
 const COMPLETED_KEPT_S = 24 * 3600;
 
+/**
+ * How long a client trusts that a module it saw stored is still there (they
+ * stay a week after their last upload): repeated jobs of one module skip
+ * the check, a round trip each. One that expired meanwhile fails at the
+ * worker with "not stored".
+ */
+const STORED_SEEN_MS = 60_000;
+
 /** The result of a job that failed before or without a run (refused by a worker, no attempts left). */
 function failedResult(job: Job): JobResult {
   const empty = keepHeadAndTail(undefined);
@@ -58,6 +66,8 @@ export class Fleet extends EventEmitter {
   private events: QueueEvents | undefined;
   private readonly connection: ConnectionOptions;
   private readonly ceiling: ParsedPolicy | undefined;
+  /** Modules seen stored, by SHA-256, and when. */
+  private readonly stored = new Map<string, number>();
 
   constructor(options: FleetOptions) {
     super();
@@ -116,8 +126,24 @@ export class Fleet extends EventEmitter {
   }
 
   /** Stores a module (once) and returns its SHA-256. */
-  putModule(bytes: Uint8Array): Promise<string> {
-    return putModule(this.redis, this.keys, bytes);
+  async putModule(bytes: Uint8Array): Promise<string> {
+    const sha = await putModule(this.redis, this.keys, bytes);
+    this.sawStored(sha);
+    return sha;
+  }
+
+  private sawStored(sha: string): void {
+    if (this.stored.size >= 1000) this.stored.clear();
+    this.stored.set(sha, Date.now());
+  }
+
+  /** Whether the module is stored: asked of Redis unless seen stored a moment ago. */
+  private async isStored(sha: string): Promise<boolean> {
+    const seen = this.stored.get(sha);
+    if (seen !== undefined && Date.now() - seen < STORED_SEEN_MS) return true;
+    if (!(await hasModule(this.redis, this.keys, sha))) return false;
+    this.sawStored(sha);
+    return true;
   }
 
   /**
@@ -135,7 +161,7 @@ export class Fleet extends EventEmitter {
       const over = this.ceiling ? exceedsCeiling(parsed, this.ceiling) : undefined;
       if (over !== undefined) throw new CapsuleError(ExitCode.CONFIG, `refused by the ceiling policy: ${over}`);
     }
-    if (!(await hasModule(this.redis, this.keys, spec.module))) {
+    if (!(await this.isStored(spec.module))) {
       throw new CapsuleError(ExitCode.NO_INPUT, `module: ${spec.module} is not stored (upload it first)`);
     }
     const jobId = spec.idempotencyKey === undefined ? randomUUID()
@@ -159,9 +185,11 @@ export class Fleet extends EventEmitter {
 
   /** The job's state, and its result once it ended; undefined if there is no such job. */
   async status(id: string): Promise<JobStatus | undefined> {
+    // The state first: a job read after it is seen ended carries its result (read the other way
+    // round, a job ending in between would look ended without one).
+    const state = (await this.queue.getJobState(id)) as JobState;
     const job = await this.queue.getJob(id);
     if (!job) return undefined;
-    const state = (await job.getState()) as JobState;
     const status: JobStatus = { id, state, tenant: String((job.data as { tenant?: unknown })?.tenant ?? 'default'), submittedAt: job.timestamp };
     if (state === 'completed') status.result = job.returnvalue as JobResult;
     else if (state === 'failed') status.result = failedResult(job);

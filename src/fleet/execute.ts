@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { run, type DirMount } from '../api/run.js';
+import { policyFor, run, runGuest, type DirMount, type RunOptions, type RunResult } from '../api/run.js';
+import { CompiledModules } from './compiled-modules.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { FailureCause } from '../enclave/protocol.js';
 import { parsePolicyDocument, type PolicyDocument } from '../policy/document.js';
@@ -26,15 +27,64 @@ export function keepHeadAndTail(bytes: Buffer | undefined, max = JOB_LIMITS.stre
 const MOUNT_QUOTA = { bytes: JOB_LIMITS.mountBytes, entries: JOB_LIMITS.mountEntries } as const;
 
 const causeOf = (code: number): FailureCause =>
-  code === ExitCode.BAD_MODULE ? 'link' : code === ExitCode.NO_INPUT ? 'mount' : code === ExitCode.MEMORY_LIMIT ? 'memory' : 'internal';
+  code === ExitCode.BAD_MODULE ? 'link' : code === ExitCode.NO_INPUT ? 'mount' : code === ExitCode.MEMORY_LIMIT ? 'memory'
+    : code === ExitCode.SNAPSHOT_REFUSED || code === ExitCode.SNAPSHOT_MISMATCH ? 'snapshot' : 'internal';
 
 export type RunOutcome = Omit<JobResult, 'worker' | 'attempts'>;
 
+/** Seals the running guest into a file; rejects (and the guest runs on) if it cannot be now. */
+export type Suspend = (file: string) => Promise<{ file: string; bytes: number }>;
+
+/** How a suspendable job runs: prepared for suspension, or continued from a snapshot. */
+export interface Suspendable {
+  sealKey: Uint8Array;
+  /** Receives the means to suspend the guest once it is starting. */
+  onSuspend: (suspend: Suspend) => void;
+  /** Continue the guest sealed in `file` (its module's bytes at `modulePath`) instead of starting it. */
+  resume?: { file: string; modulePath: string };
+}
+
+const compiled = new CompiledModules();
+
+/** A plain run of a module compiled before (see compiled-modules.ts); one that does not compile runs as run() would, to be refused in its words. */
+async function runCompiled(module: Uint8Array, sha: string, options: RunOptions): Promise<RunResult> {
+  const policy = await policyFor(options, options.name!);
+  const loaded = await compiled.get(sha, module, policy.limits.memoryBytes).catch(() => undefined);
+  return loaded ? runGuest(module, options, { policy, loaded }) : run(module, options);
+}
+
+/** The run itself: plain, suspendable, or resumed from a snapshot (the suspension code loaded only then). */
+async function runJob(module: Uint8Array, sha: string, options: RunOptions, s: Suspendable | undefined): Promise<RunResult> {
+  if (s === undefined) return runCompiled(module, sha, options);
+  const api = await import('../api/suspend.js');
+  const sealed = { ...options, suspendable: true, sealKey: s.sealKey };
+  if (s.resume === undefined) {
+    const handle = api.start(module, sealed);
+    s.onSuspend((file) => handle.suspend(file));
+    return handle.result;
+  }
+  const name = options.name!;
+  let ended = false;
+  const result = api.resume(s.resume.file, {
+    ...sealed, module: s.resume.modulePath,
+    withLayer: (layer) => {
+      s.onSuspend(async (file) => {
+        // A guest still being put back is waited for, as start()'s handle waits for one starting.
+        while (!ended && layer.guests.get(name)?.suspender === undefined) await new Promise((r) => setTimeout(r, 10));
+        return api.suspendGuest(layer.guests.get(name), file);
+      });
+      return Promise.resolve(() => {});
+    },
+  });
+  void result.then(() => { ended = true; }, () => { ended = true; });
+  return result;
+}
+
 /**
  * Runs `spec` with `module`. A job Capsule refuses (bad policy, module,
- * mount) gives a result with outcome "failed"; only a fault of the host throws.
+ * mount, snapshot) gives a result with outcome "failed"; only a fault of the host throws.
  */
-export async function executeJob(spec: JobSpec, module: Uint8Array, signal: AbortSignal): Promise<RunOutcome> {
+export async function executeJob(spec: JobSpec, module: Uint8Array, signal: AbortSignal, suspendable?: Suspendable): Promise<RunOutcome> {
   const records: AuditRecord[] = [];
   let dropped = 0;
   const onAudit = (r: AuditRecord): void => {
@@ -59,7 +109,7 @@ export async function executeJob(spec: JobSpec, module: Uint8Array, signal: Abor
     }
     const asked = spec.policy === undefined ? undefined : await parsePolicyDocument(spec.policy, 'policy');
     const limits = jobLimits(asked?.limits ?? {});
-    const result = await run(module, {
+    const result = await runJob(module, spec.module, {
       args: spec.args,
       ...(spec.argv0 !== undefined ? { argv0: spec.argv0 } : { argv0: 'job.wasm' }),
       name: 'job',
@@ -72,7 +122,7 @@ export async function executeJob(spec: JobSpec, module: Uint8Array, signal: Abor
       stderr: 'capture',
       signal,
       onAudit,
-    });
+    }, suspendable);
     const files = spec.output ? await readOutputTree(outputRoot) : { files: [], filesCut: false };
     return {
       exitCode: result.exitCode,

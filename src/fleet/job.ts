@@ -35,6 +35,8 @@ export const JOB_LIMITS = {
   /** Audit records kept in the result (the first ones; the rest are counted). */
   auditRecords: 1000,
   attempts: 10,
+  /** A suspended job's sealed snapshot, stored in Redis until another worker resumes it. */
+  snapshotBytes: 64 * 1024 * 1024,
   /** A JSON body to POST /v1/jobs: the stdin and the input tree in base64 plus the rest. */
   requestBytes: 8 * 1024 * 1024,
 } as const;
@@ -98,7 +100,17 @@ export const jobSpecSchema = z.object({
   tenant: tenantName.default('default'),
   idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,200}$/, 'expected 1-200 printable ASCII characters').optional(),
   attempts: z.number().int().min(1).max(JOB_LIMITS.attempts).default(3),
+  /**
+   * A worker told to stop (SIGTERM) suspends the job into a sealed snapshot
+   * and requeues it, and another worker resumes it where it stopped. Its
+   * state must travel whole: no stdin, input tree or output mount (they stay
+   * behind on the first worker).
+   */
+  suspendable: z.boolean().default(false),
 }).strict()
+  .refine((j) => !j.suspendable || j.stdin === '', { message: 'a suspendable job takes no stdin (what it had not read would be lost on another worker)', path: ['suspendable'] })
+  .refine((j) => !j.suspendable || (j.input === undefined && j.output === undefined),
+    { message: 'a suspendable job has no input tree or output mount (its files would stay behind on the first worker)', path: ['suspendable'] })
   .refine((j) => j.input === undefined || j.output === undefined || j.input.mount !== j.output.mount,
     { message: 'input and output may not share a mount', path: ['output', 'mount'] });
 
@@ -134,6 +146,18 @@ export interface JobResult {
   usage: (Usage & { wallMs: number }) | null;
   /** host:pid of the worker that ran it. */
   worker: string;
-  /** Runs started, this one included (a worker that died mid-job counts). */
+  /** Runs started, this one included (a worker that died mid-job counts; a suspended part does not). */
   attempts: number;
+  /** A suspendable job moved between workers: each suspension, in order (the output above is all parts' joined). */
+  suspensions?: Suspension[];
+}
+
+/** One part of a job's run that ended suspended on a draining worker. */
+export interface Suspension {
+  /** host:pid of the worker it was suspended on. */
+  worker: string;
+  /** When (ms since the epoch). */
+  at: number;
+  /** Size of the sealed snapshot. */
+  bytes: number;
 }

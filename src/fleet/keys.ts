@@ -12,9 +12,16 @@ export function fleetKeys(queue: string) {
     bullQueue: `{${queue}}`,
     module: (sha: string) => `${base}:module:${sha}`,
     tenantRunning: (tenant: string) => `${base}:tenant:${tenant}:running`,
-    /** Runs started of one job, counted by the workers. */
-    runs: (jobId: string) => `${base}:runs:${jobId}`,
+    /**
+     * Times a job was taken by a worker without that counting as a run (a
+     * wait for its tenant's slot, a suspension): BullMQ counts every take.
+     */
+    freeTakes: (jobId: string) => `${base}:free-takes:${jobId}`,
     cancelChannel: `${base}:cancel`,
+    /** A suspended job's sealed snapshot, by its SHA-256. */
+    snapshot: (sha: string) => `${base}:snapshot:${sha}`,
+    /** Where a suspended job goes on: its snapshot's hash and the output of the parts run so far. */
+    continuation: (jobId: string) => `${base}:continuation:${jobId}`,
   };
 }
 

@@ -15,8 +15,8 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function startCapsule(args: string[]): Proc {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCapsule(args: string[], env?: NodeJS.ProcessEnv): Proc {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
   let text = '';
   const waiters = new Set<() => void>();
   child.stderr!.on('data', (d: Buffer) => { text += d.toString(); for (const w of waiters) w(); });
@@ -44,8 +44,8 @@ export function startCapsule(args: string[]): Proc {
 }
 
 /** A worker on `url`, ready to take jobs. */
-export async function startWorker(url: string, extra: string[] = []): Promise<Proc> {
-  const w = startCapsule(['worker', '--redis', url, '--lock', '1s', ...extra]);
+export async function startWorker(url: string, extra: string[] = [], env?: NodeJS.ProcessEnv): Promise<Proc> {
+  const w = startCapsule(['worker', '--redis', url, '--lock', '1s', ...extra], env);
   await w.waitFor(/worker (\S+) ready/);
   return w;
 }

@@ -28,6 +28,10 @@ describe('fleet job schema', () => {
     assert.match(problem({ stdin: 'A'.repeat(Math.ceil(JOB_LIMITS.stdinBytes * 4 / 3) + 8) }), /^stdin: stdin is larger than/);
     assert.ok(parseJobSpec({ module: SHA, stdin: 'A'.repeat(Math.floor(JOB_LIMITS.stdinBytes * 4 / 3)) }).ok, 'stdin at its limit');
     assert.match(problem({ module: SHA.toUpperCase() }), /^module: /);
+    assert.match(problem({ suspendable: 'yes' }), /^suspendable: /);
+    assert.match(problem({ suspendable: true, stdin: 'aGk=' }), /^suspendable: a suspendable job takes no stdin/);
+    assert.match(problem({ suspendable: true, output: { mount: '/out' } }), /^suspendable: a suspendable job has no input tree or output mount/);
+    assert.ok(parseJobSpec({ module: SHA, suspendable: true }).ok, 'a suspendable job');
     assert.match(problem({ input: { mount: '/in', files: new Array(JOB_LIMITS.inputFiles + 1).fill(0).map((_, i) => ({ path: `f${i}`, data: '' })) } }), /^input\.files: /);
   });
 });
@@ -72,5 +76,27 @@ describe('--redis addresses', () => {
     assert.ok('tls' in redisConnection('rediss://h'));
     assert.equal((redisConnection('redis://[::1]:7000') as { host: string }).host, '::1');
     for (const bad of ['http://x', 'nonsense', 'redis://h/x', 'unix://']) assert.throws(() => redisConnection(bad), /^Error: --redis|--redis/);
+  });
+});
+
+describe('a suspended job\'s output, joined', () => {
+  it('keeps the parts whole while they fit, then the first part\'s head and the last bytes', async () => {
+    const { appendKept } = await import('../../src/fleet/suspended-jobs.js');
+    const first = keepHeadAndTail(Buffer.from('nap 0\nnap 1\n'));
+    const joined = appendKept(first, Buffer.from('nap 2\n'));
+    assert.deepEqual([Buffer.from(joined.base64, 'base64').toString(), joined.bytes, joined.cut], ['nap 0\nnap 1\nnap 2\n', 18, 0]);
+    const max = JOB_LIMITS.streamBytes;
+    const big = keepHeadAndTail(Buffer.alloc(max + 10, 'a'));
+    const more = appendKept(big, Buffer.from('the end'));
+    const kept = Buffer.from(more.base64, 'base64');
+    assert.equal(kept.byteLength, max);
+    assert.equal(more.bytes, max + 10 + 7);
+    assert.equal(more.cut, more.bytes - max);
+    assert.ok(kept.subarray(0, max / 2).every((b) => b === 0x61), 'the head is the first part\'s');
+    assert.equal(kept.subarray(kept.byteLength - 7).toString(), 'the end');
+    // Cut already and then more: the tail moves on, the head stays.
+    const again = appendKept(more, Buffer.from('!'));
+    assert.equal(Buffer.from(again.base64, 'base64').subarray(-8).toString(), 'the end!');
+    assert.equal(again.bytes, more.bytes + 1);
   });
 });
