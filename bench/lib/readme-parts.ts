@@ -8,6 +8,7 @@
 import type { ContainmentResults, StopResult } from './containment.js';
 import type { DensityResult, ProcessFigures } from './density.js';
 import type { FairnessResult, Latency } from './fairness.js';
+import type { FleetResult } from './fleet.js';
 import type { HttpResult } from './http.js';
 import type { LayerMemoryResult } from './layer-memory.js';
 import type { SuspendResult } from './suspend.js';
@@ -22,6 +23,7 @@ export interface MorePartResults {
   http?: PartOf<(HttpResult & { medians?: Record<string, number | null> })[]>;
   suspend?: PartOf<SuspendResult>;
   density?: PartOf<DensityResult>;
+  fleet?: PartOf<FleetResult>;
 }
 
 /** The goals the tables are judged by (the benchmark parts state the same). */
@@ -33,6 +35,8 @@ const LAYER_EXCESS_GOAL_MIB = 64;
 const SEAL_GOAL_MS = 300;
 const RESUME_GOAL_EXTRA_MS = 50;
 const SNAPSHOT_GOAL = 1.01;
+const FLEET_RATIO_GOAL = 10;
+const FLEET_P99_GOAL_MS = 20;
 
 const med = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -289,6 +293,38 @@ export function renderDensity(p: PartOf<DensityResult> | undefined): string {
       `the process holds ${f(s.empty)} before any guest, ${f(s.running)} with them idle, and ${f(s.suspended)} once all are sealed; ` +
       `a suspended guest is ${((s.snapshotBytesPerGuest ?? 0) / 1024).toFixed(0)} KiB of snapshot on disk ` +
       `(suspending one took ${(s.suspendMs ?? 0).toFixed(0)} ms, median, all asked at once).`);
+  }
+  return out.join('\n');
+}
+
+// --- fleet ----------------------------------------------------------------
+
+export function renderFleet(p: PartOf<FleetResult> | undefined): string {
+  const what = 'The fleet (`--only fleet`)';
+  const r = p?.results;
+  if (!p || !r) return notMeasured(what, 'fleet');
+  const rate = (x: number): string => x.toFixed(1);
+  const out = [
+    `${what}: hello-world jobs, \`--concurrency ${r.concurrency}\` per worker, one \`redis-server\` on a Unix socket, measured on ${measuredOn(p)}:`,
+    '',
+    '| | jobs/s | ratio |',
+    '|---|---|---|',
+    `| \`capsule run\` once per job in a shell loop (the baseline, ${r.baselineRuns} runs) | ${rate(r.baselinePerSecond)} | 1x |`,
+    `| fleet, 1 worker (${r.jobs} jobs) | ${rate(r.oneWorkerPerSecond)} | ${(r.oneWorkerPerSecond / r.baselinePerSecond).toFixed(1)}x |`,
+    `| fleet, 2 workers (${r.jobs} jobs) | ${rate(r.twoWorkersPerSecond)} | ${(r.twoWorkersPerSecond / r.baselinePerSecond).toFixed(1)}x |`,
+    '',
+    `Goal ≥ ${FLEET_RATIO_GOAL}x: ${r.ratio >= FLEET_RATIO_GOAL ? 'met' : 'not met'} (${r.ratio.toFixed(1)}x). ` +
+    `Worker CPU per job: ${r.workerCpuMsPerJob.one.toFixed(1)} ms with one worker, ${r.workerCpuMsPerJob.two.toFixed(1)} ms with two, ` +
+    `of which ${r.threadStartCpuMs.toFixed(1)} ms starts the job's own enclave thread. Redis commands per job: ${r.redisCommandsPerJob.toFixed(1)}.`,
+  ];
+  const l = r.latency;
+  if (l) {
+    const pp = (x: { p50: number; p99: number } | undefined): string => (x ? `${Math.max(0, x.p50).toFixed(1)} / ${Math.max(0, x.p99).toFixed(1)} ms` : 'not measured');
+    out.push('', `Submit to result at ${l.ratePerSecond.toFixed(1)} jobs/s (half the maximum, ${l.jobs} jobs): p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms; ` +
+      `above the job's own run p50 ${l.p50AboveRun.toFixed(1)} ms, p99 ${l.p99AboveRun.toFixed(1)} ms (goal p99 < ${FLEET_P99_GOAL_MS} ms: ` +
+      `${l.p99AboveRun < FLEET_P99_GOAL_MS ? 'met' : 'not met'})` +
+      (l.parts ? `; of that, p50 / p99: the submit call ${pp(l.parts.submit)}, queued ${pp(l.parts.queued)}, the worker around the run ` +
+        `${pp(l.parts.worker)}, the completion event ${pp(l.parts.event)}.` : '.'));
   }
   return out.join('\n');
 }

@@ -57,6 +57,13 @@ describe('README performance section', () => {
           cpu: { unprepared: 900, suspendable: 1260, ratio: 1.4, ratioRange: [1.35, 1.45] } },
         sealMs: 287.6, resumeMs: 333.3, freshStartMs: 250, snapshotBytes: 100 * 1048576, memoryBytes: 99 * 1048576,
         warmStart: { initMs: 300, freshMs: 400, resumedMs: 60, ratio: 0.15, goal: 0.2, snapshotBytes: 8 << 20 },
+        system: { guests: 10, runningRssBytes: 100 * 1048576, memoryBytes: 20 * 1048576, snapshotBytes: 5 * 1048576, sealMs: 120, resumeMs: 700, freshStartMs: 1400 },
+      } },
+      fleet: { ...info, results: {
+        jobs: 300, baselineRuns: 30, baselinePerSecond: 5, oneWorkerPerSecond: 40, twoWorkersPerSecond: 55, ratio: 11, redisCommandsPerJob: 37.06,
+        workerCpuMsPerJob: { one: 45.37, two: 46 }, threadStartCpuMs: 30.2, concurrency: 2,
+        latency: { ratePerSecond: 20, jobs: 200, p50: 18, p99: 40, p50AboveRun: 7, p99AboveRun: 25.55,
+          parts: { submit: { p50: 2, p99: 6 }, queued: { p50: -0.02, p99: 2.5 }, worker: { p50: 3, p99: 17 }, event: { p50: 2, p99: 9 } } },
       } },
       density: { ...info, results: {
         idle: [{ guests: 1, startMs: 100, figures: { rssMiB: 70, threads: 12, cpuMs: 200 } }, { guests: 50, startMs: 1234, figures: { rssMiB: 511, threads: 61, cpuMs: 1700 } }],
@@ -91,6 +98,10 @@ describe('README performance section', () => {
     assert.match(part('suspend'), /\| 60 ms \| 0\.15x \| ≤ 0\.2x \| yes \|/);
     assert.match(part('suspend'), /medians of 4 rounds .*9 alternating rounds/);
     assert.match(part('suspend'), /2-vCPU Test CPU, 8 GiB, Node\.js 20\.0\.0, linux, 2030-01-02, load average 1\.5 1\.0 1\.0 at the start/);
+    assert.match(part('suspend'), /A system of 10 idle guests .*grew by 100\.0 MiB \(10\.0 MiB a guest\).*a file of 5\.0 MiB \(0\.25x the guests' 20\.0 MiB of memory\).*sealing took 120 ms, resuming to every guest running 700 ms against 1400 ms/);
+    assert.match(part('fleet'), /\| fleet, 2 workers \(300 jobs\) \| 55\.0 \| 11\.0x \|/);
+    assert.match(part('fleet'), /Goal ≥ 10x: met \(11\.0x\)\. Worker CPU per job: 45\.4 ms with one worker, 46\.0 ms with two, of which 30\.2 ms starts/);
+    assert.match(part('fleet'), /p99 25\.6 ms \(goal p99 < 20 ms: not met\); of that, p50 \/ p99: the submit call 2\.0 \/ 6\.0 ms, queued 0\.0 \/ 2\.5 ms/);
     assert.match(part('density'), /\| 50 \| 1234 ms \| 511 MiB \| 61 \| 1700 ms \|/);
     assert.match(part('density'), /9\.0 MiB, 30\.6 ms of CPU/);
     assert.match(part('density'), /150 MiB and 12 threads before any guest, 600 MiB and 62 threads with them idle, and 161 MiB and 12 threads once all are sealed; a suspended guest is 200 KiB/);
