@@ -99,7 +99,7 @@ function zeroPage(memory: ArrayBuffer, page: number): boolean {
   return Buffer.from(memory, page * PAGE, PAGE).equals(ZERO_PAGE);
 }
 
-/** Seals a length-prefixed JSON record (a system's network). */
+/** Seals a length-prefixed JSON record (a guest's state, a system's network), its plaintext zeroed once handed on. */
 export async function writeRecord(w: ChunkSink, value: unknown): Promise<void> {
   const json = Buffer.from(JSON.stringify(value));
   const len = new Uint8Array(4);
@@ -114,15 +114,7 @@ export async function writeRecord(w: ChunkSink, value: unknown): Promise<void> {
 
 /** Seals `state` and `memory` (its pages straight from the guest's buffer, never copied). */
 export async function writeGuest(w: ChunkSink, state: SealedGuestState, memory: ArrayBuffer): Promise<void> {
-  const json = Buffer.from(JSON.stringify(state));
-  const len = new Uint8Array(4);
-  new DataView(len.buffer).setUint32(0, json.length);
-  try {
-    await w.append(len);
-    await w.append(json);
-  } finally {
-    json.fill(0);
-  }
+  await writeRecord(w, state);
   const pages = memory.byteLength / PAGE;
   for (let p = 0; p < pages;) {
     if (zeroPage(memory, p)) { p++; continue; }
@@ -189,17 +181,28 @@ export class PayloadStream {
     return [v.getUint32(0), v.getUint32(4)];
   }
 
-  async state(): Promise<SealedGuestState> {
+  /** A guest's state record (writeGuest()). */
+  state(): Promise<SealedGuestState> {
+    return this.json<SealedGuestState>('its state record');
+  }
+
+  /** A length-prefixed JSON record (a system's network; writeRecord()). */
+  record<T>(): Promise<T> {
+    return this.json<T>('a record');
+  }
+
+  /** Length-prefixed JSON, its plaintext zeroed once parsed; `what` names it in the refusal. */
+  private async json<T>(what: string): Promise<T> {
     const len = new Uint8Array(4);
     await this.readInto(len);
     const n = new DataView(len.buffer).getUint32(0);
-    if (n > MAX_STATE_BYTES) throw this.damaged('its state record is too large');
+    if (n > MAX_STATE_BYTES) throw this.damaged(`${what} is too large`);
     const json = new Uint8Array(n);
     await this.readInto(json);
     try {
-      return JSON.parse(Buffer.from(json).toString('utf8')) as SealedGuestState;
+      return JSON.parse(Buffer.from(json).toString('utf8')) as T;
     } catch {
-      throw this.damaged('its state record is not readable');
+      throw this.damaged(`${what} is not readable`);
     } finally {
       json.fill(0);
     }
@@ -255,23 +258,6 @@ export class PayloadStream {
       this.endOfPart();
     } finally {
       scratch.fill(0);
-    }
-  }
-
-  /** A length-prefixed JSON record (a system's network). */
-  async record<T>(): Promise<T> {
-    const len = new Uint8Array(4);
-    await this.readInto(len);
-    const n = new DataView(len.buffer).getUint32(0);
-    if (n > MAX_STATE_BYTES) throw this.damaged('a record is too large');
-    const json = new Uint8Array(n);
-    await this.readInto(json);
-    try {
-      return JSON.parse(Buffer.from(json).toString('utf8')) as T;
-    } catch {
-      throw this.damaged('a record is not readable');
-    } finally {
-      json.fill(0);
     }
   }
 
