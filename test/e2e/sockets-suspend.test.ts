@@ -9,6 +9,7 @@
 // refused before any guest runs; a killed suspension leaves no snapshot.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -353,6 +354,72 @@ describe('suspend and resume a system (CLI)', () => {
       assert.equal(host.received().length, 0, 'nothing reached the host after the seal');
     } finally {
       await host.close();
+    }
+  });
+
+  it('a guest blocked in a connect to the host still in progress (a listener with a full queue) is sealed; on resume it makes the connect again, which the host then answers', { timeout: 180_000 }, async () => {
+    // A listener whose process is stopped accepts nothing: once its queue is full (backlog 1), the kernel drops
+    // further SYNs, so a connect to it stays in progress, as to a host that does not answer.
+    const stopped = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port); })"]);
+    const fillers: net.Socket[] = [];
+    try {
+      const port = Number(await new Promise<string>((resolve, reject) => {
+        stopped.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
+        stopped.once('exit', () => reject(new Error('the listener exited')));
+      }));
+      stopped.kill('SIGSTOP');
+      // Fill the accept queue: connect until one connect stays pending.
+      for (;;) {
+        assert.ok(fillers.length < 16, 'the accept queue never filled');
+        const c = net.connect(port, '127.0.0.1');
+        c.on('error', () => {});
+        fillers.push(c);
+        const connected = await new Promise<boolean>((resolve) => {
+          const t = setTimeout(() => resolve(false), 1000);
+          c.once('connect', () => { clearTimeout(t); resolve(true); });
+        });
+        if (!connected) break;
+      }
+      /** Resolves once the running system's guest is blocked in its connect (capsule ps names the call). */
+      const blockedInConnect = async (): Promise<void> => {
+        for (let tries = 0; ; tries++) {
+          const ps = await runCli(['ps'], { env, timeoutMs: 30_000 });
+          if (/client .*blocked.*connect/.test(ps.stdout)) return;
+          assert.ok(tries < 300, `the guest never blocked in connect: ${ps.stdout}${ps.stderr}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      const file = writeSystem(dir.path, {
+        suspendable: true, sealKey: keyFile, network: { allowConnect: [`127.0.0.1:${port}`] },
+        guests: [systemGuest('client', 'stream_sum', ['hello', '127.0.0.1', String(port), '100'])],
+      }, 'pending.json');
+      const snap = path.join(dir.path, 'pending.snap');
+      const up = startCli(['up', file], { env });
+      try {
+        await blockedInConnect();
+        const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 60_000 });
+        assert.equal(s.code, 0, s.stderr);
+        assert.equal((await up.exited).code, 75, up.stderr());
+      } finally {
+        up.dispose();
+      }
+      assert.doesNotMatch(up.stdout(), /connected/);
+      const resumed = startCli(['resume', '--seal-key', keyFile, snap], { env });
+      try {
+        // Blocked in the connect again: the call is made again on resume, a new attempt to the host.
+        await blockedInConnect();
+        // The host answers at last (its listener gone, the kernel refuses): the guest's connect ends with that answer.
+        stopped.kill('SIGKILL');
+        const exit = await resumed.exited;
+        assert.equal(exit.code, 2, resumed.stderr());
+        assert.match(resumed.stdout(), /^client +\| error: sock_connect: Connection refused$/m);
+        assert.doesNotMatch(resumed.stdout(), /connected/);
+      } finally {
+        resumed.dispose();
+      }
+    } finally {
+      for (const c of fillers) c.destroy();
+      stopped.kill('SIGKILL');
     }
   });
 
