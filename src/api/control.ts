@@ -20,6 +20,7 @@ import { privateRuntimeDir, sweepStale } from './runtime-dir.js';
 import type { Layer } from './layer.js';
 import type { TableRow } from '../layer/net/table.js';
 import { guestsAnswer } from './control-ps.js';
+import { answerInFlight } from './answers-in-flight.js';
 
 export interface LayerSnapshot {
   pid: number;
@@ -187,6 +188,7 @@ function answer(conn: net.Socket, dir: string, handle: (req: Record<string, unkn
         // A request that takes its time (a suspension): the client waits for it, not the idle timer.
         conn.removeAllListeners('data');
         conn.setTimeout(0);
+        answerInFlight(new Promise<void>((resolve) => { conn.once('finish', resolve); conn.once('close', resolve); }));
         a.then(reply, (err: unknown) => reply({ error: (err as Error)?.message ?? 'failed' }));
       } else {
         reply(a);
