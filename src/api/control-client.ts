@@ -11,7 +11,8 @@ import { CONTROL_TIMEOUT_MS, type LayerSnapshot } from './control.js';
 import { writeProof } from './control-proof.js';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { ownSocket, privateRuntimeDir, processAlive, SOCKET_NAME } from './runtime-dir.js';
+import { processAlive } from '../core/process-alive.js';
+import { ownSocket, privateRuntimeDir, SOCKET_NAME } from './runtime-dir.js';
 
 /** The largest answer read from a layer (a table of some hundred thousand sockets). */
 export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { processAlive } from '../core/process-alive.js';
 
 /** CAPSULE_RUNTIME_DIR, else $XDG_RUNTIME_DIR/capsule, else capsule-UID in the temp directory. */
 export function runtimeDir(): string {
@@ -73,16 +74,6 @@ export function ownSocket(file: string): boolean {
     return st.isSocket() && st.uid === myUid();
   } catch {
     return false;
-  }
-}
-
-/** Whether process `pid` exists (one of another user's counts: it cannot be signalled but is there). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 

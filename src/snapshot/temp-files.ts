@@ -5,6 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { processAlive } from '../core/process-alive.js';
 
 export const TEMP_SUFFIX = '.partial';
 
@@ -33,16 +34,6 @@ export function removeUnfinishedFor(target: string): void {
   }
 }
 
-/** True unless no process `pid` exists (one of another user's counts as existing). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
 /**
  * Removes the temporary files for `target` that processes no longer running
  * left (a SIGKILL mid-seal runs no cleanup at all): the next seal into the
@@ -63,7 +54,7 @@ export function removeStaleFor(target: string): void {
     const m = /^(\d+)\.[0-9a-f]{8}$/.exec(n.slice(start.length, -TEMP_SUFFIX.length));
     if (m === null) continue;
     const pid = Number(m[1]);
-    if (pid !== process.pid && !alive(pid)) fs.rmSync(path.join(dir, n), { force: true });
+    if (pid !== process.pid && !processAlive(pid)) fs.rmSync(path.join(dir, n), { force: true });
   }
 }
 

@@ -18,6 +18,7 @@ import { CapsuleError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import type { LifecycleEvent } from '../../src/lifecycle/state.js';
 import { CHUNK_HEAD_BYTES, MAGIC, TAG_BYTES, keyCheck } from '../../src/snapshot/format.js';
+import { layout } from '../helpers/snapshot-layout.js';
 import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
 import { startCli } from '../helpers/net.js';
 
@@ -37,18 +38,6 @@ before(() => {
   env = { ...process.env, CAPSULE_RUNTIME_DIR: path.join(dir.path, 'run'), CAPSULE_CACHE_DIR: cacheDir };
 });
 after(() => dir.cleanup());
-
-/** Where the header ends and each chunk starts, read from the file's own lengths. */
-function layout(bytes: Buffer): { headerEnd: number; chunks: { start: number; length: number }[] } {
-  const headerEnd = MAGIC.length + 4 + bytes.readUInt32BE(MAGIC.length) + TAG_BYTES;
-  const chunks: { start: number; length: number }[] = [];
-  for (let off = headerEnd; off < bytes.length;) {
-    const length = bytes.readUInt32BE(off);
-    chunks.push({ start: off, length });
-    off += CHUNK_HEAD_BYTES + length + TAG_BYTES;
-  }
-  return { headerEnd, chunks };
-}
 
 interface Variant {
   name: string;

@@ -14,6 +14,7 @@ import { ExitCode } from '../../src/core/exit-codes.js';
 import {
   CHUNK_HEAD_BYTES, MAGIC, TAG_BYTES, fileKey, headerPrefix, keyCheck, nonce, chunkHead, canonicalJson, type SnapshotHeader,
 } from '../../src/snapshot/format.js';
+import { layout } from '../helpers/snapshot-layout.js';
 import { readSealKeyFile, sealKeyFromEnv } from '../../src/snapshot/key.js';
 import { SnapshotWriter } from '../../src/snapshot/seal.js';
 import { SnapshotReader } from '../../src/snapshot/unseal.js';
@@ -53,18 +54,6 @@ async function refused(file: string, pattern: RegExp, code: number = ExitCode.SN
     assert.ok(!err.message.includes('\n'), 'one line');
     return true;
   });
-}
-
-/** Where the header ends and each chunk starts, read from the file's own lengths. */
-function layout(bytes: Buffer): { headerEnd: number; chunks: { start: number; length: number }[] } {
-  const headerEnd = MAGIC.length + 4 + bytes.readUInt32BE(MAGIC.length) + TAG_BYTES;
-  const chunks: { start: number; length: number }[] = [];
-  for (let off = headerEnd; off < bytes.length;) {
-    const length = bytes.readUInt32BE(off);
-    chunks.push({ start: off, length });
-    off += CHUNK_HEAD_BYTES + length + TAG_BYTES;
-  }
-  return { headerEnd, chunks };
 }
 
 describe('sealed snapshots', () => {

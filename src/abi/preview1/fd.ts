@@ -53,15 +53,10 @@ export function fdFunctions(ctx: Preview1Context) {
       const d = fds.get(fd, Rights.FD_WRITE);
       m.check(nwritten, 4);
       let n: number;
-      if (iovsLen === 1 && d instanceof FileDescriptor) {
-        // One buffer to a file: its memory, offset and length go straight down (and may be coalesced).
-        m.check(iovs, 8);
-        const ptr = m.u32(iovs), len = m.u32((iovs >>> 0) + 4);
-        m.check(ptr, len);
-        n = d.writeMemory(m.bytes, ptr, len);
-      } else if (iovsLen === 1 && d instanceof OutputStream) {
-        // One buffer to stdout or stderr: copied from guest memory straight into the output ring.
-        ctx.flushWrites?.();
+      if (iovsLen === 1 && (d instanceof FileDescriptor || d instanceof OutputStream)) {
+        // One buffer: its memory, offset and length go straight down, to a file (where the write
+        // may be coalesced) or into stdout's or stderr's ring (after coalesced file writes are out).
+        if (d instanceof OutputStream) ctx.flushWrites?.();
         m.check(iovs, 8);
         const ptr = m.u32(iovs), len = m.u32((iovs >>> 0) + 4);
         m.check(ptr, len);

@@ -82,6 +82,18 @@ static int server(uint16_t port, int count, int nap) {
   return 0;
 }
 
+/* The server's answer (bytes received, their sum); 0 after printing why it could not be read. */
+static int read_reply(int32_t fd, uint64_t reply[2]) {
+  size_t got = 0;
+  while (got < 2 * sizeof reply[0]) {
+    int64_t n = wx_recv(fd, (uint8_t *)reply + got, 2 * sizeof reply[0] - got);
+    if (n < 0) { printf("error: recv: %s\n", strerror((int)-n)); return 0; }
+    if (n == 0) { printf("error: the server closed before answering\n"); return 0; }
+    got += (size_t)n;
+  }
+  return 1;
+}
+
 static int client(const char *host, uint16_t port, uint32_t id, int mib, int pace) {
   wx_addr_port to;
   wx_check(wx_lookup4(host, port, &to), "resolve");
@@ -99,13 +111,7 @@ static int client(const char *host, uint16_t port, uint32_t id, int mib, int pac
   }
   wx_check(__wasi_sock_shutdown(fd, __WASI_SDFLAGS_WR), "shutdown");
   uint64_t reply[2];
-  size_t got = 0;
-  while (got < sizeof reply) {
-    int64_t n = wx_recv(fd, (uint8_t *)reply + got, sizeof reply - got);
-    if (n < 0) { printf("error: recv: %s\n", strerror((int)-n)); return 2; }
-    if (n == 0) { printf("error: the server closed before answering\n"); return 2; }
-    got += (size_t)n;
-  }
+  if (!read_reply(fd, reply)) return 2;
   int agrees = reply[0] == total && reply[1] == sum;
   printf("%u: %llu bytes, sum %016llx, server %s\n", id, (unsigned long long)total, (unsigned long long)sum, agrees ? "agrees" : "disagrees");
   return agrees ? 0 : 1;
@@ -121,13 +127,7 @@ static int hello(const char *host, uint16_t port, int nap) {
   wx_check(wx_send_all(fd, "hello", 5), "send");
   wx_check(__wasi_sock_shutdown(fd, __WASI_SDFLAGS_WR), "shutdown");
   uint64_t reply[2];
-  size_t got = 0;
-  while (got < sizeof reply) {
-    int64_t n = wx_recv(fd, (uint8_t *)reply + got, sizeof reply - got);
-    if (n < 0) { printf("error: recv: %s\n", strerror((int)-n)); return 2; }
-    if (n == 0) { printf("error: the server closed before answering\n"); return 2; }
-    got += (size_t)n;
-  }
+  if (!read_reply(fd, reply)) return 2;
   printf("the server got %llu bytes\n", (unsigned long long)reply[0]);
   return reply[0] == 5 ? 0 : 1;
 }
