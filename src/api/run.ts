@@ -250,6 +250,15 @@ export async function policyFor(options: RunOptions, name: string): Promise<Poli
   }, name);
 }
 
+/**
+ * The policy a guest runs under: on a layer given to run() (as `capsule run`
+ * does), the layer's network governs it, not the options' (which run()
+ * refuses beside a layer); a system's guests have theirs in their prepared policy.
+ */
+function governing(policy: Policy, layer: Layer | undefined, prepared: PreparedGuest | undefined): Policy {
+  return layer && !prepared ? { ...policy, network: layer.net.policy } : policy;
+}
+
 /** A layer for one guest under `policy`. */
 export function layerFor(policy: Policy, mode: ExecutionMode, traceSockets?: (line: string) => void): Layer {
   return new Layer({
@@ -333,7 +342,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   const args = resume?.state.args ?? [argv0, ...(options.args ?? [])];
   const env = resume?.state.env ?? Object.entries(policy.env).map(([k, v]) => `${k}=${v}`);
   const suspendable = sealing && sealKey !== undefined && loaded.sha256 !== undefined
-    ? sealing.suspendableConfig({ sealKey, name, moduleSha256: loaded.sha256, policy, source, ...(resume ? { resumeFrom: resume.file } : {}), ...(resume?.part ? { resumePart: resume.part } : {}) })
+    ? sealing.suspendableConfig({ sealKey, name, moduleSha256: loaded.sha256, policy: governing(policy, options.layer, prepared), source, ...(resume ? { resumeFrom: resume.file } : {}), ...(resume?.part ? { resumePart: resume.part } : {}) })
     : undefined;
   const limits: EnclaveLimits = secure
     ? { maxFds: policy.limits.maxFds, memoryBytes: policy.limits.memoryBytes, callBytes: policy.limits.callBytes, maxThreads: policy.limits.maxThreads }
@@ -444,7 +453,13 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       void loaded.sha256;
       lifecycle.suspender = async (file) => {
         lifecycle.to('suspending', file);
-        const answer = await h.suspend(file);
+        // A guest holding sockets is sealed with its network (secure mode: the layer owns them).
+        const answer = secure && suspendable && layer.net.holdsSockets(name)
+          ? await (await import('./suspend-alone.js')).suspendWithNetwork({
+            name, net: layer.net, handle: h, file, sealKey: suspendable.sealKey,
+            header: { guests: suspendable.guests, policySha256: suspendable.policySha256 },
+          })
+          : await h.suspend(file);
         // Refused (the guest holds what cannot travel), or it ended first: it runs on, or has ended.
         if ('error' in answer) lifecycle.to('running', answer.error);
         return answer;
@@ -552,6 +567,6 @@ function describe(o: Outcome): string {
     case 'limit': return `stopped: ${o.message}`;
     case 'killed': return `stopped: ${o.message}`;
     case 'failed': return `failed: ${o.message}`;
-    case 'suspended': return o.partEnd ? `suspended with its system (${o.bytes} bytes of its snapshot)` : `suspended into ${o.file} (${o.bytes} bytes)`;
+    case 'suspended': return o.withSystem ? `suspended with its system (${o.bytes} bytes of its snapshot)` : `suspended into ${o.file} (${o.bytes} bytes)`;
   }
 }

@@ -152,10 +152,18 @@ export async function resume(file: string, options: ResumeOptions = {}): Promise
     if (loaded.sha256 !== header.guests[0]!.moduleSha256) {
       throw mismatch(`'${modulePath}' is not the module ${name} was sealed with (SHA-256 ${header.guests[0]!.moduleSha256.slice(0, 16)}...)`);
     }
+    if (state.network !== undefined && (options.layer !== undefined || (options.mode ?? 'secure') !== 'secure')) {
+      throw mismatch(`cannot resume ${name} ${options.layer !== undefined ? 'on a shared layer' : 'in normal mode'}: it was sealed with its sockets, which come back only on a secure layer of its own`);
+    }
     const layer = options.layer ?? layerFor(policy, options.mode ?? 'secure', options.traceSockets);
     let undo = (): void => {};
     try {
       if (options.layer === undefined) await layer.start();
+      // Sealed with its sockets: its network is back before it runs (listeners listen, published ports too).
+      if (state.network !== undefined) {
+        layer.addGuest(name);
+        await layer.net.restore(state.network);
+      }
       if (options.withLayer) undo = await options.withLayer(layer);
       const record: Omit<AuditRecord, 'v' | 'time'> = wider !== undefined
         ? { enclave: name, op: 'resume', target: file, decision: 'allow', reason: `policy wider than the sealed one: ${wider} (--allow-policy-change)` }

@@ -19,7 +19,7 @@ export function reportOutcome(result: RunResult, label: string): void {
     case 'limit': say(`${label} stopped: ${o.message}`); return;
     case 'killed': say(`${label} stopped: ${o.message}`); return;
     case 'failed': say(`${label}: ${o.message}`); return;
-    case 'suspended': say(o.partEnd ? `${label} suspended with its system` : `${label} suspended into ${o.file}`); return;
+    case 'suspended': say(o.withSystem ? `${label} suspended with its system` : `${label} suspended into ${o.file}`); return;
   }
 }
 

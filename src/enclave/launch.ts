@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { WriterHandoff } from '../snapshot/seal.js';
 import type { SuspendRequest, SystemDecision } from './suspender.js';
+import type { SealedNetwork } from '../layer/net/sealed.js';
 import { Control, SUSPEND_DECIDED, type EnclaveConfig, type EnclaveMessage, type EnclaveReport, type Outcome, type SuspendableConfig, type Usage } from './protocol.js';
 import { takeWorker } from './pool.js';
 import { GuestThreads } from './thread-host.js';
@@ -65,8 +66,11 @@ export interface EnclaveHandle {
    * then waits for sealPart() or goOn(). `wake` wakes it wherever else it sleeps (its socket queues).
    */
   stopForSystem(wake: () => void): Promise<{ stopped: true } | { error: string; ended?: true }>;
-  /** Seals the stopped guest into its part of the system's file; resolves with where the part ends. */
-  sealPart(part: WriterHandoff): Promise<{ bytes: number; index: number; written: number } | { error: string }>;
+  /**
+   * Seals the stopped guest into its part of the file the host writes; resolves with where the part ends.
+   * `alone`: a lone guest sealed with its sockets, its network record in its state.
+   */
+  sealPart(part: WriterHandoff, alone?: { file: string; network: SealedNetwork }): Promise<{ bytes: number; index: number; written: number } | { error: string }>;
   /** The stopped guest goes on from where it stopped (the system was not sealed). */
   goOn(): void;
 }
@@ -149,11 +153,11 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       stopForSystem(wakeElsewhere: () => void) {
         return ask({ system: true }, () => wakeElsewhere()) as Promise<{ stopped: true } | { error: string; ended?: true }>;
       },
-      sealPart(part: WriterHandoff) {
+      sealPart(part: WriterHandoff, alone?: { file: string; network: SealedNetwork }) {
         const port = suspendChannel?.port1;
         if (port === undefined || report || stopped) return Promise.resolve({ error: 'the guest has ended' });
         const answer = awaitAnswer(port) as Promise<{ bytes: number; index: number; written: number } | { error: string }>;
-        decide({ part });
+        decide({ part, ...(alone ? { alone } : {}) });
         // The enclave has its own copy of the chunks' key now.
         part.key.fill(0);
         return answer;

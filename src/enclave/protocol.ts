@@ -187,8 +187,10 @@ export type Outcome =
   | { kind: 'failed'; cause: FailureCause; message: string }
   /** Sealed into `file` (`bytes` long) by `capsule suspend`; `capsule resume` continues it. */
   | { kind: 'suspended'; file: string; bytes: number;
-      /** A guest of a system: where its part of the system's file ends (the host's writer goes on from there). */
-      partEnd?: { index: number; written: number } };
+      /** Sealed by the host's writer (a guest of a system, or one sealed with its sockets): where its part ends (the writer goes on from there). */
+      partEnd?: { index: number; written: number };
+      /** A guest of a system: its part of the system's file. */
+      withSystem?: true };
 
 /**
  * Why an enclave could not run its guest at all ('dependency': a guest it waits for never listened; 'snapshot': one it

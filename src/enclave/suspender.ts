@@ -32,8 +32,16 @@ const STACK_DATA_PAGES = 4;
  */
 export type SuspendRequest = { file: string } | { system: true };
 
-/** The host's word to a guest of a system stopped by a { system: true } request. */
-export type SystemDecision = { part: import('../snapshot/seal.js').WriterHandoff } | { goOn: true };
+/**
+ * The host's word to a guest stopped by a { system: true } request. A lone
+ * guest holding sockets is stopped that way too, and sealed by the host's
+ * writer into `alone.file` with its network record (the host takes it while
+ * the guest is stopped).
+ */
+export type SystemDecision = {
+  part: import('../snapshot/seal.js').WriterHandoff;
+  alone?: { file: string; network: import('../layer/net/sealed.js').SealedNetwork };
+} | { goOn: true };
 
 
 interface AsyncifyExports {

@@ -30,6 +30,8 @@ export interface DescriptorView {
   roots: readonly DirectoryDescriptor[];
   /** Per root: whether its mount is a tmpfs (whose contents do not travel). */
   tmpfs: readonly boolean[];
+  /** Normal mode: the guest's sockets are the host's own. */
+  normalMode?: boolean;
 }
 
 /** What of the descriptor table a snapshot carries beyond the preopened mounts. */
@@ -91,7 +93,12 @@ export function describeDescriptors(view: DescriptorView, socketsTravel = false)
     }
     first.set(d, fd);
     if (own) { files.push({ fd, dupOf: fd, ...ext }); continue; }
-    if (d instanceof SocketDescriptor) return `descriptor ${fd} is a socket: it does not travel in a snapshot of one guest (a whole system's carries its network)`;
+    // In secure mode the host seals a guest holding sockets with its network (api/suspend-alone.ts); one that
+    // reaches here opened its first socket as the suspension began. In normal mode a socket is the host's own.
+    if (d instanceof SocketDescriptor) {
+      return view.normalMode ? `descriptor ${fd} is a socket: in normal mode a guest's sockets are the host's own, which do not travel in a snapshot`
+        : `descriptor ${fd} is a socket opened as the suspension began: ask again`;
+    }
     if (!(d instanceof FileDescriptor || d instanceof DirectoryDescriptor)) return `descriptor ${fd} is ${kindOf(d)}: it does not travel in a snapshot`;
     const mountAt = roots.findIndex((r) => r.mount === d.mount);
     if (d.mount === undefined || d.guestPath === undefined || mountAt < 0) return `descriptor ${fd} is a file whose path is not known: it does not travel in a snapshot`;

@@ -50,7 +50,7 @@ import { Activity } from './activity.js';
 import { ClockId } from '../core/witx.js';
 import type { Clocks } from '../layer/clocks.js';
 import type { SealedGuestState } from '../snapshot/payload.js';
-import { Suspender } from './suspender.js';
+import { Suspender, type SystemDecision } from './suspender.js';
 import type { WriterHandoff } from '../snapshot/seal.js';
 import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
@@ -82,10 +82,10 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   // The descriptors a snapshot carries (travelling-files.ts); filled in as the table is made.
   const stdio: Descriptor[] = [];
   const roots: DirectoryDescriptor[] = [];
-  const view: DescriptorView = { fds, stdio, roots, tmpfs: cfg.mounts.map((m) => m.hostPath === undefined) };
+  const view: DescriptorView = { fds, stdio, roots, tmpfs: cfg.mounts.map((m) => m.hostPath === undefined), normalMode: cfg.mode !== 'secure' };
   const suspender = susp ? new Suspender(control, susp.port, (request) => {
     // A guest holding what cannot be opened again by path (a pipe...) is not suspended, and goes on;
-    // sockets travel only with a whole system (its network travels with it).
+    // sockets travel only when the host seals the guest's network with it (a system's, or a lone guest's).
     const files = describeDescriptors(view, request !== undefined && 'system' in request);
     return typeof files === 'string' ? files : undefined;
   }) : undefined;
@@ -269,17 +269,18 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
       } else {
         const start = instance.exports['_start'] as () => void;
         start();
-        // A guest of a system stopped for sealing waits for the host's word: seal its part, or go on.
+        // A guest of a system (or a lone one holding sockets) stopped for sealing waits for the host's word: seal its part, or go on.
         let part: WriterHandoff | undefined;
+        let alone: SealedAlone | undefined;
         while (suspender?.unwound && suspender.request !== undefined && 'system' in suspender.request) {
           suspender.stopUnwind();
           suspender.answer({ stopped: true });
           const decision = suspender.awaitDecision();
-          if ('part' in decision) { part = decision.part; break; }
+          if ('part' in decision) { part = decision.part; alone = decision.alone; break; }
           suspender.goOn();
           start();
         }
-        outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput, fds, part, {
+        outcome = suspender?.unwound ? await seal(cfg, suspender, mem, clocks, inputRing, pendingInput, fds, part, alone, {
           files: () => settleFiles(view, flushWrites, part !== undefined),
           cwd: ctx.cwd.path,
           quotaUsed: [...mountCounters].flatMap(([mount, c]) => (c.quota ? [{ mount, bytes: c.quota.bytesUsed, entries: c.quota.entriesUsed }] : [])),
@@ -330,6 +331,9 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, p
   }
 }
 
+/** A lone guest sealed with its sockets: the file the host's writer seals into, and its network record. */
+type SealedAlone = NonNullable<Extract<SystemDecision, { part: unknown }>['alone']>;
+
 /**
  * Seals the unwound guest into the file the host asked for, or (a guest of
  * a system) into its part of the system's file, handed over as `part`; the
@@ -337,7 +341,7 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, p
  * closed: the layer keeps them for the network's record.
  */
 async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.Memory, clocks: Clocks, inputRing: Ring, pendingInput: Uint8Array,
-  fds: FdTable, part: WriterHandoff | undefined,
+  fds: FdTable, part: WriterHandoff | undefined, alone: SealedAlone | undefined,
   system: { files: () => TravellingFiles; cwd: string; quotaUsed: SealedGuestState['quotaUsed'] }): Promise<Outcome> {
   const susp = cfg.suspendable!;
   const { SnapshotWriter, PartWriter } = await import('../snapshot/seal.js');
@@ -372,6 +376,7 @@ async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.M
     mounts: cfg.mounts.map((m, i) => ({ fd: 3 + i, guest: m.guestPath })), files: open.files, closed: open.closed, cwd: system.cwd,
     ...(system.quotaUsed!.length > 0 ? { quotaUsed: system.quotaUsed } : {}),
     ...(part !== undefined ? { sockets } : {}),
+    ...(alone !== undefined ? { network: alone.network } : {}),
   };
   input.fill(0);
   if (part !== undefined) {
@@ -385,7 +390,8 @@ async function seal(cfg: EnclaveConfig, suspender: Suspender, mem: WebAssembly.M
       }
       const bytes = at.written - part.written;
       suspender.answer({ bytes, ...at });
-      return { kind: 'suspended', file: '(its system\'s snapshot)', bytes, partEnd: at };
+      return alone !== undefined ? { kind: 'suspended', file: alone.file, bytes, partEnd: at }
+        : { kind: 'suspended', file: '(its system\'s snapshot)', bytes, partEnd: at, withSystem: true };
     } catch (err) {
       w.finish();
       const message = `cannot seal into the system's snapshot: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;

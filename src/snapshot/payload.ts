@@ -10,7 +10,7 @@
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { SnapshotReader } from './unseal.js';
-import type { SealedSocket } from '../layer/net/sealed.js';
+import type { SealedNetwork, SealedSocket } from '../layer/net/sealed.js';
 
 /** Where sealed bytes go: a whole snapshot's writer, or a part of a system's written on a guest's thread (seal.ts). */
 export interface ChunkSink {
@@ -82,6 +82,8 @@ export interface SealedGuestState {
   quotaUsed?: { mount: string; bytes: number; entries: number }[];
   /** A guest of a system: its socket descriptors (the entries themselves travel in the system's network record). */
   sockets?: SealedSocket[];
+  /** A lone guest sealed with its sockets: its layer's network (a system's travels in the system's record instead). */
+  network?: SealedNetwork;
 }
 
 function u32pair(a: number, b: number): Uint8Array {

@@ -18,7 +18,8 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { System } from '../../src/api/system.js';
 import { resumeSystem } from '../../src/api/system-suspend.js';
-import { resume } from '../../src/api/suspend.js';
+import { resume, start } from '../../src/api/suspend.js';
+import { Layer } from '../../src/api/layer.js';
 import { CapsuleError } from '../../src/core/errors.js';
 import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
 import { freePort, hostServer, startCli, systemGuest, writeSystem } from '../helpers/net.js';
@@ -460,22 +461,110 @@ describe('suspend and resume a system (CLI)', () => {
   });
 });
 
-describe('a lone guest holding a socket', () => {
-  it('capsule suspend refuses it in one line naming the descriptor (69); the guest goes on listening', { timeout: 120_000 }, async () => {
+describe('a lone guest holding sockets (sealed with its network)', () => {
+  it('a server blocked in accept: capsule suspend seals it (75); on resume it listens again, its published port bound again, and serves a host client', { timeout: 180_000 }, async () => {
     const hostPort = await freePort();
     const snap = path.join(dir.path, 'lone.snap');
     const lone = startCli(['run', '--suspendable', '--seal-key', keyFile, '--name', 'lone', '--publish', `${hostPort}:7000`, guest('stream_sum'), 'server', '7000', '1'], { env });
     try {
       await lone.waitFor('listening on 7000', 'stdout', 60_000);
       const s = await runCli(['suspend', 'lone', '-o', snap], { env, timeoutMs: 60_000 });
-      assert.equal(s.code, 69, s.stderr);
-      assert.match(s.stderr, /^capsule: cannot suspend lone: descriptor \d+ is a socket: it does not travel in a snapshot of one guest \(a whole system's carries its network\)\n$/);
-      assert.equal(fs.existsSync(snap), false);
-      const reply = await sendToPublished(hostPort, Buffer.from('abc'));
-      assert.equal(reply.readBigUInt64LE(0), 3n, 'it went on, blocked in accept, and served the client');
-      assert.equal((await lone.exited).code, 0, lone.stderr());
+      assert.equal(s.code, 0, s.stderr);
+      assert.match(s.stderr, /^capsule: lone suspended into .*lone\.snap \(\d+ bytes\)\n$/);
+      const ended = await lone.exited;
+      assert.equal(ended.code, 75, lone.stderr());
+      assert.match(lone.stderr(), /suspended into .*lone\.snap\n$/);
     } finally {
       lone.dispose();
+    }
+    // Sealed, the host port is free again: nothing listens there until the resume.
+    await assert.rejects(new Promise((resolve, reject) => { const c = net.connect(hostPort, '127.0.0.1', () => { c.destroy(); resolve(undefined); }); c.on('error', reject); }));
+    const resumed = startCli(['resume', '--seal-key', keyFile, snap], { env });
+    try {
+      const reply = await sendToPublished(hostPort, Buffer.from('twelve bytes'));
+      assert.equal(reply.readBigUInt64LE(0), 12n, 'the resumed server read every byte');
+      assert.equal((await resumed.exited).code, 0, resumed.stderr());
+      assert.match(resumed.stdout(), /^accepted 0\nclient 0: 12 bytes, sum [0-9a-f]{16}\n$/);
+    } finally {
+      resumed.dispose();
+    }
+  });
+
+  it('a client connected to the host: sealed, resumed under the same grant (not wider), its connection reads as reset (ECONNRESET)', { timeout: 180_000 }, async () => {
+    const host = await hostServer('sink');
+    try {
+      const grant = `127.0.0.1:${host.port}`;
+      const snap = path.join(dir.path, 'lone-bridged.snap');
+      const lone = startCli(['run', '--suspendable', '--seal-key', keyFile, '--name', 'cl', '--allow-connect', grant, guest('stream_sum'), 'hello', '127.0.0.1', String(host.port), '1500'], { env });
+      try {
+        await lone.waitFor('connected', 'stdout', 60_000);
+        const s = await runCli(['suspend', 'cl', '-o', snap], { env, timeoutMs: 60_000 });
+        assert.equal(s.code, 0, s.stderr);
+        assert.equal((await lone.exited).code, 75, lone.stderr());
+      } finally {
+        lone.dispose();
+      }
+      // The grant is part of the sealed policy: naming it again is not a wider policy, and leaving it out keeps it.
+      for (const flags of [['--allow-connect', grant], []]) {
+        const r = await runCli(['resume', '--seal-key', keyFile, ...flags, snap], { env, timeoutMs: 120_000 });
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stdout, /^error: send: Connection reset by peer$/m);
+      }
+      const wider = await runCli(['resume', '--seal-key', keyFile, '--allow-connect', '127.0.0.1:1', snap], { env, timeoutMs: 60_000 });
+      assert.equal(wider.code, 80, wider.stderr);
+      assert.match(wider.stderr, /wider policy/);
+      assert.equal(host.received().length, 0, 'nothing reached the host after the seal');
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('through the API: start() a server blocked in accept, handle.suspend(), resume(): it serves a host client on its published port; not on a shared layer', { timeout: 180_000 }, async () => {
+    const hostPort = await freePort();
+    const out = capture();
+    const h = start(guest('stream_sum'), { name: 'api-lone', args: ['server', '7000', '1'], network: { publish: [`${hostPort}:7000`] }, stdout: out, stderr: out, suspendable: true, sealKey: key, cacheDir: env['CAPSULE_CACHE_DIR']! });
+    while (!out.text().includes('listening on 7000')) await new Promise((r) => setTimeout(r, 10));
+    // A file that cannot be made: one line, nothing written, and the guest goes on (then is sealed after all).
+    const nowhere = path.join(dir.path, 'no-such-dir', 'x.snap');
+    await assert.rejects(h.suspend(nowhere), (e: unknown) => e instanceof CapsuleError && e.exitCode === 69
+      && /^cannot suspend api-lone: cannot seal into '.*x\.snap': ENOENT$/.test(e.message));
+    assert.equal(h.state(), 'running');
+    const snap = path.join(dir.path, 'api-lone.snap');
+    const sealed = await h.suspend(snap);
+    assert.equal(sealed.bytes, fs.statSync(snap).size);
+    assert.equal((await h.result).exitCode, 75);
+    const shared = new Layer({});
+    try {
+      await assert.rejects(resume(snap, { sealKey: key, layer: shared }), (e: unknown) => e instanceof CapsuleError && e.exitCode === 80
+        && /^cannot resume api-lone on a shared layer: it was sealed with its sockets, which come back only on a secure layer of its own$/.test(e.message));
+    } finally {
+      shared.close();
+    }
+    const again = capture();
+    const resumed = resume(snap, { sealKey: key, cacheDir: env['CAPSULE_CACHE_DIR']!, stdout: again, stderr: again });
+    const reply = await sendToPublished(hostPort, Buffer.from('seven b'));
+    assert.equal(reply.readBigUInt64LE(0), 7n);
+    assert.equal((await resumed).exitCode, 0, again.text());
+    assert.match(again.text(), /^client 0: 7 bytes, sum [0-9a-f]{16}$/m);
+  });
+
+  it('on a layer shared with another guest holding sockets, one guest alone is refused in one line, and both go on', { timeout: 180_000 }, async () => {
+    const layer = new Layer({});
+    const out = capture();
+    try {
+      const server = start(guest('stream_sum'), { name: 'server', args: ['server', '7000', '1'], layer, stdout: out, stderr: out, suspendable: true, sealKey: key, cacheDir: env['CAPSULE_CACHE_DIR']! });
+      while (!out.text().includes('listening on 7000')) await new Promise((r) => setTimeout(r, 10));
+      const client = start(guest('stream_sum'), { name: 'client', args: ['hello', 'server', '7000', '1500'], layer, stdout: out, stderr: out, suspendable: true, sealKey: key, cacheDir: env['CAPSULE_CACHE_DIR']! });
+      while (!out.text().includes('connected')) await new Promise((r) => setTimeout(r, 10));
+      const snap = path.join(dir.path, 'shared.snap');
+      await assert.rejects(client.suspend(snap), (e: unknown) => e instanceof CapsuleError && e.exitCode === 69
+        && /^cannot suspend client: guest server holds a socket on its layer too: a layer's guests are sealed together, as a system$/.test(e.message));
+      assert.equal(fs.existsSync(snap), false);
+      assert.equal((await client.result).exitCode, 0, out.text());
+      assert.equal((await server.result).exitCode, 0, out.text());
+      assert.match(out.text(), /^the server got 5 bytes$/m);
+    } finally {
+      layer.close();
     }
   });
 });

@@ -133,6 +133,27 @@ export class NetService {
     }
   }
 
+  /** The network policy every guest on this layer is under. */
+  get policy(): NetworkPolicy {
+    return this.o.policy;
+  }
+
+  /** Whether guest `name` holds a socket (or a connection waits for it in a backlog). */
+  holdsSockets(name: string): boolean {
+    return this.table.ownedBy(name).length > 0;
+  }
+
+  /**
+   * The network's record for guest `name` sealed alone (stopped): why not, if
+   * another guest on the layer holds a socket too (their connections travel
+   * only with both, in a system's snapshot).
+   */
+  sealAlone(name: string): SealedNetwork | { refused: string } {
+    const other = this.table.all().find((e) => e.local.owner.enclave !== name);
+    if (other) return { refused: `guest ${other.local.owner.enclave} holds a socket on its layer too: a layer's guests are sealed together, as a system` };
+    return sealNetwork(this.table, this.vnet);
+  }
+
   /** The network's sealed record (every guest stopped). */
   seal(): SealedNetwork {
     return sealNetwork(this.table, this.vnet);
