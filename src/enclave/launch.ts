@@ -257,7 +257,10 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       const done = (): void => {
         // Protected memory: the guest's input and output in the rings go with it.
         const observe = wipeObserver();
-        const ringsNonZero = wipe(new Uint8Array(output.sab), false) + wipe(new Uint8Array(input.sab), false);
+        // An enclave that reported has published and the host has read every byte it wrote (and its input ring
+        // holds only what the host wrote): only the part of each ring they went through is zeroed.
+        const whole = report === undefined || stopped !== undefined || crash !== undefined || threaded;
+        const ringsNonZero = wipe(output.touched(whole), false) + wipe(input.touched(whole), false);
         observe?.({ guest: o.name, memoryBytes: report?.wiped?.memoryBytes ?? 0, memoryNonZero: (report?.wiped?.memoryNonZero ?? 0) + ringsNonZero,
           rings: [output.sab, input.sab] });
         if (reusable) {
