@@ -109,6 +109,11 @@ export function giveBack(w: Worker, guest: number, heapBytes: number): void {
   reused.push(w);
 }
 
+/** Ends every thread waiting to be reused; resolves once they are gone (for a process that counts its own descriptors). */
+export async function retireReused(): Promise<void> {
+  await Promise.all(reused.splice(0).map((w) => w.terminate()));
+}
+
 /** Keeps at least `count` threads booted now (a threaded guest's next thread starts sooner). */
 export function ensureIdle(count: number): void {
   while (idle.length < count) boot();
