@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import { run, type RunOptions, type RunResult } from '../../src/api/index.js';
-import { MAX_GUESTS_PER_THREAD } from '../../src/enclave/pool.js';
+import { giveBack, MAX_GUESTS_PER_THREAD, MAX_REUSED_HEAP_BYTES, takeWorker } from '../../src/enclave/pool.js';
 import { guest } from '../helpers/cli.js';
 
 const secret = (): string => crypto.randomBytes(12).toString('hex');
@@ -97,6 +97,16 @@ describe('enclave threads reused by run()', () => {
     const after = thread(await hello());
     assert.notEqual(after.id, t.id);
     assert.equal(after.guest, 1);
+  });
+
+  it('a thread whose heap grew past the bound is retired, not given back', async () => {
+    const w = takeWorker(true);
+    const exited = new Promise<number>((resolve) => w.once('exit', resolve));
+    giveBack(w, 1, MAX_REUSED_HEAP_BYTES + 1);
+    await exited;
+    const next = takeWorker(true);
+    assert.notEqual(next, w);
+    await next.terminate();
   });
 
   it('refuses a freshThread that is not true or false', async () => {
