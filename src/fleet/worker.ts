@@ -120,7 +120,8 @@ export class FleetWorker {
       await job.moveToDelayed(Date.now() + TENANT_RETRY_MS + Math.floor(Math.random() * TENANT_RETRY_MS), token);
       throw new DelayedError();
     }
-    const renew = setInterval(() => { void this.slots.renew(spec.tenant, jobId).catch(() => {}); }, 1000);
+    // The tenant's slot is a lease, renewed while the job runs (only when tenants are capped: no timer per job otherwise).
+    const renew = this.slots.capped ? setInterval(() => { void this.slots.renew(spec.tenant, jobId).catch(() => {}); }, 1000) : undefined;
     try {
       const attempts = await this.runsStarted(job);
       if (attempts > spec.attempts) throw new UnrecoverableError(`no attempts left: the job was started ${attempts - 1} times`);
@@ -142,8 +143,8 @@ export class FleetWorker {
       this.log(`job ${jobId}: ${outcome.outcome.kind} ${outcome.exitCode} (attempt ${attempts})`);
       return { ...outcome, worker: this.id, attempts };
     } finally {
-      clearInterval(renew);
-      await this.slots.release(spec.tenant, jobId).catch(() => {});
+      if (renew) clearInterval(renew);
+      if (this.slots.capped) await this.slots.release(spec.tenant, jobId).catch(() => {});
     }
   }
 
