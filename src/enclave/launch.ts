@@ -273,7 +273,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
         }
         resolve(final);
       };
-      void outputPump.close().then(done, done);
+      void Promise.all([outputPump.close(), inputPump.settled()]).then(done, done);
     };
     /** The enclave's report said its thread may serve another guest. */
     let reusable: EnclaveReport['reusable'];

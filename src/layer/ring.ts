@@ -119,11 +119,11 @@ export class Ring {
     Atomics.notify(this.header, SEQ);
   }
 
-  /** Host side: resolves once `bit` is set in the flags. */
-  async flagSet(bit: number): Promise<void> {
+  /** Host side: resolves once one of `bits` is set in the flags. */
+  async flagSet(bits: number): Promise<void> {
     for (;;) {
       const seen = Atomics.load(this.header, SEQ);
-      if (this.flag(bit)) return;
+      if (this.flag(bits)) return;
       const r = Atomics.waitAsync(this.header, SEQ, seen);
       if (r.async) await r.value;
     }
