@@ -57,7 +57,6 @@ import { wipe } from './wipe.js';
 import { setSleeper } from '../layer/ring-wait.js';
 import { saveCodeCaches } from '../core/code-cache.js';
 import { endGuestScope } from '../core/guest-scope.js';
-import { getHeapStatistics } from 'node:v8';
 import type { Descriptor } from '../layer/descriptor.js';
 import { describeDescriptors, reopenDescriptors, settleFiles, underMount, type DescriptorView, type TravellingFiles } from './travelling-files.js';
 
@@ -305,8 +304,9 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
     if (cfg.checkWipe) report.wiped = { memoryBytes: memory.size, memoryNonZero: nonZero };
   }
   susp?.sealKey.fill(0);
-  // Only a guest that ended cleanly on its own may leave its thread to the next one (see pool.ts).
-  if (cfg.reusable === true && outcome.kind === 'exit' && !threaded && !susp) report.reusable = { heapBytes: getHeapStatistics().used_heap_size };
+  // Only a guest that ended cleanly on its own may leave its thread to the next one (see pool.ts);
+  // the heap figure is this thread's own (a worker thread's process.memoryUsage() is its isolate's).
+  if (cfg.reusable === true && outcome.kind === 'exit' && !threaded && !susp) report.reusable = { heapBytes: process.memoryUsage().heapUsed };
   return report;
 }
 
