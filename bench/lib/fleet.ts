@@ -1,9 +1,9 @@
 // The fleet part of `npm run bench`: hello-world jobs through redis-server
-// and `capsule worker` processes (one worker, then two) against `capsule run`
-// once per job in a shell loop, in the same run; Redis commands and the
-// workers' CPU per job, against the CPU of starting one enclave thread (each
-// job has a fresh one); and submit-to-result latency at half the measured
-// maximum throughput.
+// and `capsule worker` processes (one worker, then two, then one with
+// --fresh-thread-per-job) against `capsule run` once per job in a shell
+// loop, in the same run; Redis commands and the workers' CPU per job, against
+// the CPU of starting one enclave thread (what a job costs when it does not
+// reuse one); and submit-to-result latency at half the measured maximum throughput.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -24,6 +24,8 @@ export interface FleetResult {
   baselinePerSecond: number;
   oneWorkerPerSecond: number;
   twoWorkersPerSecond: number;
+  /** One worker started with --fresh-thread-per-job: every job starts an enclave thread of its own (absent in older results). */
+  freshThreadPerSecond?: number;
   /** Fleet throughput (the better of one and two workers) over `capsule run` in a loop. */
   ratio: number;
   redisCommandsPerJob: number;
@@ -32,8 +34,8 @@ export interface FleetResult {
    * jobs' enclave threads), read from /proc: unlike jobs per second, it
    * holds on a machine others are using too.
    */
-  workerCpuMsPerJob: { one: number; two: number };
-  /** CPU to start one enclave thread and load its code, no guest run: what each job costs at least, one fresh thread per job. */
+  workerCpuMsPerJob: { one: number; two: number; fresh?: number };
+  /** CPU to start one enclave thread and load its code, no guest run: what each job costs at least when it has a fresh thread. */
   threadStartCpuMs: number;
   latency: {
     ratePerSecond: number; p50: number; p99: number; p50AboveRun: number; p99AboveRun: number; jobs: number;
@@ -55,9 +57,9 @@ const percentile = (xs: number[], p: number): number => {
 
 interface StartedWorker { pid: number; stop: () => Promise<void> }
 
-function startWorkers(url: string, count: number, concurrency: number): Promise<StartedWorker[]> {
+function startWorkers(url: string, count: number, concurrency: number, extra: string[] = []): Promise<StartedWorker[]> {
   return Promise.all(Array.from({ length: count }, () => new Promise<StartedWorker>((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'worker', '--redis', url, '--concurrency', String(concurrency)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'worker', '--redis', url, '--concurrency', String(concurrency), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
     let text = '';
     child.stderr.on('data', (d: Buffer) => {
       text += d.toString();
@@ -173,10 +175,10 @@ export async function fleetBenchmarks(o: { jobs: number; baselineRuns: number; c
   try {
     await fleet.watch();
     const module = await fleet.putModule(fs.readFileSync(HELLO));
-    const measure = async (count: number): Promise<{ perSecond: number; commandsPerJob: number; cpuMsPerJob: number }> => {
-      const workers = await startWorkers(server.url, count, o.concurrency);
+    const measure = async (count: number, extra: string[] = []): Promise<{ perSecond: number; commandsPerJob: number; cpuMsPerJob: number }> => {
+      const workers = await startWorkers(server.url, count, o.concurrency, extra);
       try {
-        o.status(`fleet: ${o.jobs} jobs, ${count} worker(s)`);
+        o.status(`fleet: ${o.jobs} jobs, ${count} worker(s) ${extra.join(' ')}`);
         await throughput(fleet, redis, module, Math.min(20, o.jobs), workers); // warm-up
         return await throughput(fleet, redis, module, o.jobs, workers);
       } finally {
@@ -185,6 +187,8 @@ export async function fleetBenchmarks(o: { jobs: number; baselineRuns: number; c
     };
     const one = await measure(1);
     const two = await measure(2);
+    // The same worker starting a thread per job, in the same run: what reusing threads saves.
+    const fresh = await measure(1, ['--fresh-thread-per-job']);
     const best = Math.max(one.perSecond, two.perSecond);
     const latencyWorkers = await startWorkers(server.url, best === two.perSecond ? 2 : 1, o.concurrency);
     let lat: FleetResult['latency'];
@@ -197,8 +201,9 @@ export async function fleetBenchmarks(o: { jobs: number; baselineRuns: number; c
     o.status('');
     return {
       jobs: o.jobs, baselineRuns: o.baselineRuns, baselinePerSecond, oneWorkerPerSecond: one.perSecond, twoWorkersPerSecond: two.perSecond,
+      freshThreadPerSecond: fresh.perSecond,
       ratio: best / baselinePerSecond, redisCommandsPerJob: one.commandsPerJob, latency: lat, concurrency: o.concurrency,
-      workerCpuMsPerJob: { one: one.cpuMsPerJob, two: two.cpuMsPerJob }, threadStartCpuMs,
+      workerCpuMsPerJob: { one: one.cpuMsPerJob, two: two.cpuMsPerJob, fresh: fresh.cpuMsPerJob }, threadStartCpuMs,
     };
   } finally {
     redis.disconnect();
@@ -213,10 +218,13 @@ export function printFleet(f: FleetResult): void {
   console.log(`  capsule run in a shell loop (${f.baselineRuns} runs)   ${n(f.baselinePerSecond)} jobs/s   (baseline)`);
   console.log(`  fleet, 1 worker (${f.jobs} jobs)           ${n(f.oneWorkerPerSecond)} jobs/s   ${n(f.oneWorkerPerSecond / f.baselinePerSecond)}x`);
   console.log(`  fleet, 2 workers (${f.jobs} jobs)          ${n(f.twoWorkersPerSecond)} jobs/s   ${n(f.twoWorkersPerSecond / f.baselinePerSecond)}x`);
+  if (f.freshThreadPerSecond !== undefined) {
+    console.log(`  fleet, 1 worker, --fresh-thread-per-job      ${n(f.freshThreadPerSecond)} jobs/s   ${n(f.freshThreadPerSecond / f.baselinePerSecond)}x`);
+  }
   console.log(`  best fleet / baseline: ${n(f.ratio)}x (goal >= 10x: ${f.ratio >= 10 ? 'met' : 'NOT met'})`);
   console.log(`  Redis commands per job: ${n(f.redisCommandsPerJob)}`);
-  console.log(`  worker CPU per job (its Node thread and the job's enclave thread): ${n(f.workerCpuMsPerJob.one)} ms with 1 worker, ${n(f.workerCpuMsPerJob.two)} ms with 2;` +
-    ` of which starting the job's fresh enclave thread: ${n(f.threadStartCpuMs)} ms`);
+  console.log(`  worker CPU per job (its Node thread and the job's enclave thread): ${n(f.workerCpuMsPerJob.one)} ms with 1 worker, ${n(f.workerCpuMsPerJob.two)} ms with 2` +
+    `${f.workerCpuMsPerJob.fresh !== undefined ? `, ${n(f.workerCpuMsPerJob.fresh)} ms with 1 starting a thread per job` : ''}; starting one enclave thread: ${n(f.threadStartCpuMs)} ms`);
   const l = f.latency;
   console.log(`  submit -> result at ${n(l.ratePerSecond)} jobs/s (${l.jobs} jobs): p50 ${n(l.p50)} ms, p99 ${n(l.p99)} ms;` +
     ` above the job's own run: p50 ${n(l.p50AboveRun)} ms, p99 ${n(l.p99AboveRun)} ms (goal p99 < 20 ms: ${l.p99AboveRun < 20 ? 'met' : 'NOT met'})`);

@@ -312,10 +312,15 @@ export function renderFleet(p: PartOf<FleetResult> | undefined): string {
     `| \`capsule run\` once per job in a shell loop (the baseline, ${r.baselineRuns} runs) | ${rate(r.baselinePerSecond)} | 1x |`,
     `| fleet, 1 worker (${r.jobs} jobs) | ${rate(r.oneWorkerPerSecond)} | ${(r.oneWorkerPerSecond / r.baselinePerSecond).toFixed(1)}x |`,
     `| fleet, 2 workers (${r.jobs} jobs) | ${rate(r.twoWorkersPerSecond)} | ${(r.twoWorkersPerSecond / r.baselinePerSecond).toFixed(1)}x |`,
+    ...(r.freshThreadPerSecond !== undefined
+      ? [`| fleet, 1 worker, \`--fresh-thread-per-job\` (${r.jobs} jobs) | ${rate(r.freshThreadPerSecond)} | ${(r.freshThreadPerSecond / r.baselinePerSecond).toFixed(1)}x |`] : []),
     '',
     `Goal ≥ ${FLEET_RATIO_GOAL}x: ${r.ratio >= FLEET_RATIO_GOAL ? 'met' : 'not met'} (${r.ratio.toFixed(1)}x). ` +
     `Worker CPU per job: ${r.workerCpuMsPerJob.one.toFixed(1)} ms with one worker, ${r.workerCpuMsPerJob.two.toFixed(1)} ms with two, ` +
-    `of which ${r.threadStartCpuMs.toFixed(1)} ms starts the job's own enclave thread. Redis commands per job: ${r.redisCommandsPerJob.toFixed(1)}.`,
+    (r.workerCpuMsPerJob.fresh !== undefined
+      ? `${r.workerCpuMsPerJob.fresh.toFixed(1)} ms with one starting an enclave thread per job (a thread's start alone: ${r.threadStartCpuMs.toFixed(1)} ms). `
+      : `of which ${r.threadStartCpuMs.toFixed(1)} ms starts the job's own enclave thread. `) +
+    `Redis commands per job: ${r.redisCommandsPerJob.toFixed(1)}.`,
   ];
   const l = r.latency;
   if (l) {

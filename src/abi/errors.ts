@@ -4,6 +4,7 @@
 
 import { Denial, SysError, Errno } from '../core/errno.js';
 import { ProcExit, ProcSignal, ThreadExit } from './exit.js';
+import { perGuest } from '../core/guest-scope.js';
 
 /** Thrown by the enclave to stop a guest at once (a limit, a kill); never caught as an errno. */
 export class GuestStop extends Error {
@@ -21,6 +22,7 @@ let onDenial: ((op: string, d: Denial) => void) | undefined;
 export function setDenialHook(hook: (op: string, d: Denial) => void): void {
   onDenial = hook;
 }
+perGuest(() => { onDenial = undefined; });
 
 /** The errno for `err`, thrown by guest call `op`; denials are reported first. */
 export function errnoFor(err: unknown, op: string): number {

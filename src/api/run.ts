@@ -103,6 +103,12 @@ export interface RunOptions {
   sealKey?: Uint8Array;
   /** Where prepared modules are cached (default: the user's cache directory, see README). */
   cacheDir?: string;
+  /**
+   * true: run on an enclave thread of its own, started for this guest and
+   * gone with it. Default: a thread whose previous guest ended cleanly may be
+   * reused (everything of that guest is gone from it; see README, "Enclave threads reused").
+   */
+  freshThread?: boolean;
 }
 
 /** What resume() found in a snapshot and checked, for the run that continues it (not part of the public API). */
@@ -233,8 +239,10 @@ function hasCheckedOptions(o: RunOptions): boolean {
 export async function policyFor(options: RunOptions, name: string): Promise<Policy> {
   // Valid options never load zod; a problem is reported by the schema, in every channel's words.
   if (hasCheckedOptions(options) && !optionsAreValid(options)) (await import('./options.js')).checkRunOptions(options);
-  if (options.writeCache !== undefined && typeof options.writeCache !== 'boolean') {
-    throw new CapsuleError(ExitCode.USAGE, `writeCache: expected true or false, got ${typeof options.writeCache}`);
+  for (const key of ['writeCache', 'freshThread'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') {
+      throw new CapsuleError(ExitCode.USAGE, `${key}: expected true or false, got ${typeof options[key]}`);
+    }
   }
   const doc = options.policy === undefined ? undefined : await parsePolicyDocument(options.policy, 'policy');
   const tmpfs = Object.entries(options.tmpfs ?? {}).map(([guest, size]) => ({ guest, readOnly: false, tmpfsBytes: tmpfsBytes(size) }));
@@ -446,6 +454,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
       ...(options.signal ? { signal: options.signal } : {}),
       ...(invoke ? { invoke } : {}),
       ...(internals.exitNext ? { resolveOnReport: true } : {}),
+      ...(options.freshThread !== true && !internals.exitNext ? { reuseThread: true } : {}),
     }, (h) => {
       handle = h;
       lifecycle.to(resume ? 'resuming' : 'running');

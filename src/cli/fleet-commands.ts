@@ -17,6 +17,7 @@ export function addFleetCommands(cli: Command, exitCodesHelp: string): void {
     .option('--tenant-cap <n>', "running jobs per tenant across the fleet (default: no cap)")
     .option('--max-policy <file>', 'refuse jobs asking for more than this policy')
     .option('--seal-key <file>', "the fleet's 32-byte seal key: suspendable jobs are suspended on SIGTERM and resumed elsewhere (default: CAPSULE_SEAL_KEY)")
+    .option('--fresh-thread-per-job', "start every job's enclave thread for it alone (default: a thread whose job ended cleanly takes the next)")
     .addHelpText('after', exitCodesHelp)
     .action(async (flags) => {
       const { workerCommand } = await import('./fleet.js');

@@ -46,7 +46,7 @@ function stopRequested(): Promise<string> {
   });
 }
 
-interface WorkerFlags { redis: string; concurrency?: string; queue?: string; lock?: string; tenantCap?: string; maxPolicy?: string; sealKey?: string }
+interface WorkerFlags { redis: string; concurrency?: string; queue?: string; lock?: string; tenantCap?: string; maxPolicy?: string; sealKey?: string; freshThreadPerJob?: boolean }
 
 /**
  * A worker's log: its lines written together once per turn of the event
@@ -86,6 +86,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     tenantCap: wholeNumber('--tenant-cap', flags.tenantCap, 0, 1_000_000) ?? 0,
     ...(ceiling ? { ceiling } : {}),
     ...(sealKey ? { sealKey } : {}),
+    ...(flags.freshThreadPerJob ? { freshThreadPerJob: true } : {}),
     log: logger.log,
   });
   sealKey?.fill(0);

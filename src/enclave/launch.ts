@@ -9,7 +9,7 @@ import type { WriterHandoff } from '../snapshot/seal.js';
 import type { SuspendRequest, SystemDecision } from './suspender.js';
 import type { SealedNetwork } from '../layer/net/sealed.js';
 import { Control, SUSPEND_DECIDED, type EnclaveConfig, type EnclaveMessage, type EnclaveReport, type Outcome, type SuspendableConfig, type Usage } from './protocol.js';
-import { takeWorker } from './pool.js';
+import { giveBack, takeWorker } from './pool.js';
 import { GuestThreads } from './thread-host.js';
 import { Ring } from '../layer/ring.js';
 import { InputPump, OutputPump, type OutputSink } from './stdio.js';
@@ -48,6 +48,12 @@ export interface LaunchOptions extends Omit<EnclaveConfig, 'output' | 'input' | 
    * side still waits for its thread.
    */
   resolveOnReport?: boolean;
+  /**
+   * Run on a thread that served earlier guests, if one waits, and give the
+   * thread back if this guest ends cleanly (see pool.ts); otherwise the
+   * guest's thread is fresh and ends with it.
+   */
+  reuseThread?: boolean;
 }
 
 export interface EnclaveHandle {
@@ -105,6 +111,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     ...(membership.writeCache ? { writeCache: membership.writeCache } : {}),
     ...(o.suspendable && suspendChannel ? { suspendable: { ...o.suspendable, port: suspendChannel.port2 } } : {}),
     ...(wipeObserver() ? { checkWipe: true } : {}),
+    ...(o.reuseThread && !o.resolveOnReport && !o.suspendable ? { reusable: true } : {}),
   };
 
   const outputPump = new OutputPump(output, ctrl, o.onOutput);
@@ -114,7 +121,9 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
   return new Promise<EnclaveReport>((resolve) => {
     let report: EnclaveReport | undefined;
     let stopped: Outcome | undefined;
-    const worker = takeWorker();
+    // Set by any stop, even one that comes after the report: such a thread is not given back.
+    let retire = false;
+    const worker = takeWorker(config.reusable === true);
     worker.postMessage(config, suspendChannel ? [membership.port, suspendChannel.port2] : [membership.port]);
     const threads = new GuestThreads(o, control, (outcome) => finish(outcome));
     if (suspendChannel && o.suspendable?.resumeFrom !== undefined) {
@@ -127,6 +136,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       suspendChannel.port1.on('message', resumed);
     }
     const stop = (outcome: Outcome): void => {
+      retire = true;
       if (report || stopped) return;
       stopped = outcome;
       void threads.stopAll();
@@ -134,6 +144,7 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     };
     // A thread of a threaded guest ended it: its service reports the usage, then goes.
     const finish = (outcome: Outcome): void => {
+      retire = true;
       if (report || stopped) return;
       stopped = outcome;
       void threads.stopAll();
@@ -250,14 +261,27 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       const done = (): void => {
         // Protected memory: the guest's input and output in the rings go with it.
         const observe = wipeObserver();
-        const ringsNonZero = wipe(new Uint8Array(output.sab), false) + wipe(new Uint8Array(input.sab), false);
+        // An enclave that reported has published and the host has read every byte it wrote (and its input ring
+        // holds only what the host wrote): only the part of each ring they went through is zeroed.
+        const whole = report === undefined || stopped !== undefined || crash !== undefined || threaded;
+        const ringsNonZero = wipe(output.touched(whole), false) + wipe(input.touched(whole), false);
         observe?.({ guest: o.name, memoryBytes: report?.wiped?.memoryBytes ?? 0, memoryNonZero: (report?.wiped?.memoryNonZero ?? 0) + ringsNonZero,
           rings: [output.sab, input.sab] });
+        if (reusable) {
+          // Given back only now: the guest's output is delivered, and no stop came in the meantime.
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+          worker.off('exit', onExit);
+          if (retire || stopped || crash) void worker.terminate();
+          else giveBack(worker, report!.usage.enclaveThread?.guest ?? Infinity, reusable.heapBytes);
+        }
         resolve(final);
       };
-      void outputPump.close().then(done, done);
+      void Promise.all([outputPump.close(), inputPump.settled()]).then(done, done);
     };
-    worker.on('message', (m: EnclaveReport | EnclaveMessage) => {
+    /** The enclave's report said its thread may serve another guest. */
+    let reusable: EnclaveReport['reusable'];
+    const onMessage = (m: EnclaveReport | EnclaveMessage): void => {
       if ('kind' in m) {
         if (m.kind === 'threading') threaded = true;
         threads.onMessage(m);
@@ -265,13 +289,23 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       }
       report = m;
       // The report is the enclave's last word: its guest has ended, its files are closed and its memory wiped.
-      if (o.resolveOnReport && !threaded) {
+      if (config.reusable && m.reusable && !threaded) {
+        reusable = m.reusable;
+        void end();
+      } else if (o.resolveOnReport && !threaded) {
         worker.unref();
         void end();
       }
-    });
-    worker.on('error', (err) => { crash = err; });
-    worker.once('exit', () => void end());
+    };
+    const onError = (err: Error): void => { crash = err; };
+    const onExit = (): void => {
+      // A thread given back that dies before its output is delivered is not given back.
+      retire = true;
+      void end();
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.once('exit', onExit);
   });
 }
 

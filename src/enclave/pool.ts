@@ -2,7 +2,14 @@
 // load its code; starting it while the host thread is still parsing options
 // and compiling the module hides most of that. The API keeps spares booted
 // so that repeated runs start at once. Idle threads are unref'd, so they
-// never keep the process alive, and each thread serves one guest only.
+// never keep the process alive.
+//
+// A thread whose guest ended cleanly (it returned or exited, alone: no trap,
+// stop, limit, suspension or guest threads) may be given back and serve the
+// next guest: everything the enclave builds is built again per guest, and
+// its module state of one guest is let go between two (core/guest-scope.ts).
+// Any other end retires the thread, and so do a number of guests or a heap
+// grown past a bound, so that leaks and fragmentation cannot accumulate.
 
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,24 +21,43 @@ import { Worker } from 'node:worker_threads';
 const WORKER_URL = [new URL('../../bundle/enclave.cjs', import.meta.url), new URL('./enclave.cjs', import.meta.url)]
   .find((u) => fs.existsSync(fileURLToPath(u))) ?? new URL('./worker.js', import.meta.url);
 
+/** A reused thread is retired after this many guests... */
+export const MAX_GUESTS_PER_THREAD = 100;
+/** ...or once its JavaScript heap in use after a guest is past this. */
+export const MAX_REUSED_HEAP_BYTES = 64 * 1024 * 1024;
+
 /**
  * The pool lives on globalThis so that the small bundle bin/capsule.js loads
  * first (to start a thread before anything else) and the CLI bundle loaded
  * after it share one pool.
  */
-interface Pool { idle: Worker[]; spares: number }
+interface Pool {
+  /** Fresh threads, booting or waiting for their first guest. */
+  idle: Worker[];
+  spares: number;
+  /** Threads given back after a guest ended cleanly, the most recent last. */
+  reused?: Worker[];
+}
 const POOL = Symbol.for('capsule.enclave-pool');
 const pool: Pool = ((globalThis as Record<symbol, unknown>)[POOL] ??= { idle: [], spares: 0 }) as Pool;
 const idle = pool.idle;
+const reused = (pool.reused ??= []);
+
+/** Drops `w` from the idle lists when it ends there. */
+function dropOnExit(w: Worker): void {
+  w.once('exit', () => {
+    for (const list of [idle, reused]) {
+      const at = list.indexOf(w);
+      if (at !== -1) list.splice(at, 1);
+    }
+  });
+}
 
 function boot(): void {
   const w = new Worker(WORKER_URL);
   w.unref();
   // A thread that dies while idle is simply dropped.
-  w.once('exit', () => {
-    const at = idle.indexOf(w);
-    if (at !== -1) idle.splice(at, 1);
-  });
+  dropOnExit(w);
   idle.push(w);
 }
 
@@ -46,12 +72,46 @@ export function keepSpares(count: number): void {
   while (idle.length < pool.spares) boot();
 }
 
-/** A booting or ready enclave thread, waiting for its EnclaveConfig message. */
-export function takeWorker(): Worker {
-  const w = idle.shift() ?? new Worker(WORKER_URL);
+/**
+ * An enclave thread waiting for its EnclaveConfig message: a reused one if
+ * `reuse` and one is waiting (its spare is not replaced: none was spent),
+ * else a fresh one.
+ */
+export function takeWorker(reuse = false): Worker {
+  const again = reuse ? reused.pop() : undefined;
+  if (again) {
+    again.ref();
+    return again;
+  }
+  const w = idle.shift() ?? spawn();
   w.ref();
   while (idle.length < pool.spares) boot();
   return w;
+}
+
+function spawn(): Worker {
+  const w = new Worker(WORKER_URL);
+  dropOnExit(w);
+  return w;
+}
+
+/**
+ * Gives back a thread whose guest ended cleanly (its report said reusable),
+ * or retires it: past its guests or heap bound, or with enough waiting
+ * (as many as the spares, at least one).
+ */
+export function giveBack(w: Worker, guest: number, heapBytes: number): void {
+  if (guest >= MAX_GUESTS_PER_THREAD || heapBytes > MAX_REUSED_HEAP_BYTES || reused.length >= Math.max(1, pool.spares)) {
+    void w.terminate();
+    return;
+  }
+  w.unref();
+  reused.push(w);
+}
+
+/** Ends every thread waiting to be reused; resolves once they are gone (for a process that counts its own descriptors). */
+export async function retireReused(): Promise<void> {
+  await Promise.all(reused.splice(0).map((w) => w.terminate()));
 }
 
 /** Keeps at least `count` threads booted now (a threaded guest's next thread starts sooner). */

@@ -71,6 +71,8 @@ export interface EnclaveConfig {
   checkWipe?: boolean;
   /** A guest prepared for suspension (--suspendable): how to seal it, and the snapshot to resume from. */
   suspendable?: SuspendableConfig;
+  /** The host may give this thread another guest after this one, if it ends cleanly (see EnclaveReport.reusable). */
+  reusable?: boolean;
 }
 
 export interface SuspendableConfig {
@@ -210,6 +212,12 @@ export interface Usage {
    * where it tells (Linux, in 10 ms ticks), else the time it did not wait.
    */
   threadCpuMs: number;
+  /**
+   * The enclave thread that ran the guest (its thread id in this process) and
+   * the guest's rank on it: 1 on a fresh thread, more on one reused after
+   * earlier guests ended cleanly (see enclave/pool.ts).
+   */
+  enclaveThread?: { id: number; guest: number };
 }
 
 /** Audit events cross from the enclave in the output ring as records on this pseudo-fd. */
@@ -220,6 +228,12 @@ export interface EnclaveReport {
   usage: Usage;
   /** What the invoked function returned (see EnclaveConfig.invoke), when it returned. */
   results?: (number | bigint)[];
+  /**
+   * Present when the guest ended cleanly (it returned or exited, alone, not
+   * suspendable) on a thread the host may reuse (EnclaveConfig.reusable): the
+   * thread then waits for its next config; `heapBytes` is its JavaScript heap in use.
+   */
+  reusable?: { heapBytes: number };
   /** With checkWipe: the linear memory zeroed at the end, and the bytes found non-zero after. */
   wiped?: { memoryBytes: number; memoryNonZero: number };
 }

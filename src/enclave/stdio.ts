@@ -172,9 +172,12 @@ export class InputPump {
   private ended = false;
   private pumping = false;
   private readonly queue: Uint8Array[] = [];
+  /** The wait for the enclave's request, and the last copying run: what still waits on the ring. */
+  private started: Promise<void> = Promise.resolve();
+  private pumped: Promise<void> = Promise.resolve();
   private readonly onChunk = (chunk: Uint8Array | string): void => {
     this.queue.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    if (!this.pumping) void this.pump();
+    if (!this.pumping) this.pumped = this.pump();
   };
   private readonly onEnd = (): void => {
     this.ended = true;
@@ -184,9 +187,27 @@ export class InputPump {
   constructor(private readonly ring: Ring, private readonly source: Readable | undefined, private readonly onData: () => void) {}
 
   /** Waits for the enclave to ask for input, then copies the source in until its end. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.started = this.waitForRequest();
+    return this.started;
+  }
+
+  /**
+   * Resolves once nothing of the pump waits on the ring any more (after
+   * stop()): only then may the ring be zeroed, flags included; a wait woken
+   * by stop() that found the flags zeroed would wait for good, holding the
+   * ring and the run that made it.
+   */
+  async settled(): Promise<void> {
+    await this.started;
+    await this.pumped;
+  }
+
+  private async waitForRequest(): Promise<void> {
     if (!this.source) return this.finish();
-    await Promise.race([this.ring.flagSet(INPUT_WANTED), this.ring.flagSet(RingFlag.READER_CLOSED)]);
+    // One wait for either flag: a race of two waits would leave the losing one pending for good, and with it
+    // (Atomics.waitAsync holds its promise) this pump, its ring and the whole run that made it.
+    await this.ring.flagSet(INPUT_WANTED | RingFlag.READER_CLOSED);
     if (this.stopped) return;
     this.source.on('data', this.onChunk);
     this.source.once('end', this.onEnd);

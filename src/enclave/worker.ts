@@ -6,7 +6,7 @@
 // threads on an enclave thread of its own (guest-thread.ts); this thread then
 // holds its system view and answers the calls they forward.
 
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { errnoName } from '../core/errno.js';
 import { GuestStop, setDenialHook } from '../abi/errors.js';
 import { boundText } from '../audit/escape.js';
@@ -56,6 +56,7 @@ import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
 import { setSleeper } from '../layer/ring-wait.js';
 import { saveCodeCaches } from '../core/code-cache.js';
+import { endGuestScope } from '../core/guest-scope.js';
 import type { Descriptor } from '../layer/descriptor.js';
 import { describeDescriptors, reopenDescriptors, settleFiles, underMount, type DescriptorView, type TravellingFiles } from './travelling-files.js';
 
@@ -75,6 +76,7 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
     network: { peers: Object.fromEntries(sockets.peers), socketsOpened: sockets.socketsOpened },
     peakMemory: memory.attached ? memory.size : 0,
     threadCpuMs: cpuBefore !== undefined ? (threadCpuMs() ?? cpuBefore) - cpuBefore : performance.now() - started - waited,
+    enclaveThread: { id: threadId, guest: guests },
   });
 
   const activity = new Activity(control, () => ({ pages: memory.attached ? memory.size / 65536 : 0, descriptors: fds.size }));
@@ -298,11 +300,14 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
   cfg.layerPort.close();
   // Protected application memory: nothing the guest held outlives it (a sealed guest's, after sealing).
   // A threaded guest's memory is wiped by the host once its threads are gone (thread-host.ts), not under them.
-  if ((cfg.mode === 'secure' || susp) && memory.attached && !threaded) {
+  if ((cfg.mode === 'secure' || susp || cfg.reusable === true) && memory.attached && !threaded) {
     const nonZero = wipe(memory.slice(0, memory.size), cfg.checkWipe === true);
     if (cfg.checkWipe) report.wiped = { memoryBytes: memory.size, memoryNonZero: nonZero };
   }
   susp?.sealKey.fill(0);
+  // Only a guest that ended cleanly on its own may leave its thread to the next one (see pool.ts);
+  // the heap figure is this thread's own (a worker thread's process.memoryUsage() is its isolate's).
+  if (cfg.reusable === true && outcome.kind === 'exit' && !threaded && !susp) report.reusable = { heapBytes: process.memoryUsage().heapUsed };
   return report;
 }
 
@@ -469,17 +474,29 @@ function serveThreads(cfg: EnclaveConfig, control: Int32Array, shared: WebAssemb
   return { kind: 'exit', code: 0 };
 }
 
-// The thread may be started before its guest is known (see pool.ts): it waits for its one config.
-parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig) => {
-  if ('kind' in cfg) {
-    serveGuestThread(cfg);
-    parentPort!.close();
-    return;
-  }
-  void run(cfg).then((report) => {
-    // A first run leaves the enclave's compiled code for the next (see core/code-cache.ts).
-    saveCodeCaches();
-    parentPort!.postMessage(report);
-    parentPort!.close();
+/** Guests this thread has run, the current one included. */
+let guests = 0;
+
+// The thread may be started before its guest is known (see pool.ts): it waits for its config.
+// A guest that ended cleanly, on a thread the host may reuse, leaves it waiting for the next one.
+function awaitGuest(): void {
+  parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig) => {
+    if ('kind' in cfg) {
+      serveGuestThread(cfg);
+      parentPort!.close();
+      return;
+    }
+    guests++;
+    void run(cfg).then((report) => {
+      // A first run leaves the enclave's compiled code for the next (see core/code-cache.ts).
+      saveCodeCaches();
+      // Nothing of this guest stays reachable from module state (hooks, caches) once it has ended.
+      endGuestScope();
+      const reusable = report.reusable !== undefined;
+      parentPort!.postMessage(report);
+      if (reusable) awaitGuest();
+      else parentPort!.close();
+    });
   });
-});
+}
+awaitGuest();

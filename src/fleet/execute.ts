@@ -84,7 +84,7 @@ async function runJob(module: Uint8Array, sha: string, options: RunOptions, s: S
  * Runs `spec` with `module`. A job Capsule refuses (bad policy, module,
  * mount, snapshot) gives a result with outcome "failed"; only a fault of the host throws.
  */
-export async function executeJob(spec: JobSpec, module: Uint8Array, signal: AbortSignal, suspendable?: Suspendable): Promise<RunOutcome> {
+export async function executeJob(spec: JobSpec, module: Uint8Array, signal: AbortSignal, suspendable?: Suspendable, freshThread = false): Promise<RunOutcome> {
   const records: AuditRecord[] = [];
   let dropped = 0;
   const onAudit = (r: AuditRecord): void => {
@@ -122,6 +122,7 @@ export async function executeJob(spec: JobSpec, module: Uint8Array, signal: Abor
       stderr: 'capture',
       signal,
       onAudit,
+      ...(freshThread ? { freshThread } : {}),
     }, suspendable);
     const files = spec.output ? await readOutputTree(outputRoot) : { files: [], filesCut: false };
     return {

@@ -19,6 +19,11 @@ return 0`;
 export class TenantSlots {
   constructor(private readonly redis: Redis, private readonly keys: FleetKeys, readonly cap: number, private readonly leaseMs: number) {}
 
+  /** Whether tenants are capped at all (0: every call here does nothing). */
+  get capped(): boolean {
+    return this.cap > 0;
+  }
+
   /** Takes a slot for `jobId` (or keeps the one it has); false when the tenant is at its cap. */
   async acquire(tenant: string, jobId: string): Promise<boolean> {
     if (this.cap <= 0) return true;

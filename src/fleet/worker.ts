@@ -42,6 +42,12 @@ export interface FleetWorkerOptions {
    * suspendable jobs run as plain ones and finish when the worker drains.
    */
   sealKey?: Uint8Array;
+  /**
+   * true: every job's enclave thread is started for it and ends with it.
+   * Default: a thread whose job ended cleanly (returned or exited, alone)
+   * runs the next job, everything of the previous one gone from it (see README).
+   */
+  freshThreadPerJob?: boolean;
 }
 
 /** How long a job over its tenant's cap waits before it is looked at again. */
@@ -59,6 +65,7 @@ export class FleetWorker {
   private readonly log: (line: string) => void;
   private readonly suspended: SuspendedJobs;
   private readonly sealKey: Buffer | undefined;
+  private readonly freshThread: boolean;
   /** How to suspend each running suspendable job, by job id. */
   private readonly running = new Map<string, () => Promise<unknown>>();
   private draining = false;
@@ -78,6 +85,7 @@ export class FleetWorker {
     this.slots = new TenantSlots(this.redis, this.keys, options.tenantCap ?? 0, lockMs * 2);
     this.suspended = new SuspendedJobs(this.redis, this.keys);
     this.sealKey = options.sealKey !== undefined ? checkSealKey(options.sealKey) : sealKeyFromEnv();
+    this.freshThread = options.freshThreadPerJob === true;
     setSpareEnclaves(concurrency);
     this.worker = new Worker(this.keys.bullQueue, (job, token, signal) => this.process(job, token, signal), {
       connection: options.connection,
@@ -112,7 +120,8 @@ export class FleetWorker {
       await job.moveToDelayed(Date.now() + TENANT_RETRY_MS + Math.floor(Math.random() * TENANT_RETRY_MS), token);
       throw new DelayedError();
     }
-    const renew = setInterval(() => { void this.slots.renew(spec.tenant, jobId).catch(() => {}); }, 1000);
+    // The tenant's slot is a lease, renewed while the job runs (only when tenants are capped: no timer per job otherwise).
+    const renew = this.slots.capped ? setInterval(() => { void this.slots.renew(spec.tenant, jobId).catch(() => {}); }, 1000) : undefined;
     try {
       const attempts = await this.runsStarted(job);
       if (attempts > spec.attempts) throw new UnrecoverableError(`no attempts left: the job was started ${attempts - 1} times`);
@@ -130,12 +139,12 @@ export class FleetWorker {
         // Started again from the beginning it would print its first part twice: refused, saying why.
         throw new UnrecoverableError(`job ${jobId} was suspended and can only be resumed by a worker with the fleet's seal key; this one has none (--seal-key or CAPSULE_SEAL_KEY)`);
       }
-      const outcome = await executeJob(spec, module, abort);
+      const outcome = await executeJob(spec, module, abort, undefined, this.freshThread);
       this.log(`job ${jobId}: ${outcome.outcome.kind} ${outcome.exitCode} (attempt ${attempts})`);
       return { ...outcome, worker: this.id, attempts };
     } finally {
-      clearInterval(renew);
-      await this.slots.release(spec.tenant, jobId).catch(() => {});
+      if (renew) clearInterval(renew);
+      if (this.slots.capped) await this.slots.release(spec.tenant, jobId).catch(() => {});
     }
   }
 

@@ -4,6 +4,7 @@
 // this module (test/unit/host-never-blocks.test.ts checks its import graph).
 
 import { Ring, RingFlag, SEQ } from './ring.js';
+import { perGuest } from '../core/guest-scope.js';
 
 /**
  * How long a waiter re-checks before sleeping in Atomics.wait: waking a
@@ -30,10 +31,12 @@ export function isSuspension(err: unknown): boolean {
 }
 
 /** Runs each sleep of this thread's waits; the enclave marks itself blocked for its duration (enclave/activity.ts). */
-let sleeper = <T>(sleep: () => T): T => sleep();
+const plainSleep = <T>(sleep: () => T): T => sleep();
+let sleeper = plainSleep;
 export function setSleeper(s: <T>(sleep: () => T) => T): void {
   sleeper = s;
 }
+perGuest(() => { sleeper = plainSleep; });
 
 /**
  * Waits until `ready()` holds, spinning briefly first, with this side's

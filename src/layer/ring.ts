@@ -42,6 +42,8 @@ export class Ring {
   readonly capacity: number;
   private readonly data: Uint8Array;
   private readonly mask: number;
+  /** Bytes this side has written or consumed since the ring was made (see touched()). */
+  private moved = 0;
 
   constructor(readonly sab: SharedArrayBuffer) {
     this.header = new Int32Array(sab, 0, HEADER_INTS);
@@ -58,8 +60,22 @@ export class Ring {
   /** Empty, no flags, nobody waiting: as made (for a ring no thread uses any more, see ring-pool.ts). */
   reset(): void {
     this.header.fill(0);
+    this.moved = 0;
     this.onReaderWaiting = undefined;
     this.onWriterWaiting = undefined;
+  }
+
+  /**
+   * The part of the ring that may hold bytes that went through it: the
+   * header and the bytes this side moved (from position 0, where a new ring
+   * starts), or all of it once they wrapped. Valid for a ring whose other
+   * side has finished: everything it wrote, this side read, or it read what
+   * this side wrote. `whole`: the other side may have stopped mid-write
+   * (bytes copied but not published), so all of it.
+   */
+  touched(whole: boolean): Uint8Array {
+    const extent = whole || this.moved >= this.capacity ? this.sab.byteLength : HEADER_INTS * 4 + this.moved;
+    return new Uint8Array(this.sab, 0, extent);
   }
 
   /** Bytes written and not yet read. */
@@ -103,11 +119,11 @@ export class Ring {
     Atomics.notify(this.header, SEQ);
   }
 
-  /** Host side: resolves once `bit` is set in the flags. */
-  async flagSet(bit: number): Promise<void> {
+  /** Host side: resolves once one of `bits` is set in the flags. */
+  async flagSet(bits: number): Promise<void> {
     for (;;) {
       const seen = Atomics.load(this.header, SEQ);
-      if (this.flag(bit)) return;
+      if (this.flag(bits)) return;
       const r = Atomics.waitAsync(this.header, SEQ, seen);
       if (r.async) await r.value;
     }
@@ -148,6 +164,7 @@ export class Ring {
     const w = Atomics.load(this.header, WRITE);
     this.put(w, n === src.byteLength ? src : src.subarray(0, n));
     Atomics.store(this.header, WRITE, (w + n) | 0);
+    this.moved += n;
     this.wakeReader();
     return n;
   }
@@ -167,6 +184,7 @@ export class Ring {
     data[(w + 3) & mask] = (len >>> 16) & 0xff;
     this.put(w + 4, src, start, len);
     Atomics.store(this.header, WRITE, (w + 4 + len) | 0);
+    this.moved += 4 + len;
     this.wakeReaderOnce();
     return true;
   }
@@ -185,6 +203,7 @@ export class Ring {
       w = (w + p.byteLength) | 0;
     }
     Atomics.store(this.header, WRITE, w);
+    this.moved += total;
     this.wakeReader();
     return true;
   }
@@ -254,6 +273,7 @@ export class Ring {
   /** Consumer: drops `n` bytes already looked at. */
   consume(n: number): void {
     Atomics.store(this.header, READ, (Atomics.load(this.header, READ) + n) | 0);
+    this.moved += n;
     if (Atomics.load(this.header, WRITER_WAITING)) {
       this.bump();
       this.onWriterWaiting?.();

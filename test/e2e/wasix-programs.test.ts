@@ -162,6 +162,8 @@ describe('darkhttpd, a real static HTTP server built unmodified', () => {
       assert.equal(client.exitCode, 0, client.stderr?.toString());
       assert.equal(fs.readFileSync(path.join(out, 'got.html'), 'utf8'), PAGE_TEXT);
       assert.match(client.stdout!.toString(), new RegExp(`${PAGE_TEXT.length} bytes written to /out/got.html`));
+      // The server logs the request once it has seen the client's connection close, which may be after the client's run resolved.
+      await web.waitFor('"GET /index.html HTTP/1.1" 200', 10_000);
     } finally {
       stop.abort();
       await served;

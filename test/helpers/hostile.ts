@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { Layer } from '../../src/api/layer.js';
 import { defaultGuestName, layerFor, policyFor, run, type RunOptions, type RunResult } from '../../src/api/run.js';
+import { retireReused } from '../../src/enclave/pool.js';
 import { ROOT, guest } from './cli.js';
 import type { Watched } from './net.js';
 
@@ -91,6 +92,8 @@ export function fdDiff(before: Map<string, string>, after: Map<string, string>):
 
 /** The descriptor count once it has not changed for `quietMs` (threads booting or ending settle first). */
 export async function stableFds(quietMs = 300, timeoutMs = 10_000): Promise<number> {
+  // A thread left to be reused by the last clean run holds a few descriptors until it is: counts compare without it.
+  await retireReused();
   const end = Date.now() + timeoutMs;
   let last = openFds();
   let since = Date.now();
@@ -109,6 +112,7 @@ export async function stableFds(quietMs = 300, timeoutMs = 10_000): Promise<numb
  * descriptor for a moment); returns the count seen last.
  */
 export async function fdsBackTo(baseline: number, timeoutMs = 10_000, quietMs = 150): Promise<number> {
+  await retireReused();
   const end = Date.now() + timeoutMs;
   let n = openFds();
   let since = n === baseline ? Date.now() : Infinity;

@@ -46,6 +46,19 @@ describe('protected memory', () => {
     assert.doesNotMatch(JSON.stringify(rest) + JSON.stringify(audit), new RegExp(SECRET));
   });
 
+  it('zeroes the whole of rings its stdio went round several times, and the part of them a small output used', async () => {
+    for (const bytes of [3 << 20, 100]) {
+      const seen = observe();
+      const input = Buffer.alloc(bytes, SECRET);
+      const r = await run(guest('cat'), { stdin: input, stdout: 'capture' });
+      assert.equal(r.exitCode, 0);
+      assert.equal(r.stdout!.byteLength, bytes);
+      const w = seen.find((s) => s.guest === 'cat');
+      assert.ok(w);
+      for (const ring of w.rings) assert.ok(new Uint8Array(ring).every((b) => b === 0), `a ring after ${bytes} bytes`);
+    }
+  });
+
   it('zeroes the memory of a guest that is killed', async () => {
     const seen = observe();
     const r = await run(guest('checksum'), { args: ['sleep', '1000'], timeoutMs: 300, stdout: 'capture' });

@@ -102,6 +102,10 @@ describe('README performance section', () => {
     assert.match(part('fleet'), /\| fleet, 2 workers \(300 jobs\) \| 55\.0 \| 11\.0x \|/);
     assert.match(part('fleet'), /Goal ≥ 10x: met \(11\.0x\)\. Worker CPU per job: 45\.4 ms with one worker, 46\.0 ms with two, of which 30\.2 ms starts/);
     assert.match(part('fleet'), /p99 25\.6 ms \(goal p99 < 20 ms: not met\); of that, p50 \/ p99: the submit call 2\.0 \/ 6\.0 ms, queued 0\.0 \/ 2\.5 ms/);
+    // With the fresh-thread-per-job worker measured too (results from before it lack it).
+    const withFresh = renderPart({ fleet: { ...r.fleet!, results: { ...r.fleet!.results!, freshThreadPerSecond: 42.5, workerCpuMsPerJob: { one: 12.34, two: 13, fresh: 47.5 } } } }, 'fleet');
+    assert.match(withFresh, /\| fleet, 1 worker, `--fresh-thread-per-job` \(300 jobs\) \| 42\.5 \| 8\.5x \|/);
+    assert.match(withFresh, /Worker CPU per job: 12\.3 ms with one worker, 13\.0 ms with two, 47\.5 ms with one starting an enclave thread per job \(a thread's start alone: 30\.2 ms\)\. Redis/);
     assert.match(part('density'), /\| 50 \| 1234 ms \| 511 MiB \| 61 \| 1700 ms \|/);
     assert.match(part('density'), /9\.0 MiB, 30\.6 ms of CPU/);
     assert.match(part('density'), /150 MiB and 12 threads before any guest, 600 MiB and 62 threads with them idle, and 161 MiB and 12 threads once all are sealed; a suspended guest is 200 KiB/);

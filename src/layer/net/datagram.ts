@@ -5,6 +5,7 @@
 
 import { bytesOf, fromBytes, type SockAddr } from '../../core/net/address.js';
 import type { Ring } from '../ring.js';
+import { perGuest } from '../../core/guest-scope.js';
 
 export const DATAGRAM_HEADER = 24;
 /** Largest datagram accepted, as for UDP over IPv4. */
@@ -66,6 +67,7 @@ export function takeDatagram(ring: Ring, bufs: readonly Uint8Array[], peek = fal
 
 /** The last sender decoded, reused while datagrams keep coming from it (decoding parses the address). */
 let lastSender: { part: Uint8Array; addr: SockAddr } | undefined;
+perGuest(() => { lastSender = undefined; });
 
 function senderOf(header: Uint8Array): SockAddr {
   const part = header.subarray(4);
