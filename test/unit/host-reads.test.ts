@@ -222,6 +222,29 @@ describe('the hand-over of a bridged socket\'s reads', () => {
     }
   });
 
+  it('a read into more buffers than one system call takes is a short read, never a broken connection', async () => {
+    const h = await harness();
+    try {
+      h.lease.giveBackReads(true);
+      h.peer.write('x');
+      await until(() => h.lease.reader === Reader.ENCLAVE, 'the grant');
+      const sent = Buffer.alloc(3000);
+      for (let i = 0; i < sent.length; i++) sent[i] = (i * 7) & 0xff;
+      h.peer.write(sent);
+      await delay(30);
+      // A guest chooses how many buffers a receive has: 3000 of one byte each.
+      const bufs = Array.from({ length: 3000 }, () => Buffer.alloc(1));
+      const n = h.lease.read(bufs);
+      assert.ok(n > 0 && n <= 1024, `read ${n}`);
+      assert.deepEqual(Buffer.concat(bufs.slice(0, n)), sent.subarray(0, n));
+      assert.equal(h.lease.reader, Reader.ENCLAVE, 'the reads stay the enclave\'s');
+      assert.deepEqual(await enclaveReadAll(h.lease, sent.length - n), sent.subarray(n));
+      assert.equal(h.errors.length, 0);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('after close() nothing is granted and the enclave cannot read', async () => {
     const h = await harness();
     try {

@@ -42,6 +42,11 @@ const FREE = 0;
 const IN_USE = 1;
 const REVOKED = 2;
 
+/** The most buffers one readv takes (Linux's IOV_MAX). */
+const IOV_MAX = 1024;
+/** What a failed read of a connected socket says when the connection is broken. */
+const BROKEN = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ENOTCONN']);
+
 /** Who reads the host socket (the READER word). */
 export const Reader = {
   HOST: 0,
@@ -160,11 +165,14 @@ export class HostFdLease {
     try {
       const fd = Atomics.load(this.words, FD);
       if (fd < 0 || Atomics.load(this.words, READER) !== Reader.ENCLAVE) return DIRECT_UNAVAILABLE;
-      return bufs.length === 1 ? fs.readSync(fd, bufs[0]!) : fs.readvSync(fd, bufs);
+      // More buffers than one system call takes: a short read, as a native recv would be for these sizes.
+      return bufs.length === 1 ? fs.readSync(fd, bufs[0]!) : fs.readvSync(fd, bufs.length > IOV_MAX ? bufs.slice(0, IOV_MAX) : bufs);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'EAGAIN' || e.code === 'EINTR') return DIRECT_AGAIN;
-      failed = typeof e.errno === 'number' && e.errno < 0 ? e.errno : -1;
+      // Only a broken connection ends the stream; anything else leaves the reading to the host.
+      if (!BROKEN.has(e.code ?? '') || typeof e.errno !== 'number') return DIRECT_UNAVAILABLE;
+      failed = e.errno;
       return DIRECT_FAILED;
     } finally {
       Error.stackTraceLimit = limit;
