@@ -9,6 +9,10 @@
 //                                             exit after CONNECTIONS connections (0: never)
 //   node net-peer.js source HOST PORT MIB     send MIB MiB in 256 KiB writes, end, wait for the ack;
 //                                             print "sent <bytes> ns <ns>"
+//   node net-peer.js feed PORT MIB            listen on 127.0.0.1:PORT (0: any free port), print
+//                                             "listening <port>"; send each connection MIB MiB in 256 KiB
+//                                             writes, then end it; print "fed <bytes>"; serve on and on
+//   node net-peer.js drain HOST PORT          read to end of stream; print "drained <bytes> ns <ns>"
 //   node net-peer.js pong PORT                echo one connection's bytes back; print "listening <port>"
 //                                             first and "echoed <bytes>" at its end
 //   node net-peer.js ping HOST PORT N WARMUP [SIZE]  WARMUP untimed then N timed round trips of SIZE
@@ -63,6 +67,41 @@ switch (role) {
         process.stdout.write(`received ${total}\n`);
       });
     }, int(args[1], 1));
+    break;
+
+  case 'feed': {
+    const total = int(args[1], 1024) * 1024 * 1024;
+    const chunk = Buffer.alloc(CHUNK);
+    for (let i = 0; i < CHUNK; i++) chunk[i] = (i * 131 + 7) & 0xff;
+    listen(int(args[0], 0), (s) => {
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < total) {
+          const n = Math.min(CHUNK, total - sent);
+          sent += n;
+          if (!s.write(n === CHUNK ? chunk : chunk.subarray(0, n))) {
+            s.once('drain', pump);
+            return;
+          }
+        }
+        s.end(() => process.stdout.write(`fed ${total}\n`));
+      };
+      s.resume();
+      pump();
+    }, 0);
+    break;
+  }
+
+  case 'drain':
+    connect(args[0] ?? '127.0.0.1', int(args[1], 7000), (s) => {
+      const t0 = process.hrtime.bigint();
+      let total = 0;
+      s.on('data', (b: Buffer) => { total += b.byteLength; });
+      s.on('end', () => {
+        process.stdout.write(`drained ${total} ns ${process.hrtime.bigint() - t0}\n`);
+        s.destroy();
+      });
+    });
     break;
 
   case 'pong':
@@ -146,6 +185,6 @@ switch (role) {
   }
 
   default:
-    process.stderr.write('usage: net-peer sink|source|pong|ping ... (see bench/lib/net-peer.ts)\n');
+    process.stderr.write('usage: net-peer sink|source|feed|drain|pong|ping ... (see bench/lib/net-peer.ts)\n');
     process.exit(2);
 }

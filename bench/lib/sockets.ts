@@ -8,6 +8,8 @@
 //   guests' sockets are host sockets and `pong` resolves to the host's loopback);
 // - bridged throughput: `capsule run --allow-connect` of net_source to a host sink
 //   (a Node process on 127.0.0.1) against net-peer.js source to the same sink;
+// - bridged receive throughput: `capsule run` of net_drain reading from a host
+//   feed (net-peer.js feed) against net-peer.js drain reading from the same feed;
 // - bridged 16 KiB request/response: `capsule run` of net_ping to a host echo
 //   server (net-peer.js pong) against net-peer.js ping to the same kind of server;
 // - guest-to-guest 16 KiB request/response with both cores kept busy by two
@@ -138,6 +140,8 @@ class Child {
 const node = (...args: (string | number)[]): string[] => [process.execPath, PEER, ...args.map(String)];
 
 const SENT = /sent (\d+) ns (\d+)/;
+const DRAINED = /drained (\d+) ns (\d+)/;
+const FED = /fed (\d+)/;
 const RECEIVED = /received (\d+)/;
 const RTT = /rtt_median_ns (\d+) rtt_mean_ns (\d+) n (\d+)/;
 
@@ -387,6 +391,35 @@ export async function socketBenchmarks(o: SocketBenchOptions): Promise<SocketRes
     } finally {
       sink.kill();
     }
+  }
+  {
+    const title = 'bridged receive throughput (GB/s)';
+    // One host feed for all runs, a Node process on 127.0.0.1 sending each connection the same bytes.
+    const runFeed = async (mib: number, run: (feed: Child, port: number) => Promise<Throughput>): Promise<Throughput> => {
+      const feed = new Child(node('feed', 0, mib), 3_600_000);
+      try {
+        return await run(feed, Number((await feed.line(/^listening (\d+)/))[1]));
+      } finally {
+        feed.kill();
+      }
+    };
+    const drain = (who: Who, mib: number): Promise<Throughput> => runFeed(mib, async (feed, port) => {
+      const c = new Child(who === 'baseline'
+        ? node('drain', '127.0.0.1', port)
+        : [process.execPath, CAPSULE, 'run', '--allow-connect', `127.0.0.1:${port}`, guest('net_drain'), 'host.capsule.internal', String(port)]);
+      try {
+        const m = await c.line(DRAINED);
+        await c.success();
+        return throughput(m, await feed.line(FED), mib * 2 ** 20);
+      } finally {
+        c.kill();
+      }
+    });
+    const m = await measure(title, o, (who) => drain(who, checkMib), (who) => drain(who, o.mib), gbps);
+    report({
+      id: 'net_bridged_receive_throughput', title, unit: 'GB/s', better: 'higher', baseline: 'node server -> node client',
+      goal: { kind: 'min', ratio: 0.8, text: '>= 0.80x' }, series: m.series,
+    });
   }
   return results;
 }

@@ -2,7 +2,9 @@
 // node:dgram, names through node:dns. Each bridged stream is pumped between
 // a host socket and the guest's rings: host data into the receive queue
 // (pausing the socket while the queue is full), the send queue out to the
-// socket (waiting for 'drain'), ends and errors turned into ring flags.
+// socket (waiting for 'drain'), ends and errors turned into ring flags. The
+// owning enclave writes the socket itself, and reads it while the host hands
+// it the reads (net-reads.ts).
 
 import dgram from 'node:dgram';
 import { promises as dns } from 'node:dns';
@@ -14,6 +16,7 @@ import type { Bridged, HostDatagramSocket, HostNet, HostServer, IncomingConnecti
 import { Ring, RingFlag } from '../layer/ring.js';
 import { errnoOf } from '../core/host-errno.js';
 import { HostFdLease } from '../layer/net/host-fd.js';
+import { HostReads } from './net-reads.js';
 
 const CHUNK = 256 * 1024;
 /**
@@ -41,21 +44,29 @@ function descriptorOf(socket: net.Socket): number {
  * makes Node close it (in _destroy, whatever destroys the socket: an error,
  * a reset, a release) only after the lease is revoked.
  */
-function lendDescriptor(socket: net.Socket, lease: HostFdLease): void {
+function lendDescriptor(socket: net.Socket, lease: HostFdLease, reads: HostReads): void {
   const destroy = socket._destroy.bind(socket);
   socket._destroy = (err, callback) => {
+    reads.close();
     void lease.revoke().then(() => destroy(err, callback));
   };
-  if (!socket.connecting) lease.lend(descriptorOf(socket));
-  else socket.once('connect', () => lease.lend(descriptorOf(socket)));
+  const lend = (): void => {
+    lease.lend(descriptorOf(socket));
+    reads.attach();
+  };
+  if (!socket.connecting) lend();
+  else socket.once('connect', lend);
 }
 
 /** Joins a connected host socket to a stream's rings until either side ends. */
 function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bridged {
   const lease = HostFdLease.create();
-  lendDescriptor(socket, lease);
   const pending: Buffer[] = [];
   let writingIn = false;
+  // The enclave may read the socket itself once everything Node read is in the receive queue.
+  const reads = new HostReads(socket, lease, () => pending.length === 0 && !writingIn && socket.readableLength === 0,
+    () => rx.wakeAll());
+  lendDescriptor(socket, lease, reads);
   let done = false;
   /** Bumped whenever bytes move either way: how an orphaned connection shows it is still alive. */
   let moved = 0;
@@ -76,6 +87,7 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
     }
     writingIn = false;
     if (!done) socket.resume();
+    reads.delivered();
   };
   socket.on('data', (chunk: Buffer) => {
     moved++;
@@ -94,6 +106,7 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
   });
   socket.on('close', () => {
     done = true;
+    reads.close();
     tx.setFlag(RingFlag.READER_CLOSED);
     events.closed();
   });
@@ -126,6 +139,7 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
     hostFd: lease.sab,
     ownerGone(): void {
       lease.revokeNow();
+      reads.takeBack();
       let seen = moved;
       const watch = setInterval(() => {
         if (socket.destroyed) { clearInterval(watch); return; }
@@ -143,7 +157,9 @@ function pump(socket: net.Socket, rx: Ring, tx: Ring, events: StreamEvents): Bri
         done = true;
         socket.destroy();
       } else {
-        // The send queue's writer is closed by the layer; the pump ends the socket once it drains.
+        // The send queue's writer is closed by the layer; the pump ends the socket once it drains,
+        // and Node reads again (what comes is dropped) until the peer ends too.
+        reads.takeBack();
         tx.setFlag(RingFlag.WRITER_CLOSED);
       }
     },

@@ -11,7 +11,7 @@ import { Ring, RingFlag } from '../ring.js';
 import { isSuspension, spinUntil, waitUntil } from '../ring-wait.js';
 import type { Family, SockAddr } from '../../core/net/address.js';
 import { ControlBlock } from './control-block.js';
-import { DIRECT_UNAVAILABLE, HostFdLease } from './host-fd.js';
+import { DIRECT_FAILED, DIRECT_UNAVAILABLE, HostFdLease, Reader } from './host-fd.js';
 import { MAX_DATAGRAM, putDatagram } from './datagram.js';
 import { InboxReader, type InboxRing } from './inbox.js';
 import { defaultOptions, type SocketOptions } from './options.js';
@@ -28,6 +28,15 @@ export const MAX_USAGE_PEERS = 1024;
 export const OTHER_PEERS = 'other peers';
 /** How long a blocking send retries a full host socket itself before queuing the rest for the host. */
 const DIRECT_RETRY_MS = 0.05;
+/**
+ * How long a blocking receive on a bridged stream reads the host socket
+ * itself, again and again, before it gives the reads back to the host and
+ * sleeps: a host peer's reply comes tens of microseconds after the request,
+ * and catching it here saves two thread wake-ups (the host's and this
+ * one's). Only while the last wait was this short: a slow peer's stream
+ * keeps the host reading, as waking costs less than spinning for it.
+ */
+const DIRECT_SPIN_MS = 0.2;
 
 /** Wakes the enclave behind `control` (its event epoch is word 0). */
 function waker(control: SharedArrayBuffer | undefined): (() => void) | undefined {
@@ -51,8 +60,12 @@ export class SocketDescriptor extends Descriptor {
   readonly options: SocketOptions = defaultOptions();
   private rx: Ring | undefined;
   private tx: Ring | undefined;
-  /** A bridged stream's host descriptor, written directly while the send queue is empty. */
+  /** A bridged stream's host descriptor, written directly while the send queue is empty, read while the host lets it. */
   private direct: HostFdLease | undefined;
+  /** A direct read saw the end of the stream (the host's next read sees it too). */
+  private directEnded = false;
+  /** How long the last blocking receive waited for data (ms): short, and the next one reads the socket itself. */
+  private lastWaitMs = Infinity;
   /** Datagram sockets: what they receive, one ring per sender. */
   private readonly inbox: InboxReader | undefined;
   private readonly block: ControlBlock;
@@ -235,6 +248,7 @@ export class SocketDescriptor extends Descriptor {
     // does not take is queued for the host. A blocking send first waits for the queue to reach the socket, so a
     // stream keeps writing itself (it then buffers what a native socket does: the kernel's socket buffer).
     if (this.direct && total > 0 && tx.used > 0 && !nonblocking) {
+      this.direct.giveBackReads(this.quickPeer);
       waitUntil(tx, false, () => tx.used === 0 || tx.flag(RingFlag.READER_CLOSED | RingFlag.RESET), nsToMs(this.options.sendTimeout));
     }
     if (this.direct && tx.used === 0 && total > 0) {
@@ -269,6 +283,8 @@ export class SocketDescriptor extends Descriptor {
         throw new SysError(Errno.AGAIN);
       }
       let ok: boolean;
+      // The host reads while this thread sleeps (a peer may wait for its bytes to be read before it reads ours).
+      this.direct?.giveBackReads(this.quickPeer);
       try {
         ok = waitUntil(tx, false, () => tx.free > 0 || tx.flag(RingFlag.READER_CLOSED | RingFlag.RESET),
           nsToMs(this.options.sendTimeout));
@@ -350,41 +366,103 @@ export class SocketDescriptor extends Descriptor {
     const rx = this.rx!;
     let total = 0;
     for (const b of bufs) total += b.byteLength;
-    let got = 0;
+    // A peek cannot be made on the host socket without taking the bytes: the host reads them into the queue.
+    if (peek) this.direct?.giveBackReads();
+    const direct = peek || total === 0 ? undefined : this.direct;
+    let waitStart = 0;
     for (;;) {
       if (rx.flag(RingFlag.RESET)) throw new SysError(Errno.CONNRESET);
-      const avail = rx.used;
-      if (avail > 0) {
-        let bi = 0;
-        while (bi < bufs.length && got < total && got < avail) {
-          const b = bufs[bi]!;
-          const n = Math.min(b.byteLength, avail - got);
-          if (peek) rx.peek(b.subarray(0, n), got);
-          else rx.tryRead(b.subarray(0, n));
-          got += n;
-          if (n < b.byteLength) break;
-          bi++;
+      let got = 0;
+      if (rx.used > 0) {
+        got = this.takeQueued(rx, bufs, total, peek);
+        if (got === 0) return { bytes: 0, truncated: false, from: this.peer }; // a zero-length receive
+      } else if (rx.flag(RingFlag.WRITER_CLOSED) || this.directEnded) {
+        return { bytes: 0, truncated: false, from: this.peer };
+      } else if (direct && direct.reader === Reader.ENCLAVE) {
+        got = this.readDirect(direct, bufs);
+        // A peer that answers quickly: read the socket until its bytes come (a few system calls), instead of sleeping.
+        if (got === 0 && !nonblocking && !this.directEnded && this.quickPeer) {
+          if (waitStart === 0) waitStart = performance.now();
+          got = this.spinDirect(rx, direct, bufs);
         }
+        if (got === 0 && this.directEnded) return { bytes: 0, truncated: false, from: this.peer };
+      }
+      if (got > 0) {
+        if (waitStart !== 0) this.lastWaitMs = performance.now() - waitStart;
         if (!waitAll || got === total || peek) return { bytes: got, truncated: false, from: this.peer };
-        bufs = trimmed(bufs, got);
-        total -= got;
-        const done = got;
-        got = 0;
         try {
-          const more = this.recvAny(bufs, false, true, dontWait);
-          return { bytes: done + more.bytes, truncated: false, from: this.peer };
+          const more = this.recvAny(trimmed(bufs, got), false, true, dontWait);
+          return { bytes: got + more.bytes, truncated: false, from: this.peer };
         } catch (err) {
           // Asked to suspend with part received: a short read, so no byte taken is lost.
-          if (isSuspension(err)) return { bytes: done, truncated: false, from: this.peer };
+          if (isSuspension(err)) return { bytes: got, truncated: false, from: this.peer };
           throw err;
         }
       }
-      if (rx.flag(RingFlag.WRITER_CLOSED)) return { bytes: got, truncated: false, from: this.peer };
       if (nonblocking) throw new SysError(Errno.AGAIN);
-      const ok = waitUntil(rx, true, () => rx.used > 0 || rx.flag(RingFlag.WRITER_CLOSED | RingFlag.RESET),
-        nsToMs(this.options.recvTimeout));
-      if (!ok) throw new SysError(Errno.AGAIN);
+      if (waitStart === 0) waitStart = performance.now();
+      // Only the host can wait for the socket: it reads again, into the queue, which wakes this wait (and, for a
+      // quick peer, hands the reads back with those bytes). Reads handed back meanwhile end the wait too.
+      direct?.giveBackReads(this.quickPeer);
+      const ready = (): boolean => rx.used > 0 || rx.flag(RingFlag.WRITER_CLOSED | RingFlag.RESET) || direct?.reader === Reader.ENCLAVE;
+      if (!waitUntil(rx, true, ready, nsToMs(this.options.recvTimeout))) {
+        direct?.giveBackReads();
+        throw new SysError(Errno.AGAIN);
+      }
+      this.lastWaitMs = performance.now() - waitStart;
     }
+  }
+
+  /** The last wait for this stream's bytes was short: its peer answers quickly. */
+  private get quickPeer(): boolean {
+    return this.lastWaitMs <= DIRECT_SPIN_MS;
+  }
+
+  /** Copies (or peeks) what the receive queue holds into `bufs`: the bytes taken. */
+  private takeQueued(rx: Ring, bufs: Uint8Array[], total: number, peek: boolean): number {
+    const avail = rx.used;
+    let got = 0;
+    let bi = 0;
+    while (bi < bufs.length && got < total && got < avail) {
+      const b = bufs[bi]!;
+      const n = Math.min(b.byteLength, avail - got);
+      if (peek) rx.peek(b.subarray(0, n), got);
+      else rx.tryRead(b.subarray(0, n));
+      got += n;
+      if (n < b.byteLength) break;
+      bi++;
+    }
+    return got;
+  }
+
+  /**
+   * Reads the host socket itself (the host has handed over its reads, the
+   * receive queue is empty): the bytes read, or 0 for none yet (or at the
+   * end of the stream, then `directEnded`). A broken connection is
+   * ECONNRESET, and the host ends the stream as it would have.
+   */
+  private readDirect(direct: HostFdLease, bufs: Uint8Array[]): number {
+    const n = direct.read(bufs);
+    if (n > 0) return n;
+    if (n === 0) {
+      // The host's next read sees the end too, and marks the queue ended.
+      this.directEnded = true;
+      direct.giveBackReads();
+      return 0;
+    }
+    if (n === DIRECT_FAILED) throw new SysError(Errno.CONNRESET);
+    return 0;
+  }
+
+  /** Reads the host socket until bytes come, for DIRECT_SPIN_MS at most (or the reads or the queue change): the bytes read. */
+  private spinDirect(rx: Ring, direct: HostFdLease, bufs: Uint8Array[]): number {
+    const until = performance.now() + DIRECT_SPIN_MS;
+    do {
+      if (rx.flag(RingFlag.WRITER_CLOSED | RingFlag.RESET) || direct.reader !== Reader.ENCLAVE) return 0;
+      const n = this.readDirect(direct, bufs);
+      if (n > 0 || this.directEnded) return n;
+    } while (performance.now() < until);
+    return 0;
   }
 
   private recvDatagram(bufs: Uint8Array[], peek: boolean, nonblocking: boolean): Received {
@@ -418,6 +496,9 @@ export class SocketDescriptor extends Descriptor {
     if (this.inbox) return this.pollInbox(this.inbox);
     const rx = this.rx;
     if (!rx) return { ready: true, nbytes: 0n, hangup: true };
+    if (this.directEnded && rx.used === 0) return { ready: true, nbytes: 0n, hangup: true };
+    // Only the host can wait for the socket to become readable: what comes goes through the queue, which wakes the poll.
+    this.direct?.giveBackReads();
     const used = rx.used;
     const closed = rx.flag(RingFlag.WRITER_CLOSED | RingFlag.RESET);
     if (used > 0 || closed || this.readShut || this.block.error) {

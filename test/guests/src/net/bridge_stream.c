@@ -10,6 +10,18 @@
  *   bridge_stream flood HOST PORT
  *       prints "connected", then sends 64 KiB at a time until a send fails,
  *       prints "send: <errno name>" and exits 0.
+ *   bridge_stream recv HOST PORT [poll]
+ *       prints "connected", then receives until end of stream in receive
+ *       calls of sizes cycling as above (so the stream switches between the
+ *       host's reads and the guest's own), checking every byte against the
+ *       pattern; with poll, waits in poll_oneoff for readable before each
+ *       receive. Prints "received <bytes> firstbad <offset or -1>", or
+ *       "recv: <errno name> after <bytes> firstbad <offset or -1>" when a
+ *       receive fails.
+ *   bridge_stream pingpong HOST PORT COUNT SIZE
+ *       COUNT round trips: sends SIZE bytes, receives SIZE bytes back; the
+ *       bytes both ways continue the pattern (the server answers with the
+ *       next SIZE bytes of it). Prints "pingpong <count> firstbad <offset or -1>".
  */
 #include "wasix_net.h"
 
@@ -86,6 +98,79 @@ static int send_pattern(int32_t fd, uint64_t total, int nonblock) {
   return 0;
 }
 
+/* Waits up to 20 s for fd to be readable; exits on a timeout. */
+static void wait_readable(int32_t fd) {
+  __wasi_subscription_t subs[2];
+  memset(subs, 0, sizeof subs);
+  subs[0].userdata = 1;
+  subs[0].u.tag = __WASI_EVENTTYPE_FD_READ;
+  subs[0].u.u.fd_read.file_descriptor = (uint32_t)fd;
+  subs[1].userdata = 2;
+  subs[1].u.tag = __WASI_EVENTTYPE_CLOCK;
+  subs[1].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
+  subs[1].u.u.clock.timeout = 20000000000ull;
+  __wasi_event_t evs[2];
+  __wasi_size_t n = 0;
+  wx_check(__wasi_poll_oneoff(subs, evs, 2, &n), "poll_oneoff");
+  for (__wasi_size_t i = 0; i < n; i++) if (evs[i].userdata == 1) return;
+  printf("error: not readable within 20 s\n");
+  exit(2);
+}
+
+/* Receives into buf up to n bytes; the count, 0 at end of stream, or -errno. */
+static int64_t recv_some(int32_t fd, size_t n) {
+  __wasi_iovec_t iov = { buf, n };
+  size_t did = 0;
+  __wasi_roflags_t flags = 0;
+  __wasi_errno_t err = __wasi_sock_recv(fd, &iov, 1, 0, &did, &flags);
+  return err ? -(int64_t)err : (int64_t)did;
+}
+
+static int recv_pattern(int32_t fd, int poll) {
+  printf("connected\n");
+  fflush(stdout);
+  uint64_t got = 0;
+  int64_t firstbad = -1;
+  for (size_t turn = 0;; turn++) {
+    if (poll) wait_readable(fd);
+    int64_t r = recv_some(fd, SIZES[turn % (sizeof SIZES / sizeof SIZES[0])]);
+    if (r < 0) {
+      printf("recv: %s after %llu firstbad %lld\n", errname((int)-r), (unsigned long long)got, (long long)firstbad);
+      return 0;
+    }
+    if (r == 0) break;
+    for (int64_t i = 0; i < r; i++) {
+      if (firstbad < 0 && buf[i] != pattern(got + (uint64_t)i)) firstbad = (int64_t)(got + (uint64_t)i);
+    }
+    got += (uint64_t)r;
+  }
+  printf("received %llu firstbad %lld\n", (unsigned long long)got, (long long)firstbad);
+  return 0;
+}
+
+static int pingpong(int32_t fd, long count, size_t size) {
+  if (size > MAX_SIZE) size = MAX_SIZE;
+  uint64_t at = 0;
+  int64_t firstbad = -1;
+  for (long k = 0; k < count; k++) {
+    for (size_t i = 0; i < size; i++) buf[i] = pattern(at + i);
+    wx_check(wx_send_all(fd, buf, size), "send");
+    for (size_t got = 0; got < size;) {
+      int64_t r = recv_some(fd, size - got);
+      if (r < 0) { printf("recv: %s\n", errname((int)-r)); return 2; }
+      if (r == 0) { printf("error: end of stream\n"); return 2; }
+      for (int64_t i = 0; i < r; i++) {
+        uint64_t k2 = at + size + got + (uint64_t)i;
+        if (firstbad < 0 && buf[i] != pattern(k2)) firstbad = (int64_t)k2;
+      }
+      got += (size_t)r;
+    }
+    at += 2 * size;
+  }
+  printf("pingpong %ld firstbad %lld\n", count, (long long)firstbad);
+  return 0;
+}
+
 static int flood(int32_t fd) {
   printf("connected\n");
   fflush(stdout);
@@ -103,13 +188,16 @@ static int flood(int32_t fd) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    printf("usage: bridge_stream send HOST PORT BYTES [nonblock] | flood HOST PORT\n");
+    printf("usage: bridge_stream send HOST PORT BYTES [nonblock] | flood HOST PORT | recv HOST PORT [poll]"
+           " | pingpong HOST PORT COUNT SIZE\n");
     return 2;
   }
   wx_addr_port to;
   wx_check(wx_lookup4(argv[2], (uint16_t)atoi(argv[3]), &to), "resolve");
   int32_t fd = wx_connect_retry(&to, 10000);
   if (strcmp(argv[1], "flood") == 0) return flood(fd);
+  if (strcmp(argv[1], "recv") == 0) return recv_pattern(fd, argc > 4 && strcmp(argv[4], "poll") == 0);
+  if (strcmp(argv[1], "pingpong") == 0 && argc > 5) return pingpong(fd, atol(argv[4]), (size_t)atol(argv[5]));
   if (strcmp(argv[1], "send") == 0 && argc > 4) {
     int nonblock = argc > 5 && strcmp(argv[5], "nonblock") == 0;
     if (nonblock) wx_check(__wasi_fd_fdstat_set_flags(fd, __WASI_FDFLAGS_NONBLOCK), "fd_fdstat_set_flags");
