@@ -12,6 +12,7 @@ import { checkSealKey, sealKeyFromEnv } from '../snapshot/key.js';
 import { PayloadStream, type SealedGuestState } from '../snapshot/payload.js';
 import { sealedPolicy, widening, type SealedPolicy } from '../snapshot/policy-check.js';
 import { SnapshotReader } from '../snapshot/unseal.js';
+import { UnsealThread } from '../enclave/unseal-thread.js';
 import type { SnapshotHeader } from '../snapshot/format.js';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -126,6 +127,8 @@ async function readSnapshot(file: string, key: Uint8Array): Promise<{ header: Sn
 export async function resume(file: string, options: ResumeOptions = {}): Promise<RunResult> {
   const key = options.sealKey !== undefined ? checkSealKey(options.sealKey) : sealKeyFromEnv();
   if (key === undefined) throw new CapsuleError(ExitCode.USAGE, 'resuming needs the seal key: --seal-key FILE, CAPSULE_SEAL_KEY or the sealKey option');
+  // Booted now, so that its start overlaps the checks below and the enclave's own (it unseals the memory).
+  const unsealing = new UnsealThread();
   try {
     const { header, state } = await readSnapshot(file, key);
     const sealed = state.policy as SealedPolicy;
@@ -164,13 +167,16 @@ export async function resume(file: string, options: ResumeOptions = {}): Promise
       layer.audit.addSink(sink);
       layer.audit.record(record);
       layer.audit.removeSink(sink);
+      const resolved = path.resolve(file);
+      const staging = unsealing.begin(resolved, key, header.salt, header.chunkBytes);
       return await runGuest(modulePath, { ...options, name, layer, suspendable: true, sealKey: key },
-        { policy, loaded }, { resume: { file: path.resolve(file), state } });
+        { policy, loaded }, { resume: { file: resolved, state, staging } });
     } finally {
       undo();
       if (options.layer === undefined) layer.close();
     }
   } finally {
+    unsealing.stop();
     key.fill(0);
   }
 }

@@ -54,6 +54,11 @@ export function takeWorker(): Worker {
   return w;
 }
 
+/** A thread of its own, booted now and not counted as a spare (a resume's unsealing thread). */
+export function bootWorker(): Worker {
+  return new Worker(WORKER_URL);
+}
+
 /** Keeps at least `count` threads booted now (a threaded guest's next thread starts sooner). */
 export function ensureIdle(count: number): void {
   while (idle.length < count) boot();

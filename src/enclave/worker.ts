@@ -54,6 +54,7 @@ import { Suspender } from './suspender.js';
 import type { WriterHandoff } from '../snapshot/seal.js';
 import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
+import { serveUnseal, type UnsealConfig } from './unseal-thread.js';
 import { setSleeper } from '../layer/ring-wait.js';
 import { saveCodeCaches } from '../core/code-cache.js';
 import type { Descriptor } from '../layer/descriptor.js';
@@ -241,7 +242,7 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
       if (suspender) {
         suspender.attach(instance, mem);
         if (susp!.resumeFrom !== undefined) {
-          const state = await restore(susp!.resumeFrom, susp!.sealKey, mem, susp!.resumePart);
+          const state = await restore(susp!.resumeFrom, susp!.sealKey, mem, susp!.resumePart, susp!.resumeStaging);
           // A guest of a system takes back its sockets: their entries and queues are back in the layer.
           for (const sock of state.sockets ?? []) fds.set(sock.fd, SocketDescriptor.reattach(socketContext, sock));
           monotonicOffset = BigInt(state.monotonicNs) - hostClocks.now(ClockId.MONOTONIC);
@@ -308,15 +309,29 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
 /**
  * Memory, globals and stack of the snapshot in `file` (a guest of a system:
  * its part, from `part` on), put back into `mem`: every byte read and
- * authenticated before the guest runs.
+ * authenticated before the guest runs. With `staging`, the host's unsealing
+ * thread reads and decrypts the file, and this thread takes its chunks from
+ * the ring (snapshot/staging.ts).
  */
-async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, part?: { offset: number; index: number }): Promise<SealedGuestState> {
+async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, part?: { offset: number; index: number }, staging?: SharedArrayBuffer): Promise<SealedGuestState> {
   // Loaded on use (node:crypto among them): a guest that is not resumed or sealed starts without them.
-  const { SnapshotReader } = await import('../snapshot/unseal.js');
   const { PAGE, PayloadStream } = await import('../snapshot/payload.js');
-  const reader = await SnapshotReader.open(file, key);
-  if (part) reader.seek(part);
-  const stream = new PayloadStream(reader);
+  let source: import('../snapshot/payload.js').ChunkSource;
+  let close: () => Promise<void>;
+  if (staging) {
+    const { StagedChunks, cancelStaging, wipeStaging } = await import('../snapshot/staging.js');
+    source = new StagedChunks(file, staging);
+    // Read to its end, or given up on an error: the unsealing thread stops, and the ring is zeroed
+    // (again by the host once that thread has gone, should it have placed more meanwhile).
+    close = async () => { cancelStaging(staging); wipeStaging(staging); };
+  } else {
+    const { SnapshotReader } = await import('../snapshot/unseal.js');
+    const reader = await SnapshotReader.open(file, key);
+    if (part) reader.seek(part);
+    source = reader;
+    close = () => reader.close();
+  }
+  const stream = new PayloadStream(source);
   try {
     const state = await stream.state();
     // Grown once; only the pages the module's start wrote are zeroed where the snapshot does not fill them.
@@ -326,7 +341,7 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, p
     return state;
   } finally {
     stream.wipe();
-    await reader.close();
+    await close();
   }
 }
 
@@ -464,7 +479,11 @@ function serveThreads(cfg: EnclaveConfig, control: Int32Array, shared: WebAssemb
 }
 
 // The thread may be started before its guest is known (see pool.ts): it waits for its one config.
-parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig) => {
+parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig | UnsealConfig) => {
+  if ('kind' in cfg && cfg.kind === 'unseal') {
+    void serveUnseal(cfg).finally(() => parentPort!.close());
+    return;
+  }
   if ('kind' in cfg) {
     serveGuestThread(cfg);
     parentPort!.close();
