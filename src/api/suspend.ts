@@ -168,9 +168,9 @@ export async function resume(file: string, options: ResumeOptions = {}): Promise
       layer.audit.record(record);
       layer.audit.removeSink(sink);
       const resolved = path.resolve(file);
-      const staging = unsealing.begin(resolved, key, header.salt, header.chunkBytes);
+      const chunks = process.env['NOSTAGE'] ? undefined : unsealing.begin(resolved, key, header.salt);
       return await runGuest(modulePath, { ...options, name, layer, suspendable: true, sealKey: key },
-        { policy, loaded }, { resume: { file: resolved, state, staging } });
+        { policy, loaded }, { resume: { file: resolved, state, ...(chunks ? { chunks } : {}) } });
     } finally {
       undo();
       if (options.layer === undefined) layer.close();

@@ -111,7 +111,8 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     let report: EnclaveReport | undefined;
     let stopped: Outcome | undefined;
     const worker = takeWorker();
-    worker.postMessage(config, suspendChannel ? [membership.port, suspendChannel.port2] : [membership.port]);
+    const resumeChunks = o.suspendable?.resumeChunks?.port;
+    worker.postMessage(config, [membership.port, ...(suspendChannel ? [suspendChannel.port2] : []), ...(resumeChunks ? [resumeChunks] : [])]);
     const threads = new GuestThreads(o, control, (outcome) => finish(outcome));
     if (suspendChannel && o.suspendable?.resumeFrom !== undefined) {
       const resumed = (m: { resumed?: boolean }): void => {

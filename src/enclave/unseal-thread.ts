@@ -1,16 +1,17 @@
-// The unsealing thread of a resume: reads and decrypts the snapshot into
-// the staging ring (snapshot/staging.ts) while the enclave copies what it
-// has placed into guest memory, so that decryption and the copy (with the
-// page faults of the guest's fresh memory) run on two cores instead of one
-// after the other. The thread is booted when the resume begins, so its
-// start overlaps the host's checks and the enclave's own start; it is an
-// enclave thread (the same code), given an UnsealConfig instead of a guest.
+// The unsealing thread of a resume: reads and decrypts the snapshot and
+// sends its chunks, each authenticated, to the enclave (snapshot/chunk-channel.ts)
+// while the enclave copies the ones before into guest memory, so that
+// decryption and the copy (with the page faults of the guest's fresh memory)
+// run on two cores instead of one after the other. The thread is booted
+// when the resume begins, so that its start overlaps the host's checks and
+// the enclave's own start; it is an enclave thread (the same code), given
+// an UnsealConfig instead of a guest.
 
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { bootWorker } from './pool.js';
-import { cancelStaging, createStaging, failStaging, StagingWriter, wipeStaging } from '../snapshot/staging.js';
+import { ChunkSender, createChunkControl, drainChunks, failChunks, stopChunks } from '../snapshot/chunk-channel.js';
 
 export interface UnsealConfig {
   kind: 'unseal';
@@ -19,62 +20,80 @@ export interface UnsealConfig {
   sealKey: ArrayBuffer;
   /** The header's salt the host authenticated: the file opened again must be that same snapshot. */
   salt: string;
-  staging: SharedArrayBuffer;
+  /** Where the chunks go (transferred), and the channel's control block. */
+  port: MessagePort;
+  control: SharedArrayBuffer;
+}
+
+/** What the enclave is given to take the chunks from (its side of the channel, transferred with its config). */
+export interface UnsealedChunks {
+  port: MessagePort;
+  control: SharedArrayBuffer;
 }
 
 /** The host's side: a thread booted now, told what to unseal once the host has checked the snapshot. */
 export class UnsealThread {
   private readonly worker: Worker;
-  private staging: SharedArrayBuffer | undefined;
+  private channel: { control: SharedArrayBuffer; port: MessagePort } | undefined;
   private ended = false;
 
   constructor() {
     this.worker = bootWorker();
-    // Whatever ends the thread before it placed the final chunk refuses the resume (the enclave is waiting on the ring).
+    // Whatever ends the thread before it sent the final chunk refuses the resume (the enclave may be waiting for one).
     this.worker.once('error', (err) => this.died(err.message));
     this.worker.once('exit', () => this.died('it ended early'));
   }
 
   private died(why: string): void {
     this.ended = true;
-    if (this.staging) failStaging(this.staging, `the thread unsealing the snapshot failed: ${why}`);
+    if (this.channel) failChunks(this.channel.control, `the thread unsealing the snapshot failed: ${why}`);
   }
 
-  /** Starts unsealing `file` (whose header carried `salt`) into a new ring, returned for the enclave. */
-  begin(file: string, sealKey: Uint8Array, salt: string, chunkBytes: number): SharedArrayBuffer {
-    this.staging = createStaging(chunkBytes);
+  /** Starts unsealing `file` (whose authenticated header carried `salt`); returns the enclave's end of the channel. */
+  begin(file: string, sealKey: Uint8Array, salt: string): UnsealedChunks {
+    const control = createChunkControl();
+    const { port1, port2 } = new MessageChannel();
+    this.channel = { control, port: port2 };
     if (this.ended) {
-      failStaging(this.staging, 'the thread unsealing the snapshot failed: it ended early');
-      return this.staging;
+      port1.close();
+      failChunks(control, 'the thread unsealing the snapshot failed: it ended early');
+    } else {
+      const key = new Uint8Array(sealKey).buffer;
+      const cfg: UnsealConfig = { kind: 'unseal', file, sealKey: key, salt, port: port1, control };
+      this.worker.postMessage(cfg, [key, port1]);
     }
-    const key = new Uint8Array(sealKey).buffer;
-    const cfg: UnsealConfig = { kind: 'unseal', file, sealKey: key, salt, staging: this.staging };
-    this.worker.postMessage(cfg, [key]);
-    return this.staging;
+    return { port: port2, control };
   }
 
   /**
-   * The resume ended (or was refused): the thread stops at its next chunk,
-   * and once it has gone no plaintext is left in the ring.
+   * The resume ended (or was refused): the thread stops at its next chunk.
+   * Chunks the enclave never took (it was not started) are zeroed once the
+   * thread has gone.
    */
   stop(): void {
-    const staging = this.staging;
-    if (staging === undefined) {
+    const channel = this.channel;
+    if (channel === undefined) {
       void this.worker.terminate();
       return;
     }
-    cancelStaging(staging);
-    if (this.ended) wipeStaging(staging);
+    stopChunks(channel.control);
+    const drain = (): void => {
+      try {
+        drainChunks(channel.port);
+        channel.port.close();
+      } catch { /* the enclave took this end, and zeroes what it did not read */ }
+    };
+    if (this.ended) drain();
     else {
       this.worker.unref();
-      this.worker.once('exit', () => wipeStaging(staging));
+      this.worker.once('exit', drain);
     }
   }
 }
 
-/** The thread's side (from worker.ts): every chunk of the snapshot, authenticated, into the ring, in order. */
+/** The thread's side (from worker.ts): every chunk of the snapshot, authenticated, to the enclave, in order. */
 export async function serveUnseal(cfg: UnsealConfig): Promise<void> {
-  const out = new StagingWriter(cfg.staging);
+  const out = new ChunkSender(cfg.port, cfg.control);
   const sealKey = new Uint8Array(cfg.sealKey);
   try {
     const { SnapshotReader } = await import('../snapshot/unseal.js');
@@ -84,7 +103,7 @@ export async function serveUnseal(cfg: UnsealConfig): Promise<void> {
       for (;;) {
         const pieces = await reader.nextPieces();
         if (pieces === undefined) { out.finish(); break; }
-        if (!out.place(pieces)) break;
+        if (!out.send(pieces)) break;
       }
     } finally {
       await reader.close();
@@ -92,5 +111,7 @@ export async function serveUnseal(cfg: UnsealConfig): Promise<void> {
   } catch (err) {
     if (err instanceof CapsuleError) out.fail(err.exitCode, err.message);
     else out.fail(ExitCode.SNAPSHOT_REFUSED, `'${cfg.file}' cannot be read: ${(err as Error).message}`);
+  } finally {
+    out.close();
   }
 }

@@ -54,7 +54,7 @@ import { Suspender } from './suspender.js';
 import type { WriterHandoff } from '../snapshot/seal.js';
 import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
-import { serveUnseal, type UnsealConfig } from './unseal-thread.js';
+import { serveUnseal, type UnsealConfig, type UnsealedChunks } from './unseal-thread.js';
 import { setSleeper } from '../layer/ring-wait.js';
 import { saveCodeCaches } from '../core/code-cache.js';
 import type { Descriptor } from '../layer/descriptor.js';
@@ -242,7 +242,9 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
       if (suspender) {
         suspender.attach(instance, mem);
         if (susp!.resumeFrom !== undefined) {
-          const state = await restore(susp!.resumeFrom, susp!.sealKey, mem, susp!.resumePart, susp!.resumeStaging);
+          const chunks = susp!.resumeChunks;
+          susp!.resumeChunks = undefined; // restore() closes its end, whatever happens
+          const state = await restore(susp!.resumeFrom, susp!.sealKey, mem, susp!.resumePart, chunks);
           // A guest of a system takes back its sockets: their entries and queues are back in the layer.
           for (const sock of state.sockets ?? []) fds.set(sock.fd, SocketDescriptor.reattach(socketContext, sock));
           monotonicOffset = BigInt(state.monotonicNs) - hostClocks.now(ClockId.MONOTONIC);
@@ -302,6 +304,11 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
     const nonZero = wipe(memory.slice(0, memory.size), cfg.checkWipe === true);
     if (cfg.checkWipe) report.wiped = { memoryBytes: memory.size, memoryNonZero: nonZero };
   }
+  // A resume that ended before its memory was read: the chunks sent meanwhile are zeroed, and their sender stopped.
+  if (susp?.resumeChunks) {
+    const { closeReceiving } = await import('../snapshot/chunk-channel.js');
+    closeReceiving(susp.resumeChunks.port, susp.resumeChunks.control);
+  }
   susp?.sealKey.fill(0);
   return report;
 }
@@ -309,21 +316,19 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
 /**
  * Memory, globals and stack of the snapshot in `file` (a guest of a system:
  * its part, from `part` on), put back into `mem`: every byte read and
- * authenticated before the guest runs. With `staging`, the host's unsealing
- * thread reads and decrypts the file, and this thread takes its chunks from
- * the ring (snapshot/staging.ts).
+ * authenticated before the guest runs. With `chunks`, the host's unsealing
+ * thread reads and decrypts the file, and sends its chunks here.
  */
-async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, part?: { offset: number; index: number }, staging?: SharedArrayBuffer): Promise<SealedGuestState> {
+async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, part?: { offset: number; index: number }, chunks?: UnsealedChunks): Promise<SealedGuestState> {
   // Loaded on use (node:crypto among them): a guest that is not resumed or sealed starts without them.
   const { PAGE, PayloadStream } = await import('../snapshot/payload.js');
   let source: import('../snapshot/payload.js').ChunkSource;
   let close: () => Promise<void>;
-  if (staging) {
-    const { StagedChunks, cancelStaging, wipeStaging } = await import('../snapshot/staging.js');
-    source = new StagedChunks(file, staging);
-    // Read to its end, or given up on an error: the unsealing thread stops, and the ring is zeroed
-    // (again by the host once that thread has gone, should it have placed more meanwhile).
-    close = async () => { cancelStaging(staging); wipeStaging(staging); };
+  if (chunks) {
+    const { ChunkReceiver } = await import('../snapshot/chunk-channel.js');
+    const receiver = new ChunkReceiver(file, chunks.port, chunks.control);
+    source = receiver;
+    close = async () => receiver.close();
   } else {
     const { SnapshotReader } = await import('../snapshot/unseal.js');
     const reader = await SnapshotReader.open(file, key);

@@ -1,0 +1,224 @@
+// How a resume's authenticated chunks travel from the unsealing thread to
+// the enclave (enclave/unseal-thread.ts): each chunk's plaintext pieces, the
+// buffers the decipher returned, are transferred through a MessagePort (no
+// copy, and no plaintext left behind in the sending thread), and a small
+// shared control block says how many are in flight, wakes the side that
+// waits, and carries a failure or the enclave's "stop". The unsealing thread
+// reads and decrypts the next chunks while the enclave copies the ones
+// before into guest memory, so the two halves of the work run on two cores.
+// A chunk is sent only once its tag has been checked: nothing
+// unauthenticated ever reaches the enclave. The enclave zeroes every piece
+// once copied, and whatever it did not take when it stops.
+
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { CapsuleError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+
+/** Chunks sent and not yet taken, at most (1 MiB each by default). */
+const MAX_IN_FLIGHT = 8;
+/** The longest failure message carried (one line naming the cause). */
+const MESSAGE_BYTES = 4096;
+/** How long a stopping enclave waits for the unsealing thread to say it sends no more (it is between two chunks). */
+const STOP_WAIT_MS = 2000;
+
+// Int32 words of the control block.
+const EPOCH = 0; // bumped (and notified) on every change the enclave waits for
+const SENT = 1; // chunks sent
+const TAKEN = 2; // chunks the enclave is done with (bumped and notified by it)
+const STATUS = 3;
+const CODE = 4; // a failure's exit code
+const MESSAGE_LENGTH = 5;
+const SILENT = 6; // 1 once the unsealing thread sends nothing more
+const WORDS = 8;
+const RUNNING = 0;
+const DONE = 1;
+const FAILED = 2;
+/** The resume is given up (the enclave ended, or it was refused): the unsealing thread stops. */
+const STOPPED = 3;
+
+type ChunkMessage = { pieces: ArrayBuffer[] };
+
+/** A control block for one resume. */
+export function createChunkControl(): SharedArrayBuffer {
+  return new SharedArrayBuffer(WORDS * 4 + MESSAGE_BYTES);
+}
+
+function words(sab: SharedArrayBuffer): Int32Array {
+  return new Int32Array(sab, 0, WORDS);
+}
+
+function bump(w: Int32Array, word: number): void {
+  Atomics.add(w, word, 1);
+  Atomics.notify(w, word);
+}
+
+/** Sets the final status (the first one set wins) and wakes both sides. */
+function end(sab: SharedArrayBuffer, status: number, failure?: { code: number; message: string }): void {
+  const w = words(sab);
+  if (Atomics.compareExchange(w, STATUS, RUNNING, status) !== RUNNING) return;
+  if (failure) {
+    const text = Buffer.from(failure.message);
+    const n = Math.min(text.length, MESSAGE_BYTES);
+    text.copy(Buffer.from(sab, WORDS * 4, MESSAGE_BYTES), 0, 0, n);
+    w[CODE] = failure.code;
+    w[MESSAGE_LENGTH] = n;
+  }
+  bump(w, EPOCH);
+  bump(w, TAKEN);
+}
+
+/** Gives up a resume from outside (the host, when the run ends before the enclave took every chunk). */
+export function stopChunks(sab: SharedArrayBuffer): void {
+  end(sab, STOPPED);
+}
+
+/** Records a failure of the unsealing thread itself (it died): the enclave refuses the resume with this line. */
+export function failChunks(sab: SharedArrayBuffer, message: string): void {
+  end(sab, FAILED, { code: ExitCode.SNAPSHOT_REFUSED, message });
+  silent(words(sab));
+}
+
+function silent(w: Int32Array): void {
+  Atomics.store(w, SILENT, 1);
+  Atomics.notify(w, SILENT);
+  bump(w, EPOCH);
+}
+
+/** Zeroes every piece still queued on `port` (one end of a channel no one will read on). */
+export function drainChunks(port: MessagePort): void {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    for (const ab of (m.message as Partial<ChunkMessage>).pieces ?? []) new Uint8Array(ab).fill(0);
+  }
+}
+
+/** The unsealing thread's side: sends authenticated chunks, in order. */
+export class ChunkSender {
+  private readonly w: Int32Array;
+  private sent = 0;
+
+  constructor(private readonly port: MessagePort, private readonly sab: SharedArrayBuffer) {
+    this.w = words(sab);
+  }
+
+  /**
+   * Sends one authenticated chunk's plaintext (its pieces, which leave this
+   * thread), waiting while too many are in flight. False if the resume was
+   * given up (the pieces are then zeroed here, not sent).
+   */
+  send(pieces: Buffer[]): boolean {
+    for (;;) {
+      if (Atomics.load(this.w, STATUS) !== RUNNING) {
+        for (const p of pieces) p.fill(0);
+        return false;
+      }
+      const taken = Atomics.load(this.w, TAKEN);
+      if (this.sent - taken < MAX_IN_FLIGHT) break;
+      Atomics.wait(this.w, TAKEN, taken);
+    }
+    // Each piece is moved, not copied: one that does not own its whole buffer is copied out first.
+    const buffers = pieces.map((p) => {
+      if (p.byteOffset === 0 && p.buffer.byteLength === p.length && !(p.buffer instanceof SharedArrayBuffer)) return p.buffer as ArrayBuffer;
+      const own = new Uint8Array(p).buffer;
+      p.fill(0);
+      return own;
+    });
+    const m: ChunkMessage = { pieces: buffers };
+    this.port.postMessage(m, buffers);
+    this.sent++;
+    Atomics.store(this.w, SENT, this.sent);
+    bump(this.w, EPOCH);
+    return true;
+  }
+
+  /** The final chunk is sent: the enclave reads to the end. */
+  finish(): void {
+    end(this.sab, DONE);
+  }
+
+  /** The snapshot cannot be read on: the enclave throws this line, with this exit code, instead of its next chunk. */
+  fail(code: number, message: string): void {
+    end(this.sab, FAILED, { code, message });
+  }
+
+  /** Nothing more is sent from here on (said last, whatever happened). */
+  close(): void {
+    silent(this.w);
+    this.port.close();
+  }
+}
+
+/**
+ * The enclave's side: the snapshot's chunks, authenticated, as the
+ * unsealing thread sends them (a ChunkSource of payload.ts).
+ */
+export class ChunkReceiver {
+  private readonly w: Int32Array;
+  private taken = 0;
+  private holding = false;
+  private ended = false;
+
+  constructor(readonly file: string, private readonly port: MessagePort, private readonly sab: SharedArrayBuffer) {
+    this.w = words(sab);
+  }
+
+  /**
+   * The next chunk's plaintext pieces (the caller zeroes them), or undefined
+   * after the final one. While it waits, `idle` is called for work that
+   * needs no chunk (it returns false when it has none left).
+   */
+  nextPieces(idle?: () => boolean): Promise<Buffer[] | undefined> {
+    if (this.holding) {
+      this.holding = false;
+      this.taken++;
+      Atomics.store(this.w, TAKEN, this.taken);
+      Atomics.notify(this.w, TAKEN);
+    }
+    if (this.ended) return Promise.resolve(undefined);
+    let idleWork = idle !== undefined;
+    for (;;) {
+      // Read before looking, so that a chunk sent after the look wakes the wait below.
+      const epoch = Atomics.load(this.w, EPOCH);
+      const status = Atomics.load(this.w, STATUS);
+      const m = receiveMessageOnPort(this.port);
+      if (m !== undefined) {
+        this.holding = true;
+        return Promise.resolve((m.message as ChunkMessage).pieces.map((ab) => Buffer.from(ab)));
+      }
+      // DONE is set after the last chunk was sent, so none can still be on its way.
+      if (status === DONE) {
+        this.ended = true;
+        return Promise.resolve(undefined);
+      }
+      if (status === FAILED) return Promise.reject(this.failure());
+      if (status === STOPPED) return Promise.reject(new CapsuleError(ExitCode.SNAPSHOT_REFUSED, `the resume of '${this.file}' was given up`));
+      if (idleWork) idleWork = idle!();
+      else Atomics.wait(this.w, EPOCH, epoch);
+    }
+  }
+
+  private failure(): CapsuleError {
+    const n = this.w[MESSAGE_LENGTH]!;
+    return new CapsuleError(this.w[CODE]!, Buffer.from(this.sab, WORDS * 4, n).toString('utf8'));
+  }
+
+  /** Read to the end, or given up: see closeReceiving(). */
+  close(): void {
+    closeReceiving(this.port, this.sab);
+  }
+}
+
+/**
+ * The enclave is done with its end of the channel (read to the end, given
+ * up, or never begun): the unsealing thread is told to stop, and once it
+ * sends no more, every piece still queued is zeroed.
+ */
+export function closeReceiving(port: MessagePort, sab: SharedArrayBuffer): void {
+  const w = words(sab);
+  end(sab, STOPPED);
+  const deadline = performance.now() + STOP_WAIT_MS;
+  for (let left = STOP_WAIT_MS; Atomics.load(w, SILENT) === 0 && left > 0; left = deadline - performance.now()) {
+    Atomics.wait(w, SILENT, 0, left);
+  }
+  drainChunks(port);
+  port.close();
+}
