@@ -36,9 +36,12 @@ export class UnsealThread {
   private readonly worker: Worker;
   private channel: { control: SharedArrayBuffer; port: MessagePort } | undefined;
   private ended = false;
+  /** Resolves once the thread has gone. */
+  readonly gone: Promise<void>;
 
   constructor() {
     this.worker = bootWorker();
+    this.gone = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     // Whatever ends the thread before it sent the final chunk refuses the resume (the enclave may be waiting for one).
     this.worker.once('error', (err) => this.died(err.message));
     this.worker.once('exit', () => this.died('it ended early'));

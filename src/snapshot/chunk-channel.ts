@@ -29,6 +29,7 @@ const STATUS = 3;
 const CODE = 4; // a failure's exit code
 const MESSAGE_LENGTH = 5;
 const SILENT = 6; // 1 once the unsealing thread sends nothing more
+const CLAIMED = 7; // 1 once a final status is being set (its message is written before the status is)
 const WORDS = 8;
 const RUNNING = 0;
 const DONE = 1;
@@ -52,17 +53,18 @@ function bump(w: Int32Array, word: number): void {
   Atomics.notify(w, word);
 }
 
-/** Sets the final status (the first one set wins) and wakes both sides. */
+/** Sets the final status (the first one to claim it wins) and wakes both sides. */
 function end(sab: SharedArrayBuffer, status: number, failure?: { code: number; message: string }): void {
   const w = words(sab);
-  if (Atomics.compareExchange(w, STATUS, RUNNING, status) !== RUNNING) return;
+  if (Atomics.compareExchange(w, CLAIMED, 0, 1) !== 0) return;
   if (failure) {
     const text = Buffer.from(failure.message);
     const n = Math.min(text.length, MESSAGE_BYTES);
     text.copy(Buffer.from(sab, WORDS * 4, MESSAGE_BYTES), 0, 0, n);
-    w[CODE] = failure.code;
-    w[MESSAGE_LENGTH] = n;
+    Atomics.store(w, CODE, failure.code);
+    Atomics.store(w, MESSAGE_LENGTH, n);
   }
+  Atomics.store(w, STATUS, status);
   bump(w, EPOCH);
   bump(w, TAKEN);
 }
