@@ -54,9 +54,15 @@ export function takeWorker(): Worker {
   return w;
 }
 
-/** A thread of its own, booted now and not counted as a spare (a resume's unsealing thread). */
-export function bootWorker(): Worker {
-  return new Worker(WORKER_URL);
+/**
+ * A second thread beside the guest's (a resume's unsealing thread): a
+ * booted one if more than one is waiting (the first is left for the
+ * guest), else one booted now and not counted as a spare.
+ */
+export function takeSecondWorker(): Worker {
+  const w = idle.length >= 2 ? idle.splice(1, 1)[0]! : new Worker(WORKER_URL);
+  w.ref();
+  return w;
 }
 
 /** Keeps at least `count` threads booted now (a threaded guest's next thread starts sooner). */

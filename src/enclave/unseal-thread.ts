@@ -10,7 +10,7 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { bootWorker } from './pool.js';
+import { takeSecondWorker } from './pool.js';
 import { ChunkSender, createChunkControl, drainChunks, failChunks, stopChunks } from '../snapshot/chunk-channel.js';
 
 export interface UnsealConfig {
@@ -40,7 +40,7 @@ export class UnsealThread {
   readonly gone: Promise<void>;
 
   constructor() {
-    this.worker = bootWorker();
+    this.worker = takeSecondWorker();
     this.gone = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     // Whatever ends the thread before it sent the final chunk refuses the resume (the enclave may be waiting for one).
     this.worker.once('error', (err) => this.died(err.message));
