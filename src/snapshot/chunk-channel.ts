@@ -10,7 +10,7 @@
 // unauthenticated ever reaches the enclave. The enclave zeroes every piece
 // once copied, and whatever it did not take when it stops.
 
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 
@@ -38,6 +38,22 @@ const FAILED = 2;
 const STOPPED = 3;
 
 type ChunkMessage = { pieces: ArrayBuffer[] };
+
+/**
+ * A port whose other end is closed: a buffer transferred to it is dropped
+ * with its message, its memory freed at once (a buffer sent from another
+ * thread goes back to that thread's allocator).
+ */
+let discardPort: MessagePort | undefined;
+function discard(ab: ArrayBuffer): void {
+  if (discardPort === undefined) {
+    const c = new MessageChannel();
+    c.port2.close();
+    c.port1.unref();
+    discardPort = c.port1;
+  }
+  discardPort.postMessage(null, [ab]);
+}
 
 /** A control block for one resume. */
 export function createChunkControl(): SharedArrayBuffer {
@@ -157,6 +173,7 @@ export class ChunkReceiver {
   private readonly w: Int32Array;
   private taken = 0;
   private holding = false;
+  private held: ArrayBuffer[] = [];
   private ended = false;
 
   constructor(readonly file: string, private readonly port: MessagePort, private readonly sab: SharedArrayBuffer) {
@@ -171,6 +188,10 @@ export class ChunkReceiver {
   nextPieces(idle?: () => boolean): Promise<Buffer[] | undefined> {
     if (this.holding) {
       this.holding = false;
+      // The caller zeroed them: they are freed now, not at this thread's next garbage collection, so
+      // that the unsealing thread's next pieces reuse their memory instead of faulting in new pages.
+      for (const ab of this.held) if (ab.byteLength > 0) discard(ab);
+      this.held = [];
       this.taken++;
       Atomics.store(this.w, TAKEN, this.taken);
       Atomics.notify(this.w, TAKEN);
@@ -184,7 +205,8 @@ export class ChunkReceiver {
       const m = receiveMessageOnPort(this.port);
       if (m !== undefined) {
         this.holding = true;
-        return Promise.resolve((m.message as ChunkMessage).pieces.map((ab) => Buffer.from(ab)));
+        this.held = (m.message as ChunkMessage).pieces;
+        return Promise.resolve(this.held.map((ab) => Buffer.from(ab)));
       }
       // DONE is set after the last chunk was sent, so none can still be on its way.
       if (status === DONE) {
