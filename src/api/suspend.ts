@@ -184,7 +184,7 @@ export async function resume(file: string, options: ResumeOptions = {}): Promise
       layer.audit.record(record);
       layer.audit.removeSink(sink);
       const resolved = path.resolve(file);
-      const chunks = process.env['NOSTAGE'] ? undefined : unsealing?.begin(resolved, key, header.salt);
+      const chunks = unsealing?.begin(resolved, key, header.salt);
       return await runGuest(modulePath, { ...options, name, layer, suspendable: true, sealKey: key },
         { policy, loaded }, { resume: { file: resolved, state, ...(chunks ? { chunks } : {}) } });
     } finally {
