@@ -5,13 +5,11 @@
 // run on two cores instead of one after the other. The thread is booted
 // when the resume begins, so that its start overlaps the host's checks and
 // the enclave's own start; it is an enclave thread (the same code), given
-// an UnsealConfig instead of a guest.
+// an UnsealConfig instead of a guest (unseal-serve.ts is its side).
 
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { CapsuleError } from '../core/errors.js';
-import { ExitCode } from '../core/exit-codes.js';
 import { takeSecondWorker } from './pool.js';
-import { ChunkSender, createChunkControl, drainChunks, failChunks, stopChunks } from '../snapshot/chunk-channel.js';
+import { createChunkControl, drainChunks, failChunks, stopChunks } from '../snapshot/chunk-control.js';
 
 export interface UnsealConfig {
   kind: 'unseal';
@@ -91,30 +89,5 @@ export class UnsealThread {
       this.worker.unref();
       this.worker.once('exit', drain);
     }
-  }
-}
-
-/** The thread's side (from worker.ts): every chunk of the snapshot, authenticated, to the enclave, in order. */
-export async function serveUnseal(cfg: UnsealConfig): Promise<void> {
-  const out = new ChunkSender(cfg.port, cfg.control);
-  const sealKey = new Uint8Array(cfg.sealKey);
-  try {
-    const { SnapshotReader } = await import('../snapshot/unseal.js');
-    const reader = await SnapshotReader.open(cfg.file, sealKey).finally(() => sealKey.fill(0));
-    try {
-      if (reader.header.salt !== cfg.salt) throw new CapsuleError(ExitCode.SNAPSHOT_REFUSED, `'${cfg.file}' was replaced while it was being resumed`);
-      for (;;) {
-        const pieces = await reader.nextPieces();
-        if (pieces === undefined) { out.finish(); break; }
-        if (!out.send(pieces)) break;
-      }
-    } finally {
-      await reader.close();
-    }
-  } catch (err) {
-    if (err instanceof CapsuleError) out.fail(err.exitCode, err.message);
-    else out.fail(ExitCode.SNAPSHOT_REFUSED, `'${cfg.file}' cannot be read: ${(err as Error).message}`);
-  } finally {
-    out.close();
   }
 }

@@ -13,31 +13,14 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
+import {
+  DONE, EPOCH, FAILED, RUNNING, SENT, SILENT, STATUS, STOPPED, TAKEN, bump, drainChunks, end, failureOf, silent, words, type ChunkMessage,
+} from './chunk-control.js';
 
 /** Chunks sent and not yet taken, at most (1 MiB each by default). */
 const MAX_IN_FLIGHT = 8;
-/** The longest failure message carried (one line naming the cause). */
-const MESSAGE_BYTES = 4096;
 /** How long a stopping enclave waits for the unsealing thread to say it sends no more (it is between two chunks). */
 const STOP_WAIT_MS = 2000;
-
-// Int32 words of the control block.
-const EPOCH = 0; // bumped (and notified) on every change the enclave waits for
-const SENT = 1; // chunks sent
-const TAKEN = 2; // chunks the enclave is done with (bumped and notified by it)
-const STATUS = 3;
-const CODE = 4; // a failure's exit code
-const MESSAGE_LENGTH = 5;
-const SILENT = 6; // 1 once the unsealing thread sends nothing more
-const CLAIMED = 7; // 1 once a final status is being set (its message is written before the status is)
-const WORDS = 8;
-const RUNNING = 0;
-const DONE = 1;
-const FAILED = 2;
-/** The resume is given up (the enclave ended, or it was refused): the unsealing thread stops. */
-const STOPPED = 3;
-
-type ChunkMessage = { pieces: ArrayBuffer[] };
 
 /**
  * A port whose other end is closed: a buffer transferred to it is dropped
@@ -53,60 +36,6 @@ function discard(ab: ArrayBuffer): void {
     discardPort = c.port1;
   }
   discardPort.postMessage(null, [ab]);
-}
-
-/** A control block for one resume. */
-export function createChunkControl(): SharedArrayBuffer {
-  return new SharedArrayBuffer(WORDS * 4 + MESSAGE_BYTES);
-}
-
-function words(sab: SharedArrayBuffer): Int32Array {
-  return new Int32Array(sab, 0, WORDS);
-}
-
-function bump(w: Int32Array, word: number): void {
-  Atomics.add(w, word, 1);
-  Atomics.notify(w, word);
-}
-
-/** Sets the final status (the first one to claim it wins) and wakes both sides. */
-function end(sab: SharedArrayBuffer, status: number, failure?: { code: number; message: string }): void {
-  const w = words(sab);
-  if (Atomics.compareExchange(w, CLAIMED, 0, 1) !== 0) return;
-  if (failure) {
-    const text = Buffer.from(failure.message);
-    const n = Math.min(text.length, MESSAGE_BYTES);
-    text.copy(Buffer.from(sab, WORDS * 4, MESSAGE_BYTES), 0, 0, n);
-    Atomics.store(w, CODE, failure.code);
-    Atomics.store(w, MESSAGE_LENGTH, n);
-  }
-  Atomics.store(w, STATUS, status);
-  bump(w, EPOCH);
-  bump(w, TAKEN);
-}
-
-/** Gives up a resume from outside (the host, when the run ends before the enclave took every chunk). */
-export function stopChunks(sab: SharedArrayBuffer): void {
-  end(sab, STOPPED);
-}
-
-/** Records a failure of the unsealing thread itself (it died): the enclave refuses the resume with this line. */
-export function failChunks(sab: SharedArrayBuffer, message: string): void {
-  end(sab, FAILED, { code: ExitCode.SNAPSHOT_REFUSED, message });
-  silent(words(sab));
-}
-
-function silent(w: Int32Array): void {
-  Atomics.store(w, SILENT, 1);
-  Atomics.notify(w, SILENT);
-  bump(w, EPOCH);
-}
-
-/** Zeroes every piece still queued on `port` (one end of a channel no one will read on). */
-export function drainChunks(port: MessagePort): void {
-  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-    for (const ab of (m.message as Partial<ChunkMessage>).pieces ?? []) new Uint8Array(ab).fill(0);
-  }
 }
 
 /** The unsealing thread's side: sends authenticated chunks, in order. */
@@ -213,16 +142,11 @@ export class ChunkReceiver {
         this.ended = true;
         return Promise.resolve(undefined);
       }
-      if (status === FAILED) return Promise.reject(this.failure());
+      if (status === FAILED) return Promise.reject(failureOf(this.sab));
       if (status === STOPPED) return Promise.reject(new CapsuleError(ExitCode.SNAPSHOT_REFUSED, `the resume of '${this.file}' was given up`));
       if (idleWork) idleWork = idle!();
       else Atomics.wait(this.w, EPOCH, epoch);
     }
-  }
-
-  private failure(): CapsuleError {
-    const n = this.w[MESSAGE_LENGTH]!;
-    return new CapsuleError(this.w[CODE]!, Buffer.from(this.sab, WORDS * 4, n).toString('utf8'));
   }
 
   /** Read to the end, or given up: see closeReceiving(). */
