@@ -28,14 +28,14 @@ const STOP_WAIT_MS = 2000;
  * thread goes back to that thread's allocator).
  */
 let discardPort: MessagePort | undefined;
-function discard(ab: ArrayBuffer): void {
+function discard(buffers: ArrayBuffer[]): void {
   if (discardPort === undefined) {
     const c = new MessageChannel();
     c.port2.close();
     c.port1.unref();
     discardPort = c.port1;
   }
-  discardPort.postMessage(null, [ab]);
+  discardPort.postMessage(null, buffers);
 }
 
 /** The unsealing thread's side: sends authenticated chunks, in order. */
@@ -119,7 +119,7 @@ export class ChunkReceiver {
       this.holding = false;
       // The caller zeroed them: they are freed now, not at this thread's next garbage collection, so
       // that the unsealing thread's next pieces reuse their memory instead of faulting in new pages.
-      for (const ab of this.held) if (ab.byteLength > 0) discard(ab);
+      discard(this.held.filter((ab) => ab.byteLength > 0));
       this.held = [];
       this.taken++;
       Atomics.store(this.w, TAKEN, this.taken);
