@@ -22,6 +22,8 @@ export async function serveUnseal(cfg: UnsealConfig): Promise<void> {
         if (pieces === undefined) { out.finish(); break; }
         if (!out.send(pieces)) break;
       }
+      // Said before the file is closed: the enclave goes on without waiting for that.
+      out.close();
     } finally {
       await reader.close();
     }

@@ -42,6 +42,7 @@ function discard(buffers: ArrayBuffer[]): void {
 export class ChunkSender {
   private readonly w: Int32Array;
   private sent = 0;
+  private closed = false;
 
   constructor(private readonly port: MessagePort, private readonly sab: SharedArrayBuffer) {
     this.w = words(sab);
@@ -87,8 +88,10 @@ export class ChunkSender {
     end(this.sab, FAILED, { code, message });
   }
 
-  /** Nothing more is sent from here on (said last, whatever happened). */
+  /** Nothing more is sent from here on (said as soon as that is so, whatever happened; again is harmless). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     silent(this.w);
     this.port.close();
   }
@@ -162,9 +165,11 @@ export class ChunkReceiver {
  */
 export function closeReceiving(port: MessagePort, sab: SharedArrayBuffer): void {
   const w = words(sab);
+  // Done or failed, the unsealing thread has sent its last chunk already; only a stop may find it between two.
+  const settled = Atomics.load(w, STATUS) === DONE || Atomics.load(w, STATUS) === FAILED;
   end(sab, STOPPED);
   const deadline = performance.now() + STOP_WAIT_MS;
-  for (let left = STOP_WAIT_MS; Atomics.load(w, SILENT) === 0 && left > 0; left = deadline - performance.now()) {
+  for (let left = STOP_WAIT_MS; !settled && Atomics.load(w, SILENT) === 0 && left > 0; left = deadline - performance.now()) {
     Atomics.wait(w, SILENT, 0, left);
   }
   drainChunks(port);

@@ -134,6 +134,7 @@ export async function writeGuest(w: ChunkSink, state: SealedGuestState, memory: 
  */
 export interface ChunkSource {
   readonly file: string;
+  /** The pieces given before are no longer valid once this is called again (a source may free them). */
   nextPieces(idle?: () => boolean): Promise<Buffer[] | undefined>;
 }
 
@@ -159,6 +160,10 @@ export class PayloadStream {
   private async nextChunk(idle?: () => boolean): Promise<boolean> {
     // The pieces before the current one were zeroed as they were used up.
     for (let i = this.piece; i < this.pieces.length; i++) this.pieces[i]!.fill(0);
+    // Let go before the next is asked for: the source may free these buffers then.
+    this.pieces = [];
+    this.piece = 0;
+    this.at = 0;
     const next = this.ended ? undefined : await this.reader.nextPieces(idle);
     this.pieces = next ?? [];
     this.ended = next === undefined;
