@@ -11,13 +11,14 @@ try {
 } catch (err) {
   if (err?.code !== 'MODULE_NOT_FOUND') throw err;
 }
-// For `run`, the guest's enclave thread starts booting before the CLI itself loads.
+// For `run` and `resume`, the guest's enclave thread starts booting before the CLI itself loads.
+const early = process.argv[2] === 'run' || process.argv[2] === 'resume';
 if (boot) {
-  if (process.argv[2] === 'run') boot.prewarm();
+  if (early) boot.prewarm();
   boot.loadBundle(require('node:path').join(__dirname, '../dist/bundle/capsule.cjs')).main(process.argv);
 } else {
   (async () => {
-    if (process.argv[2] === 'run') (await import('../dist/src/enclave/pool.js')).prewarm();
+    if (early) (await import('../dist/src/enclave/pool.js')).prewarm();
     await (await import('../dist/src/cli/entry.js')).main(process.argv);
   })();
 }

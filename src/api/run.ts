@@ -22,6 +22,7 @@ import { Layer } from './layer.js';
 import { OutputLimiter } from './output-limit.js';
 import { Lifecycle, type LifecycleEvent } from '../lifecycle/state.js';
 import type { SealedGuestState } from '../snapshot/payload.js';
+import type { UnsealedChunks } from '../enclave/unseal-thread.js';
 
 export type { ExecutionMode, Outcome, Usage, ModuleSource, PolicyDocument, Limits };
 
@@ -117,6 +118,8 @@ export interface ResumeInfo {
   state: SealedGuestState;
   /** A guest of a system: where its part of the file starts. */
   part?: { offset: number; index: number };
+  /** Where an unsealing thread sends the snapshot's chunks (enclave/unseal-thread.ts), when one reads it. */
+  chunks?: UnsealedChunks;
 }
 
 /** What start() and resume() hand runGuest besides the options (not part of the public API). */
@@ -350,7 +353,7 @@ export async function runGuest(source: ModuleSource, options: RunOptions, prepar
   const args = resume?.state.args ?? [argv0, ...(options.args ?? [])];
   const env = resume?.state.env ?? Object.entries(policy.env).map(([k, v]) => `${k}=${v}`);
   const suspendable = sealing && sealKey !== undefined && loaded.sha256 !== undefined
-    ? sealing.suspendableConfig({ sealKey, name, moduleSha256: loaded.sha256, policy: governing(policy, options.layer, prepared), source, ...(resume ? { resumeFrom: resume.file } : {}), ...(resume?.part ? { resumePart: resume.part } : {}) })
+    ? sealing.suspendableConfig({ sealKey, name, moduleSha256: loaded.sha256, policy: governing(policy, options.layer, prepared), source, ...(resume ? { resumeFrom: resume.file } : {}), ...(resume?.part ? { resumePart: resume.part } : {}), ...(resume?.chunks ? { resumeChunks: resume.chunks } : {}) })
     : undefined;
   const limits: EnclaveLimits = secure
     ? { maxFds: policy.limits.maxFds, memoryBytes: policy.limits.memoryBytes, callBytes: policy.limits.callBytes, maxThreads: policy.limits.maxThreads }

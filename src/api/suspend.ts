@@ -12,6 +12,7 @@ import { checkSealKey, sealKeyFromEnv } from '../snapshot/key.js';
 import { PayloadStream, type SealedGuestState } from '../snapshot/payload.js';
 import { sealedPolicy, widening, type SealedPolicy } from '../snapshot/policy-check.js';
 import { SnapshotReader } from '../snapshot/unseal.js';
+import { UnsealThread } from '../enclave/unseal-thread.js';
 import type { SnapshotHeader } from '../snapshot/format.js';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -118,6 +119,22 @@ async function readSnapshot(file: string, key: Uint8Array): Promise<{ header: Sn
 }
 
 /**
+ * Snapshots smaller than this are read by the enclave itself: starting a
+ * thread costs about what decrypting this much does (tens of ms), and a
+ * small snapshot's resume would wait for it.
+ */
+const UNSEAL_THREAD_BYTES = 64 << 20;
+
+/** Whether `file` is large enough for a thread of its own to unseal it (a file that cannot be read is refused later). */
+function worthAThread(file: string): boolean {
+  try {
+    return fs.statSync(file).size >= UNSEAL_THREAD_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Continues the guest sealed in `file` as a new enclave, under the options'
  * policy (or, if they give none, the sealed one). Refused with one
  * CapsuleError line, before any guest code runs, if the snapshot is not
@@ -126,6 +143,8 @@ async function readSnapshot(file: string, key: Uint8Array): Promise<{ header: Sn
 export async function resume(file: string, options: ResumeOptions = {}): Promise<RunResult> {
   const key = options.sealKey !== undefined ? checkSealKey(options.sealKey) : sealKeyFromEnv();
   if (key === undefined) throw new CapsuleError(ExitCode.USAGE, 'resuming needs the seal key: --seal-key FILE, CAPSULE_SEAL_KEY or the sealKey option');
+  // Booted now, so that its start overlaps the checks below and the enclave's own (it unseals the memory).
+  const unsealing = worthAThread(file) ? new UnsealThread() : undefined;
   try {
     const { header, state } = await readSnapshot(file, key);
     const sealed = state.policy as SealedPolicy;
@@ -172,13 +191,16 @@ export async function resume(file: string, options: ResumeOptions = {}): Promise
       layer.audit.addSink(sink);
       layer.audit.record(record);
       layer.audit.removeSink(sink);
+      const resolved = path.resolve(file);
+      const chunks = unsealing?.begin(resolved, key, header.salt);
       return await runGuest(modulePath, { ...options, name, layer, suspendable: true, sealKey: key },
-        { policy, loaded }, { resume: { file: path.resolve(file), state } });
+        { policy, loaded }, { resume: { file: resolved, state, ...(chunks ? { chunks } : {}) } });
     } finally {
       undo();
       if (options.layer === undefined) layer.close();
     }
   } finally {
+    unsealing?.stop();
     key.fill(0);
   }
 }

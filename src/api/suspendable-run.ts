@@ -3,6 +3,7 @@
 
 import path from 'node:path';
 import type { SuspendableConfig } from '../enclave/protocol.js';
+import type { UnsealedChunks } from '../enclave/unseal-thread.js';
 import { preparationId } from '../module/suspendable.js';
 import type { ModuleSource } from '../module/load.js';
 import type { Policy } from '../policy/policy.js';
@@ -20,12 +21,13 @@ export function suspendKey(sealKey: Uint8Array | undefined): Buffer {
 }
 
 /** How the enclave seals this guest: what the header binds and the sealed state carries. */
-export function suspendableConfig(o: { sealKey: Buffer; name: string; moduleSha256: string; policy: Policy; source: ModuleSource; resumeFrom?: string; resumePart?: { offset: number; index: number } }): Omit<SuspendableConfig, 'port'> {
+export function suspendableConfig(o: { sealKey: Buffer; name: string; moduleSha256: string; policy: Policy; source: ModuleSource; resumeFrom?: string; resumePart?: { offset: number; index: number }; resumeChunks?: UnsealedChunks }): Omit<SuspendableConfig, 'port'> {
   const sealed = sealedPolicy(o.policy);
   return {
     sealKey: o.sealKey, guests: [{ name: o.name, moduleSha256: o.moduleSha256 }], policySha256: sha256Hex(canonicalJson(sealed)), policy: sealed,
     module: { ...(typeof o.source === 'string' ? { path: path.resolve(o.source) } : {}), sha256: o.moduleSha256, preparation: preparationId() },
     ...(o.resumeFrom !== undefined ? { resumeFrom: o.resumeFrom } : {}),
     ...(o.resumePart !== undefined ? { resumePart: o.resumePart } : {}),
+    ...(o.resumeChunks !== undefined ? { resumeChunks: o.resumeChunks } : {}),
   };
 }

@@ -124,7 +124,8 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
     // Set by any stop, even one that comes after the report: such a thread is not given back.
     let retire = false;
     const worker = takeWorker(config.reusable === true);
-    worker.postMessage(config, suspendChannel ? [membership.port, suspendChannel.port2] : [membership.port]);
+    const resumeChunks = o.suspendable?.resumeChunks?.port;
+    worker.postMessage(config, [membership.port, ...(suspendChannel ? [suspendChannel.port2] : []), ...(resumeChunks ? [resumeChunks] : [])]);
     const threads = new GuestThreads(o, control, (outcome) => finish(outcome));
     if (suspendChannel && o.suspendable?.resumeFrom !== undefined) {
       const resumed = (m: { resumed?: boolean }): void => {

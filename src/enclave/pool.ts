@@ -114,6 +114,17 @@ export async function retireReused(): Promise<void> {
   await Promise.all(reused.splice(0).map((w) => w.terminate()));
 }
 
+/**
+ * A second thread beside the guest's (a resume's unsealing thread): a
+ * booted one if more than one is waiting (the first is left for the
+ * guest), else one booted now and not counted as a spare.
+ */
+export function takeSecondWorker(): Worker {
+  const w = idle.length >= 2 ? idle.splice(1, 1)[0]! : spawn();
+  w.ref();
+  return w;
+}
+
 /** Keeps at least `count` threads booted now (a threaded guest's next thread starts sooner). */
 export function ensureIdle(count: number): void {
   while (idle.length < count) boot();

@@ -89,6 +89,8 @@ export interface SuspendableConfig {
   resumeFrom?: string;
   /** A guest of a system: where its part of the system's snapshot starts (SnapshotReader.position). */
   resumePart?: { offset: number; index: number };
+  /** Where the host's unsealing thread sends the snapshot's authenticated chunks (snapshot/chunk-channel.ts), instead of the file being read here; its port is transferred. */
+  resumeChunks?: import('./unseal-thread.js').UnsealedChunks;
 }
 
 /** What a threaded guest's service tells the host once, before its first thread starts. */

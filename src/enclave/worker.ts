@@ -54,6 +54,8 @@ import { Suspender, type SystemDecision } from './suspender.js';
 import type { WriterHandoff } from '../snapshot/seal.js';
 import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
+import type { UnsealConfig, UnsealedChunks } from './unseal-thread.js';
+import { serveUnseal } from './unseal-serve.js';
 import { setSleeper } from '../layer/ring-wait.js';
 import { saveCodeCaches } from '../core/code-cache.js';
 import { endGuestScope } from '../core/guest-scope.js';
@@ -243,7 +245,9 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
       if (suspender) {
         suspender.attach(instance, mem);
         if (susp!.resumeFrom !== undefined) {
-          const state = await restore(susp!.resumeFrom, susp!.sealKey, mem, susp!.resumePart);
+          const chunks = susp!.resumeChunks;
+          susp!.resumeChunks = undefined; // restore() closes its end, whatever happens
+          const state = await restore(susp!.resumeFrom, susp!.sealKey, mem, susp!.resumePart, chunks);
           // A guest of a system takes back its sockets: their entries and queues are back in the layer.
           for (const sock of state.sockets ?? []) fds.set(sock.fd, SocketDescriptor.reattach(socketContext, sock));
           monotonicOffset = BigInt(state.monotonicNs) - hostClocks.now(ClockId.MONOTONIC);
@@ -304,6 +308,11 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
     const nonZero = wipe(memory.slice(0, memory.size), cfg.checkWipe === true);
     if (cfg.checkWipe) report.wiped = { memoryBytes: memory.size, memoryNonZero: nonZero };
   }
+  // A resume that ended before its memory was read: the chunks sent meanwhile are zeroed, and their sender stopped.
+  if (susp?.resumeChunks) {
+    const { closeReceiving } = await import('../snapshot/chunk-channel.js');
+    closeReceiving(susp.resumeChunks.port, susp.resumeChunks.control);
+  }
   susp?.sealKey.fill(0);
   // Only a guest that ended cleanly on its own may leave its thread to the next one (see pool.ts);
   // the heap figure is this thread's own (a worker thread's process.memoryUsage() is its isolate's).
@@ -314,15 +323,27 @@ async function run(cfg: EnclaveConfig): Promise<EnclaveReport> {
 /**
  * Memory, globals and stack of the snapshot in `file` (a guest of a system:
  * its part, from `part` on), put back into `mem`: every byte read and
- * authenticated before the guest runs.
+ * authenticated before the guest runs. With `chunks`, the host's unsealing
+ * thread reads and decrypts the file, and sends its chunks here.
  */
-async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, part?: { offset: number; index: number }): Promise<SealedGuestState> {
+async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, part?: { offset: number; index: number }, chunks?: UnsealedChunks): Promise<SealedGuestState> {
   // Loaded on use (node:crypto among them): a guest that is not resumed or sealed starts without them.
-  const { SnapshotReader } = await import('../snapshot/unseal.js');
   const { PAGE, PayloadStream } = await import('../snapshot/payload.js');
-  const reader = await SnapshotReader.open(file, key);
-  if (part) reader.seek(part);
-  const stream = new PayloadStream(reader);
+  let source: import('../snapshot/payload.js').ChunkSource;
+  let close: () => Promise<void>;
+  if (chunks) {
+    const { ChunkReceiver } = await import('../snapshot/chunk-channel.js');
+    const receiver = new ChunkReceiver(file, chunks.port, chunks.control);
+    source = receiver;
+    close = async () => receiver.close();
+  } else {
+    const { SnapshotReader } = await import('../snapshot/unseal.js');
+    const reader = await SnapshotReader.open(file, key);
+    if (part) reader.seek(part);
+    source = reader;
+    close = () => reader.close();
+  }
+  const stream = new PayloadStream(source);
   try {
     const state = await stream.state();
     // Grown once; only the pages the module's start wrote are zeroed where the snapshot does not fill them.
@@ -332,7 +353,7 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, p
     return state;
   } finally {
     stream.wipe();
-    await reader.close();
+    await close();
   }
 }
 
@@ -480,7 +501,12 @@ let guests = 0;
 // The thread may be started before its guest is known (see pool.ts): it waits for its config.
 // A guest that ended cleanly, on a thread the host may reuse, leaves it waiting for the next one.
 function awaitGuest(): void {
-  parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig) => {
+  parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig | UnsealConfig) => {
+    // A resume's unsealing thread (enclave/unseal-serve.ts): one job, then it ends.
+    if ('kind' in cfg && cfg.kind === 'unseal') {
+      void serveUnseal(cfg).finally(() => parentPort!.close());
+      return;
+    }
     if ('kind' in cfg) {
       serveGuestThread(cfg);
       parentPort!.close();

@@ -9,7 +9,6 @@
 
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import type { SnapshotReader } from './unseal.js';
 import type { SealedNetwork, SealedSocket } from '../layer/net/sealed.js';
 
 /** Where sealed bytes go: a whole snapshot's writer, or a part of a system's written on a guest's thread (seal.ts). */
@@ -129,6 +128,22 @@ export async function writeGuest(w: ChunkSink, state: SealedGuestState, memory: 
   await w.append(u32pair(END, 0));
 }
 
+/**
+ * Where a guest's chunks come from, each authenticated before it is given:
+ * the file itself (SnapshotReader), or the ring a resume's unsealing thread
+ * fills (StagedChunks). `idle`, if given, is work to do while a chunk is
+ * awaited (false when there is none left).
+ */
+export interface ChunkSource {
+  readonly file: string;
+  /** The pieces given before are no longer valid once this is called again (a source may free them). */
+  nextPieces(idle?: () => boolean): Promise<Buffer[] | undefined>;
+}
+
+/** Bytes of a destination touched ahead per idle step (its pages faulted in before the copy reaches them). */
+const TOUCH_BYTES = 64 * 1024;
+const OS_PAGE = 4096;
+
 /** Reads a sealed guest's chunks as a byte stream. */
 export class PayloadStream {
   /** The current chunk's plaintext pieces, and where reading stands in them. */
@@ -137,16 +152,21 @@ export class PayloadStream {
   private at = 0;
   private ended = false;
 
-  constructor(private readonly reader: SnapshotReader) {}
+  constructor(private readonly reader: ChunkSource) {}
 
   private damaged(what: string): CapsuleError {
     return new CapsuleError(ExitCode.SNAPSHOT_REFUSED, `'${this.reader.file}' is not a snapshot Capsule can resume: ${what}`);
   }
 
   /** Zeroes what is left of the current chunk's plaintext and reads the next chunk (false after the last). */
-  private async nextChunk(): Promise<boolean> {
-    for (const p of this.pieces) p.fill(0);
-    const next = this.ended ? undefined : await this.reader.nextPieces();
+  private async nextChunk(idle?: () => boolean): Promise<boolean> {
+    // The pieces before the current one were zeroed as they were used up.
+    for (let i = this.piece; i < this.pieces.length; i++) this.pieces[i]!.fill(0);
+    // Let go before the next is asked for: the source may free these buffers then.
+    this.pieces = [];
+    this.piece = 0;
+    this.at = 0;
+    const next = this.ended ? undefined : await this.reader.nextPieces(idle);
     this.pieces = next ?? [];
     this.ended = next === undefined;
     this.piece = 0;
@@ -157,6 +177,17 @@ export class PayloadStream {
   /** Fills `dst` from the stream (guest memory, say: each piece of plaintext is copied once, straight there). */
   async readInto(dst: Uint8Array): Promise<void> {
     let off = 0;
+    // While a chunk is awaited, the pages of `dst` not written yet are faulted in (a write
+    // of 0 each: the copy overwrites them), so that the copy later finds them present.
+    let touched = 0;
+    const touchAhead = (): boolean => {
+      touched = Math.max(touched, off);
+      if (touched >= dst.byteLength) return false;
+      const end = Math.min(dst.byteLength, touched + TOUCH_BYTES);
+      for (let i = touched; i < end; i += OS_PAGE) dst[i] = 0;
+      touched = end;
+      return true;
+    };
     while (off < dst.byteLength) {
       let p = this.pieces[this.piece];
       if (p !== undefined && this.at === p.length) {
@@ -166,7 +197,7 @@ export class PayloadStream {
         p = this.pieces[this.piece];
       }
       if (p === undefined) {
-        if (!(await this.nextChunk())) throw this.damaged('it ends early');
+        if (!(await this.nextChunk(touchAhead))) throw this.damaged('it ends early');
         continue;
       }
       const n = Math.min(dst.byteLength - off, p.length - this.at);

@@ -6,6 +6,7 @@
 //   sleep N   N naps of 20 ms in poll_oneoff
 //   stdin     one line of output per line of input
 //   fill N    fills N MiB more of memory, prints "filled", then naps (for the benchmarks)
+//   fillsum N fills N MiB more of memory, prints "filled", naps 25 times, then sums all of it in
 // Each mode also says if the monotonic clock ever went backwards.
 #include <stdint.h>
 #include <stdio.h>
@@ -76,6 +77,14 @@ int main(int argc, char **argv) {
         printf("filled\n");
         for (long i = 0; i < 1000000; i++) nap();
         mix(more[bytes / 2]);
+    } else if (strcmp(mode, "fillsum") == 0) {
+        size_t bytes = (size_t)n << 20;
+        unsigned char *more = malloc(bytes);
+        if (more == NULL) return 3;
+        for (size_t i = 0; i < bytes; i++) more[i] = (unsigned char)(i * 13 + 1);
+        printf("filled\n");
+        for (long i = 0; i < 25; i++) nap();
+        for (size_t i = 0; i < bytes; i += 512) mix(more[i] ^ more[i + 511]);
     } else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 2;
