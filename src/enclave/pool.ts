@@ -115,12 +115,13 @@ export async function retireReused(): Promise<void> {
 }
 
 /**
- * A second thread beside the guest's (a resume's unsealing thread): a
- * booted one if more than one is waiting (the first is left for the
- * guest), else one booted now and not counted as a spare.
+ * A second thread beside the guest's (a resume's unsealing thread): one
+ * waiting to be reused, or a booted one if more than one is waiting (the
+ * first is left for the guest), else one booted now and not counted as a spare.
  */
 export function takeSecondWorker(): Worker {
-  const w = idle.length >= 2 ? idle.splice(1, 1)[0]! : spawn();
+  // A thread waiting to be reused is booted and idle: it takes the unsealing job as well as a guest (and then ends).
+  const w = reused.pop() ?? (idle.length >= 2 ? idle.splice(1, 1)[0]! : spawn());
   w.ref();
   return w;
 }
