@@ -193,6 +193,8 @@ export async function fleetBenchmarks(o: { jobs: number; baselineRuns: number; c
     const latencyWorkers = await startWorkers(server.url, best === two.perSecond ? 2 : 1, o.concurrency);
     let lat: FleetResult['latency'];
     try {
+      // Warmed up as the throughput runs are: a new worker's first jobs start its threads and compile the module.
+      await throughput(fleet, redis, module, Math.min(20, o.jobs), latencyWorkers);
       o.status('fleet: latency at half the maximum throughput');
       lat = await latency(fleet, module, best / 2, Math.min(o.jobs, 200));
     } finally {
