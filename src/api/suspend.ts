@@ -3,7 +3,6 @@
 // independent enclave (the same snapshot can be resumed any number of times).
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { AuditRecord } from '../audit/record.js';
 import { loadModule, type ModuleSource } from '../module/load.js';
@@ -126,14 +125,8 @@ async function readSnapshot(file: string, key: Uint8Array): Promise<{ header: Sn
  */
 const UNSEAL_THREAD_BYTES = 64 << 20;
 
-/**
- * Whether a thread of its own pays for unsealing `file`: the file is large
- * enough, and the host is not saturated (the last minute's load average is
- * at most its cores): with more runnable threads than cores, one more busy
- * thread slows the resume down instead. A file that cannot be read is refused later.
- */
+/** Whether `file` is large enough for a thread of its own to unseal it (a file that cannot be read is refused later). */
 function worthAThread(file: string): boolean {
-  if (os.loadavg()[0] > os.availableParallelism()) return false;
   try {
     return fs.statSync(file).size >= UNSEAL_THREAD_BYTES;
   } catch {
