@@ -33,6 +33,27 @@ const fail = (what: string) => (err: Error): void => {
   process.exit(1);
 };
 
+/** What the sending roles write, made once before any timing. */
+const chunk = Buffer.alloc(CHUNK);
+for (let i = 0; i < CHUNK; i++) chunk[i] = (i * 131 + 7) & 0xff;
+
+/** Writes `total` bytes of the pattern to `s` in CHUNK writes, waiting for 'drain' when it says so, then ends it. */
+function sendPattern(s: net.Socket, total: number, ended?: () => void): void {
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < total) {
+      const n = Math.min(CHUNK, total - sent);
+      sent += n;
+      if (!s.write(n === CHUNK ? chunk : chunk.subarray(0, n))) {
+        s.once('drain', pump);
+        return;
+      }
+    }
+    s.end(ended);
+  };
+  pump();
+}
+
 function listen(port: number, onConnection: (s: net.Socket) => void, connections: number): void {
   let served = 0;
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
@@ -71,23 +92,9 @@ switch (role) {
 
   case 'feed': {
     const total = int(args[1], 1024) * 1024 * 1024;
-    const chunk = Buffer.alloc(CHUNK);
-    for (let i = 0; i < CHUNK; i++) chunk[i] = (i * 131 + 7) & 0xff;
     listen(int(args[0], 0), (s) => {
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < total) {
-          const n = Math.min(CHUNK, total - sent);
-          sent += n;
-          if (!s.write(n === CHUNK ? chunk : chunk.subarray(0, n))) {
-            s.once('drain', pump);
-            return;
-          }
-        }
-        s.end(() => process.stdout.write(`fed ${total}\n`));
-      };
       s.resume();
-      pump();
+      sendPattern(s, total, () => process.stdout.write(`fed ${total}\n`));
     }, 0);
     break;
   }
@@ -117,11 +124,8 @@ switch (role) {
 
   case 'source': {
     const total = int(args[2], 1024) * 1024 * 1024;
-    const chunk = Buffer.alloc(CHUNK);
-    for (let i = 0; i < CHUNK; i++) chunk[i] = (i * 131 + 7) & 0xff;
     connect(args[0] ?? '127.0.0.1', int(args[1], 7000), (s) => {
       const t0 = process.hrtime.bigint();
-      let sent = 0;
       let finished = false;
       const done = (): void => {
         if (finished) return;
@@ -132,18 +136,7 @@ switch (role) {
       };
       s.once('data', done);
       s.once('end', done);
-      const pump = (): void => {
-        while (sent < total) {
-          const n = Math.min(CHUNK, total - sent);
-          sent += n;
-          if (!s.write(n === CHUNK ? chunk : chunk.subarray(0, n))) {
-            s.once('drain', pump);
-            return;
-          }
-        }
-        s.end();
-      };
-      pump();
+      sendPattern(s, total);
     });
     break;
   }

@@ -1,6 +1,7 @@
 // The import graph between the top-level folders of src/ (one folder, one
 // architectural part), read from the TypeScript sources so that type-only
-// imports count too, and the cycles in it.
+// imports count too, and the cycles in it; and the modules of the build a
+// thread loads from its entry (what its code can reach).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,4 +63,18 @@ export function cycles(graph: FolderGraph): string[][] {
   };
   for (const v of graph.keys()) if (!index.has(v)) visit(v);
   return found;
+}
+
+/** Every module of the build reachable from `entry` through relative static or dynamic imports, with its text. */
+export function reachable(entry: string): Map<string, string> {
+  const seen = new Map<string, string>();
+  const todo = [entry];
+  while (todo.length) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    const text = fs.readFileSync(file, 'utf8');
+    seen.set(file, text);
+    for (const m of text.matchAll(SPECIFIER)) todo.push(path.resolve(path.dirname(file), m[1]!));
+  }
+  return seen;
 }

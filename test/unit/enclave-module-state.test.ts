@@ -6,10 +6,10 @@
 // why it holds nothing of a guest. A new one fails until it is one or the other.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ROOT } from '../helpers/cli.js';
+import { reachable } from '../helpers/import-graph.js';
 
 /** Module state that holds nothing of a guest, by source file and name. */
 const NOT_A_GUESTS: Record<string, string> = {
@@ -37,22 +37,6 @@ const NOT_A_GUESTS: Record<string, string> = {
   'src/layer/net/host-fd.ts BROKEN': 'error codes that end a stream',
   'src/snapshot/chunk-channel.ts discardPort': 'a port with no other end, through which zeroed plaintext buffers are freed; it keeps none',
 };
-
-/** Every module of the build reachable from `entry` through relative static or dynamic imports. */
-function reachable(entry: string): Map<string, string> {
-  const seen = new Map<string, string>();
-  const todo = [entry];
-  while (todo.length) {
-    const file = todo.pop()!;
-    if (seen.has(file)) continue;
-    const text = fs.readFileSync(file, 'utf8');
-    seen.set(file, text);
-    for (const m of text.matchAll(/(?:from\s*|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) {
-      todo.push(path.resolve(path.dirname(file), m[1]!));
-    }
-  }
-  return seen;
-}
 
 const STATE = /^(?:export )?(?:let (\w+)|const (\w+)(?::[^=]+)?\s*=\s*(?:new (?:Map|Set|WeakMap|WeakSet|Array|\w+Array)\b|\[\]|\{\}))/gm;
 

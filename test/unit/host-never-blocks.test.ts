@@ -10,25 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ROOT } from '../helpers/cli.js';
+import { reachable } from '../helpers/import-graph.js';
 
 const BLOCKING = /Atomics\.wait\s*\(/;
 const dist = (rel: string): string => path.join(ROOT, 'dist', rel);
-
-/** Every module of the build reachable from `entry` through relative static or dynamic imports. */
-function reachable(entry: string): Map<string, string> {
-  const seen = new Map<string, string>();
-  const todo = [entry];
-  while (todo.length) {
-    const file = todo.pop()!;
-    if (seen.has(file)) continue;
-    const text = fs.readFileSync(file, 'utf8');
-    seen.set(file, text);
-    for (const m of text.matchAll(/(?:from\s*|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) {
-      todo.push(path.resolve(path.dirname(file), m[1]!));
-    }
-  }
-  return seen;
-}
 
 function blockingIn(modules: Map<string, string>): string[] {
   return [...modules].filter(([, text]) => BLOCKING.test(text)).map(([file]) => path.relative(ROOT, file));

@@ -42,13 +42,14 @@ static const size_t SIZES[] = { 1, 3, 100, 4096, 16389, 65536, 262151, 1000000, 
 #define MAX_SIZE 1000000
 static uint8_t buf[MAX_SIZE];
 
-/* Waits up to 20 s for fd to be writable; exits on a timeout. */
-static void wait_writable(int32_t fd) {
+/* Waits up to 20 s for fd to be ready (an FD_READ or FD_WRITE event); exits on a timeout. */
+static void wait_ready(int32_t fd, __wasi_eventtype_t type, const char *what) {
   __wasi_subscription_t subs[2];
   memset(subs, 0, sizeof subs);
   subs[0].userdata = 1;
-  subs[0].u.tag = __WASI_EVENTTYPE_FD_WRITE;
-  subs[0].u.u.fd_write.file_descriptor = (uint32_t)fd;
+  subs[0].u.tag = type;
+  /* fd_read and fd_write are one layout: the descriptor to wait on. */
+  subs[0].u.u.fd_read.file_descriptor = (uint32_t)fd;
   subs[1].userdata = 2;
   subs[1].u.tag = __WASI_EVENTTYPE_CLOCK;
   subs[1].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
@@ -57,9 +58,12 @@ static void wait_writable(int32_t fd) {
   __wasi_size_t n = 0;
   wx_check(__wasi_poll_oneoff(subs, evs, 2, &n), "poll_oneoff");
   for (__wasi_size_t i = 0; i < n; i++) if (evs[i].userdata == 1) return;
-  printf("error: not writable within 20 s\n");
+  printf("error: not %s within 20 s\n", what);
   exit(2);
 }
+
+static void wait_writable(int32_t fd) { wait_ready(fd, __WASI_EVENTTYPE_FD_WRITE, "writable"); }
+static void wait_readable(int32_t fd) { wait_ready(fd, __WASI_EVENTTYPE_FD_READ, "readable"); }
 
 static int send_pattern(int32_t fd, uint64_t total, int nonblock) {
   uint64_t sent = 0, eagain = 0;
@@ -96,25 +100,6 @@ static int send_pattern(int32_t fd, uint64_t total, int nonblock) {
   reply[got] = 0;
   printf("%s", reply);
   return 0;
-}
-
-/* Waits up to 20 s for fd to be readable; exits on a timeout. */
-static void wait_readable(int32_t fd) {
-  __wasi_subscription_t subs[2];
-  memset(subs, 0, sizeof subs);
-  subs[0].userdata = 1;
-  subs[0].u.tag = __WASI_EVENTTYPE_FD_READ;
-  subs[0].u.u.fd_read.file_descriptor = (uint32_t)fd;
-  subs[1].userdata = 2;
-  subs[1].u.tag = __WASI_EVENTTYPE_CLOCK;
-  subs[1].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-  subs[1].u.u.clock.timeout = 20000000000ull;
-  __wasi_event_t evs[2];
-  __wasi_size_t n = 0;
-  wx_check(__wasi_poll_oneoff(subs, evs, 2, &n), "poll_oneoff");
-  for (__wasi_size_t i = 0; i < n; i++) if (evs[i].userdata == 1) return;
-  printf("error: not readable within 20 s\n");
-  exit(2);
 }
 
 /* Receives into buf up to n bytes; the count, 0 at end of stream, or -errno. */
