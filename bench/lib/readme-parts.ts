@@ -325,7 +325,7 @@ export function renderFleet(p: PartOf<FleetResult> | undefined): string {
   const l = r.latency;
   if (l) {
     const pp = (x: { p50: number; p99: number } | undefined): string => (x ? `${Math.max(0, x.p50).toFixed(1)} / ${Math.max(0, x.p99).toFixed(1)} ms` : 'not measured');
-    out.push('', `Submit to result at ${l.ratePerSecond.toFixed(1)} jobs/s (half the maximum, ${l.jobs} jobs): p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms; ` +
+    out.push('', `Submit to result at ${l.ratePerSecond.toFixed(1)} jobs/s (half the maximum, ${l.jobs} jobs, the workers warmed up by 20 jobs first as for the throughput runs): p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms; ` +
       `above the job's own run p50 ${l.p50AboveRun.toFixed(1)} ms, p99 ${l.p99AboveRun.toFixed(1)} ms (goal p99 < ${FLEET_P99_GOAL_MS} ms: ` +
       `${l.p99AboveRun < FLEET_P99_GOAL_MS ? 'met' : 'not met'})` +
       (l.parts ? `; of that, p50 / p99: the submit call ${pp(l.parts.submit)}, queued ${pp(l.parts.queued)}, the worker around the run ` +
