@@ -14,6 +14,8 @@ try {
 // For `run` and `resume`, the guest's enclave thread starts booting before the CLI itself loads.
 const early = process.argv[2] === 'run' || process.argv[2] === 'resume';
 if (boot) {
+  // Before any code loads, so that every thread's code cache is made and taken under the same V8 flags.
+  boot.presetCompilerFlags();
   if (early) boot.prewarm();
   boot.loadBundle(require('node:path').join(__dirname, '../dist/bundle/capsule.cjs')).main(process.argv);
 } else {

@@ -1,7 +1,6 @@
 // Reading, compiling and checking a guest module before an enclave is made,
 // so that every problem with the module is one clear line, not a trap later.
 
-import v8 from 'node:v8';
 import { createRequire } from 'node:module';
 import { saveCodeCaches } from '../core/code-cache.js';
 import { CapsuleError } from '../core/errors.js';
@@ -11,6 +10,7 @@ import { WASI_THREADS_MODULE, WASI_THREADS_NAMES, WASIX_MODULE, WASIX_NAMES } fr
 import type { ImportName } from '../enclave/protocol.js';
 import { readRegularFile, UnreadableFile } from '../core/read-file.js';
 import { formatSize } from '../core/units.js';
+import { compilerFor } from './compiler-flags.js';
 import { capMemory, MemoryTooLarge } from './memory-cap.js';
 import { capTables, TablesTooLarge } from './table-cap.js';
 import { importTypes, PROVIDED_TYPES } from './import-types.js';
@@ -66,18 +66,6 @@ async function readBytes(source: string | URL, label: string): Promise<Uint8Arra
 }
 
 /**
- * Modules up to this size are compiled by V8's optimizing compiler up front:
- * otherwise a short hot loop runs as baseline (Liftoff) code until V8 tiers
- * it up, and many short runs never get there. Optimizing a module this small
- * takes a few milliseconds; bigger ones start as baseline code and V8 tiers
- * up what runs long (its dynamic tiering), so their start-up stays short.
- */
-export const EAGER_OPTIMIZE_BYTES = 1024 * 1024;
-
-/** V8's defaults: --no-liftoff turns dynamic tiering off as well, so it is turned back on with Liftoff. */
-const DEFAULT_WASM_COMPILER_FLAGS = '--liftoff --wasm-dynamic-tiering';
-
-/**
  * The flag is process-wide, and V8 reads it when it compiles each function,
  * lazily, at its first call (on the enclave thread): it is left as the last
  * module compiled needs, not switched back. Two modules of different sizes
@@ -88,7 +76,7 @@ const DEFAULT_WASM_COMPILER_FLAGS = '--liftoff --wasm-dynamic-tiering';
  */
 function compileModule(bytes: Uint8Array): Promise<WebAssembly.Module> {
   saveCodeCaches();
-  v8.setFlagsFromString(bytes.byteLength > EAGER_OPTIMIZE_BYTES ? DEFAULT_WASM_COMPILER_FLAGS : '--no-liftoff');
+  compilerFor(bytes.byteLength);
   return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
 }
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { EAGER_OPTIMIZE_BYTES } from '../../src/module/load.js';
+import { EAGER_OPTIMIZE_BYTES } from '../../src/module/compiler-flags.js';
 import { ROOT, tempDir, type TempDir } from '../helpers/cli.js';
 import { ValType, wasmModule } from '../helpers/wasm.js';
 
