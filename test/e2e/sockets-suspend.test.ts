@@ -22,7 +22,7 @@ import { resume, start } from '../../src/api/suspend.js';
 import { Layer } from '../../src/api/layer.js';
 import { CapsuleError } from '../../src/core/errors.js';
 import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
-import { freePort, hostServer, startCli, systemGuest, writeSystem } from '../helpers/net.js';
+import { freePort, hostServer, startCli, systemGuest, writeSystem, type LongRun } from '../helpers/net.js';
 
 let dir: TempDir;
 let env: NodeJS.ProcessEnv;
@@ -125,15 +125,7 @@ describe('suspend and resume a system (CLI)', () => {
   it('a tampered system snapshot (a byte changed, cut short, the wrong key) is refused with one line, before any guest runs', { timeout: 300_000 }, async () => {
     const file = writeSystem(dir.path, { suspendable: true, sealKey: keyFile, guests: streamingGuests(20) }, 'tamper.json');
     const snap = path.join(dir.path, 'tamper.snap');
-    const up = startCli(['up', file], { env });
-    try {
-      await up.waitFor(/^c2 +\| 2 sent 1 MiB$/m, 'stdout', 120_000);
-      const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 120_000 });
-      assert.equal(s.code, 0, s.stderr);
-      assert.equal((await up.exited).code, 75, up.stderr());
-    } finally {
-      up.dispose();
-    }
+    await sealRunning(file, snap, (up) => up.waitFor(/^c2 +\| 2 sent 1 MiB$/m, 'stdout', 120_000), 120_000);
     const whole = fs.readFileSync(snap);
     const variants: [string, Buffer, string][] = [];
     for (const at of [0.1, 0.5, 0.95]) {
@@ -163,15 +155,7 @@ describe('suspend and resume a system (CLI)', () => {
       suspendable: true, sealKey: keyFile, guests: [{ name: 'server', module, args: ['server', '7000', '1'] }],
     }, 'replaced.json');
     const snap = path.join(dir.path, 'replaced.snap');
-    const up = startCli(['up', file], { env });
-    try {
-      await up.waitFor('listening on 7000', 'stdout', 60_000);
-      const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 60_000 });
-      assert.equal(s.code, 0, s.stderr);
-      assert.equal((await up.exited).code, 75, up.stderr());
-    } finally {
-      up.dispose();
-    }
+    await sealRunning(file, snap, (up) => up.waitFor('listening on 7000', 'stdout', 60_000));
     fs.copyFileSync(guest('hello'), module);
     const r = await runCli(['resume', '--seal-key', keyFile, snap], { env, timeoutMs: 120_000 });
     assert.equal(r.code, 80, r.stderr);
@@ -220,16 +204,8 @@ describe('suspend and resume a system (CLI)', () => {
       guests: [systemGuest('holder', 'stream_sum', ['hold', '/data/f', '1500'], { dirs: [`${data}::/data`] })],
     }, 'kept.json');
     const snap = path.join(dir.path, 'kept.snap');
-    const up = startCli(['up', file], { env });
-    try {
-      await up.waitFor(/^holder +\| holding$/m, 'stdout', 60_000);
-      const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 60_000 });
-      assert.equal(s.code, 0, s.stderr);
-      assert.equal((await up.exited).code, 75, up.stderr());
-    } finally {
-      up.dispose();
-    }
-    assert.doesNotMatch(up.stdout(), /held/);
+    const out = await sealRunning(file, snap, (up) => up.waitFor(/^holder +\| holding$/m, 'stdout', 60_000));
+    assert.doesNotMatch(out, /held/);
     assert.equal(fs.readFileSync(path.join(data, 'f'), 'utf8'), '');
     const r = await runCli(['resume', '--seal-key', keyFile, snap], { env, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
@@ -243,15 +219,7 @@ describe('suspend and resume a system (CLI)', () => {
       suspendable: true, sealKey: keyFile, guests: [systemGuest('server', 'stream_sum', ['server', '7000', '1'], { publish: [`${hostPort}:7000`] })],
     }, 'accept.json');
     const snap = path.join(dir.path, 'accept.snap');
-    const up = startCli(['up', file], { env });
-    try {
-      await up.waitFor('listening on 7000', 'stdout', 60_000);
-      const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 60_000 });
-      assert.equal(s.code, 0, s.stderr);
-      assert.equal((await up.exited).code, 75, up.stderr());
-    } finally {
-      up.dispose();
-    }
+    await sealRunning(file, snap, (up) => up.waitFor('listening on 7000', 'stdout', 60_000));
     // Resumed, sealed again, resumed again: a resumed system is as suspendable as the first.
     const once = startCli(['resume', '--seal-key', keyFile, snap], { env });
     const again = path.join(dir.path, 'accept-again.snap');
@@ -284,17 +252,11 @@ describe('suspend and resume a system (CLI)', () => {
       guests: [systemGuest('server', 'stream_sum', ['server', '7000', '1']), systemGuest('client', 'stream_sum', ['hello', 'server', '7000', '1500'])],
     }, 'recv.json');
     const snap = path.join(dir.path, 'recv.snap');
-    const up = startCli(['up', file], { env });
-    try {
+    const out = await sealRunning(file, snap, async (up) => {
       await up.waitFor(/^client +\| connected$/m, 'stdout', 60_000);
       await up.waitFor(/^server +\| accepted 0$/m, 'stdout', 60_000);
-      const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 60_000 });
-      assert.equal(s.code, 0, s.stderr);
-      assert.equal((await up.exited).code, 75, up.stderr());
-      assert.doesNotMatch(up.stdout(), /client 0:/);
-    } finally {
-      up.dispose();
-    }
+    });
+    assert.doesNotMatch(out, /client 0:/);
     const r = await runCli(['resume', '--seal-key', keyFile, snap], { env, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^server +\| client 0: 5 bytes, sum [0-9a-f]{16}$/m);
@@ -312,17 +274,11 @@ describe('suspend and resume a system (CLI)', () => {
       ],
     }, 'backlog.json');
     const snap = path.join(dir.path, 'backlog.snap');
-    const up = startCli(['up', file], { env });
-    try {
+    const out = await sealRunning(file, snap, async (up) => {
       await up.waitFor(/^client +\| connected$/m, 'stdout', 60_000);
       await up.waitFor(/^sender +\| sent 5$/m, 'stdout', 60_000);
-      const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 60_000 });
-      assert.equal(s.code, 0, s.stderr);
-      assert.equal((await up.exited).code, 75, up.stderr());
-      assert.doesNotMatch(up.stdout(), /accepted 0|got d/, 'sealed while the server and the inbox napped');
-    } finally {
-      up.dispose();
-    }
+    });
+    assert.doesNotMatch(out, /accepted 0|got d/, 'sealed while the server and the inbox napped');
     const r = await runCli(['resume', '--seal-key', keyFile, snap], { env, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^server +\| accepted 0$/m);
@@ -340,15 +296,7 @@ describe('suspend and resume a system (CLI)', () => {
         guests: [systemGuest('client', 'stream_sum', ['hello', '127.0.0.1', String(host.port), '1500'])],
       }, 'bridged.json');
       const snap = path.join(dir.path, 'bridged.snap');
-      const up = startCli(['up', file], { env });
-      try {
-        await up.waitFor('connected', 'stdout', 60_000);
-        const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 60_000 });
-        assert.equal(s.code, 0, s.stderr);
-        assert.equal((await up.exited).code, 75, up.stderr());
-      } finally {
-        up.dispose();
-      }
+      await sealRunning(file, snap, (up) => up.waitFor('connected', 'stdout', 60_000));
       const r = await runCli(['resume', '--seal-key', keyFile, snap], { env, timeoutMs: 120_000 });
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stdout, /^client +\| error: send: Connection reset by peer$/m);
@@ -395,16 +343,8 @@ describe('suspend and resume a system (CLI)', () => {
         guests: [systemGuest('client', 'stream_sum', ['hello', '127.0.0.1', String(port), '100'])],
       }, 'pending.json');
       const snap = path.join(dir.path, 'pending.snap');
-      const up = startCli(['up', file], { env });
-      try {
-        await blockedInConnect();
-        const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs: 60_000 });
-        assert.equal(s.code, 0, s.stderr);
-        assert.equal((await up.exited).code, 75, up.stderr());
-      } finally {
-        up.dispose();
-      }
-      assert.doesNotMatch(up.stdout(), /connected/);
+      const out = await sealRunning(file, snap, () => blockedInConnect());
+      assert.doesNotMatch(out, /connected/);
       const resumed = startCli(['resume', '--seal-key', keyFile, snap], { env });
       try {
         // Blocked in the connect again: the call is made again on resume, a new attempt to the host.
@@ -599,6 +539,20 @@ describe('suspend and resume a system (API)', () => {
       (e: unknown) => e instanceof CapsuleError && e.exitCode === 64 && /given by path/.test(e.message));
   });
 });
+
+/** Runs `capsule up FILE`, waits until `ready` resolves, seals the system into `snap` (up exits 75); what up printed. */
+async function sealRunning(file: string, snap: string, ready: (up: LongRun) => Promise<unknown>, timeoutMs = 60_000): Promise<string> {
+  const up = startCli(['up', file], { env });
+  try {
+    await ready(up);
+    const s = await runCli(['suspend', '--all', '-o', snap], { env, timeoutMs });
+    assert.equal(s.code, 0, s.stderr);
+    assert.equal((await up.exited).code, 75, up.stderr());
+    return up.stdout();
+  } finally {
+    up.dispose();
+  }
+}
 
 /** Connects to the published port (retrying while the resumed system binds it), sends `data`, half-closes, returns the reply. */
 async function sendToPublished(port: number, data: Buffer): Promise<Buffer> {

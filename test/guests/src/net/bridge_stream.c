@@ -44,20 +44,7 @@ static uint8_t buf[MAX_SIZE];
 
 /* Waits up to 20 s for fd to be ready (an FD_READ or FD_WRITE event); exits on a timeout. */
 static void wait_ready(int32_t fd, __wasi_eventtype_t type, const char *what) {
-  __wasi_subscription_t subs[2];
-  memset(subs, 0, sizeof subs);
-  subs[0].userdata = 1;
-  subs[0].u.tag = type;
-  /* fd_read and fd_write are one layout: the descriptor to wait on. */
-  subs[0].u.u.fd_read.file_descriptor = (uint32_t)fd;
-  subs[1].userdata = 2;
-  subs[1].u.tag = __WASI_EVENTTYPE_CLOCK;
-  subs[1].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-  subs[1].u.u.clock.timeout = 20000000000ull;
-  __wasi_event_t evs[2];
-  __wasi_size_t n = 0;
-  wx_check(__wasi_poll_oneoff(subs, evs, 2, &n), "poll_oneoff");
-  for (__wasi_size_t i = 0; i < n; i++) if (evs[i].userdata == 1) return;
+  if (wx_wait_fd(fd, type, 20000).userdata == 1) return;
   printf("error: not %s within 20 s\n", what);
   exit(2);
 }

@@ -38,24 +38,6 @@ static void set_nonblocking(int32_t fd) {
   wx_check(__wasi_fd_fdstat_set_flags(fd, __WASI_FDFLAGS_NONBLOCK), "fd_fdstat_set_flags");
 }
 
-/* Waits up to `ms` for fd to be readable (type FD_READ) or writable; returns the event, or type CLOCK on timeout. */
-static __wasi_event_t wait_fd(int32_t fd, uint8_t type, uint64_t ms) {
-  __wasi_subscription_t subs[2];
-  memset(subs, 0, sizeof subs);
-  subs[0].userdata = 1;
-  subs[0].u.tag = type;
-  subs[0].u.u.fd_read.file_descriptor = (uint32_t)fd;
-  subs[1].userdata = 2;
-  subs[1].u.tag = __WASI_EVENTTYPE_CLOCK;
-  subs[1].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-  subs[1].u.u.clock.timeout = ms * 1000000ull;
-  __wasi_event_t evs[2];
-  __wasi_size_t n = 0;
-  wx_check(__wasi_poll_oneoff(subs, evs, 2, &n), "poll_oneoff");
-  for (__wasi_size_t i = 0; i < n; i++) if (evs[i].userdata == 1) return evs[i];
-  return evs[0];
-}
-
 static int32_t listener(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port) {
   int32_t fd;
   wx_check(wx_sock_open(WX_INET4, WX_STREAM, 0, &fd), "sock_open");
@@ -84,7 +66,7 @@ static int do_connect(uint16_t port) {
   set_nonblocking(fd);
   wx_addr_port to = wx_ipv4(127, 0, 0, 1, port);
   printf("connect: %s\n", errname(wx_sock_connect(fd, &to)));
-  report_wait("client", wait_fd(fd, __WASI_EVENTTYPE_FD_WRITE, 10000));
+  report_wait("client", wx_wait_fd(fd, __WASI_EVENTTYPE_FD_WRITE, 10000));
   printf("so_error: %s\n", errname((int)so_error(fd)));
   wx_check(wx_send_all(fd, "ping", 4), "send");
   int32_t c;
@@ -103,7 +85,7 @@ static int do_connect_to(const char *host, uint16_t port) {
   wx_check(wx_sock_open(WX_INET4, WX_STREAM, 0, &fd), "sock_open");
   set_nonblocking(fd);
   printf("connect: %s\n", errname(wx_sock_connect(fd, &to)));
-  report_wait("client", wait_fd(fd, __WASI_EVENTTYPE_FD_WRITE, 10000));
+  report_wait("client", wx_wait_fd(fd, __WASI_EVENTTYPE_FD_WRITE, 10000));
   int e = (int)so_error(fd);
   printf("so_error: %s\n", errname(e));
   if (e) return 0;
@@ -112,7 +94,7 @@ static int do_connect_to(const char *host, uint16_t port) {
   char b[64];
   size_t have = 0;
   for (;;) {
-    __wasi_event_t ev = wait_fd(fd, __WASI_EVENTTYPE_FD_READ, 10000);
+    __wasi_event_t ev = wx_wait_fd(fd, __WASI_EVENTTYPE_FD_READ, 10000);
     if (ev.type == __WASI_EVENTTYPE_CLOCK) { printf("error: no reply\n"); return 2; }
     int64_t n = wx_recv(fd, b + have, sizeof b - 1 - have);
     if (n == -EAGAIN) continue;
@@ -132,7 +114,7 @@ static int do_accept(uint16_t port) {
   wx_addr_port peer;
   printf("accept: %s\n", errname(wx_sock_accept_v2(l, 0, &c, &peer)));
   fflush(stdout);
-  report_wait("listener", wait_fd(l, __WASI_EVENTTYPE_FD_READ, 20000));
+  report_wait("listener", wx_wait_fd(l, __WASI_EVENTTYPE_FD_READ, 20000));
   int32_t err = wx_sock_accept_v2(l, 0, &c, &peer);
   printf("accept: %s from %u.%u.%u.%u\n", err ? errname(err) : "ok", peer.addr[0], peer.addr[1], peer.addr[2], peer.addr[3]);
   if (err) return 2;

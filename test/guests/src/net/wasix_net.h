@@ -129,4 +129,23 @@ static inline int64_t wx_recv(int32_t fd, void *buf, size_t len) {
   return err ? -(int64_t)err : (int64_t)got;
 }
 
+/* Waits up to `ms` for fd to be readable (type FD_READ) or writable (FD_WRITE); returns the fd's event, or one of type CLOCK on timeout. */
+static inline __wasi_event_t wx_wait_fd(int32_t fd, uint8_t type, uint64_t ms) {
+  __wasi_subscription_t subs[2];
+  memset(subs, 0, sizeof subs);
+  subs[0].userdata = 1;
+  subs[0].u.tag = type;
+  /* fd_read and fd_write are one layout: the descriptor to wait on. */
+  subs[0].u.u.fd_read.file_descriptor = (uint32_t)fd;
+  subs[1].userdata = 2;
+  subs[1].u.tag = __WASI_EVENTTYPE_CLOCK;
+  subs[1].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
+  subs[1].u.u.clock.timeout = ms * 1000000ull;
+  __wasi_event_t evs[2];
+  __wasi_size_t n = 0;
+  wx_check(__wasi_poll_oneoff(subs, evs, 2, &n), "poll_oneoff");
+  for (__wasi_size_t i = 0; i < n; i++) if (evs[i].userdata == 1) return evs[i];
+  return evs[0];
+}
+
 #endif
