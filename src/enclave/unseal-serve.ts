@@ -6,6 +6,7 @@
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { ChunkSender } from '../snapshot/chunk-channel.js';
+import { takeOver } from '../snapshot/chunk-control.js';
 import type { UnsealConfig } from './unseal-thread.js';
 
 /** From worker.ts, when the thread's config is an UnsealConfig: every chunk of the snapshot, authenticated, to the enclave, in order. */
@@ -17,6 +18,8 @@ export async function serveUnseal(cfg: UnsealConfig): Promise<void> {
     const reader = await SnapshotReader.open(cfg.file, sealKey).finally(() => sealKey.fill(0));
     try {
       if (reader.header.salt !== cfg.salt) throw new CapsuleError(ExitCode.SNAPSHOT_REFUSED, `'${cfg.file}' was replaced while it was being resumed`);
+      // The enclave decrypted the first chunks itself while this thread started: it goes on after them.
+      await reader.skip(takeOver(cfg.control));
       for (;;) {
         const pieces = await reader.nextPieces();
         if (pieces === undefined) { out.finish(); break; }

@@ -27,6 +27,8 @@ export interface UnsealConfig {
 export interface UnsealedChunks {
   port: MessagePort;
   control: SharedArrayBuffer;
+  /** The header's salt the host authenticated: the enclave's own reader must find the same snapshot. */
+  salt: string;
 }
 
 /** The host's side: a thread booted now, told what to unseal once the host has checked the snapshot. */
@@ -63,7 +65,7 @@ export class UnsealThread {
       const cfg: UnsealConfig = { kind: 'unseal', file, sealKey: key, salt, port: port1, control };
       this.worker.postMessage(cfg, [key, port1]);
     }
-    return { port: port2, control };
+    return { port: port2, control, salt };
   }
 
   /**

@@ -335,7 +335,13 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, p
     const { ChunkReceiver } = await import('../snapshot/chunk-channel.js');
     const receiver = new ChunkReceiver(file, chunks.port, chunks.control);
     source = receiver;
-    close = async () => receiver.close();
+    close = () => receiver.close();
+    // The first chunks are decrypted here while the unsealing thread starts. If the file cannot be
+    // opened here, or is not the snapshot the host checked, the thread is the one to refuse it.
+    const { SnapshotReader } = await import('../snapshot/unseal.js');
+    const own = await SnapshotReader.open(file, key).catch(() => undefined);
+    if (own !== undefined && own.header.salt === chunks.salt) receiver.decryptFirst(own);
+    else await own?.close();
   } else {
     const { SnapshotReader } = await import('../snapshot/unseal.js');
     const reader = await SnapshotReader.open(file, key);

@@ -136,7 +136,11 @@ export async function writeGuest(w: ChunkSink, state: SealedGuestState, memory: 
  */
 export interface ChunkSource {
   readonly file: string;
-  /** The pieces given before are no longer valid once this is called again (a source may free them). */
+  /**
+   * The pieces given before are no longer valid once this is called again:
+   * the source zeroes them (itself, or on another thread), as it does the
+   * last ones when it is closed.
+   */
   nextPieces(idle?: () => boolean): Promise<Buffer[] | undefined>;
 }
 
@@ -158,11 +162,9 @@ export class PayloadStream {
     return new CapsuleError(ExitCode.SNAPSHOT_REFUSED, `'${this.reader.file}' is not a snapshot Capsule can resume: ${what}`);
   }
 
-  /** Zeroes what is left of the current chunk's plaintext and reads the next chunk (false after the last). */
+  /** Reads the next chunk (false after the last); the source zeroes the one before. */
   private async nextChunk(idle?: () => boolean): Promise<boolean> {
-    // The pieces before the current one were zeroed as they were used up.
-    for (let i = this.piece; i < this.pieces.length; i++) this.pieces[i]!.fill(0);
-    // Let go before the next is asked for: the source may free these buffers then.
+    // Let go before the next is asked for: the source zeroes and frees these buffers then.
     this.pieces = [];
     this.piece = 0;
     this.at = 0;
@@ -191,7 +193,6 @@ export class PayloadStream {
     while (off < dst.byteLength) {
       let p = this.pieces[this.piece];
       if (p !== undefined && this.at === p.length) {
-        p.fill(0);
         this.piece++;
         this.at = 0;
         p = this.pieces[this.piece];

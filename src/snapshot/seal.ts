@@ -9,6 +9,7 @@
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { releaseBuffer } from '../core/release-buffer.js';
 import { CAPSULE_VERSION } from '../version.js';
 import {
   DEFAULT_CHUNK_BYTES, FORMAT_VERSION, MAX_CHUNK_BYTES, PIECE_BYTES, TAG_BYTES, chunkHead, fileKey, headerPrefix, keyCheck, nonce,
@@ -76,6 +77,7 @@ export class PartWriter {
         // Positioned writes: the owning writer writes by position too, so the descriptor's offset means nothing.
         for (let at = 0; at < p.byteLength;) at += fs.writeSync(this.h.fd, p, at, p.byteLength - at, this.written + at);
         this.written += p.byteLength;
+        releaseBuffer(p);
       }
     }
   }
@@ -186,7 +188,9 @@ export class SnapshotWriter {
   private async put(pieces: Buffer[]): Promise<void> {
     let bytes = 0;
     for (const p of pieces) bytes += p.byteLength;
-    const settled = writeAll(this.fd, pieces, this.written).catch((err: Error) => { this.failure ??= err; });
+    // Once written, the ciphertext's memory serves the next chunk's (see core/release-buffer.ts).
+    const settled = writeAll(this.fd, pieces, this.written).catch((err: Error) => { this.failure ??= err; })
+      .finally(() => { for (const p of pieces) releaseBuffer(p); });
     this.written += bytes;
     this.inFlight.push({ settled, bytes });
     this.inFlightBytes += bytes;

@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { releaseBuffer } from '../core/release-buffer.js';
 import { CAPSULE_VERSION } from '../version.js';
 import { ReadAhead } from './read-ahead.js';
 import {
@@ -33,6 +34,8 @@ export class SnapshotReader {
   private index = 0;
   private finished = false;
   private readonly input: ReadAhead;
+  /** The pieces given last: zeroed and freed here when the next are asked for, or the reader is closed. */
+  private given: Buffer[] = [];
 
   private constructor(readonly file: string, private readonly fh: fs.FileHandle, readonly header: SnapshotHeader, private readonly key: Buffer, offset: number) {
     this.input = new ReadAhead(fh, offset);
@@ -93,11 +96,13 @@ export class SnapshotReader {
 
   /**
    * The next chunk's plaintext, authenticated, in pieces of at most
-   * PIECE_BYTES (each a fresh buffer the caller zeroes when done);
+   * PIECE_BYTES (each a fresh buffer, which the caller may transfer);
    * undefined after the final one (when the file must also end). Nothing of
-   * a chunk is handed on before its tag is checked.
+   * a chunk is handed on before its tag is checked. The pieces given before
+   * are zeroed and freed now (their memory serves the next ones).
    */
   async nextPieces(): Promise<Buffer[] | undefined> {
+    this.dropGiven();
     if (this.finished) return undefined;
     const n = this.index + 1;
     const head = Buffer.from(await this.input.take(CHUNK_HEAD_BYTES));
@@ -128,6 +133,7 @@ export class SnapshotReader {
       }
       if (length === 0) return undefined;
     }
+    this.given = pieces;
     return pieces;
   }
 
@@ -136,8 +142,33 @@ export class SnapshotReader {
     const pieces = await this.nextPieces();
     if (pieces === undefined) return undefined;
     const whole = Buffer.concat(pieces);
-    for (const p of pieces) p.fill(0);
+    for (const p of pieces) {
+      p.fill(0);
+      releaseBuffer(p);
+    }
     return whole;
+  }
+
+  /**
+   * Passes over the next `count` chunks unread (another thread decrypted
+   * them), reading only their heads; stops early at the final one. Their
+   * heads are not authenticated here, and need not be: a wrong length sends
+   * the reader to a place where the next chunk fails to authenticate (its
+   * nonce is its index), and is refused there.
+   */
+  async skip(count: number): Promise<void> {
+    let offset = this.input.offset;
+    const head = Buffer.alloc(CHUNK_HEAD_BYTES);
+    for (let i = 0; i < count && !this.finished; i++) {
+      const n = this.index + 1;
+      if ((await this.fh.read(head, 0, CHUNK_HEAD_BYTES, offset)).bytesRead < CHUNK_HEAD_BYTES) throw refused(`'${this.file}' is truncated: it ends inside chunk ${n}`);
+      const length = head.readUInt32BE(0);
+      if (length > this.header.chunkBytes || (head[4] !== 0 && head[4] !== 1)) throw refused(`'${this.file}' was altered: chunk ${n} is malformed`);
+      offset += CHUNK_HEAD_BYTES + length + TAG_BYTES;
+      this.index = n;
+      this.finished = head[4] === 1;
+    }
+    this.input.seek(offset);
   }
 
   /** Where the next chunk starts: a part of a system (one guest) is read from there with seek(). */
@@ -153,7 +184,18 @@ export class SnapshotReader {
     this.finished = false;
   }
 
+  private dropGiven(): void {
+    // A piece its reader transferred to another thread is left here detached, of length 0.
+    for (const p of this.given) {
+      if (p.byteLength === 0) continue;
+      p.fill(0);
+      releaseBuffer(p);
+    }
+    this.given = [];
+  }
+
   async close(): Promise<void> {
+    this.dropGiven();
     this.key.fill(0);
     await this.input.idle();
     await this.fh.close();

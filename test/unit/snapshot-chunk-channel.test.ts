@@ -16,6 +16,7 @@ import { CapsuleError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { UnsealThread, type UnsealedChunks } from '../../src/enclave/unseal-thread.js';
 import { ChunkReceiver, closeReceiving } from '../../src/snapshot/chunk-channel.js';
+import { HANDED_OVER, OWN } from '../../src/snapshot/chunk-control.js';
 import { SnapshotWriter } from '../../src/snapshot/seal.js';
 import { SnapshotReader } from '../../src/snapshot/unseal.js';
 import { layout } from '../helpers/snapshot-layout.js';
@@ -40,18 +41,25 @@ async function seal(file: string, payload: Buffer): Promise<string> {
   return salt;
 }
 
-/** Takes every chunk as the enclave does, copying each piece before it is zeroed. */
-async function takeAll(file: string, chunks: UnsealedChunks): Promise<Buffer[]> {
+/**
+ * Takes every chunk as the enclave does, copying each piece before it is
+ * given back; with `own`, the receiver decrypts the first chunks itself.
+ * `given`: every piece it was given, to see that none outlives the resume.
+ */
+async function takeAll(file: string, chunks: UnsealedChunks, own?: SnapshotReader, afterFirst?: () => Promise<void>): Promise<{ got: Buffer[]; here: number; given: Buffer[] }> {
   const receiver = new ChunkReceiver(file, chunks.port, chunks.control);
+  if (own) receiver.decryptFirst(own);
   const got: Buffer[] = [];
+  const given: Buffer[] = [];
   try {
     for (let pieces = await receiver.nextPieces(); pieces !== undefined; pieces = await receiver.nextPieces()) {
       got.push(Buffer.concat(pieces));
-      for (const p of pieces) p.fill(0);
+      given.push(...pieces);
+      if (got.length === 1) await afterFirst?.();
     }
-    return got;
+    return { got, here: receiver.decryptedHere, given };
   } finally {
-    receiver.close();
+    await receiver.close();
   }
 }
 
@@ -73,10 +81,56 @@ describe('the unsealing thread of a resume', () => {
     const salt = await seal(file, payload);
     const thread = new UnsealThread();
     const chunks = thread.begin(file, key, salt);
-    const got = await takeAll(file, chunks);
+    const { got, here, given } = await takeAll(file, chunks);
     thread.stop();
+    assert.equal(here, 0);
     assert.equal(got.length, CHUNKS + 1);
     assert.ok(Buffer.concat(got).equals(payload));
+    // Each chunk went back to the thread (to be zeroed there) once the next was asked for, the last was zeroed here: none is left.
+    assert.ok(given.length >= CHUNKS && given.every((p) => p.byteLength === 0), 'no piece outlives the resume');
+  });
+
+  it('decrypts the first chunks in the enclave while the thread starts; the thread goes on after them, none twice', async () => {
+    const file = path.join(dir.path, 'handover.snap');
+    const salt = await seal(file, payload);
+    const own = await SnapshotReader.open(file, key);
+    const thread = new UnsealThread();
+    const chunks = thread.begin(file, key, salt);
+    // The first is claimed before the thread can have started; then the enclave waits until the thread has taken over.
+    const handedOver = async (): Promise<void> => {
+      while ((Atomics.load(new Int32Array(chunks.control), OWN) & HANDED_OVER) === 0) await new Promise((r) => setTimeout(r, 2));
+    };
+    const { got, here, given } = await takeAll(file, chunks, own, handedOver);
+    thread.stop();
+    assert.equal(here, 1, "the chunk claimed before the thread took over");
+    assert.equal(got.length, CHUNKS + 1);
+    assert.ok(Buffer.concat(got).equals(payload));
+    assert.ok(given.every((p) => p.byteLength === 0), 'no piece outlives the resume');
+  });
+
+  it('reads the whole snapshot in the enclave if the thread never takes over (it refused to start)', async () => {
+    const file = path.join(dir.path, 'alone.snap');
+    await seal(file, payload);
+    const own = await SnapshotReader.open(file, key);
+    const thread = new UnsealThread();
+    const chunks = thread.begin(file, key, 'another snapshot\'s salt');
+    const { got, here } = await takeAll(file, chunks, own);
+    thread.stop();
+    assert.equal(here, CHUNKS + 1);
+    assert.ok(Buffer.concat(got).equals(payload));
+  });
+
+  it('refuses a chunk of the enclave\'s own part that does not authenticate, with the reader\'s line', async () => {
+    const file = path.join(dir.path, 'own-altered.snap');
+    const salt = await seal(file, payload);
+    const bytes = fs.readFileSync(file);
+    bytes[layout(bytes).chunks[0]!.start + 5 + 9] ^= 1;
+    fs.writeFileSync(file, bytes);
+    const own = await SnapshotReader.open(file, key);
+    const thread = new UnsealThread();
+    const chunks = thread.begin(file, key, salt);
+    await assert.rejects(takeAll(file, chunks, own), refusal(/^'.*own-altered\.snap' was altered: chunk 1 does not authenticate$/));
+    thread.stop();
   });
 
   it('never sends a chunk that does not authenticate: the ones before it arrive, then the reader\'s own refusal', async () => {
@@ -94,7 +148,7 @@ describe('the unsealing thread of a resume', () => {
     await assert.rejects(async () => {
       for (let pieces = await receiver.nextPieces(); pieces !== undefined; pieces = await receiver.nextPieces()) got.push(Buffer.concat(pieces));
     }, refusal(/^'.*altered\.snap' was altered: chunk 8 does not authenticate$/));
-    receiver.close();
+    await receiver.close();
     thread.stop();
     assert.equal(got.length, altered);
     assert.ok(Buffer.concat(got).equals(payload.subarray(0, altered * CHUNK)));

@@ -182,6 +182,59 @@ describe('sealed snapshots', () => {
     await refused(missing, /truncated: its final chunk is missing/);
   });
 
+  it('frees each chunk\'s plaintext when the next is asked for, and the last when closed (their memory serves the next)', async () => {
+    const r = await SnapshotReader.open(good, key);
+    try {
+      const first = (await r.nextPieces())!;
+      assert.deepEqual(Buffer.concat(first), whole.subarray(0, CHUNK));
+      assert.ok(first.length >= 1 && first.every((p) => p.byteLength > 0));
+      const second = (await r.nextPieces())!;
+      assert.ok(first.every((p) => p.byteLength === 0 && p.buffer.byteLength === 0), 'the first chunk\'s pieces are freed');
+      assert.deepEqual(Buffer.concat(second), whole.subarray(CHUNK, 2 * CHUNK));
+      await r.close();
+      assert.ok(second.every((p) => p.buffer.byteLength === 0), 'the last pieces are freed on close');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('passes over chunks by their heads (skip): the next read is the chunk after them; past the final one nothing is left', async () => {
+    for (const skipped of [0, 1, 3, 5]) {
+      const r = await SnapshotReader.open(good, key);
+      try {
+        await r.skip(skipped);
+        const rest: Buffer[] = [];
+        for (let c = await r.next(); c !== undefined; c = await r.next()) rest.push(Buffer.from(c));
+        // Chunks 1-3 are full, 4 holds the rest of the first write, 5 and 6 the two small ones.
+        const from = [0, CHUNK, 2 * CHUNK, 3 * CHUNK, payload[0]!.length, payload[0]!.length + payload[1]!.length][skipped]!;
+        assert.deepEqual(Buffer.concat(rest), whole.subarray(from), `after skipping ${skipped}`);
+      } finally {
+        await r.close();
+      }
+    }
+    const r = await SnapshotReader.open(good, key);
+    await r.skip(50);
+    assert.equal(await r.nextPieces(), undefined, 'skipping past the final chunk leaves nothing');
+    await r.close();
+  });
+
+  it('a skipped chunk whose head was altered leads to a refusal, never to other bytes', async () => {
+    const bytes = fs.readFileSync(good);
+    const { chunks } = layout(bytes);
+    for (const [i, delta] of [[0, -16], [1, 1], [2, 0x01000000]] as const) {
+      const copy = Buffer.from(bytes);
+      copy.writeUInt32BE(copy.readUInt32BE(chunks[i]!.start) + delta >>> 0, chunks[i]!.start);
+      const file = path.join(dir.path, `skip-head-${i}.snap`);
+      fs.writeFileSync(file, copy);
+      const r = await SnapshotReader.open(file, key);
+      await assert.rejects(async () => {
+        await r.skip(i + 1);
+        for (let c = await r.next(); c !== undefined; c = await r.next()) { /* every chunk must authenticate */ }
+      }, (err: unknown) => err instanceof CapsuleError && err.exitCode === ExitCode.SNAPSHOT_REFUSED && /chunk \d+ (does not authenticate|is malformed)|truncated/.test(err.message));
+      await r.close();
+    }
+  });
+
   it('refuses, with exit code 80, an authentic snapshot of another Capsule version', async () => {
     // Made with the key, as another Capsule version would make it.
     const salt = crypto.randomBytes(16);
