@@ -242,7 +242,7 @@ export function renderSuspend(p: PartOf<SuspendResult> | undefined): string {
     ...(c.cpu ? [`| the same, by the guest thread's CPU time | ${ms(c.cpu.unprepared)} | ${ms(c.cpu.suspendable)} | ` +
       `${c.cpu.ratio.toFixed(2)}x (rounds ${c.cpu.ratioRange[0].toFixed(2)}x-${c.cpu.ratioRange[1].toFixed(2)}x) | ≤ ${c.goal}x | ${yes(c.cpu.ratio <= c.goal)} |`] : []),
     `| suspend and seal a guest with 256 MiB of memory (to the file renamed into place) | - | ${ms(r.sealMs)} | - | < ${SEAL_GOAL_MS} ms | ${yes(r.sealMs < SEAL_GOAL_MS)} |`,
-    `| resume it, to running | a fresh start to the same state: ${ms(r.freshStartMs)} | ${ms(r.resumeMs)} | ` +
+    `| resume it, from \`resume()\` to running | a fresh start to the same state, from \`start()\`: ${ms(r.freshStartMs)} | ${ms(r.resumeMs)} | ` +
     `${r.resumeMs - r.freshStartMs >= 0 ? '+' : ''}${ms(r.resumeMs - r.freshStartMs)} | ≤ fresh + ${RESUME_GOAL_EXTRA_MS} ms | ${yes(r.resumeMs < r.freshStartMs + RESUME_GOAL_EXTRA_MS)} |`,
     `| its snapshot's size | its memory: ${(r.memoryBytes / 1048576).toFixed(1)} MiB | ${(r.snapshotBytes / 1048576).toFixed(1)} MiB | ${size.toFixed(3)}x | ≤ used + 1% | ${yes(size <= SNAPSHOT_GOAL)} |`,
   ];

@@ -13,6 +13,7 @@ import { PayloadStream, type SealedGuestState } from '../snapshot/payload.js';
 import { sealedPolicy, widening, type SealedPolicy } from '../snapshot/policy-check.js';
 import { SnapshotReader } from '../snapshot/unseal.js';
 import { UnsealThread } from '../enclave/unseal-thread.js';
+import { preloadSnapshotCode } from '../enclave/pool.js';
 import type { SnapshotHeader } from '../snapshot/format.js';
 import { CapsuleError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -145,6 +146,7 @@ export async function resume(file: string, options: ResumeOptions = {}): Promise
   if (key === undefined) throw new CapsuleError(ExitCode.USAGE, 'resuming needs the seal key: --seal-key FILE, CAPSULE_SEAL_KEY or the sealKey option');
   // Booted now, so that its start overlaps the checks below and the enclave's own (it unseals the memory).
   const unsealing = worthAThread(file) ? new UnsealThread() : undefined;
+  preloadSnapshotCode();
   try {
     const { header, state } = await readSnapshot(file, key);
     const sealed = state.policy as SealedPolicy;

@@ -55,6 +55,7 @@ import type { WriterHandoff } from '../snapshot/seal.js';
 import { ResumedInput } from './resumed-input.js';
 import { wipe } from './wipe.js';
 import type { UnsealConfig, UnsealedChunks } from './unseal-thread.js';
+import type { PreloadRequest } from './pool.js';
 import { serveUnseal } from './unseal-serve.js';
 import { setSleeper } from '../layer/ring-wait.js';
 import { saveCodeCaches } from '../core/code-cache.js';
@@ -507,7 +508,14 @@ let guests = 0;
 // The thread may be started before its guest is known (see pool.ts): it waits for its config.
 // A guest that ended cleanly, on a thread the host may reuse, leaves it waiting for the next one.
 function awaitGuest(): void {
-  parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig | UnsealConfig) => {
+  parentPort!.once('message', (cfg: EnclaveConfig | GuestThreadConfig | UnsealConfig | PreloadRequest) => {
+    // A resume is coming (pool.ts preloadSnapshotCode()): its code is loaded while the host checks the snapshot.
+    if ('kind' in cfg && cfg.kind === 'preload') {
+      void import('../snapshot/unseal.js');
+      void import('../snapshot/chunk-channel.js');
+      awaitGuest();
+      return;
+    }
     // A resume's unsealing thread (enclave/unseal-serve.ts): one job, then it ends.
     if ('kind' in cfg && cfg.kind === 'unseal') {
       void serveUnseal(cfg).finally(() => parentPort!.close());
