@@ -69,7 +69,7 @@ export function prewarm(count = 1): void {
 /** Keeps `count` threads booted in advance: each one taken is replaced at once. */
 export function keepSpares(count: number): void {
   pool.spares = Math.max(0, count);
-  while (idle.length < pool.spares) boot();
+  refill();
 }
 
 /**
@@ -85,8 +85,29 @@ export function takeWorker(reuse = false): Worker {
   }
   const w = idle.shift() ?? spawn();
   w.ref();
-  while (idle.length < pool.spares) boot();
+  refill();
   return w;
+}
+
+/** Work that needs every core now (a resume's unsealing), during which spares are not booted; undefined when none. */
+let busy: Promise<void> | undefined;
+
+/** Boots spares up to the count kept, now or once the busy work is done. */
+function refill(): void {
+  if (busy !== undefined) void busy.then(refill);
+  else while (idle.length < pool.spares) boot();
+}
+
+/**
+ * Booting a thread takes 25-40 ms of CPU: a spare that replaces one taken
+ * while `work` runs is booted after it, not beside it (a resume's unsealing
+ * keeps both cores of a small machine busy, and one more thread booting
+ * slows it by as much).
+ */
+export function holdSpares(work: Promise<void>): void {
+  const settled = work.catch(() => undefined);
+  const all: Promise<void> = (busy === undefined ? settled : Promise.all([busy, settled]).then(() => undefined)).finally(() => { if (busy === all) busy = undefined; });
+  busy = all;
 }
 
 function spawn(): Worker {
@@ -141,6 +162,11 @@ export interface PreloadRequest {
 export function preloadSnapshotCode(): void {
   const request: PreloadRequest = { kind: 'preload' };
   for (const w of new Set([reused.at(-1), idle[0]])) w?.postMessage(request);
+}
+
+/** Fresh threads booted or booting, waiting for a guest (for tests and reports). */
+export function idleThreads(): number {
+  return idle.length;
 }
 
 /** Keeps at least `count` threads booted now (a threaded guest's next thread starts sooner). */

@@ -15,7 +15,8 @@ export async function serveUnseal(cfg: UnsealConfig): Promise<void> {
   const sealKey = new Uint8Array(cfg.sealKey);
   try {
     const { SnapshotReader } = await import('../snapshot/unseal.js');
-    const reader = await SnapshotReader.open(cfg.file, sealKey).finally(() => sealKey.fill(0));
+    // Read on this thread: it has nothing else to do, and a resume keeps every core busy.
+    const reader = await SnapshotReader.open(cfg.file, sealKey, { syncReads: true }).finally(() => sealKey.fill(0));
     try {
       if (reader.header.salt !== cfg.salt) throw new CapsuleError(ExitCode.SNAPSHOT_REFUSED, `'${cfg.file}' was replaced while it was being resumed`);
       // The enclave decrypted the first chunks itself while this thread started: it goes on after them.

@@ -8,7 +8,7 @@
 // an UnsealConfig instead of a guest (unseal-serve.ts is its side).
 
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { takeSecondWorker } from './pool.js';
+import { holdSpares, takeSecondWorker } from './pool.js';
 import { createChunkControl, drainChunks, failChunks, stopChunks } from '../snapshot/chunk-control.js';
 
 export interface UnsealConfig {
@@ -42,6 +42,8 @@ export class UnsealThread {
   constructor() {
     this.worker = takeSecondWorker();
     this.gone = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    // The unsealing needs both cores: the spare that replaces the enclave's thread is booted after it.
+    holdSpares(this.gone);
     // Whatever ends the thread before it sent the final chunk refuses the resume (the enclave may be waiting for one).
     this.worker.once('error', (err) => this.died(err.message));
     this.worker.once('exit', () => this.died('it ended early'));

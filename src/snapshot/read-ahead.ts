@@ -5,6 +5,7 @@
 // serves a reader that wants only the state record; then two blocks take
 // turns. They only ever hold ciphertext.
 
+import { readSync } from 'node:fs';
 import type fs from 'node:fs/promises';
 
 /** Bytes of the first read: the state record and small snapshots, without reading much more than they are. */
@@ -25,7 +26,13 @@ export class ReadAhead {
   /** Reads ahead that a seek made useless, awaited before the file is closed. */
   private readonly abandoned: Promise<Block>[] = [];
 
-  constructor(private readonly fh: fs.FileHandle, offset: number) {
+  /**
+   * `sync`: each block is read on the calling thread, not by libuv's: for a
+   * thread that does nothing but read and decrypt (a resume's unsealing
+   * thread), where a hop to another thread only adds one more thread
+   * wanting a core, and waits for it.
+   */
+  constructor(private readonly fh: fs.FileHandle, offset: number, private readonly sync = false) {
     this.pos = offset;
     this.current = { buf: Buffer.alloc(0), start: offset, length: 0 };
   }
@@ -33,7 +40,9 @@ export class ReadAhead {
   private async fill(buf: Buffer, start: number): Promise<Block> {
     let length = 0;
     while (length < buf.length) {
-      const n = (await this.fh.read(buf, length, buf.length - length, start + length)).bytesRead;
+      const n = this.sync
+        ? readSync(this.fh.fd, buf, length, buf.length - length, start + length)
+        : (await this.fh.read(buf, length, buf.length - length, start + length)).bytesRead;
       if (n === 0) break;
       length += n;
     }

@@ -37,12 +37,12 @@ export class SnapshotReader {
   /** The pieces given last: zeroed and freed here when the next are asked for, or the reader is closed. */
   private given: Buffer[] = [];
 
-  private constructor(readonly file: string, private readonly fh: fs.FileHandle, readonly header: SnapshotHeader, private readonly key: Buffer, offset: number) {
-    this.input = new ReadAhead(fh, offset);
+  private constructor(readonly file: string, private readonly fh: fs.FileHandle, readonly header: SnapshotHeader, private readonly key: Buffer, offset: number, syncReads: boolean) {
+    this.input = new ReadAhead(fh, offset, syncReads);
   }
 
-  /** Opens `file` and authenticates its header with `sealKey`. */
-  static async open(file: string, sealKey: Uint8Array): Promise<SnapshotReader> {
+  /** Opens `file` and authenticates its header with `sealKey`; `syncReads`: see ReadAhead. */
+  static async open(file: string, sealKey: Uint8Array, o: { syncReads?: boolean } = {}): Promise<SnapshotReader> {
     let fh: fs.FileHandle;
     try {
       fh = await fs.open(file, 'r');
@@ -87,7 +87,7 @@ export class SnapshotReader {
         key.fill(0);
         throw new CapsuleError(ExitCode.SNAPSHOT_MISMATCH, `'${file}' was sealed by Capsule ${header.capsuleVersion}; this is Capsule ${CAPSULE_VERSION}`);
       }
-      return new SnapshotReader(file, fh, header, key, start.length + rest.length);
+      return new SnapshotReader(file, fh, header, key, start.length + rest.length, o.syncReads === true);
     } catch (err) {
       await fh.close();
       throw err;
