@@ -94,7 +94,7 @@ describe('README performance section', () => {
     assert.match(part('suspend'), /\| 1111 ms \| 1\.11x \(rounds 0\.95x-1\.40x\) \| ≤ 1\.3x \| yes \|/);
     assert.match(part('suspend'), /\| 288 ms \| - \| < 300 ms \| yes \|/);
     assert.match(part('suspend'), /guest thread's CPU time \| 900 ms \| 1260 ms \| 1\.40x \(rounds 1\.35x-1\.45x\) \| ≤ 1\.3x \| no \|/);
-    assert.match(part('suspend'), /a fresh start to the same state: 250 ms \| 333 ms \| \+83 ms \| ≤ fresh \+ 50 ms \| no \|/);
+    assert.match(part('suspend'), /a fresh start to the same state, from `start\(\)`: 250 ms \| 333 ms \| \+83 ms \| ≤ fresh \+ 50 ms \| no \|/);
     assert.match(part('suspend'), /\| 60 ms \| 0\.15x \| ≤ 0\.2x \| yes \|/);
     assert.match(part('suspend'), /medians of 4 rounds .*9 alternating rounds/);
     assert.match(part('suspend'), /2-vCPU Test CPU, 8 GiB, Node\.js 20\.0\.0, linux, 2030-01-02, load average 1\.5 1\.0 1\.0 at the start/);
