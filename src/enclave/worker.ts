@@ -341,8 +341,7 @@ async function restore(file: string, key: Uint8Array, mem: WebAssembly.Memory, p
     // opened here, or is not the snapshot the host checked, the thread is the one to refuse it.
     const { SnapshotReader } = await import('../snapshot/unseal.js');
     const own = await SnapshotReader.open(file, key).catch(() => undefined);
-    if (own !== undefined && own.header.salt === chunks.salt) receiver.decryptFirst(own);
-    else await own?.close();
+    if (own !== undefined) await receiver.decryptFirst(own, chunks.salt);
   } else {
     const { SnapshotReader } = await import('../snapshot/unseal.js');
     const reader = await SnapshotReader.open(file, key);

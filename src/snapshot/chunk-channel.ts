@@ -23,6 +23,7 @@ import {
 
 /** The enclave's own reader of the snapshot (a SnapshotReader): the first chunks, while the unsealing thread starts. */
 export interface OwnChunks {
+  readonly header: { salt: string };
   nextPieces(): Promise<Buffer[] | undefined>;
   close(): Promise<void>;
 }
@@ -134,9 +135,19 @@ export class ChunkReceiver {
     return this.ownGiven;
   }
 
-  /** Decrypts chunks with `reader` (opened on this snapshot, its header checked) until the unsealing thread takes over. */
-  decryptFirst(reader: OwnChunks): void {
+  /**
+   * Decrypts chunks with `reader` until the unsealing thread takes over, if
+   * it opened the snapshot the host checked (its header's `salt`); if not
+   * (the file was replaced since), it is closed and false returned: the
+   * unsealing thread, which checks the same, refuses the file.
+   */
+  async decryptFirst(reader: OwnChunks, salt: string): Promise<boolean> {
+    if (reader.header.salt !== salt) {
+      await reader.close();
+      return false;
+    }
     this.own = reader;
+    return true;
   }
 
   /** The enclave's next chunk from its own reader, or undefined once the unsealing thread has taken over. */

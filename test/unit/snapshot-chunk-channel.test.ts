@@ -48,7 +48,7 @@ async function seal(file: string, payload: Buffer): Promise<string> {
  */
 async function takeAll(file: string, chunks: UnsealedChunks, own?: SnapshotReader, afterFirst?: () => Promise<void>): Promise<{ got: Buffer[]; here: number; given: Buffer[] }> {
   const receiver = new ChunkReceiver(file, chunks.port, chunks.control);
-  if (own) receiver.decryptFirst(own);
+  if (own) await receiver.decryptFirst(own, own.header.salt);
   const got: Buffer[] = [];
   const given: Buffer[] = [];
   try {
@@ -118,6 +118,21 @@ describe('the unsealing thread of a resume', () => {
     thread.stop();
     assert.equal(here, CHUNKS + 1);
     assert.ok(Buffer.concat(got).equals(payload));
+  });
+
+  it('does not decrypt in the enclave a file replaced since the host checked it: the thread refuses it', async () => {
+    const file = path.join(dir.path, 'replaced-own.snap');
+    const checked = await seal(file, payload);
+    await seal(file, payload); // sealed again: another salt
+    const own = await SnapshotReader.open(file, key);
+    const thread = new UnsealThread();
+    const chunks = thread.begin(file, key, checked);
+    const receiver = new ChunkReceiver(file, chunks.port, chunks.control);
+    assert.equal(await receiver.decryptFirst(own, checked), false);
+    await assert.rejects(receiver.nextPieces(), refusal(/was replaced while it was being resumed$/));
+    assert.equal(receiver.decryptedHere, 0);
+    await receiver.close();
+    thread.stop();
   });
 
   it('refuses a chunk of the enclave\'s own part that does not authenticate, with the reader\'s line', async () => {
