@@ -19,6 +19,7 @@ function findTransfer(): Transfer | null {
   if (typeof native === 'function') return native;
   // Node 20's V8 has it behind a flag, and gives it to contexts made after the flag is set. The
   // function works on buffers of any context, and nothing else of the flag reaches a guest (wasm).
+  // V8 takes code caches made before the flag was set (core/code-cache.ts) after it too.
   try {
     v8.setFlagsFromString('--harmony-rab-gsab-transfer');
     const fn: unknown = vm.runInNewContext('ArrayBuffer.prototype.transfer');
