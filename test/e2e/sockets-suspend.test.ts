@@ -21,7 +21,8 @@ import { resumeSystem } from '../../src/api/system-suspend.js';
 import { resume, start } from '../../src/api/suspend.js';
 import { Layer } from '../../src/api/layer.js';
 import { CapsuleError } from '../../src/core/errors.js';
-import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
+import { sealingWorkspace } from '../helpers/sealing.js';
+import { guest, lines, runCli, type TempDir } from '../helpers/cli.js';
 import { freePort, hostServer, startCli, systemGuest, writeSystem, type LongRun } from '../helpers/net.js';
 
 let dir: TempDir;
@@ -31,10 +32,7 @@ const key = crypto.randomBytes(32);
 const MIB = 10;
 
 before(() => {
-  dir = tempDir('capsule-system-suspend-');
-  keyFile = path.join(dir.path, 'seal.key');
-  fs.writeFileSync(keyFile, key, { mode: 0o600 });
-  env = { ...process.env, CAPSULE_RUNTIME_DIR: path.join(dir.path, 'run'), CAPSULE_CACHE_DIR: path.join(dir.path, 'cache') };
+  ({ dir, env, keyFile } = sealingWorkspace('capsule-system-suspend-', key));
 });
 after(() => dir.cleanup());
 

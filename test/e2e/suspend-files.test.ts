@@ -18,7 +18,8 @@ import { run } from '../../src/api/run.js';
 import { resume, start } from '../../src/api/suspend.js';
 import { CapsuleError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
-import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
+import { sealingWorkspace } from '../helpers/sealing.js';
+import { guest, lines, runCli, type TempDir } from '../helpers/cli.js';
 import { freePort, startCli } from '../helpers/net.js';
 
 let dir: TempDir;
@@ -31,11 +32,7 @@ const input = crypto.randomBytes(7777);
 const LEFT = ['in.bin', 'out.bin', 'log.txt'];
 
 before(() => {
-  dir = tempDir('capsule-suspend-files-');
-  keyFile = path.join(dir.path, 'seal.key');
-  fs.writeFileSync(keyFile, key, { mode: 0o600 });
-  cacheDir = path.join(dir.path, 'cache');
-  env = { ...process.env, CAPSULE_RUNTIME_DIR: path.join(dir.path, 'run'), CAPSULE_CACHE_DIR: cacheDir };
+  ({ dir, env, keyFile, cacheDir } = sealingWorkspace('capsule-suspend-files-', key));
 });
 after(() => dir.cleanup());
 

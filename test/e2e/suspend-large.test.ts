@@ -17,7 +17,8 @@ import { ExitCode } from '../../src/core/exit-codes.js';
 import type { LifecycleEvent } from '../../src/lifecycle/state.js';
 import { CHUNK_HEAD_BYTES } from '../../src/snapshot/format.js';
 import { layout } from '../helpers/snapshot-layout.js';
-import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
+import { sealingWorkspace } from '../helpers/sealing.js';
+import { guest, lines, runCli, type TempDir } from '../helpers/cli.js';
 
 let dir: TempDir;
 let env: NodeJS.ProcessEnv;
@@ -30,11 +31,7 @@ const ARGS = ['fillsum', '80'];
 const limits = { memoryBytes: 256 * 1024 * 1024 };
 
 before(() => {
-  dir = tempDir('capsule-suspend-large-');
-  keyFile = path.join(dir.path, 'seal.key');
-  fs.writeFileSync(keyFile, key, { mode: 0o600 });
-  cacheDir = path.join(dir.path, 'cache');
-  env = { ...process.env, CAPSULE_RUNTIME_DIR: path.join(dir.path, 'run'), CAPSULE_CACHE_DIR: cacheDir };
+  ({ dir, env, keyFile, cacheDir } = sealingWorkspace('capsule-suspend-large-', key));
 });
 after(() => dir.cleanup());
 

@@ -19,7 +19,8 @@ import { ExitCode } from '../../src/core/exit-codes.js';
 import type { LifecycleEvent } from '../../src/lifecycle/state.js';
 import { CHUNK_HEAD_BYTES, MAGIC, TAG_BYTES, keyCheck } from '../../src/snapshot/format.js';
 import { layout } from '../helpers/snapshot-layout.js';
-import { guest, lines, runCli, tempDir, type TempDir } from '../helpers/cli.js';
+import { sealingWorkspace } from '../helpers/sealing.js';
+import { guest, lines, runCli, type TempDir } from '../helpers/cli.js';
 import { startCli } from '../helpers/net.js';
 
 let dir: TempDir;
@@ -31,11 +32,7 @@ const checksum = guest('checksum');
 const ARGS = ['sleep', '60'];
 
 before(() => {
-  dir = tempDir('capsule-suspend-tamper-');
-  keyFile = path.join(dir.path, 'seal.key');
-  fs.writeFileSync(keyFile, key, { mode: 0o600 });
-  cacheDir = path.join(dir.path, 'cache');
-  env = { ...process.env, CAPSULE_RUNTIME_DIR: path.join(dir.path, 'run'), CAPSULE_CACHE_DIR: cacheDir };
+  ({ dir, env, keyFile, cacheDir } = sealingWorkspace('capsule-suspend-tamper-', key));
 });
 after(() => dir.cleanup());
 

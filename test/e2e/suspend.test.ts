@@ -15,7 +15,8 @@ import { resume, start } from '../../src/api/suspend.js';
 import { CapsuleError } from '../../src/core/errors.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import type { LifecycleEvent } from '../../src/lifecycle/state.js';
-import { guest, lines, ROOT, runCli, tempDir, type TempDir } from '../helpers/cli.js';
+import { sealingWorkspace } from '../helpers/sealing.js';
+import { guest, lines, ROOT, runCli, type TempDir } from '../helpers/cli.js';
 import { startCli } from '../helpers/net.js';
 
 let dir: TempDir;
@@ -25,10 +26,7 @@ const key = crypto.randomBytes(32);
 const checksum = guest('checksum');
 
 before(() => {
-  dir = tempDir('capsule-suspend-');
-  keyFile = path.join(dir.path, 'seal.key');
-  fs.writeFileSync(keyFile, key, { mode: 0o600 });
-  env = { ...process.env, CAPSULE_RUNTIME_DIR: path.join(dir.path, 'run'), CAPSULE_CACHE_DIR: path.join(dir.path, 'cache') };
+  ({ dir, env, keyFile } = sealingWorkspace('capsule-suspend-', key));
 });
 after(() => dir.cleanup());
 
