@@ -209,11 +209,17 @@ export function launch(o: LaunchOptions, onStart?: (h: EnclaveHandle) => void): 
       worker.once('exit', gone);
     });
     /** Asks the guest to stop at its next call (or at once if it sleeps in one), for `request`. */
-    const ask = (request: SuspendRequest, wakeElsewhere: () => void): Promise<object> => {
+    const ask = async (request: SuspendRequest, wakeElsewhere: () => void): Promise<object> => {
       const port = suspendChannel?.port1;
-      if (port === undefined) return Promise.resolve({ error: 'the guest was not started --suspendable' });
-      if (report || stopped) return Promise.resolve({ error: 'the guest has ended', ended: true });
-      if (Atomics.load(ctrl, Control.SUSPEND) === 1) return Promise.resolve({ error: 'a suspension is already under way' });
+      if (port === undefined) return { error: 'the guest was not started --suspendable' };
+      // A word to a stopped guest it has not taken yet (a "go on" just said) is waited for: a request raised
+      // over it would be read as still the old one, or its flag cleared by the guest taking the word.
+      while (Atomics.load(ctrl, Control.SUSPEND) === SUSPEND_DECIDED && !report && !stopped && !ended) {
+        const taken = Atomics.waitAsync(ctrl, Control.SUSPEND, SUSPEND_DECIDED, 50);
+        if (taken.async) await taken.value;
+      }
+      if (report || stopped || ended) return { error: 'the guest has ended', ended: true };
+      if (Atomics.load(ctrl, Control.SUSPEND) === 1) return { error: 'a suspension is already under way' };
       const answer = awaitAnswer(port, 'file' in request ? request.file : undefined);
       // The request first, then the flag: the enclave reads the request when it sees the flag.
       port.postMessage(request);

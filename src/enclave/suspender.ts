@@ -95,7 +95,9 @@ export class Suspender {
       const msg = m.message as object;
       if ('part' in msg || 'goOn' in msg) { decision = msg as SystemDecision; break; }
     }
+    // Taken: the host may ask again (it waits for this before it does).
     Atomics.store(this.words, Control.SUSPEND, 0);
+    Atomics.notify(this.words, Control.SUSPEND);
     return decision;
   }
 

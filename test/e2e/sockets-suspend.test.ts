@@ -486,6 +486,21 @@ describe('a lone guest holding sockets (sealed with its network)', () => {
     assert.match(again.text(), /^client 0: 7 bytes, sum [0-9a-f]{16}$/m);
   });
 
+  it('suspensions refused one after another are each answered (a request right after a "go on" is not lost); the next one seals', { timeout: 120_000 }, async () => {
+    const hostPort = await freePort();
+    const out = capture();
+    const h = start(guest('stream_sum'), { name: 'api-again', args: ['server', '7000', '1'], network: { publish: [`${hostPort}:7000`] }, stdout: out, stderr: out, suspendable: true, sealKey: key, cacheDir: env['CAPSULE_CACHE_DIR']! });
+    while (!out.text().includes('listening on 7000')) await new Promise((r) => setTimeout(r, 10));
+    const nowhere = path.join(dir.path, 'no-such-dir', 'again.snap');
+    for (let i = 0; i < 40; i++) {
+      await assert.rejects(h.suspend(nowhere), (e: unknown) => e instanceof CapsuleError && e.exitCode === 69 && /ENOENT$/.test(e.message));
+      assert.equal(h.state(), 'running', `after refusal ${i + 1}`);
+    }
+    const snap = path.join(dir.path, 'api-again.snap');
+    assert.equal((await h.suspend(snap)).bytes, fs.statSync(snap).size);
+    assert.equal((await h.result).exitCode, 75);
+  });
+
   it('on a layer shared with another guest holding sockets, one guest alone is refused in one line, and both go on', { timeout: 180_000 }, async () => {
     const layer = new Layer({});
     const out = capture();
